@@ -1,0 +1,2 @@
+//! The `codex` command-line front end.
+fn main() {}

@@ -1,0 +1,3 @@
+//! Process isolation (Landlock, seccomp, mount namespaces) and process control.
+//!
+//! This crate depends on no other crate of ours.

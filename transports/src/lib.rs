@@ -1,0 +1,1 @@
+//! MCP transport plugins and the identities the policy matches.
