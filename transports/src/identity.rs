@@ -1,0 +1,237 @@
+//! The identity a transport presents to the admission policy.
+//!
+//! A stdio server is identified by its argv (`command` plus `args`), an HTTP
+//! server by its [`CanonicalUrl`]. Canonicalisation happens once, here, so
+//! that the policy compares values that cannot be spelled two ways.
+
+use std::fmt;
+
+/// What the policy matches for a stdio server: the program and its arguments,
+/// exactly as configured. No PATH lookup, no `~` expansion, no splitting of
+/// `command` on spaces.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StdioIdentity {
+    /// The program, as written in config (`argv[0]`).
+    pub command: String,
+    /// The arguments, in order.
+    pub args: Vec<String>,
+}
+
+/// An HTTP(S) URL in canonical form, suitable for exact comparison.
+///
+/// Canonicalisation follows the WHATWG URL parser and then:
+/// - lower-cases the scheme and host, and converts IDN hosts to punycode;
+/// - drops the default port and a trailing dot on the host;
+/// - removes dot segments (including `%2e%2e`), keeping `%2F` encoded;
+/// - drops the fragment;
+/// - keeps the path and query as they are: case-sensitive, and a trailing
+///   slash is significant.
+///
+/// A URL that carries userinfo (`user:pass@`) parses, but
+/// [`CanonicalUrl::has_userinfo`] reports it so the policy can refuse it; its
+/// [`Display`](fmt::Display) never shows the credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CanonicalUrl {
+    /// Canonical form without userinfo.
+    url: url::Url,
+    has_userinfo: bool,
+}
+
+/// Why a string is not an acceptable MCP server URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UrlError {
+    /// The text is not a URL at all.
+    #[error("invalid url {input:?}: {reason}")]
+    Invalid {
+        /// The text as written.
+        input: String,
+        /// What the URL parser objected to.
+        reason: url::ParseError,
+    },
+    /// Only `http` and `https` are MCP transports.
+    #[error("unsupported url scheme {scheme:?} in {input:?} (expected http or https)")]
+    UnsupportedScheme {
+        /// The text as written.
+        input: String,
+        /// The scheme found.
+        scheme: String,
+    },
+}
+
+impl CanonicalUrl {
+    /// Parses and canonicalises `input`.
+    pub fn parse(input: &str) -> Result<Self, UrlError> {
+        let mut url = url::Url::parse(input.trim()).map_err(|reason| UrlError::Invalid {
+            input: input.to_owned(),
+            reason,
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(UrlError::UnsupportedScheme {
+                input: input.to_owned(),
+                scheme: url.scheme().to_owned(),
+            });
+        }
+        let has_userinfo = !url.username().is_empty() || url.password().is_some();
+        // For http(s) these setters cannot fail: the URL has a host.
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        url.set_fragment(None);
+        if let Some(host) = url.host_str() {
+            if host.len() > 1 && host.ends_with('.') {
+                let trimmed = host.trim_end_matches('.').to_owned();
+                url.set_host(Some(&trimmed))
+                    .map_err(|reason| UrlError::Invalid {
+                        input: input.to_owned(),
+                        reason,
+                    })?;
+            }
+        }
+        Ok(CanonicalUrl { url, has_userinfo })
+    }
+
+    /// Whether the configured URL carried a username or password.
+    pub fn has_userinfo(&self) -> bool {
+        self.has_userinfo
+    }
+
+    /// The canonical URL, without userinfo.
+    pub fn as_str(&self) -> &str {
+        self.url.as_str()
+    }
+
+    /// The parsed URL, without userinfo.
+    pub fn as_url(&self) -> &url::Url {
+        &self.url
+    }
+
+    /// The URL with every query value replaced by `***`, for audit logs.
+    pub fn redacted(&self) -> String {
+        let mut url = self.url.clone();
+        if url.query().is_some() {
+            let pairs: Vec<String> = self
+                .url
+                .query_pairs()
+                .map(|(key, _)| format!("{key}=***"))
+                .collect();
+            url.set_query(Some(&pairs.join("&")));
+        }
+        if self.has_userinfo {
+            let _ = url.set_username("***");
+        }
+        url.to_string()
+    }
+}
+
+impl fmt::Display for CanonicalUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.url.as_str())
+    }
+}
+
+/// What a server presents to the policy, by transport family.
+///
+/// Streamable HTTP and legacy SSE share the [`Identity::Url`] family: an
+/// allowlist entry for a URL admits that URL over either flavour.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Identity {
+    /// A local process.
+    Command(StdioIdentity),
+    /// A remote endpoint.
+    Url(CanonicalUrl),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(input: &str, expected: &str) {
+        let url = CanonicalUrl::parse(input).expect("valid url");
+        assert_eq!(url.as_str(), expected, "canonical form of {input}");
+    }
+
+    #[test]
+    fn canonical_forms() {
+        check("https://MCP.Example.COM/mcp", "https://mcp.example.com/mcp");
+        check("HTTPS://mcp.example.com/mcp", "https://mcp.example.com/mcp");
+        check(
+            "https://mcp.example.com./mcp",
+            "https://mcp.example.com/mcp",
+        );
+        check(
+            "https://mcp.example.com:443/mcp",
+            "https://mcp.example.com/mcp",
+        );
+        check(
+            "http://mcp.example.com:80/mcp",
+            "http://mcp.example.com/mcp",
+        );
+        check(
+            "https://mcp.example.com:8443/mcp",
+            "https://mcp.example.com:8443/mcp",
+        );
+        check(
+            "https://mcp.example.com/mcp#frag",
+            "https://mcp.example.com/mcp",
+        );
+        check(
+            "https://mcp.example.com/a/../mcp",
+            "https://mcp.example.com/mcp",
+        );
+        check(
+            "https://mcp.example.com/a/%2e%2e/mcp",
+            "https://mcp.example.com/mcp",
+        );
+        check(
+            "https://mcp.example.com/a%2Fb",
+            "https://mcp.example.com/a%2Fb",
+        );
+        check(
+            "https://mcp.example.com/MCP/",
+            "https://mcp.example.com/MCP/",
+        );
+        check(
+            "https://mcp.example.com/mcp?B=1&a=2",
+            "https://mcp.example.com/mcp?B=1&a=2",
+        );
+        check(
+            "https://bücher.example/mcp",
+            "https://xn--bcher-kva.example/mcp",
+        );
+        check("https://mcp.example.com", "https://mcp.example.com/");
+    }
+
+    #[test]
+    fn userinfo_is_stripped_and_flagged() {
+        let url = CanonicalUrl::parse("https://mcp.example.com@evil.com/mcp").expect("valid");
+        assert!(url.has_userinfo());
+        assert_eq!(url.as_str(), "https://evil.com/mcp");
+        let url = CanonicalUrl::parse("https://u:secret@mcp.example.com/mcp").expect("valid");
+        assert!(url.has_userinfo());
+        assert!(!url.redacted().contains("secret"));
+        assert!(
+            !CanonicalUrl::parse("https://a/")
+                .expect("valid")
+                .has_userinfo()
+        );
+    }
+
+    #[test]
+    fn redaction_hides_query_values() {
+        let url = CanonicalUrl::parse("https://h/mcp?token=abc&x=1").expect("valid");
+        assert_eq!(url.redacted(), "https://h/mcp?token=***&x=***");
+    }
+
+    #[test]
+    fn rejects_non_http() {
+        assert!(matches!(
+            CanonicalUrl::parse("file:///etc/passwd"),
+            Err(UrlError::UnsupportedScheme { .. })
+        ));
+        assert!(matches!(
+            CanonicalUrl::parse("not a url"),
+            Err(UrlError::Invalid { .. })
+        ));
+    }
+}
