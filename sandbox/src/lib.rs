@@ -1,3 +1,96 @@
-//! Process isolation (Landlock, seccomp, mount namespaces) and process control.
+//! Process isolation (Landlock, seccomp, mount namespaces) and process control
+//! for the commands the agent runs. Linux only. This crate depends on no other
+//! crate of ours.
 //!
-//! This crate depends on no other crate of ours.
+//! # Overview
+//!
+//! * [`SandboxPolicy`] says what a command may do: a [`SandboxMode`]
+//!   (`read-only`, `workspace-write`, `danger-full-access`, spelled as in
+//!   Codex) plus extra writable roots and network access.
+//! * [`CommandSpec`] is one command: argv, cwd, the exact environment (built
+//!   by a [`ShellEnvironmentPolicy`]) and a timeout (10 s by default).
+//! * [`SandboxLauncher`] names the *helper*: a program that calls
+//!   [`exec_sandboxed_main`]. Restricted commands are started as
+//!   `helper [helper_args] --mode ... -- CMD...`; the helper, a fresh
+//!   single-threaded process, sandboxes itself and then `execvp`s `CMD`, so
+//!   nothing is set up between `fork` and `exec` in our multithreaded parent.
+//!   `danger-full-access` runs `CMD` directly.
+//! * [`run`], [`run_streaming`] and [`SandboxedChild`] spawn the command in
+//!   its own process group, kill the whole group on timeout (exit code 124)
+//!   or on drop, and keep at most 1 MiB per stream ([`CapturedOutput`]).
+//! * [`probe`] reports which kernel mechanisms exist ([`Support`]). A
+//!   restricted mode whose mechanism is missing is refused with
+//!   [`SandboxError::Unsupported`]; nothing ever runs unsandboxed silently.
+//!
+//! # Enforcement (in the helper, in this order)
+//!
+//! 1. If a writable root contains `.git`, `.codex` or `.agents` (or `.git` is
+//!    a `gitdir:` file, the directory it names): a private mount namespace
+//!    (`unshare(CLONE_NEWNS)` as root, `CLONE_NEWUSER|CLONE_NEWNS` otherwise)
+//!    in which those paths are bind-mounted onto themselves read-only.
+//! 2. `PR_SET_NO_NEW_PRIVS`.
+//! 3. Landlock (best effort, refused if not enforced at all): read and execute
+//!    everywhere; write only `/dev/null`, `/dev/zero`, `/dev/full` and the
+//!    writable roots; TCP bind/connect denied when the network is off.
+//! 4. When the network is off, seccomp: `socket`/`socketpair` for any family
+//!    but `AF_UNIX`, and io_uring, fail with `EPERM`.
+//!
+//! # Known gaps
+//!
+//! * A protected name that does not exist when the command starts (e.g. a
+//!   `.codex` not yet created) is not protected: a bind mount needs an
+//!   existing mount point. Codex's bubblewrap pipeline can mask it; Landlock
+//!   cannot.
+//! * When `.git` is a symlink, the directory it points to is made read-only,
+//!   but the symlink itself lives in a writable directory and can be replaced.
+//! * UDP and other non-`AF_UNIX` traffic is blocked only by seccomp, so only
+//!   when seccomp is available (it is required for network-off modes).
+//!   32-bit (`int 0x80`) syscalls kill a command whose network is off.
+//! * Processes that leave the process group (`setsid`) escape the timeout
+//!   and drop kill, though they stay sandboxed.
+//!
+//! # Example
+//!
+//! ```
+//! use codex_sandbox::{CommandSpec, SandboxLauncher, SandboxMode, SandboxPolicy, ShellEnvironmentPolicy};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), codex_sandbox::SandboxError> {
+//! let env = ShellEnvironmentPolicy::default().apply(std::env::vars_os());
+//! let spec = CommandSpec::new(vec!["echo".into(), "hi".into()], "/", env);
+//! // The `codex` binary passes its own path and hidden subcommand here.
+//! let launcher = SandboxLauncher::new("/usr/local/bin/codex", ["debug", "sandbox-exec"]);
+//! let policy = SandboxPolicy::new(SandboxMode::DangerFullAccess);
+//! let outcome = codex_sandbox::run(&spec, &policy, &launcher).await?;
+//! assert_eq!((outcome.exit_code, outcome.stdout.text().as_str()), (0, "hi\n"));
+//! # Ok(())
+//! # }
+//! ```
+
+// This is the one crate allowed to use `unsafe`: namespaces, prctl, mount and
+// pidfd have no safe std wrappers. Every block carries a `// SAFETY:` comment.
+#![allow(unsafe_code)]
+
+mod enforce;
+mod env_policy;
+mod error;
+mod helper_args;
+mod launcher;
+mod output;
+mod policy;
+mod probe;
+mod process;
+
+pub use enforce::{
+    HELPER_EXEC_FAILED, HELPER_NOT_FOUND, HELPER_SETUP_FAILED, exec_sandboxed_main,
+};
+pub use env_policy::{CORE_ENV_VARS, DEFAULT_EXCLUDES, EnvInherit, ShellEnvironmentPolicy};
+pub use error::SandboxError;
+pub use launcher::{CommandSpec, DEFAULT_TIMEOUT, NETWORK_DISABLED_ENV_VAR, SandboxLauncher};
+pub use output::{CapturedOutput, OUTPUT_MAX_BYTES};
+pub use policy::{SandboxMode, SandboxPolicy, WritableRoot};
+pub use probe::{Mechanism, Support, probe};
+pub use process::{
+    ExecOutcome, IO_DRAIN_TIMEOUT, MAX_STREAMED_CHUNKS, OutputChunk, OutputStream,
+    SandboxedChild, TIMEOUT_EXIT_CODE, run, run_streaming,
+};

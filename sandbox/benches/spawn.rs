@@ -1,0 +1,45 @@
+//! Spawn cost of `true` under `workspace-write` (through the helper) versus
+//! plain (`danger-full-access`), each a full spawn + wait + output capture.
+//!
+//! Run with `cargo bench -p codex-sandbox --bench spawn`.
+
+use std::path::PathBuf;
+
+use codex_sandbox::{
+    CommandSpec, SandboxLauncher, SandboxMode, SandboxPolicy, ShellEnvironmentPolicy, run,
+};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn spawn_true(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let launcher = SandboxLauncher::new(
+        env!("CARGO_BIN_EXE_codex-sandbox-helper"),
+        Vec::<String>::new(),
+    );
+    let cwd = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let env = ShellEnvironmentPolicy::default().apply(std::env::vars_os());
+    let spec = CommandSpec::new(vec!["true".into()], PathBuf::from(cwd.path()), env);
+
+    let mut group = c.benchmark_group("spawn_true");
+    for (name, mode) in [
+        ("plain", SandboxMode::DangerFullAccess),
+        ("workspace_write", SandboxMode::WorkspaceWrite),
+    ] {
+        let policy = SandboxPolicy::new(mode);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let outcome = runtime
+                    .block_on(run(&spec, &policy, &launcher))
+                    .expect("run true");
+                assert_eq!(outcome.exit_code, 0);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, spawn_true);
+criterion_main!(benches);
