@@ -1,0 +1,242 @@
+//! One TOML document with its origin, and the means to point into it.
+//!
+//! Values are parsed with `toml` for speed. Locations (file, line, column)
+//! are only needed to report problems, so the text is kept and re-read with
+//! `toml_edit`, which keeps spans, when a problem is found.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Where a TOML document came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A file on disk.
+    File(PathBuf),
+    /// A `-c key=value` override, as typed.
+    Override(String),
+    /// An environment variable holding a whole document.
+    EnvVar(&'static str),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::File(path) => write!(f, "{}", path.display()),
+            Origin::Override(raw) => write!(f, "-c {raw}"),
+            Origin::EnvVar(name) => f.write_str(name),
+        }
+    }
+}
+
+/// A point in a document, 1-based, for messages like `file:3:7`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The document.
+    pub origin: Origin,
+    /// 1-based line; 0 when the position is unknown.
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.origin {
+            Origin::Override(_) => write!(f, "{}", self.origin),
+            Origin::File(_) | Origin::EnvVar(_) if self.line == 0 => {
+                write!(f, "{}", self.origin)
+            }
+            Origin::File(_) | Origin::EnvVar(_) => {
+                write!(f, "{}:{}:{}", self.origin, self.line, self.column)
+            }
+        }
+    }
+}
+
+/// A TOML syntax error, located.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: invalid TOML: {message}")]
+pub struct SyntaxError {
+    /// Where the parser stopped.
+    pub location: Location,
+    /// The parser's explanation.
+    pub message: String,
+}
+
+/// A parsed TOML document that remembers its text and origin.
+#[derive(Debug, Clone)]
+pub(crate) struct TomlLayer {
+    pub(crate) origin: Origin,
+    text: String,
+    pub(crate) table: toml::Table,
+}
+
+impl TomlLayer {
+    /// Parses `text`; a syntax error names the origin, line and column.
+    pub(crate) fn parse(origin: Origin, text: String) -> Result<Self, SyntaxError> {
+        match text.parse::<toml::Table>() {
+            Ok(table) => Ok(TomlLayer {
+                origin,
+                text,
+                table,
+            }),
+            Err(err) => {
+                let offset = err.span().map_or(0, |span| span.start);
+                let (line, column) = line_column(&text, offset);
+                Err(SyntaxError {
+                    location: Location {
+                        origin,
+                        line,
+                        column,
+                    },
+                    message: err.message().trim().to_owned(),
+                })
+            }
+        }
+    }
+
+    /// A layer built from a table rather than text (for `-c` overrides).
+    pub(crate) fn from_table(origin: Origin, table: toml::Table) -> Self {
+        TomlLayer {
+            origin,
+            text: String::new(),
+            table,
+        }
+    }
+
+    /// Whether this layer defines the dotted `path`.
+    pub(crate) fn defines(&self, path: &[&str]) -> bool {
+        let Some((first, rest)) = path.split_first() else {
+            return true;
+        };
+        let mut value = match self.table.get(*first) {
+            Some(value) => value,
+            None => return false,
+        };
+        for key in rest {
+            match value.as_table().and_then(|table| table.get(*key)) {
+                Some(next) => value = next,
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// The location of the deepest key of `path` present in this document.
+    pub(crate) fn locate(&self, path: &[&str]) -> Location {
+        let offset = if self.text.is_empty() {
+            None
+        } else {
+            locate_offset(&self.text, path)
+        };
+        let (line, column) = offset.map_or((0, 0), |offset| line_column(&self.text, offset));
+        Location {
+            origin: self.origin.clone(),
+            line,
+            column,
+        }
+    }
+}
+
+/// Finds the byte offset of the deepest key along `path`.
+fn locate_offset(text: &str, path: &[&str]) -> Option<usize> {
+    let doc = toml_edit::Document::parse(text).ok()?;
+    let mut table: &dyn toml_edit::TableLike = doc.as_table();
+    let mut found = None;
+    for key in path {
+        let Some((k, item)) = table.get_key_value(key) else {
+            break;
+        };
+        found = k.span().map(|span| span.start).or(found);
+        match item.as_table_like() {
+            Some(inner) => table = inner,
+            None => break,
+        }
+    }
+    found
+}
+
+/// Converts a byte offset into a 1-based line and character column.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before
+        .get(line_start..)
+        .map_or(1, |s| s.chars().count() + 1);
+    (line, column)
+}
+
+/// Reads a file, treating "not found" as absent.
+pub(crate) fn read_optional(path: &Path) -> std::io::Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// Merges `over` into `base`: tables merge key by key, anything else is
+/// replaced by the higher layer.
+pub(crate) fn merge_into(base: &mut toml::Table, over: &toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(key), value) {
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(over_table)) => {
+                merge_into(base_table, over_table);
+            }
+            _ => {
+                base.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(text: &str) -> TomlLayer {
+        TomlLayer::parse(Origin::File("c.toml".into()), text.to_owned()).expect("valid toml")
+    }
+
+    #[test]
+    fn syntax_errors_carry_line_and_column() {
+        let err = TomlLayer::parse(
+            Origin::File("/h/config.toml".into()),
+            "a = 1\n[mcp_servers.x]\ncommand = \n".to_owned(),
+        )
+        .expect_err("invalid");
+        assert_eq!(err.location.to_string(), "/h/config.toml:3:11");
+    }
+
+    #[test]
+    fn locates_keys_in_tables_dotted_and_inline() {
+        let text = "x = 1\n[mcp_servers.docs]\ncommand = \"a\"\nurl = \"b\"\n\
+                    [mcp_servers.web]\nenv = { K = \"v\" }\nmcp_servers.z.url = 1\n";
+        let doc = layer(text);
+        assert_eq!(doc.locate(&["mcp_servers", "docs", "url"]).line, 4);
+        assert_eq!(doc.locate(&["mcp_servers", "docs", "url"]).column, 1);
+        let env = doc.locate(&["mcp_servers", "web", "env", "K"]);
+        assert_eq!((env.line, env.column), (6, 9));
+        assert_eq!(doc.locate(&["mcp_servers", "docs", "missing"]).line, 2);
+    }
+
+    #[test]
+    fn merge_is_recursive_and_higher_wins() {
+        let mut base = layer("[a]\nx = 1\ny = [1]\n[b]\nz = 1\n").table;
+        merge_into(&mut base, &layer("[a]\ny = [2]\nw = 3\n").table);
+        assert_eq!(
+            base.to_string(),
+            layer("[a]\nx = 1\ny = [2]\nw = 3\n[b]\nz = 1\n")
+                .table
+                .to_string()
+        );
+    }
+
+    #[test]
+    fn line_column_counts_characters() {
+        assert_eq!(line_column("ab\ncé = ", 7), (2, 4));
+        assert_eq!(line_column("", 10), (1, 1));
+    }
+}

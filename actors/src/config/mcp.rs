@@ -1,0 +1,475 @@
+//! `[mcp_servers.NAME]` tables: validation into [`McpServerConfig`].
+//!
+//! The rules follow Codex: `command` means stdio, `url` means streamable
+//! HTTP, an explicit `transport` may choose `sse`; fields of the other
+//! transport are errors; unknown keys are reported as warnings.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use codex_transports::{CanonicalUrl, HttpConfig, StdioConfig, TransportConfig, TransportKind};
+
+/// One configured MCP server, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct McpServerConfig {
+    /// How to reach it.
+    pub transport: TransportConfig,
+    /// `enabled = false` in config: the user turned it off.
+    pub enabled: bool,
+    /// A failure to start fails the whole session.
+    pub required: bool,
+    /// Bound on `initialize` plus the first `tools/list`.
+    pub startup_timeout: Option<Duration>,
+    /// Bound on each tool call.
+    pub tool_timeout: Option<Duration>,
+    /// Only these tools are exposed, when set.
+    pub enabled_tools: Option<Vec<String>>,
+    /// These tools are hidden, applied after `enabled_tools`.
+    pub disabled_tools: Option<Vec<String>>,
+}
+
+/// A problem with one field, before it is given a file location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FieldProblem {
+    /// Path from the document root to the offending key.
+    pub(crate) path: Vec<String>,
+    /// What is wrong, in Codex's words where Codex has words for it.
+    pub(crate) message: String,
+}
+
+/// Keys Codex accepts that this runtime parses but does not act on.
+const ACCEPTED_IGNORED: &[&str] = &[
+    "name",
+    "description",
+    "default_tools_approval_mode",
+    "tools",
+    "supports_parallel_tool_calls",
+    "environment_id",
+    "auth",
+    "scopes",
+    "oauth",
+    "oauth_resource",
+];
+
+const STDIO_ONLY: &[&str] = &["args", "env", "env_vars", "cwd"];
+const HTTP_ONLY: &[&str] = &["bearer_token_env_var", "http_headers", "env_http_headers"];
+const COMMON: &[&str] = &[
+    "transport",
+    "enabled",
+    "required",
+    "startup_timeout_sec",
+    "startup_timeout_ms",
+    "tool_timeout_sec",
+    "enabled_tools",
+    "disabled_tools",
+];
+
+/// Validates one server table. Returns the config and the paths of keys it
+/// ignored (for warnings), or the first problem found.
+pub(crate) fn resolve_server(
+    name: &str,
+    value: &toml::Value,
+) -> Result<(McpServerConfig, Vec<Vec<String>>), FieldProblem> {
+    let fields = Fields {
+        base: vec!["mcp_servers".to_owned(), name.to_owned()],
+    };
+    let Some(table) = value.as_table() else {
+        return Err(fields.problem(&[], format!("expected a table, found {}", type_name(value))));
+    };
+    let kind = transport_kind(&fields, table)?;
+    let wrong_side: &[&str] = match kind {
+        TransportKind::Stdio => HTTP_ONLY,
+        TransportKind::StreamableHttp | TransportKind::Sse => STDIO_ONLY,
+    };
+    let wrong_key = match kind {
+        TransportKind::Stdio => "url",
+        TransportKind::StreamableHttp | TransportKind::Sse => "command",
+    };
+    for key in std::iter::once(&wrong_key)
+        .chain(wrong_side)
+        .chain(&["bearer_token"])
+    {
+        if table.contains_key(*key) {
+            let hint = if *key == "bearer_token" {
+                " (set bearer_token_env_var instead)"
+            } else {
+                ""
+            };
+            return Err(fields.problem(&[key], format!("{key} is not supported for {kind}{hint}")));
+        }
+    }
+
+    let transport = match kind {
+        TransportKind::Stdio => TransportConfig::Stdio(StdioConfig {
+            command: fields.string(table, "command")?.unwrap_or_default(),
+            args: fields.strings(table, "args")?.unwrap_or_default(),
+            env: fields.string_map(table, "env")?.unwrap_or_default(),
+            env_vars: fields.strings(table, "env_vars")?.unwrap_or_default(),
+            cwd: fields
+                .string(table, "cwd")?
+                .filter(|cwd| !cwd.is_empty())
+                .map(PathBuf::from),
+        }),
+        TransportKind::StreamableHttp | TransportKind::Sse => {
+            let url = fields.string(table, "url")?.unwrap_or_default();
+            let canonical_url = CanonicalUrl::parse(&url)
+                .map_err(|err| fields.problem(&["url"], err.to_string()))?;
+            let http = HttpConfig {
+                url,
+                canonical_url,
+                bearer_token_env_var: fields.string(table, "bearer_token_env_var")?,
+                http_headers: fields
+                    .string_map(table, "http_headers")?
+                    .unwrap_or_default(),
+                env_http_headers: fields
+                    .string_map(table, "env_http_headers")?
+                    .unwrap_or_default(),
+            };
+            if kind == TransportKind::Sse {
+                TransportConfig::Sse(http)
+            } else {
+                TransportConfig::StreamableHttp(http)
+            }
+        }
+    };
+    if let TransportConfig::Stdio(stdio) = &transport {
+        if stdio.command.is_empty() {
+            return Err(fields.problem(&["command"], "command must not be empty".to_owned()));
+        }
+    }
+
+    let startup_timeout = match fields.seconds(table, "startup_timeout_sec")? {
+        Some(duration) => Some(duration),
+        None => fields
+            .integer(table, "startup_timeout_ms")?
+            .map(|ms| Duration::from_millis(ms.unsigned_abs())),
+    };
+    let config = McpServerConfig {
+        transport,
+        enabled: fields.boolean(table, "enabled")?.unwrap_or(true),
+        required: fields.boolean(table, "required")?.unwrap_or(false),
+        startup_timeout,
+        tool_timeout: fields.seconds(table, "tool_timeout_sec")?,
+        enabled_tools: fields.strings(table, "enabled_tools")?,
+        disabled_tools: fields.strings(table, "disabled_tools")?,
+    };
+
+    let ignored = table
+        .keys()
+        .filter(|key| {
+            let key = key.as_str();
+            !(COMMON.contains(&key)
+                || STDIO_ONLY.contains(&key)
+                || HTTP_ONLY.contains(&key)
+                || ACCEPTED_IGNORED.contains(&key)
+                || key == "command"
+                || key == "url")
+        })
+        .map(|key| fields.path(&[key]))
+        .collect();
+    Ok((config, ignored))
+}
+
+fn transport_kind(fields: &Fields, table: &toml::Table) -> Result<TransportKind, FieldProblem> {
+    let explicit = match fields.string(table, "transport")? {
+        Some(text) => Some(
+            text.parse::<TransportKind>()
+                .map_err(|err| fields.problem(&["transport"], err.to_string()))?,
+        ),
+        None => None,
+    };
+    let has_command = table.contains_key("command");
+    let has_url = table.contains_key("url");
+    match (explicit, has_command, has_url) {
+        (Some(kind), _, _) => {
+            let needed = if kind.is_remote() { "url" } else { "command" };
+            if table.contains_key(needed) {
+                Ok(kind)
+            } else {
+                Err(fields.problem(&["transport"], format!("transport {kind} needs `{needed}`")))
+            }
+        }
+        (None, true, _) => Ok(TransportKind::Stdio),
+        (None, false, true) => Ok(TransportKind::StreamableHttp),
+        (None, false, false) => Err(fields.problem(&[], "invalid transport".to_owned())),
+    }
+}
+
+/// Typed access to the keys of one server table, with paths for errors.
+struct Fields {
+    base: Vec<String>,
+}
+
+impl Fields {
+    fn path(&self, keys: &[&str]) -> Vec<String> {
+        let mut path = self.base.clone();
+        path.extend(keys.iter().map(|k| (*k).to_owned()));
+        path
+    }
+
+    fn problem(&self, keys: &[&str], message: String) -> FieldProblem {
+        FieldProblem {
+            path: self.path(keys),
+            message,
+        }
+    }
+
+    fn expected(&self, key: &str, what: &str, found: &toml::Value) -> FieldProblem {
+        self.problem(
+            &[key],
+            format!("{key}: expected {what}, found {}", type_name(found)),
+        )
+    }
+
+    fn string(&self, table: &toml::Table, key: &str) -> Result<Option<String>, FieldProblem> {
+        match table.get(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(self.expected(key, "a string", other)),
+        }
+    }
+
+    fn boolean(&self, table: &toml::Table, key: &str) -> Result<Option<bool>, FieldProblem> {
+        match table.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Boolean(b)) => Ok(Some(*b)),
+            Some(other) => Err(self.expected(key, "true or false", other)),
+        }
+    }
+
+    fn integer(&self, table: &toml::Table, key: &str) -> Result<Option<i64>, FieldProblem> {
+        match table.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Integer(i)) if *i >= 0 => Ok(Some(*i)),
+            Some(other) => Err(self.expected(key, "a non-negative integer", other)),
+        }
+    }
+
+    fn seconds(&self, table: &toml::Table, key: &str) -> Result<Option<Duration>, FieldProblem> {
+        let secs = match table.get(key) {
+            None => return Ok(None),
+            Some(toml::Value::Integer(i)) => *i as f64,
+            Some(toml::Value::Float(f)) => *f,
+            Some(other) => return Err(self.expected(key, "a number of seconds", other)),
+        };
+        Duration::try_from_secs_f64(secs).map(Some).map_err(|_| {
+            self.problem(
+                &[key],
+                format!("{key}: expected a non-negative number of seconds, found {secs}"),
+            )
+        })
+    }
+
+    fn strings(&self, table: &toml::Table, key: &str) -> Result<Option<Vec<String>>, FieldProblem> {
+        match table.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Array(items)) => items
+                .iter()
+                .map(|item| match item {
+                    toml::Value::String(s) => Ok(s.clone()),
+                    other => Err(self.expected(key, "an array of strings", other)),
+                })
+                .collect::<Result<_, _>>()
+                .map(Some),
+            Some(other) => Err(self.expected(key, "an array of strings", other)),
+        }
+    }
+
+    fn string_map(
+        &self,
+        table: &toml::Table,
+        key: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, FieldProblem> {
+        match table.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Table(map)) => map
+                .iter()
+                .map(|(k, v)| match v {
+                    toml::Value::String(s) => Ok((k.clone(), s.clone())),
+                    other => Err(self.problem(
+                        &[key, k],
+                        format!("{key}.{k}: expected a string, found {}", type_name(other)),
+                    )),
+                })
+                .collect::<Result<_, _>>()
+                .map(Some),
+            Some(other) => Err(self.expected(key, "a table of strings", other)),
+        }
+    }
+}
+
+/// A TOML type's name, for messages.
+pub(crate) fn type_name(value: &toml::Value) -> &'static str {
+    match value {
+        toml::Value::String(_) => "a string",
+        toml::Value::Integer(_) => "an integer",
+        toml::Value::Float(_) => "a float",
+        toml::Value::Boolean(_) => "a boolean",
+        toml::Value::Datetime(_) => "a datetime",
+        toml::Value::Array(_) => "an array",
+        toml::Value::Table(_) => "a table",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::{Expect, expect};
+
+    /// Resolves `[mcp_servers.s]` from `toml` and renders the outcome.
+    #[track_caller]
+    fn check(toml: &str, expect: Expect) {
+        let table: toml::Table = toml.parse().expect("valid toml");
+        let rendered = match resolve_server("s", &toml::Value::Table(table)) {
+            Ok((config, ignored)) => {
+                let mut out = format!("{config:?}");
+                for path in ignored {
+                    out.push_str(&format!("\nignored: {}", path.join(".")));
+                }
+                out
+            }
+            Err(problem) => format!("error at {}: {}", problem.path.join("."), problem.message),
+        };
+        expect.assert_eq(&rendered);
+    }
+
+    #[test]
+    fn stdio_and_http_shapes() {
+        check(
+            r#"command = "docs"
+args = ["--port", "4000"]
+env = { TOKEN = "x" }
+env_vars = ["HOME2"]
+cwd = "/srv"
+startup_timeout_ms = 2500
+tool_timeout_sec = 1.5
+enabled_tools = ["a"]"#,
+            expect![[
+                r#"McpServerConfig { transport: Stdio(StdioConfig { command: "docs", args: ["--port", "4000"], env: {"TOKEN": "x"}, env_vars: ["HOME2"], cwd: Some("/srv") }), enabled: true, required: false, startup_timeout: Some(2.5s), tool_timeout: Some(1.5s), enabled_tools: Some(["a"]), disabled_tools: None }"#
+            ]],
+        );
+        check(
+            r#"url = "https://H/mcp"
+bearer_token_env_var = "TOK"
+enabled = false
+required = true
+startup_timeout_sec = 3
+startup_timeout_ms = 1"#,
+            expect![[
+                r#"McpServerConfig { transport: StreamableHttp(HttpConfig { url: "https://H/mcp", canonical_url: CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("h")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: Some("TOK"), http_headers: {}, env_http_headers: {} }), enabled: false, required: true, startup_timeout: Some(3s), tool_timeout: None, enabled_tools: None, disabled_tools: None }"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn explicit_transport() {
+        check(
+            r#"transport = "sse"
+url = "http://127.0.0.1:1/sse""#,
+            expect![[
+                r#"McpServerConfig { transport: Sse(HttpConfig { url: "http://127.0.0.1:1/sse", canonical_url: CanonicalUrl { url: Url { scheme: "http", cannot_be_a_base: false, username: "", password: None, host: Some(Ipv4(127.0.0.1)), port: Some(1), path: "/sse", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: None, http_headers: {}, env_http_headers: {} }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None }"#
+            ]],
+        );
+        check(
+            r#"transport = "websocket"
+url = "http://h/""#,
+            expect![[
+                r#"error at mcp_servers.s.transport: unknown transport "websocket" (expected one of stdio, streamable_http, sse)"#
+            ]],
+        );
+        check(
+            r#"transport = "stdio"
+url = "http://h/""#,
+            expect!["error at mcp_servers.s.transport: transport stdio needs `command`"],
+        );
+        check(
+            r#"transport = "sse"
+command = "x"
+url = "http://h/""#,
+            expect!["error at mcp_servers.s.command: command is not supported for sse"],
+        );
+    }
+
+    #[test]
+    fn codex_validation_errors() {
+        check(
+            "command = \"a\"\nurl = \"http://h/\"",
+            expect!["error at mcp_servers.s.url: url is not supported for stdio"],
+        );
+        check(
+            "enabled = true",
+            expect!["error at mcp_servers.s: invalid transport"],
+        );
+        check(
+            "command = \"a\"\nhttp_headers = {}",
+            expect!["error at mcp_servers.s.http_headers: http_headers is not supported for stdio"],
+        );
+        check(
+            "url = \"http://h/\"\nenv = {}",
+            expect!["error at mcp_servers.s.env: env is not supported for streamable_http"],
+        );
+        check(
+            "url = \"http://h/\"\nbearer_token = \"x\"",
+            expect![
+                "error at mcp_servers.s.bearer_token: bearer_token is not supported for streamable_http (set bearer_token_env_var instead)"
+            ],
+        );
+        check(
+            "command = \"a\"\nbearer_token = \"x\"",
+            expect![
+                "error at mcp_servers.s.bearer_token: bearer_token is not supported for stdio (set bearer_token_env_var instead)"
+            ],
+        );
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        check(
+            "command = \"a\"\nargs = [\"x\", 1]",
+            expect![
+                "error at mcp_servers.s.args: args: expected an array of strings, found an integer"
+            ],
+        );
+        check(
+            "command = 3",
+            expect!["error at mcp_servers.s.command: command: expected a string, found an integer"],
+        );
+        check(
+            "command = \"a\"\nenv = { K = 1 }",
+            expect!["error at mcp_servers.s.env.K: env.K: expected a string, found an integer"],
+        );
+        check(
+            "command = \"a\"\ntool_timeout_sec = -1",
+            expect![
+                "error at mcp_servers.s.tool_timeout_sec: tool_timeout_sec: expected a non-negative number of seconds, found -1"
+            ],
+        );
+        check(
+            "command = \"a\"\ntool_timeout_sec = nan",
+            expect![
+                "error at mcp_servers.s.tool_timeout_sec: tool_timeout_sec: expected a non-negative number of seconds, found NaN"
+            ],
+        );
+        check(
+            "command = \"\"",
+            expect!["error at mcp_servers.s.command: command must not be empty"],
+        );
+        check(
+            "url = \"ftp://h/\"",
+            expect![[
+                r#"error at mcp_servers.s.url: unsupported url scheme "ftp" in "ftp://h/" (expected http or https)"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_not_fatal() {
+        check(
+            "command = \"a\"\ntype = \"stdio\"\ndescription = \"ok\"",
+            expect![[r#"
+                McpServerConfig { transport: Stdio(StdioConfig { command: "a", args: [], env: {}, env_vars: [], cwd: None }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None }
+                ignored: mcp_servers.s.type"#]],
+        );
+    }
+}

@@ -1,0 +1,323 @@
+//! The user's configuration: `$CODEX_HOME/config.toml`, trusted project
+//! layers and `-c` overrides, merged into one [`ConfigSnapshot`].
+//!
+//! Layers, lowest to highest (higher wins, tables merge key by key):
+//! 1. `$CODEX_HOME/config.toml`;
+//! 2. each `.codex/config.toml` from the project root down to the cwd, only
+//!    when the project is marked trusted in the user config;
+//! 3. `-c key=value` overrides, in order.
+//!
+//! Loading is a pure function of the files it reads: no actor, no global.
+
+mod edit;
+mod layer;
+mod mcp;
+mod overrides;
+mod settings;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use edit::{EditError, remove_server, write_server};
+pub use layer::{Location, Origin, SyntaxError};
+pub use mcp::McpServerConfig;
+pub use overrides::{ConfigOverride, OverrideError};
+pub use settings::{ApprovalPolicy, SandboxMode, UnknownValue};
+
+pub(crate) use layer::{TomlLayer, merge_into, read_optional};
+#[cfg(test)]
+pub(crate) use mcp::resolve_server;
+pub(crate) use mcp::type_name;
+
+/// What [`load_config`] needs to know. There is deliberately no `Default`:
+/// every caller decides where config lives.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// The resolved `CODEX_HOME`.
+    pub codex_home: PathBuf,
+    /// The directory project layers are searched from.
+    pub cwd: PathBuf,
+    /// `-c` overrides, in command-line order.
+    pub overrides: Vec<ConfigOverride>,
+}
+
+/// The merged, validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigSnapshot {
+    /// Every configured server, by name (sorted bytewise).
+    pub mcp_servers: BTreeMap<String, McpServerConfig>,
+    /// `sandbox_mode`, when configured.
+    pub sandbox_mode: Option<SandboxMode>,
+    /// `approval_policy`, when configured.
+    pub approval_policy: Option<ApprovalPolicy>,
+    /// `$CODEX_HOME/config.toml`, whether or not it exists.
+    pub user_config_path: PathBuf,
+    /// The layers that were applied, lowest first.
+    pub layers: Vec<Origin>,
+    /// Things worth telling the user that did not stop loading.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A non-fatal finding, such as an unknown key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Where it was found.
+    pub location: Location,
+    /// What was found.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A file exists but could not be read.
+    #[error("failed to read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A document is not valid TOML.
+    #[error(transparent)]
+    Syntax(#[from] SyntaxError),
+    /// A `-c` argument is malformed.
+    #[error(transparent)]
+    Override(#[from] OverrideError),
+    /// A value is of the wrong shape or contradicts another.
+    #[error("{location}: {subject}: {message}")]
+    Invalid {
+        /// The highest layer that set the offending key.
+        location: Location,
+        /// The table or key concerned, e.g. `mcp_servers.docs`.
+        subject: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// `CODEX_HOME` is set to something unusable.
+    #[error("CODEX_HOME points to {value:?}, but that path {problem}")]
+    CodexHome {
+        /// The variable's value.
+        value: PathBuf,
+        /// `does not exist` or `is not a directory`.
+        problem: &'static str,
+    },
+}
+
+/// Resolves `CODEX_HOME` as Codex does: the variable when set and non-empty
+/// (it must be an existing directory), else `~/.codex`.
+pub fn resolve_codex_home(
+    env_value: Option<&Path>,
+    home_dir: Option<&Path>,
+) -> Result<PathBuf, ConfigError> {
+    match env_value.filter(|value| !value.as_os_str().is_empty()) {
+        Some(value) => match std::fs::metadata(value) {
+            Ok(meta) if meta.is_dir() => Ok(value.canonicalize().unwrap_or_else(|_| value.into())),
+            Ok(_) => Err(ConfigError::CodexHome {
+                value: value.into(),
+                problem: "is not a directory",
+            }),
+            Err(_) => Err(ConfigError::CodexHome {
+                value: value.into(),
+                problem: "does not exist",
+            }),
+        },
+        None => Ok(home_dir.unwrap_or(Path::new("/")).join(".codex")),
+    }
+}
+
+/// Loads and merges every layer, then validates the result.
+pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError> {
+    let user_config_path = options.codex_home.join("config.toml");
+    let mut layers = Vec::new();
+    let mut diagnostics = Vec::new();
+    if let Some(layer) = read_layer(&user_config_path)? {
+        layers.push(layer);
+    }
+    let override_layers: Vec<TomlLayer> = options
+        .overrides
+        .iter()
+        .map(|o| TomlLayer::from_table(Origin::Override(o.raw().to_owned()), o.to_table()))
+        .collect();
+
+    // Trust comes from the user file and the command line, never from a
+    // project layer itself.
+    let mut trust_source = toml::Table::new();
+    for layer in layers.iter().chain(&override_layers) {
+        merge_into(&mut trust_source, &layer.table);
+    }
+    for (dir, path) in project_config_files(&options.cwd, &options.codex_home) {
+        match project_trust(&trust_source, &dir) {
+            Some(true) => {
+                if let Some(layer) = read_layer(&path)? {
+                    layers.push(layer);
+                }
+            }
+            trusted => {
+                let Ok(Some(_)) = read_optional(&path) else {
+                    continue;
+                };
+                let why = if trusted == Some(false) {
+                    "is marked as untrusted"
+                } else {
+                    "is not marked as trusted"
+                };
+                diagnostics.push(Diagnostic {
+                    location: Location {
+                        origin: Origin::File(path.clone()),
+                        line: 0,
+                        column: 0,
+                    },
+                    message: format!(
+                        "project config ignored: {} {why} in {}. To load it, add \
+                         [projects.\"{}\"] trust_level = \"trusted\" to that file.",
+                        dir.display(),
+                        user_config_path.display(),
+                        dir.display()
+                    ),
+                });
+            }
+        }
+    }
+    layers.extend(override_layers);
+
+    let mut merged = toml::Table::new();
+    for layer in &layers {
+        merge_into(&mut merged, &layer.table);
+    }
+    let invalid = |path: &[String], message: String| {
+        let subject_len = path.len().min(2);
+        ConfigError::Invalid {
+            location: locate(&layers, path),
+            subject: path[..subject_len].join("."),
+            message,
+        }
+    };
+
+    let mut mcp_servers = BTreeMap::new();
+    match merged.get("mcp_servers") {
+        None => {}
+        Some(toml::Value::Table(servers)) => {
+            for (name, value) in servers {
+                let (config, ignored) = mcp::resolve_server(name, value)
+                    .map_err(|problem| invalid(&problem.path, problem.message))?;
+                for path in ignored {
+                    let key = path.last().map_or("", String::as_str);
+                    diagnostics.push(Diagnostic {
+                        location: locate(&layers, &path),
+                        message: format!("unknown key `{key}` in mcp_servers.{name} (ignored)"),
+                    });
+                }
+                mcp_servers.insert(name.clone(), config);
+            }
+        }
+        Some(other) => {
+            return Err(invalid(
+                &["mcp_servers".to_owned()],
+                format!("expected a table, found {}", mcp::type_name(other)),
+            ));
+        }
+    }
+
+    let setting = |key: &str| -> Result<Option<&str>, ConfigError> {
+        match merged.get(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s.as_str())),
+            Some(other) => Err(invalid(
+                &[key.to_owned()],
+                format!("expected a string, found {}", mcp::type_name(other)),
+            )),
+        }
+    };
+    let sandbox_mode = setting("sandbox_mode")?
+        .map(|s| s.parse::<SandboxMode>())
+        .transpose()
+        .map_err(|err| invalid(&["sandbox_mode".to_owned()], err.to_string()))?;
+    let approval_policy = setting("approval_policy")?
+        .map(|s| s.parse::<ApprovalPolicy>())
+        .transpose()
+        .map_err(|err| invalid(&["approval_policy".to_owned()], err.to_string()))?;
+
+    Ok(ConfigSnapshot {
+        mcp_servers,
+        sandbox_mode,
+        approval_policy,
+        user_config_path,
+        layers: layers.into_iter().map(|layer| layer.origin).collect(),
+        diagnostics,
+    })
+}
+
+fn read_layer(path: &Path) -> Result<Option<TomlLayer>, ConfigError> {
+    let text = read_optional(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    text.map(|text| TomlLayer::parse(Origin::File(path.to_owned()), text))
+        .transpose()
+        .map_err(ConfigError::from)
+}
+
+/// The location of `path` in the highest layer that sets it, falling back
+/// to the deepest prefix some layer sets.
+fn locate(layers: &[TomlLayer], path: &[String]) -> Location {
+    let keys: Vec<&str> = path.iter().map(String::as_str).collect();
+    for depth in (1..=keys.len()).rev() {
+        if let Some(layer) = layers.iter().rev().find(|l| l.defines(&keys[..depth])) {
+            return layer.locate(&keys);
+        }
+    }
+    Location {
+        origin: layers
+            .last()
+            .map_or(Origin::Override(String::new()), |l| l.origin.clone()),
+        line: 0,
+        column: 0,
+    }
+}
+
+/// `(dir, dir/.codex/config.toml)` from the project root down to `cwd`.
+/// The root is the nearest ancestor holding `.git`; without one, only `cwd`.
+/// The `.codex` folder that is `CODEX_HOME` itself is skipped.
+fn project_config_files(cwd: &Path, codex_home: &Path) -> Vec<(PathBuf, PathBuf)> {
+    let cwd = cwd.canonicalize().unwrap_or_else(|_| cwd.to_owned());
+    let root = cwd
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .unwrap_or(&cwd);
+    let codex_home = codex_home
+        .canonicalize()
+        .unwrap_or_else(|_| codex_home.to_owned());
+    let mut dirs: Vec<&Path> = cwd
+        .ancestors()
+        .take_while(|dir| dir.starts_with(root))
+        .collect();
+    dirs.reverse();
+    dirs.into_iter()
+        .filter(|dir| dir.join(".codex") != codex_home)
+        .map(|dir| (dir.to_owned(), dir.join(".codex").join("config.toml")))
+        .collect()
+}
+
+/// The trust of `dir`: the nearest ancestor listed under `[projects]` decides.
+fn project_trust(user: &toml::Table, dir: &Path) -> Option<bool> {
+    let projects = user.get("projects")?.as_table()?;
+    dir.ancestors().find_map(|ancestor| {
+        let entry = projects.get(ancestor.to_str()?)?.as_table()?;
+        match entry.get("trust_level")?.as_str()? {
+            "trusted" => Some(true),
+            _ => Some(false),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;

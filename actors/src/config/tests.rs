@@ -1,0 +1,200 @@
+//! Loader tests: layering, trust, overrides and error locations.
+
+use super::*;
+use pretty_assertions::assert_eq;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    home: PathBuf,
+    project: PathBuf,
+}
+
+impl Fixture {
+    fn new(user_config: &str) -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().canonicalize().expect("canonical");
+        let home = root.join("home");
+        let project = root.join("repo");
+        std::fs::create_dir_all(&home).expect("home");
+        std::fs::create_dir_all(project.join(".git")).expect("git");
+        std::fs::create_dir_all(project.join(".codex")).expect("codex");
+        let user_config = user_config.replace("$PROJECT", &project.to_string_lossy());
+        std::fs::write(home.join("config.toml"), user_config).expect("config");
+        Fixture {
+            _dir: dir,
+            home,
+            project,
+        }
+    }
+
+    fn project_config(&self, text: &str) -> &Self {
+        std::fs::write(self.project.join(".codex/config.toml"), text).expect("write");
+        self
+    }
+
+    fn load(&self, overrides: &[&str]) -> Result<ConfigSnapshot, ConfigError> {
+        load_config(&LoadOptions {
+            codex_home: self.home.clone(),
+            cwd: self.project.clone(),
+            overrides: overrides
+                .iter()
+                .map(|o| o.parse().expect("valid override"))
+                .collect(),
+        })
+    }
+
+    fn error(&self, overrides: &[&str]) -> String {
+        let err = self.load(overrides).expect_err("should fail");
+        err.to_string()
+            .replace(&self.home.to_string_lossy().into_owned(), "$HOME")
+            .replace(&self.project.to_string_lossy().into_owned(), "$PROJECT")
+    }
+}
+
+fn names(snapshot: &ConfigSnapshot) -> Vec<&str> {
+    snapshot.mcp_servers.keys().map(String::as_str).collect()
+}
+
+#[test]
+fn missing_files_mean_empty_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snapshot = load_config(&LoadOptions {
+        codex_home: dir.path().join("nope"),
+        cwd: dir.path().to_owned(),
+        overrides: Vec::new(),
+    })
+    .expect("loads");
+    assert!(snapshot.mcp_servers.is_empty());
+    assert!(snapshot.layers.is_empty());
+}
+
+#[test]
+fn untrusted_project_layer_is_ignored_with_a_warning() {
+    let fixture = Fixture::new("[mcp_servers.a]\ncommand = \"a\"\n");
+    fixture.project_config("[mcp_servers.p]\ncommand = \"p\"\n");
+    let snapshot = fixture.load(&[]).expect("loads");
+    assert_eq!(names(&snapshot), ["a"]);
+    assert_eq!(snapshot.diagnostics.len(), 1);
+    assert!(
+        snapshot.diagnostics[0]
+            .message
+            .contains("is not marked as trusted"),
+        "{:?}",
+        snapshot.diagnostics
+    );
+}
+
+#[test]
+fn trusted_project_layer_applies_and_overrides_user() {
+    let fixture = Fixture::new(
+        "[mcp_servers.a]\ncommand = \"a\"\n[projects.\"$PROJECT\"]\ntrust_level = \"trusted\"\n",
+    );
+    fixture.project_config("[mcp_servers.p]\ncommand = \"p\"\n[mcp_servers.a]\nargs = [\"x\"]\n");
+    let snapshot = fixture.load(&[]).expect("loads");
+    assert_eq!(names(&snapshot), ["a", "p"]);
+    let McpServerConfig { transport, .. } = &snapshot.mcp_servers["a"];
+    assert_eq!(
+        transport.identity(),
+        codex_transports::Identity::Command(codex_transports::StdioIdentity {
+            command: "a".into(),
+            args: vec!["x".into()],
+        })
+    );
+    assert!(snapshot.diagnostics.is_empty());
+}
+
+#[test]
+fn project_cannot_trust_itself() {
+    let fixture = Fixture::new("");
+    fixture.project_config(
+        "[projects.\"/\"]\ntrust_level = \"trusted\"\n[mcp_servers.p]\ncommand = \"p\"\n",
+    );
+    // The project file names its own trust, but trust is read only from the
+    // user config: the layer stays ignored.
+    assert!(fixture.load(&[]).expect("loads").mcp_servers.is_empty());
+}
+
+#[test]
+fn untrusted_project_with_broken_toml_is_ignored() {
+    let fixture = Fixture::new("");
+    fixture.project_config("this is not toml");
+    assert!(fixture.load(&[]).is_ok());
+}
+
+#[test]
+fn overrides_apply_last() {
+    let fixture = Fixture::new("[mcp_servers.a]\ncommand = \"a\"\n");
+    let snapshot = fixture
+        .load(&[
+            "mcp_servers.a.enabled=false",
+            "sandbox_mode=workspace-write",
+        ])
+        .expect("loads");
+    assert!(!snapshot.mcp_servers["a"].enabled);
+    assert_eq!(snapshot.sandbox_mode, Some(SandboxMode::WorkspaceWrite));
+}
+
+#[test]
+fn errors_name_file_line_and_column() {
+    let fixture = Fixture::new(
+        "model = \"o3\"\n\n[mcp_servers.docs]\ncommand = \"a\"\nurl = \"http://h/\"\n",
+    );
+    assert_eq!(
+        fixture.error(&[]),
+        "$HOME/config.toml:5:1: mcp_servers.docs: url is not supported for stdio"
+    );
+    let fixture = Fixture::new("[mcp_servers.docs]\ncommand = \"a\"\n");
+    assert_eq!(
+        fixture.error(&["mcp_servers.docs.url=\"http://h/\""]),
+        "-c mcp_servers.docs.url=\"http://h/\": mcp_servers.docs: url is not supported for stdio"
+    );
+    assert_eq!(
+        fixture.error(&["mcp_servers.sentry.enabled=true"]),
+        "-c mcp_servers.sentry.enabled=true: mcp_servers.sentry: invalid transport"
+    );
+    let fixture = Fixture::new("[mcp_servers.docs]\ncommand = \"a\"\nargs = \"--flag\"\n");
+    assert_eq!(
+        fixture.error(&[]),
+        "$HOME/config.toml:3:1: mcp_servers.docs: args: expected an array of strings, found a string"
+    );
+    let fixture = Fixture::new("sandbox_mode = \"yolo\"\n");
+    assert_eq!(
+        fixture.error(&[]),
+        "$HOME/config.toml:1:1: sandbox_mode: unknown sandbox_mode \"yolo\" (expected one of \
+         read-only, workspace-write, danger-full-access, external-sandbox)"
+    );
+    let fixture = Fixture::new("[mcp_servers\ncommand = 1\n");
+    assert_eq!(
+        fixture.error(&[]),
+        "$HOME/config.toml:1:13: invalid TOML: unclosed table, expected `]`"
+    );
+}
+
+#[test]
+fn codex_home_resolution() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("file");
+    std::fs::write(&file, "").expect("write");
+    assert_eq!(
+        resolve_codex_home(None, Some(Path::new("/home/u"))).expect("default"),
+        PathBuf::from("/home/u/.codex")
+    );
+    assert_eq!(
+        resolve_codex_home(Some(Path::new("")), Some(Path::new("/home/u"))).expect("empty"),
+        PathBuf::from("/home/u/.codex")
+    );
+    let missing = resolve_codex_home(Some(&dir.path().join("missing")), None)
+        .expect_err("missing")
+        .to_string();
+    assert!(
+        missing.ends_with("but that path does not exist"),
+        "{missing}"
+    );
+    let not_dir = resolve_codex_home(Some(&file), None)
+        .expect_err("file")
+        .to_string();
+    assert!(
+        not_dir.ends_with("but that path is not a directory"),
+        "{not_dir}"
+    );
+}

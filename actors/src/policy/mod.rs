@@ -1,0 +1,23 @@
+//! Admin policy as plain functions: requirements, [`admit`], and
+//! [`Constrained`] values.
+//!
+//! Nothing here starts an actor or reads the environment; the CLI calls these
+//! directly for `codex mcp list`, and the policy actor calls the same
+//! functions on every new snapshot.
+
+mod admit;
+mod constrained;
+mod effective;
+mod requirements;
+
+pub use admit::{Admission, DisabledReason, PolicyCause, RuleFamily, RuleMatch, admit};
+pub use constrained::{Constrained, ConstraintError};
+pub use effective::{
+    AllowedSet, EffectiveConfig, McpServer, McpServers, allowed_set, apply_requirements,
+    constrain_servers, fallback_warning,
+};
+pub use requirements::{
+    AllowRule, DenyRule, LoadedRequirements, REQUIREMENTS_BASE64_ENV, REQUIREMENTS_FILE_ENV,
+    RequirementSource, Requirements, RequirementsError, RequirementsLayer, RequirementsSources,
+    RuleIdentity, RuleName, SYSTEM_REQUIREMENTS_FILE, load_requirements, parse_requirements,
+};

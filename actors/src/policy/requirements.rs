@@ -1,0 +1,562 @@
+//! Admin requirements: where they come from and what they say.
+//!
+//! Three sources, each optional, each a [`RequirementsLayer`]:
+//! - the system file `/etc/codex/requirements.toml`;
+//! - a file named by `CODEX_REQUIREMENTS_FILE`;
+//! - a document in `CODEX_REQUIREMENTS_TOML_BASE64`.
+//!
+//! Layers never merge into one document. Each keeps its own rules and the
+//! policy consults all of them, so a layer can only ever tighten: an
+//! allowlist in any layer must allow a server, and every denylist applies.
+//! That is what makes the environment sources safe to offer.
+
+use std::cell::RefCell;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use codex_transports::CanonicalUrl;
+
+use crate::config::{
+    ApprovalPolicy, Diagnostic, Location, Origin, SandboxMode, SyntaxError, TomlLayer,
+    read_optional,
+};
+
+/// The well-known system requirements file.
+pub const SYSTEM_REQUIREMENTS_FILE: &str = "/etc/codex/requirements.toml";
+/// Names a requirements file to add as a layer.
+pub const REQUIREMENTS_FILE_ENV: &str = "CODEX_REQUIREMENTS_FILE";
+/// Holds a base64-encoded requirements document to add as a layer.
+pub const REQUIREMENTS_BASE64_ENV: &str = "CODEX_REQUIREMENTS_TOML_BASE64";
+
+/// Where one requirements layer came from. Its `Display` is what messages
+/// show inside `requirements (...)`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RequirementSource {
+    /// The system file.
+    SystemFile(PathBuf),
+    /// The file named by `CODEX_REQUIREMENTS_FILE`.
+    EnvFile(PathBuf),
+    /// The document in `CODEX_REQUIREMENTS_TOML_BASE64`.
+    EnvBase64,
+}
+
+impl fmt::Display for RequirementSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequirementSource::SystemFile(path) | RequirementSource::EnvFile(path) => {
+                write!(f, "{}", path.display())
+            }
+            RequirementSource::EnvBase64 => f.write_str(REQUIREMENTS_BASE64_ENV),
+        }
+    }
+}
+
+/// Where to look for requirements. Built by the binary from its
+/// environment; tests build it by hand and never touch `/etc`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequirementsSources {
+    /// Normally [`SYSTEM_REQUIREMENTS_FILE`].
+    pub system_file: PathBuf,
+    /// From `CODEX_REQUIREMENTS_FILE`, resolved against the cwd.
+    pub env_file: Option<PathBuf>,
+    /// From `CODEX_REQUIREMENTS_TOML_BASE64`.
+    pub env_base64: Option<String>,
+}
+
+impl RequirementsSources {
+    /// The production sources: the system file plus the two variables, read
+    /// through `var` (so callers decide what "the environment" is).
+    pub fn from_env(var: impl Fn(&str) -> Option<OsString>, cwd: &Path) -> Self {
+        RequirementsSources {
+            system_file: PathBuf::from(SYSTEM_REQUIREMENTS_FILE),
+            env_file: var(REQUIREMENTS_FILE_ENV)
+                .filter(|value| !value.is_empty())
+                .map(|value| cwd.join(value)),
+            env_base64: var(REQUIREMENTS_BASE64_ENV)
+                .map(|value| value.to_string_lossy().trim().to_owned())
+                .filter(|value| !value.is_empty()),
+        }
+    }
+}
+
+/// Which server names a rule covers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RuleName {
+    /// Exactly this name (no case folding).
+    Exact(String),
+    /// `"*"`: any name.
+    Any,
+}
+
+impl RuleName {
+    fn parse(key: &str) -> RuleName {
+        if key == "*" {
+            RuleName::Any
+        } else {
+            RuleName::Exact(key.to_owned())
+        }
+    }
+
+    /// Whether this rule covers `name`.
+    pub fn covers(&self, name: &str) -> bool {
+        match self {
+            RuleName::Exact(exact) => exact == name,
+            RuleName::Any => true,
+        }
+    }
+}
+
+/// The transport identity a rule requires.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RuleIdentity {
+    /// A stdio server with this exact command, and these exact args if given.
+    Command {
+        /// Compared byte for byte with the configured `command`.
+        command: String,
+        /// When present, must equal the configured `args`.
+        args: Option<Vec<String>>,
+    },
+    /// An HTTP server (streamable or SSE) with this canonical URL.
+    Url(CanonicalUrl),
+}
+
+/// One allowlist entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowRule {
+    /// The names it covers.
+    pub name: RuleName,
+    /// What a covered server must be.
+    pub identity: RuleIdentity,
+    /// The rule's key path, e.g. `mcp_server_allowlist.docs`.
+    pub key: String,
+}
+
+/// One denylist entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DenyRule {
+    /// The names it covers.
+    pub name: RuleName,
+    /// When present, only servers with this identity are denied.
+    pub identity: Option<RuleIdentity>,
+    /// The rule's key path, e.g. `mcp_server_denylist."*"`.
+    pub key: String,
+}
+
+/// Everything one source says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequirementsLayer {
+    /// Where it came from.
+    pub source: RequirementSource,
+    /// `None` when the source has no allowlist at all; `Some(vec![])` when
+    /// it has an empty one, which disables every server.
+    pub allowlist: Option<Vec<AllowRule>>,
+    /// Entries that disable what they match.
+    pub denylist: Vec<DenyRule>,
+    /// `allowed_sandbox_modes`; the first is the default.
+    pub allowed_sandbox_modes: Option<Vec<SandboxMode>>,
+    /// `allowed_approval_policies`; the first is the default.
+    pub allowed_approval_policies: Option<Vec<ApprovalPolicy>>,
+}
+
+/// Every layer that was found, highest priority first (system file, env
+/// file, env document). Priority only orders messages and defaults: every
+/// layer is enforced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requirements {
+    /// The layers.
+    pub layers: Vec<RequirementsLayer>,
+}
+
+impl Requirements {
+    /// No requirements at all: nothing is filtered.
+    pub fn none() -> Self {
+        Requirements::default()
+    }
+
+    /// Adds a layer with the lowest priority so far.
+    pub fn push(&mut self, layer: RequirementsLayer) {
+        self.layers.push(layer);
+    }
+}
+
+/// Requirements plus the warnings found while reading them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedRequirements {
+    /// The layers.
+    pub requirements: Requirements,
+    /// Unknown keys and similar findings, each with its location.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Why requirements could not be loaded. Every variant is fatal: a session
+/// never starts with half a policy.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequirementsError {
+    /// A requirements file exists but could not be read.
+    #[error("failed to read requirements file {}: {error}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        error: std::io::Error,
+    },
+    /// The variable is not valid base64, or does not decode to UTF-8.
+    #[error("{REQUIREMENTS_BASE64_ENV}: {problem}")]
+    Encoding {
+        /// What is wrong.
+        problem: String,
+    },
+    /// A document is not valid TOML.
+    #[error("invalid requirements: {0}")]
+    Syntax(#[from] SyntaxError),
+    /// A document is TOML but says something impossible.
+    #[error("invalid requirements: {location}: {key}: {message}")]
+    Invalid {
+        /// Where.
+        location: Location,
+        /// The key concerned.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Two layers leave no value in common for a setting.
+    #[error("requirements conflict: no value of `{field}` is allowed by every source ({sources})")]
+    Conflict {
+        /// The setting.
+        field: &'static str,
+        /// The sources that disagree.
+        sources: String,
+    },
+}
+
+/// Reads every source in `sources`. A missing source is fine; a malformed or
+/// unreadable one is an error that names it.
+pub fn load_requirements(
+    sources: &RequirementsSources,
+) -> Result<LoadedRequirements, RequirementsError> {
+    let mut requirements = Requirements::none();
+    let mut warnings = Vec::new();
+    let files = std::iter::once(RequirementSource::SystemFile(sources.system_file.clone()))
+        .chain(sources.env_file.clone().map(RequirementSource::EnvFile));
+    for source in files {
+        let (RequirementSource::SystemFile(path) | RequirementSource::EnvFile(path)) = &source
+        else {
+            continue;
+        };
+        let text = read_optional(path).map_err(|error| RequirementsError::Read {
+            path: path.clone(),
+            error,
+        })?;
+        if let Some(text) = text {
+            let doc = TomlLayer::parse(Origin::File(path.clone()), text)?;
+            requirements.push(parse_layer(source, &doc, &mut warnings)?);
+        }
+    }
+    if let Some(encoded) = &sources.env_base64 {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|err| RequirementsError::Encoding {
+                problem: format!("invalid base64: {err}"),
+            })?;
+        let text = String::from_utf8(bytes).map_err(|err| RequirementsError::Encoding {
+            problem: format!("decoded document is not UTF-8: {err}"),
+        })?;
+        let doc = TomlLayer::parse(Origin::EnvVar(REQUIREMENTS_BASE64_ENV), text)?;
+        requirements.push(parse_layer(
+            RequirementSource::EnvBase64,
+            &doc,
+            &mut warnings,
+        )?);
+    }
+    Ok(LoadedRequirements {
+        requirements,
+        warnings,
+    })
+}
+
+/// Parses one requirements document. Exposed for tests and tools that hold
+/// a document in memory.
+pub fn parse_requirements(
+    source: RequirementSource,
+    origin: Origin,
+    text: &str,
+) -> Result<(RequirementsLayer, Vec<Diagnostic>), RequirementsError> {
+    let doc = TomlLayer::parse(origin, text.to_owned())?;
+    let mut warnings = Vec::new();
+    let layer = parse_layer(source, &doc, &mut warnings)?;
+    Ok((layer, warnings))
+}
+
+fn parse_layer(
+    source: RequirementSource,
+    doc: &TomlLayer,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<RequirementsLayer, RequirementsError> {
+    let parser = Parser {
+        doc,
+        warnings: RefCell::new(warnings),
+    };
+    let mut layer = RequirementsLayer {
+        source,
+        allowlist: None,
+        denylist: Vec::new(),
+        allowed_sandbox_modes: None,
+        allowed_approval_policies: None,
+    };
+    for (key, value) in &doc.table {
+        match key.as_str() {
+            "mcp_servers" => {
+                let rules = layer.allowlist.get_or_insert_with(Vec::new);
+                for (name, entry) in parser.table(&[key], value)? {
+                    rules.push(parser.identity_rule(name, entry)?);
+                }
+            }
+            "mcp_server_allowlist" => {
+                let rules = layer.allowlist.get_or_insert_with(Vec::new);
+                for (name, entry) in parser.table(&[key], value)? {
+                    let path = [key.as_str(), name.as_str()];
+                    let fields = parser.table(&path, entry)?;
+                    let identity = parser.rule_identity(&path, fields)?.ok_or_else(|| {
+                        parser.invalid(&path, "an allowlist entry needs `command` or `url`")
+                    })?;
+                    rules.push(AllowRule {
+                        name: RuleName::parse(name),
+                        identity,
+                        key: rule_key(key, name),
+                    });
+                }
+            }
+            "mcp_server_denylist" => {
+                for (name, entry) in parser.table(&[key], value)? {
+                    let path = [key.as_str(), name.as_str()];
+                    let fields = parser.table(&path, entry)?;
+                    layer.denylist.push(DenyRule {
+                        name: RuleName::parse(name),
+                        identity: parser.rule_identity(&path, fields)?,
+                        key: rule_key(key, name),
+                    });
+                }
+            }
+            "allowed_sandbox_modes" => {
+                let modes: Vec<SandboxMode> = parser.values(key, value)?;
+                if !modes.contains(&SandboxMode::ReadOnly) {
+                    return Err(parser.invalid(
+                        &[key],
+                        &format!(
+                            "must include 'read-only' to allow any sandbox policy (found [{}])",
+                            join(&modes)
+                        ),
+                    ));
+                }
+                layer.allowed_sandbox_modes = Some(modes);
+            }
+            "allowed_approval_policies" => {
+                let policies: Vec<ApprovalPolicy> = parser.values(key, value)?;
+                if policies.is_empty() {
+                    return Err(
+                        parser.invalid(&[key], "field `allowed_approval_policies` cannot be empty")
+                    );
+                }
+                layer.allowed_approval_policies = Some(policies);
+            }
+            _ => parser.warn(
+                &[key],
+                format!("unknown requirements key `{key}` (ignored)"),
+            ),
+        }
+    }
+    Ok(layer)
+}
+
+fn rule_key(table: &str, name: &str) -> String {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if plain {
+        format!("{table}.{name}")
+    } else {
+        format!("{table}.{name:?}")
+    }
+}
+
+pub(crate) fn join<T: fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+struct Parser<'a> {
+    doc: &'a TomlLayer,
+    warnings: RefCell<&'a mut Vec<Diagnostic>>,
+}
+
+impl Parser<'_> {
+    fn invalid(&self, path: &[&str], message: &str) -> RequirementsError {
+        RequirementsError::Invalid {
+            location: self.doc.locate(path),
+            key: path.join("."),
+            message: message.to_owned(),
+        }
+    }
+
+    fn warn(&self, path: &[&str], message: String) {
+        self.warnings.borrow_mut().push(Diagnostic {
+            location: self.doc.locate(path),
+            message,
+        });
+    }
+
+    fn table<'v>(
+        &self,
+        path: &[&str],
+        value: &'v toml::Value,
+    ) -> Result<&'v toml::Table, RequirementsError> {
+        value.as_table().ok_or_else(|| {
+            self.invalid(
+                path,
+                &format!(
+                    "expected a table, found {}",
+                    crate::config::type_name(value)
+                ),
+            )
+        })
+    }
+
+    fn string(&self, path: &[&str], value: &toml::Value) -> Result<String, RequirementsError> {
+        value.as_str().map(str::to_owned).ok_or_else(|| {
+            self.invalid(
+                path,
+                &format!(
+                    "expected a string, found {}",
+                    crate::config::type_name(value)
+                ),
+            )
+        })
+    }
+
+    fn values<T: std::str::FromStr>(
+        &self,
+        key: &str,
+        value: &toml::Value,
+    ) -> Result<Vec<T>, RequirementsError>
+    where
+        T::Err: fmt::Display,
+    {
+        let items = value.as_array().ok_or_else(|| {
+            self.invalid(
+                &[key],
+                &format!(
+                    "expected an array, found {}",
+                    crate::config::type_name(value)
+                ),
+            )
+        })?;
+        items
+            .iter()
+            .map(|item| {
+                let text = self.string(&[key], item)?;
+                text.parse::<T>()
+                    .map_err(|err| self.invalid(&[key], &err.to_string()))
+            })
+            .collect()
+    }
+
+    /// `[mcp_servers.NAME]` with its `identity` sub-table (Codex's spelling).
+    fn identity_rule(
+        &self,
+        name: &str,
+        entry: &toml::Value,
+    ) -> Result<AllowRule, RequirementsError> {
+        let path = ["mcp_servers", name];
+        let fields = self.table(&path, entry)?;
+        let mut identity = None;
+        for (key, value) in fields {
+            match key.as_str() {
+                "identity" => {
+                    let id_path = ["mcp_servers", name, "identity"];
+                    let id_fields = self.table(&id_path, value)?;
+                    identity = Some(self.rule_identity(&id_path, id_fields)?.ok_or_else(|| {
+                        self.invalid(&id_path, "an identity needs `command` or `url`")
+                    })?);
+                }
+                // Accepted by Codex as a human note.
+                "description" => {}
+                other => self.warn(
+                    &["mcp_servers", name, other],
+                    format!("unknown requirements key `mcp_servers.{name}.{other}` (ignored)"),
+                ),
+            }
+        }
+        let identity = identity.ok_or_else(|| self.invalid(&path, "missing field `identity`"))?;
+        Ok(AllowRule {
+            name: RuleName::parse(name),
+            identity,
+            key: format!("{}.identity", rule_key("mcp_servers", name)),
+        })
+    }
+
+    /// `command` (+ `args`) or `url` from a rule table; `None` if neither.
+    fn rule_identity(
+        &self,
+        path: &[&str],
+        fields: &toml::Table,
+    ) -> Result<Option<RuleIdentity>, RequirementsError> {
+        fn at<'k>(path: &[&'k str], key: &'k str) -> Vec<&'k str> {
+            let mut full = path.to_vec();
+            full.push(key);
+            full
+        }
+        let mut command = None;
+        let mut url = None;
+        let mut args = None;
+        for (key, value) in fields {
+            match key.as_str() {
+                "command" => command = Some(self.string(&at(path, key), value)?),
+                "url" => url = Some((self.string(&at(path, key), value)?, at(path, key))),
+                "args" => {
+                    let items = value.as_array().ok_or_else(|| {
+                        self.invalid(&at(path, key), "expected an array of strings")
+                    })?;
+                    args = Some(
+                        items
+                            .iter()
+                            .map(|item| self.string(&at(path, key), item))
+                            .collect::<Result<Vec<_>, _>>()?,
+                    );
+                }
+                other => self.warn(
+                    &at(path, other),
+                    format!(
+                        "unknown requirements key `{}.{other}` (ignored)",
+                        path.join(".")
+                    ),
+                ),
+            }
+        }
+        match (command, url, args) {
+            (Some(_), Some(_), _) => {
+                Err(self.invalid(path, "a rule names either `command` or `url`, not both"))
+            }
+            (None, Some(_), Some(_)) => {
+                Err(self.invalid(&at(path, "args"), "`args` goes with `command`, not `url`"))
+            }
+            (Some(command), None, args) => Ok(Some(RuleIdentity::Command { command, args })),
+            (None, Some((url, url_path)), None) => {
+                let canonical = CanonicalUrl::parse(&url)
+                    .map_err(|err| self.invalid(&url_path, &err.to_string()))?;
+                Ok(Some(RuleIdentity::Url(canonical)))
+            }
+            (None, None, Some(_)) => Err(self.invalid(&at(path, "args"), "`args` needs `command`")),
+            (None, None, None) => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
