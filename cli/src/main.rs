@@ -1,2 +1,56 @@
 //! The `codex` command-line front end.
-fn main() {}
+//!
+//! `main` parses arguments, runs one command and maps its outcome to an exit
+//! code in one place ([`exit_code`]): 0 on success, 1 for a config or runtime
+//! error, 2 for a usage error (clap's own). A broken pipe on stdout counts as
+//! success.
+
+mod args;
+mod context;
+mod error;
+mod mcp;
+mod output;
+mod requirements;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::args::{Cli, Command};
+use crate::error::CliError;
+
+fn main() -> ExitCode {
+    // Panics (never expected) get color-eyre's report; errors do not go
+    // through eyre so users see one plain line without backtrace noise.
+    let _ = color_eyre::config::HookBuilder::default()
+        .display_env_section(false)
+        .install();
+    let cli = Cli::parse();
+    let result = run(cli);
+    exit_code(result)
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let global = cli.config_overrides;
+    match cli.command {
+        Command::Mcp(command) => mcp::run(&global, command),
+        Command::Requirements(command) => requirements::run(&global, command),
+    }
+}
+
+/// The single mapping from outcomes to exit codes.
+fn exit_code(result: Result<(), CliError>) -> ExitCode {
+    let err = match result {
+        Ok(()) => return ExitCode::SUCCESS,
+        Err(err) => err,
+    };
+    if err.is_broken_pipe() {
+        return ExitCode::SUCCESS;
+    }
+    // Every error's message already quotes its cause (file, line, column,
+    // I/O error), so one line says everything; the source chain is not
+    // printed again.
+    let _ = writeln!(std::io::stderr().lock(), "Error: {err}");
+    ExitCode::from(err.exit_code())
+}

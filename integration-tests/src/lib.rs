@@ -1,1 +1,174 @@
-//! Helpers for the end-to-end tests in `tests/`.
+//! Helpers for the end-to-end tests in `tests/`: a throwaway `CODEX_HOME`,
+//! a working directory, and a way to run the real `codex` binary in them.
+//!
+//! The binary is found next to the test executable (`target/<profile>/codex`).
+//! `cargo test --workspace` builds it, because `cli/tests/smoke.rs` is an
+//! integration test of the `codex-cli` package.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use base64::Engine as _;
+
+/// One test's private world: its own `CODEX_HOME`, `HOME` and cwd.
+#[derive(Debug)]
+pub struct TestEnv {
+    dir: tempfile::TempDir,
+    vars: Vec<(String, OsString)>,
+}
+
+/// What a `codex` run produced.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (-1 if killed by a signal).
+    pub code: i32,
+    /// Standard output, with the test's temp dir replaced by `[TMP]`.
+    pub stdout: String,
+    /// Standard error, likewise.
+    pub stderr: String,
+}
+
+impl TestEnv {
+    /// A fresh environment with an empty `CODEX_HOME`.
+    pub fn new() -> TestEnv {
+        let dir = tempfile::tempdir().expect("create temp dir");
+        for sub in ["codex-home", "home", "work"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("create dir");
+        }
+        TestEnv {
+            dir,
+            vars: Vec::new(),
+        }
+    }
+
+    /// The temp root (shown as `[TMP]` in outputs).
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().canonicalize().expect("canonical temp dir")
+    }
+
+    /// `CODEX_HOME`.
+    pub fn codex_home(&self) -> PathBuf {
+        self.root().join("codex-home")
+    }
+
+    /// The cwd `codex` runs in.
+    pub fn work_dir(&self) -> PathBuf {
+        self.root().join("work")
+    }
+
+    /// Writes `$CODEX_HOME/config.toml`.
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(self.codex_home().join("config.toml"), text).expect("write config");
+    }
+
+    /// Reads `$CODEX_HOME/config.toml`.
+    pub fn read_config(&self) -> String {
+        std::fs::read_to_string(self.codex_home().join("config.toml")).expect("read config")
+    }
+
+    /// Writes a file under the temp root and returns its path.
+    pub fn write_file(&self, relative: &str, text: &str) -> PathBuf {
+        let path = self.root().join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create parent");
+        }
+        std::fs::write(&path, text).expect("write file");
+        path
+    }
+
+    /// Points `CODEX_REQUIREMENTS_FILE` at a file holding `text`.
+    pub fn requirements_file(&mut self, text: &str) -> PathBuf {
+        let path = self.write_file("requirements.toml", text);
+        self.set_var("CODEX_REQUIREMENTS_FILE", &path);
+        path
+    }
+
+    /// Puts `text`, base64-encoded, in `CODEX_REQUIREMENTS_TOML_BASE64`.
+    pub fn requirements_base64(&mut self, text: &str) {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+        self.set_var("CODEX_REQUIREMENTS_TOML_BASE64", encoded);
+    }
+
+    /// Sets (or replaces) a variable for later runs.
+    pub fn set_var(&mut self, name: &str, value: impl Into<OsString>) {
+        self.vars.retain(|(n, _)| n != name);
+        self.vars.push((name.to_owned(), value.into()));
+    }
+
+    /// Removes a variable for later runs.
+    pub fn remove_var(&mut self, name: &str) {
+        self.vars.retain(|(n, _)| n != name);
+    }
+
+    /// Runs `codex ARGS` with a clean environment.
+    pub fn codex(&self, args: &[&str]) -> Run {
+        let output = self.command(args).output().expect("run codex");
+        self.run_from(output)
+    }
+
+    /// The command, for tests that need to customise it further.
+    pub fn command(&self, args: &[&str]) -> Command {
+        assert!(
+            !Path::new("/etc/codex/requirements.toml").exists(),
+            "/etc/codex/requirements.toml exists on this machine; the end-to-end tests \
+             assume it does not (they never write under /etc)"
+        );
+        let mut command = Command::new(codex_bin());
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.root().join("home"))
+            .env("CODEX_HOME", self.codex_home())
+            .env("RUST_BACKTRACE", "0")
+            .current_dir(self.work_dir());
+        for (name, value) in &self.vars {
+            command.env(name, value);
+        }
+        command
+    }
+
+    fn run_from(&self, output: Output) -> Run {
+        let root = self.root().to_string_lossy().into_owned();
+        let clean = |bytes: &[u8]| String::from_utf8_lossy(bytes).replace(&root, "[TMP]");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: clean(&output.stdout),
+            stderr: clean(&output.stderr),
+        }
+    }
+}
+
+impl Default for TestEnv {
+    fn default() -> Self {
+        TestEnv::new()
+    }
+}
+
+/// The `codex` executable built by this workspace.
+pub fn codex_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/e2e-<hash> -> target/<profile>/codex
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in target/<profile>/deps");
+    let bin = profile_dir.join("codex");
+    assert!(
+        bin.exists(),
+        "{} is missing; build it with `cargo build -p codex-cli` (cargo test --workspace does)",
+        bin.display()
+    );
+    bin
+}
+
+impl Run {
+    /// stdout and stderr with the exit code, for snapshots.
+    pub fn transcript(&self) -> String {
+        format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}

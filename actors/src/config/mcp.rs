@@ -133,10 +133,10 @@ pub(crate) fn resolve_server(
             }
         }
     };
-    if let TransportConfig::Stdio(stdio) = &transport {
-        if stdio.command.is_empty() {
-            return Err(fields.problem(&["command"], "command must not be empty".to_owned()));
-        }
+    if let TransportConfig::Stdio(stdio) = &transport
+        && stdio.command.is_empty()
+    {
+        return Err(fields.problem(&["command"], "command must not be empty".to_owned()));
     }
 
     let startup_timeout = match fields.seconds(table, "startup_timeout_sec")? {

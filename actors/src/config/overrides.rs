@@ -103,12 +103,11 @@ impl fmt::Display for ConfigOverride {
 /// A TOML value if the text is one, else the text as a string.
 fn parse_value(text: &str) -> toml::Value {
     let wrapped = format!("v = {text}");
-    if let Ok(mut table) = wrapped.parse::<toml::Table>() {
-        if table.len() == 1 {
-            if let Some(value) = table.remove("v") {
-                return value;
-            }
-        }
+    if let Ok(mut table) = wrapped.parse::<toml::Table>()
+        && table.len() == 1
+        && let Some(value) = table.remove("v")
+    {
+        return value;
     }
     let trimmed = text.trim();
     let unquoted = [('"', '"'), ('\'', '\'')]

@@ -98,8 +98,10 @@ impl fmt::Display for DisabledReason {
 }
 
 /// The part of a requirement that a server failed.
+///
+/// Deliberately exhaustive: every consumer (the CLI's JSON, audit events)
+/// must decide how to show a new cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum PolicyCause {
     /// No allowlist entry covers the name.
     NotInAllowlist {
@@ -132,14 +134,14 @@ pub enum PolicyCause {
     /// Different canonical URL.
     UrlMismatch {
         /// From the entry.
-        allowed: CanonicalUrl,
+        allowed: Box<CanonicalUrl>,
         /// From config.
-        actual: CanonicalUrl,
+        actual: Box<CanonicalUrl>,
     },
     /// The configured URL has `user:pass@`, which is never allowed.
     UserinfoInUrl {
         /// The URL, credentials removed.
-        url: CanonicalUrl,
+        url: Box<CanonicalUrl>,
     },
     /// A denylist entry matched.
     Denied {
@@ -281,10 +283,12 @@ fn check_allowlist<'r>(
     if allowlist.is_empty() {
         return Err(PolicyCause::EmptyAllowlist);
     }
-    if let Identity::Url(url) = identity {
-        if url.has_userinfo() {
-            return Err(PolicyCause::UserinfoInUrl { url: url.clone() });
-        }
+    if let Identity::Url(url) = identity
+        && url.has_userinfo()
+    {
+        return Err(PolicyCause::UserinfoInUrl {
+            url: Box::new(url.clone()),
+        });
     }
     let kind = transport.kind();
     if let Some(rule) = allowlist.iter().find(|rule| {
@@ -361,8 +365,8 @@ fn identity_mismatch(
             // endpoint as `https://host/` for a denylist, and is refused
             // separately by allowlists.
             (allowed.as_str() != url.as_str()).then(|| PolicyCause::UrlMismatch {
-                allowed: allowed.clone(),
-                actual: url.clone(),
+                allowed: Box::new(allowed.clone()),
+                actual: Box::new(url.clone()),
             })
         }
         (RuleIdentity::Command { .. }, Identity::Url(_)) => Some(PolicyCause::TransportMismatch {

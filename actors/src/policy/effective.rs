@@ -177,10 +177,10 @@ where
         // The first allowed value always validates; keep the type honest.
         Err(_) => return Constrained::allow_any(first),
     };
-    if let Some(candidate) = configured {
-        if let Err(err) = constrained.set(candidate) {
-            warnings.push(fallback_warning(field, first, &err));
-        }
+    if let Some(candidate) = configured
+        && let Err(err) = constrained.set(candidate)
+    {
+        warnings.push(fallback_warning(field, first, &err));
     }
     constrained
 }

@@ -1,0 +1,149 @@
+//! Command-line arguments, as clap definitions.
+
+use clap::{Args, Parser, Subcommand};
+
+use codex_actors::config::ConfigOverride;
+
+/// An agent-session runtime with Codex-compatible MCP administration.
+#[derive(Debug, Parser)]
+#[command(name = "codex", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) config_overrides: ConfigOverrides,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// `-c key=value`, accepted before or after the subcommand.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct ConfigOverrides {
+    /// Override a config value: a dotted path and a TOML value
+    /// (e.g. `-c mcp_servers.docs.enabled=false`); a value that is not TOML
+    /// is taken as a string.
+    #[arg(short = 'c', long = "config", value_name = "key=value", global = true)]
+    pub(crate) raw: Vec<String>,
+}
+
+impl ConfigOverrides {
+    /// Parses every override; the first malformed one is the error.
+    pub(crate) fn parse(&self) -> Result<Vec<ConfigOverride>, codex_actors::config::OverrideError> {
+        self.raw.iter().map(|raw| raw.parse()).collect()
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Manage MCP servers in config.toml.
+    #[command(subcommand)]
+    Mcp(McpCommand),
+    /// Show admin requirements and how they apply.
+    #[command(subcommand)]
+    Requirements(RequirementsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum McpCommand {
+    /// List configured MCP servers.
+    List(ListArgs),
+    /// Show one configured MCP server.
+    Get(GetArgs),
+    /// Add a global MCP server to config.toml.
+    Add(AddArgs),
+    /// Remove a global MCP server from config.toml.
+    Remove(NameArgs),
+    /// Log in to an MCP server with OAuth (not supported yet).
+    Login(LoginArgs),
+    /// Remove stored OAuth credentials (not supported yet).
+    Logout(NameArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GetArgs {
+    /// The server's name.
+    pub(crate) name: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NameArgs {
+    /// The server's name.
+    pub(crate) name: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// The server's name.
+    pub(crate) name: String,
+    /// OAuth scopes, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) scopes: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(override_usage = "codex mcp add [OPTIONS] <NAME> (--url <URL> | -- <COMMAND>...)")]
+pub(crate) struct AddArgs {
+    /// A name for the server: letters, numbers, '-' and '_'.
+    pub(crate) name: String,
+    /// The URL of a streamable HTTP server.
+    #[arg(long, conflicts_with_all = ["command", "env"], required_unless_present = "command")]
+    pub(crate) url: Option<String>,
+    /// The variable holding a bearer token for the HTTP server.
+    #[arg(
+        long,
+        value_name = "ENV_VAR",
+        requires = "url",
+        conflicts_with = "command"
+    )]
+    pub(crate) bearer_token_env_var: Option<String>,
+    /// An environment variable for a stdio server (repeatable).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_env_pair)]
+    pub(crate) env: Vec<(String, String)>,
+    /// The command (and its arguments) that runs a stdio server.
+    #[arg(last = true, value_name = "COMMAND", required_unless_present = "url")]
+    pub(crate) command: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RequirementsCommand {
+    /// Print the effective requirements, each rule with its source.
+    Show(ListArgs),
+    /// Explain the verdict for one configured MCP server.
+    Explain(NameArgs),
+}
+
+fn parse_env_pair(raw: &str) -> Result<(String, String), String> {
+    match raw.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err("environment entries must be in KEY=VALUE form".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn env_pairs() {
+        assert_eq!(parse_env_pair("A=b=c"), Ok(("A".into(), "b=c".into())));
+        assert_eq!(parse_env_pair(" A =x"), Ok(("A".into(), "x".into())));
+        assert!(parse_env_pair("=x").is_err());
+        assert!(parse_env_pair("novalue").is_err());
+    }
+}

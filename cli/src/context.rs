@@ -1,0 +1,85 @@
+//! Loading what every command needs: config, requirements, and the effective
+//! result of applying one to the other. This is the only place the binary
+//! reads `CODEX_HOME`, `HOME` and the requirements variables.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use codex_actors::config::{LoadOptions, load_config, resolve_codex_home};
+use codex_actors::policy::{
+    EffectiveConfig, Requirements, RequirementsSources, apply_requirements, load_requirements,
+};
+
+use crate::args::ConfigOverrides;
+use crate::error::CliError;
+
+/// Config and requirements, loaded and applied.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    pub(crate) codex_home: PathBuf,
+    pub(crate) requirements: Requirements,
+    pub(crate) effective: EffectiveConfig,
+}
+
+/// Loads everything, printing non-fatal findings to stderr once.
+pub(crate) fn load(overrides: &ConfigOverrides) -> Result<Loaded, CliError> {
+    let overrides = overrides.parse()?;
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let codex_home = codex_home()?;
+
+    let sources = RequirementsSources::from_env(|name| std::env::var_os(name), &cwd);
+    let loaded_requirements = load_requirements(&sources)?;
+    let config = load_config(&LoadOptions {
+        codex_home: codex_home.clone(),
+        cwd,
+        overrides,
+    })?;
+    let effective = apply_requirements(&config, &loaded_requirements.requirements)?;
+
+    let mut stderr = std::io::stderr().lock();
+    for diagnostic in loaded_requirements
+        .warnings
+        .iter()
+        .chain(&config.diagnostics)
+    {
+        let _ = writeln!(stderr, "warning: {diagnostic}");
+    }
+    for warning in &effective.warnings {
+        let _ = writeln!(stderr, "warning: {warning}");
+    }
+    Ok(Loaded {
+        codex_home,
+        requirements: loaded_requirements.requirements,
+        effective,
+    })
+}
+
+/// `CODEX_HOME`, or `~/.codex`.
+pub(crate) fn codex_home() -> Result<PathBuf, CliError> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let codex_home_var = std::env::var_os("CODEX_HOME").map(PathBuf::from);
+    Ok(resolve_codex_home(
+        codex_home_var.as_deref(),
+        home.as_deref(),
+    )?)
+}
+
+/// Codex's rule for server names.
+pub(crate) fn validate_name(name: &str) -> Result<(), CliError> {
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(CliError::InvalidName {
+            name: name.to_owned(),
+        })
+    }
+}
+
+/// The user's config file.
+pub(crate) fn user_config_path(codex_home: &Path) -> PathBuf {
+    codex_home.join("config.toml")
+}

@@ -1,0 +1,85 @@
+//! [`CliError`]: everything a command can fail with, and its exit code.
+
+use codex_actors::config::{ConfigError, EditError, OverrideError};
+use codex_actors::policy::RequirementsError;
+
+/// A command's failure. Each variant maps to one exit code in
+/// [`CliError::exit_code`].
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// A `-c` argument is malformed.
+    #[error(transparent)]
+    Override(#[from] OverrideError),
+    /// config.toml (or a layer) is unreadable or invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Requirements are unreadable or invalid.
+    #[error(transparent)]
+    Requirements(#[from] RequirementsError),
+    /// Writing config.toml failed.
+    #[error(transparent)]
+    Edit(#[from] EditError),
+    /// No server by that name.
+    #[error("No MCP server named '{name}' found.")]
+    UnknownServer {
+        /// The name asked for.
+        name: String,
+    },
+    /// `logout` of an unknown name (Codex words it differently).
+    #[error("No MCP server named '{name}' found in configuration.")]
+    UnknownServerInConfiguration {
+        /// The name asked for.
+        name: String,
+    },
+    /// A name outside `[A-Za-z0-9_-]+`.
+    #[error("invalid server name '{name}' (use letters, numbers, '-', '_')")]
+    InvalidName {
+        /// The name given.
+        name: String,
+    },
+    /// `add --url` with something that is not an http(s) URL.
+    #[error("{0}")]
+    InvalidUrl(#[from] codex_transports::UrlError),
+    /// `add` with neither `--url` nor a command (clap normally catches it).
+    #[error("command is required")]
+    CommandRequired,
+    /// OAuth on a stdio server.
+    #[error("{0}")]
+    OAuthStdio(&'static str),
+    /// OAuth is not implemented by this runtime yet.
+    #[error(
+        "OAuth {action} is not supported yet; set `bearer_token_env_var` for servers that need a token"
+    )]
+    OAuthUnsupported {
+        /// `login` or `logout`.
+        action: &'static str,
+    },
+    /// Writing to stdout failed.
+    #[error("failed to write output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl CliError {
+    /// 1 for every runtime or config error; usage errors exit 2 from clap.
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Override(_)
+            | CliError::Config(_)
+            | CliError::Requirements(_)
+            | CliError::Edit(_)
+            | CliError::UnknownServer { .. }
+            | CliError::UnknownServerInConfiguration { .. }
+            | CliError::InvalidName { .. }
+            | CliError::InvalidUrl(_)
+            | CliError::CommandRequired
+            | CliError::OAuthStdio(_)
+            | CliError::OAuthUnsupported { .. }
+            | CliError::Output(_) => 1,
+        }
+    }
+
+    /// A closed stdout (`codex mcp list | head`) is not a failure.
+    pub(crate) fn is_broken_pipe(&self) -> bool {
+        matches!(self, CliError::Output(err) if err.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}

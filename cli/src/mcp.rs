@@ -1,0 +1,284 @@
+//! `codex mcp list|get|add|remove|login|logout`.
+//!
+//! Output follows Codex byte for byte where Codex has the feature; the
+//! disabled reasons say which requirement failed and how.
+
+use std::io::Write as _;
+
+use codex_actors::config::{McpServerConfig, remove_server, write_server};
+use codex_actors::policy::{McpServer, admit};
+use codex_transports::{CanonicalUrl, HttpConfig, StdioConfig, TransportConfig};
+use serde_json::{Value, json};
+
+use crate::args::{AddArgs, ConfigOverrides, GetArgs, ListArgs, LoginArgs, McpCommand, NameArgs};
+use crate::context::{self, Loaded, validate_name};
+use crate::error::CliError;
+use crate::output;
+
+pub(crate) fn run(overrides: &ConfigOverrides, command: McpCommand) -> Result<(), CliError> {
+    match command {
+        McpCommand::List(args) => list(overrides, &args),
+        McpCommand::Get(args) => get(overrides, &args),
+        McpCommand::Add(args) => add(overrides, args),
+        McpCommand::Remove(args) => remove(overrides, &args),
+        McpCommand::Login(args) => login(overrides, &args),
+        McpCommand::Logout(args) => logout(overrides, &args),
+    }
+}
+
+fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
+    let loaded = context::load(overrides)?;
+    let servers = loaded.effective.mcp_servers.get();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let items: Vec<Value> = servers
+            .iter()
+            .map(|(name, server)| {
+                json!({
+                    "name": name,
+                    "enabled": server.admission.is_allowed(),
+                    "disabled_reason": output::disabled_reason_json(server),
+                    "disabled_detail": output::disabled_detail_json(server),
+                    "transport": output::transport_json(&server.config.transport),
+                    "startup_timeout_sec": server.config.startup_timeout.map(|d| d.as_secs_f64()),
+                    "tool_timeout_sec": server.config.tool_timeout.map(|d| d.as_secs_f64()),
+                    "auth_status": output::auth_status(&server.config).1,
+                })
+            })
+            .collect();
+        writeln!(out, "{}", pretty(&Value::Array(items)))?;
+        return Ok(());
+    }
+    if servers.is_empty() {
+        writeln!(
+            out,
+            "No MCP servers configured yet. Try `codex mcp add my-tool -- my-command`."
+        )?;
+        return Ok(());
+    }
+    let mut stdio_rows = Vec::new();
+    let mut http_rows = Vec::new();
+    for (name, server) in servers {
+        let status = output::status(server);
+        let auth = output::auth_status(&server.config).0.to_owned();
+        match &server.config.transport {
+            TransportConfig::Stdio(stdio) => stdio_rows.push(vec![
+                name.clone(),
+                stdio.command.clone(),
+                output::dash_if_empty(stdio.args.join(" ")),
+                output::masked_env(stdio),
+                stdio
+                    .cwd
+                    .as_ref()
+                    .map_or("-".to_owned(), |cwd| cwd.display().to_string()),
+                status,
+                auth,
+            ]),
+            TransportConfig::StreamableHttp(http) | TransportConfig::Sse(http) => {
+                http_rows.push(vec![
+                    name.clone(),
+                    output::display_url(http),
+                    http.bearer_token_env_var
+                        .clone()
+                        .unwrap_or_else(|| "-".to_owned()),
+                    status,
+                    auth,
+                ]);
+            }
+        }
+    }
+    let mut text = String::new();
+    if !stdio_rows.is_empty() {
+        text.push_str(&output::table(
+            &["Name", "Command", "Args", "Env", "Cwd", "Status", "Auth"],
+            &stdio_rows,
+        ));
+    }
+    if !http_rows.is_empty() {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&output::table(
+            &["Name", "Url", "Bearer Token Env Var", "Status", "Auth"],
+            &http_rows,
+        ));
+    }
+    out.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+fn get(overrides: &ConfigOverrides, args: &GetArgs) -> Result<(), CliError> {
+    let loaded = context::load(overrides)?;
+    let server = find(&loaded, &args.name)?;
+    let config = &server.config;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let value = json!({
+            "name": args.name,
+            "enabled": server.admission.is_allowed(),
+            "disabled_reason": output::disabled_reason_json(server),
+            "disabled_detail": output::disabled_detail_json(server),
+            "transport": output::transport_json(&config.transport),
+            "enabled_tools": config.enabled_tools,
+            "disabled_tools": config.disabled_tools,
+            "startup_timeout_sec": config.startup_timeout.map(|d| d.as_secs_f64()),
+            "tool_timeout_sec": config.tool_timeout.map(|d| d.as_secs_f64()),
+        });
+        writeln!(out, "{}", pretty(&value))?;
+        return Ok(());
+    }
+    if !server.admission.is_allowed() {
+        writeln!(out, "{} ({})", args.name, output::status(server))?;
+        return Ok(());
+    }
+    let mut lines = vec![args.name.clone(), "  enabled: true".to_owned()];
+    let tools = |tools: &[String]| {
+        if tools.is_empty() {
+            "[]".to_owned()
+        } else {
+            tools.join(", ")
+        }
+    };
+    if let Some(enabled) = &config.enabled_tools {
+        lines.push(format!("  enabled_tools: {}", tools(enabled)));
+    }
+    if let Some(disabled) = &config.disabled_tools {
+        lines.push(format!("  disabled_tools: {}", tools(disabled)));
+    }
+    lines.push(format!("  transport: {}", config.transport.kind()));
+    match &config.transport {
+        TransportConfig::Stdio(stdio) => {
+            lines.push(format!("  command: {}", stdio.command));
+            lines.push(format!(
+                "  args: {}",
+                output::dash_if_empty(stdio.args.join(" "))
+            ));
+            let cwd = stdio
+                .cwd
+                .as_ref()
+                .map_or("-".to_owned(), |cwd| cwd.display().to_string());
+            lines.push(format!("  cwd: {cwd}"));
+            lines.push(format!("  env: {}", output::masked_env(stdio)));
+        }
+        TransportConfig::StreamableHttp(http) | TransportConfig::Sse(http) => {
+            lines.push(format!("  url: {}", output::display_url(http)));
+            let var = http.bearer_token_env_var.as_deref().unwrap_or("-");
+            lines.push(format!("  bearer_token_env_var: {var}"));
+            lines.push(format!("  http_headers: {}", output::masked_headers(http)));
+            lines.push(format!("  env_http_headers: {}", output::env_headers(http)));
+        }
+    }
+    if let Some(timeout) = config.startup_timeout {
+        lines.push(format!(
+            "  startup_timeout_sec: {}",
+            output::seconds(timeout)
+        ));
+    }
+    if let Some(timeout) = config.tool_timeout {
+        lines.push(format!("  tool_timeout_sec: {}", output::seconds(timeout)));
+    }
+    lines.push(format!("  remove: codex mcp remove {}", args.name));
+    writeln!(out, "{}", lines.join("\n"))?;
+    Ok(())
+}
+
+fn add(overrides: &ConfigOverrides, args: AddArgs) -> Result<(), CliError> {
+    validate_name(&args.name)?;
+    // Like Codex, refuse to edit when the current configuration is broken.
+    let loaded = context::load(overrides)?;
+    let transport = match (args.url, args.command.split_first()) {
+        (Some(url), _) => TransportConfig::StreamableHttp(HttpConfig {
+            canonical_url: CanonicalUrl::parse(&url)?,
+            url,
+            bearer_token_env_var: args.bearer_token_env_var,
+            http_headers: Default::default(),
+            env_http_headers: Default::default(),
+        }),
+        (None, Some((command, rest))) => TransportConfig::Stdio(StdioConfig {
+            command: command.clone(),
+            args: rest.to_vec(),
+            env: args.env.into_iter().collect(),
+            env_vars: Vec::new(),
+            cwd: None,
+        }),
+        (None, None) => return Err(CliError::CommandRequired),
+    };
+    let server = McpServerConfig {
+        transport,
+        enabled: true,
+        required: false,
+        startup_timeout: None,
+        tool_timeout: None,
+        enabled_tools: None,
+        disabled_tools: None,
+    };
+    let path = context::user_config_path(&loaded.codex_home);
+    write_server(&path, &args.name, &server)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "Added global MCP server '{}'.", args.name)?;
+    if let Some(reason) = admit(&args.name, &server, &loaded.requirements).disabled_reason() {
+        writeln!(
+            out,
+            "Note: '{}' is disabled by {reason}. It stays in config.toml and will start once requirements allow it.",
+            args.name
+        )?;
+    }
+    Ok(())
+}
+
+fn remove(overrides: &ConfigOverrides, args: &NameArgs) -> Result<(), CliError> {
+    validate_name(&args.name)?;
+    // Overrides are parsed (a bad one is an error) but only the user file is
+    // edited, as in Codex.
+    overrides.parse()?;
+    let codex_home = context::codex_home()?;
+    let removed = remove_server(&context::user_config_path(&codex_home), &args.name)?;
+    let mut out = std::io::stdout().lock();
+    if removed {
+        writeln!(out, "Removed global MCP server '{}'.", args.name)?;
+    } else {
+        writeln!(out, "No MCP server named '{}' found.", args.name)?;
+    }
+    Ok(())
+}
+
+fn login(overrides: &ConfigOverrides, args: &LoginArgs) -> Result<(), CliError> {
+    let loaded = context::load(overrides)?;
+    let server = find(&loaded, &args.name)?;
+    if matches!(server.config.transport, TransportConfig::Stdio(_)) {
+        return Err(CliError::OAuthStdio(
+            "OAuth login is only supported for streamable HTTP servers.",
+        ));
+    }
+    Err(CliError::OAuthUnsupported { action: "login" })
+}
+
+fn logout(overrides: &ConfigOverrides, args: &NameArgs) -> Result<(), CliError> {
+    let loaded = context::load(overrides)?;
+    let Some(server) = loaded.effective.mcp_servers.get().get(&args.name) else {
+        return Err(CliError::UnknownServerInConfiguration {
+            name: args.name.clone(),
+        });
+    };
+    if matches!(server.config.transport, TransportConfig::Stdio(_)) {
+        return Err(CliError::OAuthStdio(
+            "OAuth logout is only supported for streamable_http transports.",
+        ));
+    }
+    Err(CliError::OAuthUnsupported { action: "logout" })
+}
+
+fn find<'a>(loaded: &'a Loaded, name: &str) -> Result<&'a McpServer, CliError> {
+    loaded
+        .effective
+        .mcp_servers
+        .get()
+        .get(name)
+        .ok_or_else(|| CliError::UnknownServer {
+            name: name.to_owned(),
+        })
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}

@@ -1,0 +1,228 @@
+//! Rendering helpers shared by the commands: Codex's padded tables, masked
+//! environment cells, and the JSON twins of internal types.
+//!
+//! Internal types are not `Serialize`; this module converts them by hand at
+//! the edge, so the JSON shape is written down in one place.
+
+use std::time::Duration;
+
+use codex_actors::config::McpServerConfig;
+use codex_actors::policy::{DisabledReason, McpServer, PolicyCause, RuleFamily};
+use codex_transports::{HttpConfig, StdioConfig, TransportConfig};
+use serde_json::{Value, json};
+
+/// Renders rows as Codex does: every cell left-aligned and padded to its
+/// column's width in bytes, columns joined by two spaces, trailing spaces
+/// kept.
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        out.push_str(&cells.join("  "));
+        out.push('\n');
+    }
+    out
+}
+
+/// `KEY=*****` for each `env` key (sorted), then each `env_vars` name.
+pub(crate) fn masked_env(stdio: &StdioConfig) -> String {
+    let cells: Vec<String> = stdio
+        .env
+        .keys()
+        .chain(&stdio.env_vars)
+        .map(|key| format!("{key}=*****"))
+        .collect();
+    dash_if_empty(cells.join(", "))
+}
+
+/// `K=*****, ...` for static headers, sorted.
+pub(crate) fn masked_headers(http: &HttpConfig) -> String {
+    let cells: Vec<String> = http
+        .http_headers
+        .keys()
+        .map(|key| format!("{key}=*****"))
+        .collect();
+    dash_if_empty(cells.join(", "))
+}
+
+/// `K=VARNAME, ...` for env-sourced headers, sorted.
+pub(crate) fn env_headers(http: &HttpConfig) -> String {
+    let cells: Vec<String> = http
+        .env_http_headers
+        .iter()
+        .map(|(key, var)| format!("{key}={var}"))
+        .collect();
+    dash_if_empty(cells.join(", "))
+}
+
+/// The configured URL with any password replaced by `*****`.
+pub(crate) fn display_url(http: &HttpConfig) -> String {
+    match url::Url::parse(&http.url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("*****"));
+            parsed.to_string()
+        }
+        Ok(_) | Err(_) => http.url.clone(),
+    }
+}
+
+pub(crate) fn dash_if_empty(text: String) -> String {
+    if text.is_empty() {
+        "-".to_owned()
+    } else {
+        text
+    }
+}
+
+/// `enabled`, `disabled` or `disabled: <reason>`.
+pub(crate) fn status(server: &McpServer) -> String {
+    match server.admission.disabled_reason() {
+        None => "enabled".to_owned(),
+        Some(reason) => match reason.status_text() {
+            Some(text) => format!("disabled: {text}"),
+            None => "disabled".to_owned(),
+        },
+    }
+}
+
+/// Codex's `auth_status`, without network probes: this runtime has no OAuth,
+/// so only a configured bearer token changes it.
+pub(crate) fn auth_status(config: &McpServerConfig) -> (&'static str, &'static str) {
+    match &config.transport {
+        TransportConfig::Stdio(_) => ("Unsupported", "unsupported"),
+        TransportConfig::StreamableHttp(http) | TransportConfig::Sse(http) => {
+            if http.bearer_token_env_var.is_some() {
+                ("Bearer token", "bearer_token")
+            } else {
+                ("Unsupported", "unsupported")
+            }
+        }
+    }
+}
+
+/// Seconds as Codex prints them in `get`: `10`, `1.5`.
+pub(crate) fn seconds(duration: Duration) -> String {
+    format!("{}", duration.as_secs_f64())
+}
+
+/// The `transport` object of `list --json` and `get --json`.
+pub(crate) fn transport_json(transport: &TransportConfig) -> Value {
+    match transport {
+        TransportConfig::Stdio(stdio) => json!({
+            "type": "stdio",
+            "command": stdio.command,
+            "args": stdio.args,
+            "env": if stdio.env.is_empty() { Value::Null } else { json!(stdio.env) },
+            "env_vars": stdio.env_vars,
+            "cwd": stdio.cwd.as_ref().map(|cwd| cwd.to_string_lossy().into_owned()),
+        }),
+        TransportConfig::StreamableHttp(http) | TransportConfig::Sse(http) => json!({
+            "type": transport.kind().as_str(),
+            "url": http.url,
+            "bearer_token_env_var": http.bearer_token_env_var,
+            "http_headers": if http.http_headers.is_empty() { Value::Null } else { json!(http.http_headers) },
+            "env_http_headers": if http.env_http_headers.is_empty() { Value::Null } else { json!(http.env_http_headers) },
+        }),
+    }
+}
+
+/// Codex's `disabled_reason` string: set only for requirement reasons.
+pub(crate) fn disabled_reason_json(server: &McpServer) -> Value {
+    server
+        .admission
+        .disabled_reason()
+        .and_then(DisabledReason::status_text)
+        .map_or(Value::Null, Value::String)
+}
+
+/// Our structured `disabled_detail` object, or null when enabled.
+pub(crate) fn disabled_detail_json(server: &McpServer) -> Value {
+    let Some(reason) = server.admission.disabled_reason() else {
+        return Value::Null;
+    };
+    let (source, cause) = match reason {
+        DisabledReason::ByUser => {
+            return json!({ "kind": "disabled_by_user", "message": reason.to_string() });
+        }
+        DisabledReason::Requirements { source, cause } => (source, cause),
+    };
+    let mut detail = serde_json::Map::new();
+    let kind = match cause {
+        PolicyCause::NotInAllowlist { .. } => "not_in_allowlist",
+        PolicyCause::EmptyAllowlist => "empty_allowlist",
+        PolicyCause::TransportMismatch { allowed, actual } => {
+            let allowed = match allowed {
+                RuleFamily::Command => "stdio",
+                RuleFamily::Url => "http",
+            };
+            detail.insert("expected".into(), json!(allowed));
+            detail.insert("actual".into(), json!(actual.as_str()));
+            "transport_mismatch"
+        }
+        PolicyCause::CommandMismatch { allowed, actual } => {
+            detail.insert("expected".into(), json!(allowed));
+            detail.insert("actual".into(), json!(actual));
+            "command_mismatch"
+        }
+        PolicyCause::ArgsMismatch { allowed, actual } => {
+            detail.insert("expected".into(), json!(allowed));
+            detail.insert("actual".into(), json!(actual));
+            "args_mismatch"
+        }
+        PolicyCause::UrlMismatch { allowed, actual } => {
+            detail.insert("expected".into(), json!(allowed.redacted()));
+            detail.insert("actual".into(), json!(actual.redacted()));
+            "url_mismatch"
+        }
+        PolicyCause::UserinfoInUrl { url } => {
+            detail.insert("actual".into(), json!(url.redacted()));
+            "userinfo_in_url"
+        }
+        PolicyCause::Denied { rule } => {
+            detail.insert("rule".into(), json!(rule));
+            "denied"
+        }
+        PolicyCause::EnvNotPermitted { var, field } => {
+            detail.insert("variable".into(), json!(var));
+            detail.insert("field".into(), json!(field));
+            "env_not_permitted"
+        }
+    };
+    let mut out = serde_json::Map::new();
+    out.insert("kind".into(), json!(kind));
+    out.insert("source".into(), json!(source.to_string()));
+    out.extend(detail);
+    out.insert("message".into(), json!(reason.to_string()));
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_pads_every_cell_including_the_last() {
+        let rendered = table(
+            &["Name", "Status"],
+            &[
+                vec!["a".into(), "enabled".into()],
+                vec!["long-name".into(), "x".into()],
+            ],
+        );
+        assert_eq!(
+            rendered,
+            "Name       Status \na          enabled\nlong-name  x      \n"
+        );
+    }
+}

@@ -1,0 +1,16 @@
+//! End-to-end tests: the real `codex` binary in a throwaway `CODEX_HOME`.
+//!
+//! One test binary, one module per capability.
+
+/// Attempts to get past the policy from the user's side.
+mod bypass;
+/// Malformed input: clear errors, right exit codes, no panics.
+mod errors;
+/// `codex mcp add` and `remove` editing config.toml in place.
+mod mcp_add_remove;
+/// `codex mcp list` and `get`, text and JSON.
+mod mcp_list_get;
+/// `codex requirements show` and `explain`.
+mod requirements;
+/// The seed pull request's transcript, with both allowlist spellings.
+mod seed_transcript;
