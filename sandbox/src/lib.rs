@@ -81,9 +81,7 @@ mod policy;
 mod probe;
 mod process;
 
-pub use enforce::{
-    HELPER_EXEC_FAILED, HELPER_NOT_FOUND, HELPER_SETUP_FAILED, exec_sandboxed_main,
-};
+pub use enforce::{HELPER_EXEC_FAILED, HELPER_NOT_FOUND, HELPER_SETUP_FAILED, exec_sandboxed_main};
 pub use env_policy::{CORE_ENV_VARS, DEFAULT_EXCLUDES, EnvInherit, ShellEnvironmentPolicy};
 pub use error::SandboxError;
 pub use launcher::{CommandSpec, DEFAULT_TIMEOUT, NETWORK_DISABLED_ENV_VAR, SandboxLauncher};
@@ -91,6 +89,6 @@ pub use output::{CapturedOutput, OUTPUT_MAX_BYTES};
 pub use policy::{SandboxMode, SandboxPolicy, WritableRoot};
 pub use probe::{Mechanism, Support, probe};
 pub use process::{
-    ExecOutcome, IO_DRAIN_TIMEOUT, MAX_STREAMED_CHUNKS, OutputChunk, OutputStream,
-    SandboxedChild, TIMEOUT_EXIT_CODE, run, run_streaming,
+    ExecOutcome, IO_DRAIN_TIMEOUT, MAX_STREAMED_CHUNKS, OutputChunk, OutputStream, SandboxedChild,
+    TIMEOUT_EXIT_CODE, run, run_streaming,
 };

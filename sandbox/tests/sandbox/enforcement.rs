@@ -22,13 +22,22 @@ async fn workspace_write_allows_roots_and_denies_the_rest() {
         out = outside.path().display(),
     );
     let outcome = run_sh(SandboxMode::WorkspaceWrite, &script, cwd.path()).await;
-    assert_eq!(outcome.stdout.text(), "wrote-cwd\nwrote-tmp\noutside-denied\n");
+    assert_eq!(
+        outcome.stdout.text(),
+        "wrote-cwd\nwrote-tmp\noutside-denied\n"
+    );
     assert!(
         outcome.stderr.text().contains("Permission denied"),
         "{outcome:?}"
     );
-    assert_eq!(fs::read_to_string(cwd.path().join("inside.txt")).unwrap(), "in\n");
-    assert_eq!(fs::read_to_string(in_tmp.path().join("t.txt")).unwrap(), "tmp\n");
+    assert_eq!(
+        fs::read_to_string(cwd.path().join("inside.txt")).unwrap(),
+        "in\n"
+    );
+    assert_eq!(
+        fs::read_to_string(in_tmp.path().join("t.txt")).unwrap(),
+        "tmp\n"
+    );
     assert!(!outside.path().join("outside.txt").exists());
 }
 
@@ -105,7 +114,11 @@ async fn unprivileged_user_gets_the_same_protection() {
     for dir in [cwd.path(), &cwd.path().join(".git")] {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o777)).unwrap();
     }
-    fs::set_permissions(cwd.path().join(".git/HEAD"), fs::Permissions::from_mode(0o666)).unwrap();
+    fs::set_permissions(
+        cwd.path().join(".git/HEAD"),
+        fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
     let launcher = SandboxLauncher::new(
         "setpriv",
         [
@@ -126,7 +139,10 @@ async fn unprivileged_user_gets_the_same_protection() {
         "{}",
         outcome.stderr.text()
     );
-    assert_eq!(fs::read_to_string(cwd.path().join(".git/HEAD")).unwrap(), "head\n");
+    assert_eq!(
+        fs::read_to_string(cwd.path().join(".git/HEAD")).unwrap(),
+        "head\n"
+    );
 }
 
 #[tokio::test]
@@ -173,7 +189,12 @@ async fn helper_failures_have_distinct_exit_codes() {
     );
     let outcome = run_with(&SandboxPolicy::new(SandboxMode::ReadOnly), spec).await;
     assert_eq!(outcome.exit_code, codex_sandbox::HELPER_NOT_FOUND);
-    assert!(outcome.stderr.text().starts_with("codex-sandbox: failed to execute `codex-no-such-command`"));
+    assert!(
+        outcome
+            .stderr
+            .text()
+            .starts_with("codex-sandbox: failed to execute `codex-no-such-command`")
+    );
 
     let out = std::process::Command::new(launcher().helper)
         .args(["--mode", "read-only"])

@@ -23,7 +23,12 @@ async fn first_stdout_line(rx: &mut mpsc::Receiver<OutputChunk>) -> String {
             line.extend_from_slice(&chunk.bytes);
         }
     }
-    String::from_utf8(line).unwrap().lines().next().unwrap().to_owned()
+    String::from_utf8(line)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -92,10 +97,7 @@ async fn output_is_capped_with_head_tail_and_marker() {
     let total = 3_000_008u64;
     let elided = total - OUTPUT_MAX_BYTES as u64;
     let stdout = &outcome.stdout;
-    assert_eq!(
-        (stdout.total_bytes, stdout.elided_bytes),
-        (total, elided)
-    );
+    assert_eq!((stdout.total_bytes, stdout.elided_bytes), (total, elided));
     let marker = format!("\n[... {elided} bytes elided ...]\n");
     let half = OUTPUT_MAX_BYTES / 2;
     let mut expected = b"START".to_vec();

@@ -46,7 +46,9 @@ pub(crate) async fn run_sh(mode: SandboxMode, script: &str, cwd: &Path) -> ExecO
 
 /// Runs `spec` under `policy` with the test launcher.
 pub(crate) async fn run_with(policy: &SandboxPolicy, spec: CommandSpec) -> ExecOutcome {
-    codex_sandbox::run(&spec, policy, &launcher()).await.unwrap()
+    codex_sandbox::run(&spec, policy, &launcher())
+        .await
+        .unwrap()
 }
 
 /// Waits (generously) until process `pid` has exited, whoever its parent is.
