@@ -83,7 +83,9 @@ async fn serve_http(
             let connection = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades();
-            if let Err(error) = connection.await {
+            if let Err(error) = connection.await
+                && !error.is_incomplete_message()
+            {
                 eprintln!("codex-test-mcp-server: connection error: {error}");
             }
         });
