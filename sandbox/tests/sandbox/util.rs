@@ -18,15 +18,21 @@ pub(crate) fn launcher() -> SandboxLauncher {
     )
 }
 
-/// A fresh directory under cargo's target dir, outside every default writable root.
+/// A fresh directory outside every default writable root: under cargo's
+/// target dir, or `/var/tmp` when that is under `/tmp` or `$TMPDIR`.
 pub(crate) fn scratch() -> TempDir {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    assert!(
-        !dir.path().starts_with("/tmp"),
-        "the scratch dir must not be under /tmp: {}",
-        dir.path().display()
-    );
-    dir
+    let tmpdir = std::env::var_os("TMPDIR").map(std::path::PathBuf::from);
+    let writable = |path: &Path| {
+        path.starts_with("/tmp") || tmpdir.as_deref().is_some_and(|t| path.starts_with(t))
+    };
+    let base = [
+        Path::new(env!("CARGO_TARGET_TMPDIR")),
+        Path::new("/var/tmp"),
+    ]
+    .into_iter()
+    .find(|base| !writable(base))
+    .expect("a scratch base outside /tmp and $TMPDIR");
+    tempfile::tempdir_in(base).unwrap()
 }
 
 /// `sh -c script` in `cwd` with the inherited environment.
