@@ -77,15 +77,16 @@ impl CanonicalUrl {
         let _ = url.set_username("");
         let _ = url.set_password(None);
         url.set_fragment(None);
-        if let Some(host) = url.host_str() {
-            if host.len() > 1 && host.ends_with('.') {
-                let trimmed = host.trim_end_matches('.').to_owned();
-                url.set_host(Some(&trimmed))
-                    .map_err(|reason| UrlError::Invalid {
-                        input: input.to_owned(),
-                        reason,
-                    })?;
-            }
+        if let Some(host) = url.host_str()
+            && host.len() > 1
+            && host.ends_with('.')
+        {
+            let trimmed = host.trim_end_matches('.').to_owned();
+            url.set_host(Some(&trimmed))
+                .map_err(|reason| UrlError::Invalid {
+                    input: input.to_owned(),
+                    reason,
+                })?;
         }
         Ok(CanonicalUrl { url, has_userinfo })
     }
