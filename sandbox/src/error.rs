@@ -24,7 +24,9 @@ pub enum SandboxError {
     },
 
     /// An `inherit` value of the shell environment policy was not `all`, `core` or `none`.
-    #[error("unknown shell_environment_policy.inherit `{value}` (expected `all`, `core` or `none`)")]
+    #[error(
+        "unknown shell_environment_policy.inherit `{value}` (expected `all`, `core` or `none`)"
+    )]
     UnknownEnvInherit {
         /// The string that was given.
         value: String,
@@ -32,7 +34,9 @@ pub enum SandboxError {
 
     /// A kernel mechanism that the requested mode needs is missing, so the
     /// command is refused instead of being run with weaker isolation.
-    #[error("sandbox mode `{mode}` needs {mechanism}, which this system does not provide: refusing to run")]
+    #[error(
+        "sandbox mode `{mode}` needs {mechanism}, which this system does not provide: refusing to run"
+    )]
     Unsupported {
         /// The mode that was requested.
         mode: SandboxMode,

@@ -136,18 +136,39 @@ mod tests {
             "--mode workspace-write --writable-root /work --writable-root /tmp \
              --read-only /work/.git -- sh -c echo --mode"
         );
-        assert_eq!(HelperRequest::parse(request().to_args()).unwrap(), request());
+        assert_eq!(
+            HelperRequest::parse(request().to_args()).unwrap(),
+            request()
+        );
     }
 
     #[test]
     fn rejects_bad_input() {
         let rows: [(&[&str], &str); 6] = [
-            (&[], "bad sandbox helper arguments: missing `-- COMMAND` (at \"\")"),
-            (&["--mode", "ro", "--", "x"], "bad sandbox helper arguments: unknown sandbox mode (at \"ro\")"),
-            (&["--writable-root", "rel", "--", "x"], "bad sandbox helper arguments: path must be absolute (at \"rel\")"),
-            (&["--bogus", "--", "x"], "bad sandbox helper arguments: unknown flag (at \"--bogus\")"),
-            (&["--", "x"], "bad sandbox helper arguments: missing `--mode` (at \"--\")"),
-            (&["--mode", "read-only", "--"], "the command to run is empty"),
+            (
+                &[],
+                "bad sandbox helper arguments: missing `-- COMMAND` (at \"\")",
+            ),
+            (
+                &["--mode", "ro", "--", "x"],
+                "bad sandbox helper arguments: unknown sandbox mode (at \"ro\")",
+            ),
+            (
+                &["--writable-root", "rel", "--", "x"],
+                "bad sandbox helper arguments: path must be absolute (at \"rel\")",
+            ),
+            (
+                &["--bogus", "--", "x"],
+                "bad sandbox helper arguments: unknown flag (at \"--bogus\")",
+            ),
+            (
+                &["--", "x"],
+                "bad sandbox helper arguments: missing `--mode` (at \"--\")",
+            ),
+            (
+                &["--mode", "read-only", "--"],
+                "the command to run is empty",
+            ),
         ];
         for (args, expected) in rows {
             let err = HelperRequest::parse(args.iter().map(OsString::from)).unwrap_err();

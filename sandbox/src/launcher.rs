@@ -168,7 +168,15 @@ mod tests {
         let command = launcher.command(&spec, &policy).unwrap();
         assert_eq!(
             args_of(&command),
-            ["/bin/helper", "sandbox-exec", "--mode", "read-only", "--", "echo", "hi"]
+            [
+                "/bin/helper",
+                "sandbox-exec",
+                "--mode",
+                "read-only",
+                "--",
+                "echo",
+                "hi"
+            ]
         );
         let envs: Vec<_> = command.get_envs().collect();
         assert_eq!(

@@ -110,7 +110,12 @@ mod tests {
         check(10, &[], "", 0);
         check(10, &["hello"], "hello", 0);
         check(10, &["0123456789"], "0123456789", 0);
-        check(10, &["0123456789x"], "01234\n[... 1 bytes elided ...]\n6789x", 1);
+        check(
+            10,
+            &["0123456789x"],
+            "01234\n[... 1 bytes elided ...]\n6789x",
+            1,
+        );
         check(
             10,
             &["abc", "defgh", "ijklmnop", "qr"],

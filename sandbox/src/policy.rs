@@ -134,7 +134,11 @@ impl SandboxPolicy {
             SandboxMode::WorkspaceWrite => {}
         }
         let mut roots: Vec<PathBuf> = Vec::new();
-        for path in self.writable_roots.iter().chain(std::iter::once(&cwd.to_path_buf())) {
+        for path in self
+            .writable_roots
+            .iter()
+            .chain(std::iter::once(&cwd.to_path_buf()))
+        {
             if !path.is_absolute() {
                 return Err(SandboxError::RelativePath {
                     what: "writable root",
@@ -309,6 +313,9 @@ mod tests {
             Err(SandboxError::MissingWritableRoot { .. })
         ));
         let read_only = SandboxPolicy::new(SandboxMode::ReadOnly);
-        assert_eq!(read_only.writable_roots_for(cwd.path(), None).unwrap(), vec![]);
+        assert_eq!(
+            read_only.writable_roots_for(cwd.path(), None).unwrap(),
+            vec![]
+        );
     }
 }

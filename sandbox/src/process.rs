@@ -343,7 +343,10 @@ fn pidfd_open(pid: u32) -> Option<OwnedFd> {
     Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-async fn wait_exit(child: &mut Child, exit_fd: Option<&AsyncFd<OwnedFd>>) -> io::Result<ExitStatus> {
+async fn wait_exit(
+    child: &mut Child,
+    exit_fd: Option<&AsyncFd<OwnedFd>>,
+) -> io::Result<ExitStatus> {
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(status);

@@ -5,17 +5,66 @@
 //!   [`TransportKind`].
 //! - [`Identity`] is what a server presents to the policy: a
 //!   [`StdioIdentity`] (command and args) or a [`CanonicalUrl`].
+//! - [`TransportPlugin`] is one way of reaching a server: it names its
+//!   [`TransportKind`], reports the [`Identity`] of a config, and connects,
+//!   yielding a [`Connection`] whose [`BoxedTransport`] is an rmcp client
+//!   transport. [`TransportPluginExt`] adds the `initialize` handshake with a
+//!   timeout, giving an [`McpClient`].
+//! - [`TransportRegistry`] maps kinds to plugins; its default holds
+//!   [`StdioPlugin`], [`StreamableHttpPlugin`] and [`SsePlugin`].
+//! - A stdio server's [`ChildProcess`] gives its pid, exit status and
+//!   [`StderrTail`]; its process group dies with its transport.
+//!
+//! Admission is not decided here: callers must only connect configs that the
+//! policy's admission function allowed.
 //!
 //! ```
-//! use codex_transports::CanonicalUrl;
+//! use std::collections::BTreeMap;
+//! use codex_transports::{
+//!     CanonicalUrl, HttpConfig, Identity, TransportConfig, TransportKind, TransportRegistry,
+//! };
 //!
 //! let a = CanonicalUrl::parse("https://MCP.example.com:443/mcp#x").unwrap();
 //! let b = CanonicalUrl::parse("https://mcp.example.com/mcp").unwrap();
 //! assert_eq!(a, b);
+//!
+//! let registry = TransportRegistry::default();
+//! let config = TransportConfig::StreamableHttp(HttpConfig {
+//!     url: "https://MCP.example.com:443/mcp#x".to_owned(),
+//!     canonical_url: a,
+//!     bearer_token_env_var: None,
+//!     http_headers: BTreeMap::new(),
+//!     env_http_headers: BTreeMap::new(),
+//! });
+//! let plugin = registry.get(TransportKind::StreamableHttp).unwrap();
+//! assert_eq!(plugin.identity(&config).unwrap(), Identity::Url(b));
 //! ```
 
+mod boxed;
 mod config;
+mod error;
+mod handshake;
+mod http;
 mod identity;
+mod plugin;
+mod registry;
+mod sse;
+mod stderr_tail;
+mod stdio;
+mod streamable;
 
+pub use boxed::BoxedTransport;
 pub use config::{HttpConfig, StdioConfig, TransportConfig, TransportKind, UnknownTransport};
+pub use error::{ConnectError, HeaderProblem, HttpError};
+pub use handshake::{CLIENT_NAME, CLIENT_TITLE, PROTOCOL_VERSION, client_config};
+pub use http::USER_AGENT_VALUE;
 pub use identity::{CanonicalUrl, Identity, StdioIdentity, UrlError};
+pub use plugin::{
+    ConnectContext, Connection, DEFAULT_STDERR_CAPACITY, McpClient, TransportPlugin,
+    TransportPluginExt,
+};
+pub use registry::TransportRegistry;
+pub use sse::SsePlugin;
+pub use stderr_tail::StderrTail;
+pub use stdio::{CLOSE_GRACE, ChildProcess, PASSTHROUGH_ENV, StdioPlugin, stdio_environment};
+pub use streamable::StreamableHttpPlugin;

@@ -32,9 +32,8 @@ pub(super) fn restrict_self(request: &HelperRequest) -> Result<(), SandboxError>
             AccessFs::from_all(FS_ABI),
         ))?;
     for root in &request.writable_roots {
-        let fd = PathFd::new(root).map_err(|_| SandboxError::MissingWritableRoot {
-            path: root.clone(),
-        })?;
+        let fd = PathFd::new(root)
+            .map_err(|_| SandboxError::MissingWritableRoot { path: root.clone() })?;
         created = created.add_rule(PathBeneath::new(fd, AccessFs::from_all(FS_ABI)))?;
     }
     let status = created.no_new_privs(true).restrict_self()?;

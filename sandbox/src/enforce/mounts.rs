@@ -32,7 +32,8 @@ pub(super) fn bind_read_only(paths: &[impl AsRef<Path>]) -> Result<(), SandboxEr
             "mount(MS_BIND)",
             path,
         )?;
-        let flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | locked_flags(&c_path, path)?;
+        let flags =
+            libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | locked_flags(&c_path, path)?;
         mount(None, &c_path, flags, "mount(MS_REMOUNT|MS_RDONLY)", path)?;
     }
     Ok(())

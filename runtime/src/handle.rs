@@ -1,0 +1,219 @@
+//! Typed handles: send messages straight to a supervised child's current
+//! incarnation, with the message handed back when it cannot be sent.
+//!
+//! The supervisor is not on the message path. A [`ChildHandle`] holds the
+//! live `Addr` of its child; the start function refreshes it on every
+//! restart and the supervisor marks it restarting or closed.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use actix::dev::ToEnvelope;
+use actix::{Actor, Addr, Handler, MailboxError, Message};
+
+use crate::child::lock;
+use crate::ids::{ChildId, Incarnation};
+
+/// A message that could not be handed to the child; the message comes
+/// back so the caller can retry or answer with a typed error.
+#[derive(thiserror::Error)]
+pub enum SendError<M> {
+    /// The child is between incarnations (it exited and a restart is
+    /// scheduled, or the supervisor has not yet seen the exit).
+    #[error("child is restarting")]
+    Restarting(M),
+    /// The child is not running and no restart is planned.
+    #[error("child is closed")]
+    Closed(M),
+    /// The child's mailbox is full (only from `try_send`).
+    #[error("child mailbox is full")]
+    Full(M),
+}
+
+impl<M> SendError<M> {
+    /// The message that was not sent.
+    pub fn into_inner(self) -> M {
+        match self {
+            SendError::Restarting(m) | SendError::Closed(m) | SendError::Full(m) => m,
+        }
+    }
+}
+
+impl<M> fmt::Debug for SendError<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::Restarting(_) => f.write_str("Restarting(..)"),
+            SendError::Closed(_) => f.write_str("Closed(..)"),
+            SendError::Full(_) => f.write_str("Full(..)"),
+        }
+    }
+}
+
+/// Why a request ([`ChildHandle::send`]) got no answer.
+#[derive(thiserror::Error)]
+pub enum CallError<M> {
+    /// Not delivered; the message is handed back.
+    #[error(transparent)]
+    NotSent(SendError<M>),
+    /// Delivered, but the incarnation stopped before it answered; the
+    /// message is gone.
+    #[error("incarnation {incarnation} stopped before answering")]
+    Lost {
+        /// The incarnation that had the message.
+        incarnation: Incarnation,
+    },
+}
+
+impl<M> fmt::Debug for CallError<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::NotSent(e) => f.debug_tuple("NotSent").field(e).finish(),
+            CallError::Lost { incarnation } => {
+                f.debug_struct("Lost").field("incarnation", incarnation).finish()
+            }
+        }
+    }
+}
+
+/// A typed handle on a supervised child. Cloneable and `Send`; messages
+/// go directly to the live incarnation's mailbox.
+pub struct ChildHandle<A: Actor> {
+    inner: Arc<Inner<A>>,
+}
+
+struct Inner<A: Actor> {
+    id: ChildId,
+    slot: Mutex<Slot<A>>,
+}
+
+enum Slot<A: Actor> {
+    Empty,
+    Live { addr: Addr<A>, incarnation: Incarnation },
+    Restarting,
+    Closed,
+}
+
+impl<A: Actor> Clone for ChildHandle<A> {
+    fn clone(&self) -> Self {
+        ChildHandle {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<A: Actor> fmt::Debug for ChildHandle<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildHandle")
+            .field("id", &self.inner.id)
+            .field("incarnation", &self.incarnation())
+            .finish()
+    }
+}
+
+impl<A: Actor> ChildHandle<A> {
+    pub(crate) fn new(id: ChildId) -> Self {
+        ChildHandle {
+            inner: Arc::new(Inner {
+                id,
+                slot: Mutex::new(Slot::Empty),
+            }),
+        }
+    }
+
+    pub(crate) fn publish(&self, addr: Addr<A>, incarnation: Incarnation) {
+        *lock(&self.inner.slot) = Slot::Live { addr, incarnation };
+    }
+
+    pub(crate) fn control(&self) -> Arc<dyn SlotControl> {
+        Arc::clone(&self.inner) as Arc<dyn SlotControl>
+    }
+
+    /// The child's id.
+    pub fn id(&self) -> &ChildId {
+        &self.inner.id
+    }
+
+    /// The live incarnation, if any.
+    pub fn incarnation(&self) -> Option<Incarnation> {
+        match &*lock(&self.inner.slot) {
+            Slot::Live { addr, incarnation } if addr.connected() => Some(*incarnation),
+            Slot::Live { .. } | Slot::Empty | Slot::Restarting | Slot::Closed => None,
+        }
+    }
+
+    /// The live incarnation's address, for APIs that need an `Addr`.
+    /// It goes stale when the child restarts; prefer the handle.
+    pub fn addr(&self) -> Option<Addr<A>> {
+        match &*lock(&self.inner.slot) {
+            Slot::Live { addr, .. } if addr.connected() => Some(addr.clone()),
+            Slot::Live { .. } | Slot::Empty | Slot::Restarting | Slot::Closed => None,
+        }
+    }
+
+    /// Sends a request to the live incarnation and waits for the answer.
+    ///
+    /// # Cancel safety
+    /// Dropping the future after the message was enqueued does not take
+    /// it back: the child still handles it.
+    pub async fn send<M>(&self, msg: M) -> Result<M::Result, CallError<M>>
+    where
+        A: Handler<M>,
+        A::Context: ToEnvelope<A, M>,
+        M: Message + Send + 'static,
+        M::Result: Send,
+    {
+        // The lock is held only while the message is enqueued.
+        let (request, incarnation) = {
+            let slot = lock(&self.inner.slot);
+            match &*slot {
+                Slot::Live { addr, incarnation } if addr.connected() => {
+                    (addr.send(msg), *incarnation)
+                }
+                Slot::Live { .. } | Slot::Restarting => {
+                    return Err(CallError::NotSent(SendError::Restarting(msg)));
+                }
+                Slot::Empty | Slot::Closed => {
+                    return Err(CallError::NotSent(SendError::Closed(msg)));
+                }
+            }
+        };
+        request.await.map_err(|e| match e {
+            MailboxError::Closed | MailboxError::Timeout => CallError::Lost { incarnation },
+        })
+    }
+
+    /// Enqueues a message without waiting for an answer.
+    pub fn try_send<M>(&self, msg: M) -> Result<(), SendError<M>>
+    where
+        A: Handler<M>,
+        A::Context: ToEnvelope<A, M>,
+        M: Message + Send + 'static,
+        M::Result: Send,
+    {
+        let slot = lock(&self.inner.slot);
+        match &*slot {
+            Slot::Live { addr, .. } => addr.try_send(msg).map_err(|e| match e {
+                actix::prelude::SendError::Full(m) => SendError::Full(m),
+                actix::prelude::SendError::Closed(m) => SendError::Restarting(m),
+            }),
+            Slot::Restarting => Err(SendError::Restarting(msg)),
+            Slot::Empty | Slot::Closed => Err(SendError::Closed(msg)),
+        }
+    }
+}
+
+/// The supervisor's type-erased view of a handle.
+pub(crate) trait SlotControl: Send + Sync {
+    fn mark_restarting(&self);
+    fn mark_closed(&self);
+}
+
+impl<A: Actor> SlotControl for Inner<A> {
+    fn mark_restarting(&self) {
+        *lock(&self.slot) = Slot::Restarting;
+    }
+
+    fn mark_closed(&self) {
+        *lock(&self.slot) = Slot::Closed;
+    }
+}

@@ -1,0 +1,161 @@
+//! Command-line options of the test server.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Where the server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// JSON-RPC over stdin and stdout (the default).
+    Stdio,
+    /// Streamable HTTP on this address (port 0 picks a free port).
+    Http(SocketAddr),
+}
+
+/// How the test server behaves; see `--help`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Transport to serve.
+    pub mode: Mode,
+    /// `server_info.name` (`--name`).
+    pub name: String,
+    /// Exit before answering `initialize` (`--crash-on-init`).
+    pub crash_on_init: bool,
+    /// Delay before answering `initialize` (`--slow-init-ms`).
+    pub slow_init: Duration,
+    /// Exit with code 0 once this many tool calls have been answered
+    /// (`--exit-after-calls`).
+    pub exit_after_calls: Option<u64>,
+    /// Never answer anything (`--hang`).
+    pub hang: bool,
+    /// Tools per `tools/list` page; all in one page when absent
+    /// (`--tools-page-size`).
+    pub tools_page_size: Option<usize>,
+}
+
+/// The command line could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// An unknown flag.
+    #[error("unknown flag {0:?}\n{USAGE}")]
+    UnknownFlag(String),
+    /// A flag that needs a value had none.
+    #[error("flag {0} needs a value\n{USAGE}")]
+    MissingValue(&'static str),
+    /// A flag's value did not parse.
+    #[error("bad value {value:?} for {flag}\n{USAGE}")]
+    BadValue {
+        /// The flag.
+        flag: &'static str,
+        /// What was given.
+        value: String,
+    },
+    /// `--help` was asked for; the message is the usage text.
+    #[error("{USAGE}")]
+    Help,
+}
+
+/// Usage text.
+pub(crate) const USAGE: &str = "usage: codex-test-mcp-server [--http ADDR] [--name NAME] [--crash-on-init] \
+[--slow-init-ms N] [--exit-after-calls N] [--hang] [--tools-page-size N]";
+
+impl Options {
+    /// Parses the arguments after the program name.
+    pub fn parse<I, S>(args: I) -> Result<Self, UsageError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut options = Options {
+            mode: Mode::Stdio,
+            name: "codex-test-mcp-server".to_owned(),
+            crash_on_init: false,
+            slow_init: Duration::ZERO,
+            exit_after_calls: None,
+            hang: false,
+            tools_page_size: None,
+        };
+        let mut args = args.into_iter().map(Into::into);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--http" => options.mode = Mode::Http(parse_value("--http", args.next())?),
+                "--name" => options.name = args.next().ok_or(UsageError::MissingValue("--name"))?,
+                "--crash-on-init" => options.crash_on_init = true,
+                "--slow-init-ms" => {
+                    options.slow_init =
+                        Duration::from_millis(parse_value("--slow-init-ms", args.next())?);
+                }
+                "--exit-after-calls" => {
+                    options.exit_after_calls =
+                        Some(parse_value("--exit-after-calls", args.next())?);
+                }
+                "--hang" => options.hang = true,
+                "--tools-page-size" => {
+                    let size: usize = parse_value("--tools-page-size", args.next())?;
+                    if size == 0 {
+                        return Err(UsageError::BadValue {
+                            flag: "--tools-page-size",
+                            value: "0".to_owned(),
+                        });
+                    }
+                    options.tools_page_size = Some(size);
+                }
+                "--help" | "-h" => return Err(UsageError::Help),
+                _ => return Err(UsageError::UnknownFlag(arg)),
+            }
+        }
+        Ok(options)
+    }
+}
+
+fn parse_value<T: std::str::FromStr>(
+    flag: &'static str,
+    value: Option<String>,
+) -> Result<T, UsageError> {
+    let value = value.ok_or(UsageError::MissingValue(flag))?;
+    value
+        .parse()
+        .map_err(|_| UsageError::BadValue { flag, value })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse() {
+        let options = Options::parse([
+            "--crash-on-init",
+            "--slow-init-ms",
+            "250",
+            "--exit-after-calls",
+            "2",
+            "--hang",
+            "--tools-page-size",
+            "1",
+        ])
+        .expect("valid flags");
+        assert!(options.crash_on_init && options.hang);
+        assert_eq!(options.slow_init, Duration::from_millis(250));
+        assert_eq!(options.exit_after_calls, Some(2));
+        assert_eq!(options.tools_page_size, Some(1));
+        assert_eq!(options.mode, Mode::Stdio);
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        assert_eq!(
+            Options::parse(["--bogus"]),
+            Err(UsageError::UnknownFlag("--bogus".to_owned()))
+        );
+        assert_eq!(
+            Options::parse(["--slow-init-ms"]),
+            Err(UsageError::MissingValue("--slow-init-ms"))
+        );
+        assert!(matches!(
+            Options::parse(["--http", "nope"]),
+            Err(UsageError::BadValue { flag: "--http", .. })
+        ));
+    }
+}

@@ -1,0 +1,201 @@
+//! The MCP server handler and its tools.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, Implementation, InitializeRequestParams,
+    InitializeResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, schemars, tool, tool_router};
+
+use crate::options::{Mode, Options};
+use crate::{CRASH_EXIT_CODE, CRASH_ON_INIT_EXIT_CODE, CRASH_ON_INIT_LINE, CRASH_TOOL_LINE};
+
+/// How long the process lingers after the last allowed call before exiting,
+/// so that the answer to that call is written out first.
+const EXIT_AFTER_CALLS_GRACE: Duration = Duration::from_millis(200);
+
+/// The largest `big_output` answer, to keep a typo from exhausting memory.
+const BIG_OUTPUT_MAX: u64 = 256 * 1024 * 1024;
+
+/// The test server. Cheap to clone: clones share the call counter, so one
+/// process counts calls across HTTP sessions.
+#[derive(Debug, Clone)]
+pub struct TestServer {
+    options: Arc<Options>,
+    calls: Arc<AtomicU64>,
+    tool_router: ToolRouter<Self>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct EchoArgs {
+    /// Text to send back.
+    text: String,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct AddArgs {
+    /// Left operand.
+    a: i64,
+    /// Right operand.
+    b: i64,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct SleepArgs {
+    /// Milliseconds to sleep before answering.
+    ms: u64,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct BigOutputArgs {
+    /// Number of bytes of text to return.
+    bytes: u64,
+}
+
+#[tool_router]
+impl TestServer {
+    /// A server shaped by `options`.
+    pub fn new(options: Options) -> Self {
+        TestServer {
+            options: Arc::new(options),
+            calls: Arc::new(AtomicU64::new(0)),
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    #[tool(description = "Returns its `text` argument unchanged")]
+    fn echo(&self, Parameters(EchoArgs { text }): Parameters<EchoArgs>) -> String {
+        text
+    }
+
+    #[tool(description = "Returns the sum of `a` and `b`")]
+    fn add(&self, Parameters(AddArgs { a, b }): Parameters<AddArgs>) -> String {
+        a.wrapping_add(b).to_string()
+    }
+
+    #[tool(description = "Sleeps `ms` milliseconds, then answers")]
+    async fn sleep(&self, Parameters(SleepArgs { ms }): Parameters<SleepArgs>) -> String {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        format!("slept {ms} ms")
+    }
+
+    #[tool(description = "Returns `bytes` bytes of text")]
+    fn big_output(
+        &self,
+        Parameters(BigOutputArgs { bytes }): Parameters<BigOutputArgs>,
+    ) -> Result<String, ErrorData> {
+        if bytes > BIG_OUTPUT_MAX {
+            return Err(ErrorData::invalid_params(
+                format!("bytes must be at most {BIG_OUTPUT_MAX}"),
+                None,
+            ));
+        }
+        let pattern = b"0123456789abcdefghijklmnopqrstuvwxyz\n";
+        let text: String = pattern
+            .iter()
+            .cycle()
+            .take(usize::try_from(bytes).unwrap_or(usize::MAX))
+            .map(|&b| char::from(b))
+            .collect();
+        Ok(text)
+    }
+
+    #[tool(description = "Writes a line to stderr and exits with code 3")]
+    fn crash(&self) -> String {
+        eprintln!("{CRASH_TOOL_LINE}");
+        std::process::exit(CRASH_EXIT_CODE);
+    }
+
+    #[tool(description = "Writes a non-JSON line to stdout (stdio mode), then answers normally")]
+    fn garbage(&self) -> String {
+        if self.options.mode == Mode::Stdio {
+            let mut stdout = std::io::stdout().lock();
+            let line = format!("{}\n", crate::GARBAGE_LINE);
+            // Best effort: a failed write shows up as a missing line in tests.
+            let _ = stdout.write_all(line.as_bytes());
+            let _ = stdout.flush();
+        }
+        "wrote garbage".to_owned()
+    }
+}
+
+impl ServerHandler for TestServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(
+                self.options.name.clone(),
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions("A scriptable server for testing MCP clients.")
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        if self.options.crash_on_init {
+            eprintln!("{CRASH_ON_INIT_LINE}");
+            std::process::exit(CRASH_ON_INIT_EXIT_CODE);
+        }
+        if !self.options.slow_init.is_zero() {
+            tokio::time::sleep(self.options.slow_init).await;
+        }
+        context.peer.set_peer_info(request.clone());
+        self.negotiate_initialize(&request)
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let tools = self.tool_router.list_all();
+        let Some(page_size) = self.options.tools_page_size else {
+            return Ok(ListToolsResult::with_all_items(tools));
+        };
+        let start = match request.and_then(|params| params.cursor) {
+            None => 0,
+            Some(cursor) => cursor
+                .parse::<usize>()
+                .ok()
+                .filter(|&start| start <= tools.len())
+                .ok_or_else(|| {
+                    ErrorData::invalid_params(format!("unknown cursor {cursor:?}"), None)
+                })?,
+        };
+        let end = start.saturating_add(page_size).min(tools.len());
+        let mut page = ListToolsResult::with_all_items(tools[start..end].to_vec());
+        if end < tools.len() {
+            page.next_cursor = Some(end.to_string());
+        }
+        Ok(page)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let response = self
+            .tool_router
+            .call(ToolCallContext::new(self, request, context))
+            .await;
+        let answered = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.options.exit_after_calls == Some(answered) {
+            tokio::spawn(async {
+                tokio::time::sleep(EXIT_AFTER_CALLS_GRACE).await;
+                std::process::exit(0);
+            });
+        }
+        response
+    }
+}

@@ -1,0 +1,111 @@
+//! [`BoxedTransport`]: one rmcp client transport type for every kind.
+//!
+//! rmcp's `Transport` trait returns `impl Future`, so it cannot be a trait
+//! object. A private object-safe mirror with boxed futures, implemented for
+//! every rmcp client transport, lets [`BoxedTransport`] hold any of them and
+//! implement `Transport<RoleClient>` itself, so one
+//! `RunningService<RoleClient, _>` type serves stdio, streamable HTTP and
+//! legacy SSE alike.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::io;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use rmcp::RoleClient;
+use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::transport::Transport;
+
+/// Any rmcp client transport, behind one type.
+///
+/// Errors from the inner transport become [`io::Error`]s whose source is the
+/// original error.
+pub struct BoxedTransport {
+    inner: Box<dyn DynClientTransport>,
+    name: &'static str,
+}
+
+impl BoxedTransport {
+    /// Boxes `transport`, naming it `name` in errors and logs.
+    pub fn new<T>(name: &'static str, transport: T) -> Self
+    where
+        T: Transport<RoleClient> + 'static,
+    {
+        BoxedTransport {
+            inner: Box::new(transport),
+            name,
+        }
+    }
+
+    /// The name given to [`BoxedTransport::new`].
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl fmt::Debug for BoxedTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoxedTransport")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The object-safe mirror of `Transport<RoleClient>`.
+trait DynClientTransport: Send {
+    fn send_boxed(
+        &mut self,
+        item: TxJsonRpcMessage<RoleClient>,
+    ) -> BoxFuture<'static, io::Result<()>>;
+    fn receive_boxed(&mut self) -> BoxFuture<'_, Option<RxJsonRpcMessage<RoleClient>>>;
+    fn close_boxed(&mut self) -> BoxFuture<'_, io::Result<()>>;
+}
+
+impl<T> DynClientTransport for T
+where
+    T: Transport<RoleClient> + 'static,
+{
+    fn send_boxed(
+        &mut self,
+        item: TxJsonRpcMessage<RoleClient>,
+    ) -> BoxFuture<'static, io::Result<()>> {
+        self.send(item)
+            .map(|result| result.map_err(io::Error::other))
+            .boxed()
+    }
+
+    fn receive_boxed(&mut self) -> BoxFuture<'_, Option<RxJsonRpcMessage<RoleClient>>> {
+        self.receive().boxed()
+    }
+
+    fn close_boxed(&mut self) -> BoxFuture<'_, io::Result<()>> {
+        self.close()
+            .map(|result| result.map_err(io::Error::other))
+            .boxed()
+    }
+}
+
+impl Transport<RoleClient> for BoxedTransport {
+    type Error = io::Error;
+
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("codex-transports::BoxedTransport")
+    }
+
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleClient>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        self.inner.send_boxed(item)
+    }
+
+    fn receive(&mut self) -> impl Future<Output = Option<RxJsonRpcMessage<RoleClient>>> + Send {
+        self.inner.receive_boxed()
+    }
+
+    fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        self.inner.close_boxed()
+    }
+}

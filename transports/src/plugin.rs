@@ -1,0 +1,194 @@
+//! The plugin trait, its context and its result.
+//!
+//! A [`TransportPlugin`] has three required methods: [`kind`], [`identity`]
+//! and [`connect`]. Everything else (the `initialize` handshake with a
+//! timeout) lives on [`TransportPluginExt`], implemented for every plugin.
+//!
+//! [`kind`]: TransportPlugin::kind
+//! [`identity`]: TransportPlugin::identity
+//! [`connect`]: TransportPlugin::connect
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use rmcp::service::RunningService;
+use rmcp::{ClientHandler, RoleClient};
+
+use crate::boxed::BoxedTransport;
+use crate::config::{TransportConfig, TransportKind};
+use crate::error::ConnectError;
+use crate::handshake;
+use crate::identity::Identity;
+use crate::stdio::ChildProcess;
+
+/// How many bytes of a stdio server's stderr [`ConnectContext::new`] keeps.
+pub const DEFAULT_STDERR_CAPACITY: usize = 64 * 1024;
+
+/// One way of reaching an MCP server.
+///
+/// Object safe: a [`TransportRegistry`](crate::TransportRegistry) holds
+/// `Box<dyn TransportPlugin>`. A plugin depends only on this trait, the
+/// config types and the identity types; it knows nothing of sessions,
+/// actors or policy.
+///
+/// # Admission
+///
+/// Plugins never decide whether a server may run. Callers must only call
+/// [`connect`](TransportPlugin::connect) (or the conveniences built on it)
+/// with a config that the policy's admission function allowed, matched on
+/// the [`identity`](TransportPlugin::identity) this plugin reports.
+pub trait TransportPlugin: Send + Sync + fmt::Debug {
+    /// The kind this plugin connects.
+    fn kind(&self) -> TransportKind;
+
+    /// The identity the admission policy matches for `config`.
+    ///
+    /// Fails with [`ConnectError::KindMismatch`] when `config` is of another
+    /// kind.
+    fn identity(&self, config: &TransportConfig) -> Result<Identity, ConnectError>;
+
+    /// Opens the transport: spawns the child, or prepares the HTTP client
+    /// (legacy SSE also opens its event stream here). No MCP message is
+    /// exchanged yet.
+    ///
+    /// Has no timeout of its own; see
+    /// [`TransportPluginExt::connect_and_initialize`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it completes releases everything it
+    /// acquired (a spawned child's process group is killed).
+    fn connect<'a>(
+        &'a self,
+        config: &'a TransportConfig,
+        ctx: &'a ConnectContext,
+    ) -> BoxFuture<'a, Result<Connection, ConnectError>>;
+}
+
+/// What a plugin may use from its surroundings. The plugin reads nothing
+/// else: in particular not the process environment, which arrives as the
+/// `env` snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectContext {
+    /// The server's name in config, used in error messages and logs.
+    pub server_name: String,
+    /// The session's working directory: a stdio server's cwd when none is
+    /// configured, and the base of a relative one.
+    pub cwd: PathBuf,
+    /// A snapshot of the parent environment. Stdio servers get the
+    /// passthrough variables and `env_vars` from it; HTTP servers get their
+    /// bearer token and `env_http_headers` values from it.
+    pub env: BTreeMap<String, String>,
+    /// How many bytes of a stdio server's stderr to keep.
+    pub stderr_capacity: usize,
+}
+
+impl ConnectContext {
+    /// A context with [`DEFAULT_STDERR_CAPACITY`].
+    pub fn new(
+        server_name: impl Into<String>,
+        cwd: impl Into<PathBuf>,
+        env: BTreeMap<String, String>,
+    ) -> Self {
+        ConnectContext {
+            server_name: server_name.into(),
+            cwd: cwd.into(),
+            env,
+            stderr_capacity: DEFAULT_STDERR_CAPACITY,
+        }
+    }
+}
+
+/// An opened transport, not yet initialised.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Connection {
+    /// The rmcp client transport. Closing it (or dropping it) shuts the
+    /// connection down; for stdio that kills the server's process group.
+    pub transport: BoxedTransport,
+    /// The child process, for stdio servers.
+    pub process: Option<ChildProcess>,
+}
+
+impl Connection {
+    /// A connection without a local process.
+    pub fn remote(transport: BoxedTransport) -> Self {
+        Connection {
+            transport,
+            process: None,
+        }
+    }
+
+    /// A connection to a local child process.
+    pub fn local(transport: BoxedTransport, process: ChildProcess) -> Self {
+        Connection {
+            transport,
+            process: Some(process),
+        }
+    }
+}
+
+/// A running, initialised MCP client.
+///
+/// # Drop
+///
+/// Dropping the client cancels rmcp's service loop; the transport is then
+/// dropped, which for stdio SIGKILLs the server's whole process group. To
+/// shut down and wait, call `client.service.close().await` (or
+/// `close_with_timeout`), which closes the transport: a stdio server gets
+/// EOF on stdin, a short grace period, and then its group is SIGKILLed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct McpClient<H: ClientHandler = rmcp::model::ClientConfig> {
+    /// rmcp's running client: `service.peer()` sends requests,
+    /// `service.waiting()` resolves when the connection ends.
+    pub service: RunningService<RoleClient, H>,
+    /// The child process, for stdio servers: its pid, exit status and
+    /// stderr tail.
+    pub process: Option<ChildProcess>,
+}
+
+/// Conveniences for every [`TransportPlugin`].
+pub trait TransportPluginExt: TransportPlugin {
+    /// Connects and runs the MCP `initialize` handshake as
+    /// [`client_config`](crate::client_config) describes it (protocol
+    /// 2025-11-25, client `codex-mcp-client`), all within `timeout`.
+    ///
+    /// The same admission rule as for
+    /// [`connect`](TransportPlugin::connect) applies.
+    fn connect_and_initialize<'a>(
+        &'a self,
+        config: &'a TransportConfig,
+        ctx: &'a ConnectContext,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<McpClient, ConnectError>> + Send + 'a {
+        self.connect_and_initialize_with(crate::client_config(), config, ctx, timeout)
+    }
+
+    /// Like [`connect_and_initialize`](Self::connect_and_initialize), with
+    /// a caller-supplied rmcp client handler (to receive notifications).
+    /// The handler's `get_info` decides what `initialize` sends; start from
+    /// [`client_config`](crate::client_config).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future kills a half-started stdio server's group.
+    fn connect_and_initialize_with<'a, H>(
+        &'a self,
+        handler: H,
+        config: &'a TransportConfig,
+        ctx: &'a ConnectContext,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<McpClient<H>, ConnectError>> + Send + 'a
+    where
+        H: ClientHandler,
+    {
+        handshake::connect_and_initialize(self, handler, config, ctx, timeout)
+    }
+}
+
+impl<T: TransportPlugin + ?Sized> TransportPluginExt for T {}

@@ -1,0 +1,308 @@
+//! The stdio plugin: a child process speaking newline-delimited JSON-RPC.
+//!
+//! The child runs in its own process group. Its environment is cleared and
+//! rebuilt from the [`ConnectContext::env`] snapshot: first the
+//! [`PASSTHROUGH_ENV`] variables, then the config's `env_vars`, then its
+//! literal `env` (which wins). stderr is piped into a [`StderrTail`].
+//!
+//! # Drop
+//!
+//! The transport owns a guard on the process group. Closing the transport
+//! closes the child's stdin, waits up to [`CLOSE_GRACE`] for the child to
+//! exit, then SIGKILLs the whole group; dropping it SIGKILLs the group at
+//! once. Grandchildren that stayed in the group die with it, so no orphans
+//! are left behind. A task reaps the group leader and publishes its exit
+//! status on [`ChildProcess`].
+
+use std::collections::BTreeMap;
+use std::io;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use rmcp::RoleClient;
+use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::transport::Transport;
+use rmcp::transport::async_rw::AsyncRwTransport;
+use rustix::process::{Pid, Signal};
+use tokio::process::{ChildStdin, ChildStdout, Command};
+use tokio::sync::watch;
+
+use crate::boxed::BoxedTransport;
+use crate::config::{StdioConfig, TransportConfig, TransportKind};
+use crate::error::ConnectError;
+use crate::identity::Identity;
+use crate::plugin::{ConnectContext, Connection, TransportPlugin};
+use crate::stderr_tail::StderrTail;
+
+/// Variables copied from the parent environment into every stdio server's
+/// environment, when set there.
+pub const PASSTHROUGH_ENV: [&str; 11] = [
+    "HOME",
+    "LOGNAME",
+    "PATH",
+    "SHELL",
+    "USER",
+    "__CF_USER_TEXT_ENCODING",
+    "LANG",
+    "LC_ALL",
+    "TERM",
+    "TMPDIR",
+    "TZ",
+];
+
+/// How long closing the transport waits for the child to exit after its
+/// stdin is closed, before SIGKILLing its group.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// The plugin for [`TransportKind::Stdio`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StdioPlugin;
+
+impl TransportPlugin for StdioPlugin {
+    fn kind(&self) -> TransportKind {
+        TransportKind::Stdio
+    }
+
+    fn identity(&self, config: &TransportConfig) -> Result<Identity, ConnectError> {
+        stdio_config(config).map(|stdio| Identity::Command(stdio.identity()))
+    }
+
+    fn connect<'a>(
+        &'a self,
+        config: &'a TransportConfig,
+        ctx: &'a ConnectContext,
+    ) -> BoxFuture<'a, Result<Connection, ConnectError>> {
+        async move {
+            let stdio = stdio_config(config)?;
+            spawn(stdio, ctx)
+        }
+        .boxed()
+    }
+}
+
+fn stdio_config(config: &TransportConfig) -> Result<&StdioConfig, ConnectError> {
+    match config {
+        TransportConfig::Stdio(stdio) => Ok(stdio),
+        TransportConfig::StreamableHttp(_) | TransportConfig::Sse(_) => {
+            Err(ConnectError::KindMismatch {
+                plugin: TransportKind::Stdio,
+                config: config.kind(),
+            })
+        }
+    }
+}
+
+/// The environment a stdio server gets, built from the parent snapshot.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use codex_transports::{StdioConfig, stdio_environment};
+///
+/// let parent = BTreeMap::from([
+///     ("PATH".to_owned(), "/bin".to_owned()),
+///     ("SECRET".to_owned(), "s".to_owned()),
+///     ("TOKEN".to_owned(), "t".to_owned()),
+/// ]);
+/// let config = StdioConfig {
+///     command: "srv".into(),
+///     args: vec![],
+///     env: BTreeMap::from([("PATH".to_owned(), "/opt/bin".to_owned())]),
+///     env_vars: vec!["TOKEN".into(), "UNSET".into()],
+///     cwd: None,
+/// };
+/// let env = stdio_environment(&config, &parent);
+/// assert_eq!(env.get("PATH").map(String::as_str), Some("/opt/bin"));
+/// assert_eq!(env.get("TOKEN").map(String::as_str), Some("t"));
+/// assert!(!env.contains_key("SECRET") && !env.contains_key("UNSET"));
+/// ```
+pub fn stdio_environment(
+    config: &StdioConfig,
+    parent: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    let inherited = PASSTHROUGH_ENV
+        .iter()
+        .copied()
+        .chain(config.env_vars.iter().map(String::as_str));
+    for name in inherited {
+        if let Some(value) = parent.get(name) {
+            env.insert(name.to_owned(), value.clone());
+        }
+    }
+    env.extend(config.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env
+}
+
+fn spawn(config: &StdioConfig, ctx: &ConnectContext) -> Result<Connection, ConnectError> {
+    let cwd = match &config.cwd {
+        Some(cwd) => ctx.cwd.join(cwd),
+        None => ctx.cwd.clone(),
+    };
+    let mut command = Command::new(&config.command);
+    command
+        .args(&config.args)
+        .env_clear()
+        .envs(stdio_environment(config, &ctx.env))
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let spawn_error = |source| ConnectError::Spawn {
+        server: ctx.server_name.clone(),
+        command: config.command.clone(),
+        source,
+    };
+    let mut child = command.spawn().map_err(spawn_error)?;
+    let pid = child
+        .id()
+        .ok_or_else(|| spawn_error(io::Error::other("the child exited before it was tracked")))?;
+    // From here on the guard kills the group on every exit path.
+    let group = GroupGuard { pgid: pid };
+    let (Some(stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(spawn_error(io::Error::other("a stdio pipe is missing")));
+    };
+
+    let tail = StderrTail::new(ctx.stderr_capacity);
+    tokio::spawn(tail.clone().fill_from(stderr, ctx.server_name.clone()));
+    let (exit_tx, exit_rx) = watch::channel(None);
+    tokio::spawn(async move {
+        let status = child.wait().await.ok();
+        exit_tx.send_replace(Some(status));
+    });
+
+    let process = ChildProcess {
+        pid,
+        stderr: tail,
+        exit: exit_rx,
+    };
+    let transport = StdioTransport {
+        io: AsyncRwTransport::new_client(stdout, stdin),
+        group,
+        process: process.clone(),
+    };
+    Ok(Connection::local(
+        BoxedTransport::new("stdio", transport),
+        process,
+    ))
+}
+
+/// A running stdio server, as seen from outside its transport. Cheap to
+/// clone; dropping it does nothing.
+#[derive(Debug, Clone)]
+pub struct ChildProcess {
+    pid: u32,
+    stderr: StderrTail,
+    exit: watch::Receiver<Option<Option<ExitStatus>>>,
+}
+
+impl ChildProcess {
+    /// The child's pid, which is also its process group id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The process group id (equal to [`pid`](ChildProcess::pid)).
+    pub fn pgid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The end of the child's stderr.
+    pub fn stderr(&self) -> &StderrTail {
+        &self.stderr
+    }
+
+    /// The group leader's exit status, once it has exited and been reaped.
+    /// `Some(None)` means waiting for it failed.
+    pub fn try_exit_status(&self) -> Option<Option<ExitStatus>> {
+        *self.exit.borrow()
+    }
+
+    /// Waits for the group leader to exit and returns its status (`None` if
+    /// waiting for it failed).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn exited(&self) -> Option<ExitStatus> {
+        let mut exit = self.exit.clone();
+        match exit.wait_for(Option::is_some).await {
+            Ok(status) => status.flatten(),
+            // The reaper task is gone (its runtime shut down).
+            Err(_) => None,
+        }
+    }
+
+    /// SIGKILLs the whole process group now. The transport still has to be
+    /// closed or dropped by its owner.
+    pub fn kill_group(&self) -> io::Result<()> {
+        kill_group(self.pid)
+    }
+}
+
+fn kill_group(pgid: u32) -> io::Result<()> {
+    let pid = i32::try_from(pgid)
+        .ok()
+        .and_then(Pid::from_raw)
+        .ok_or_else(|| io::Error::other(format!("invalid process group id {pgid}")))?;
+    match rustix::process::kill_process_group(pid, Signal::KILL) {
+        Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
+        Err(errno) => Err(errno.into()),
+    }
+}
+
+/// SIGKILLs the process group when dropped.
+///
+/// The group id stays reserved while any member lives, so the kill cannot
+/// reach an unrelated group unless every member is gone and the id was
+/// reused since, which the kernel's pid allocation makes very unlikely.
+#[derive(Debug)]
+struct GroupGuard {
+    pgid: u32,
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Err(error) = kill_group(self.pgid) {
+            tracing::warn!(
+                pgid = self.pgid,
+                "failed to kill MCP server process group: {error}"
+            );
+        }
+    }
+}
+
+/// The stdio transport: rmcp's line codec over the child's pipes, plus the
+/// group guard.
+struct StdioTransport {
+    io: AsyncRwTransport<RoleClient, ChildStdout, ChildStdin>,
+    group: GroupGuard,
+    process: ChildProcess,
+}
+
+impl Transport<RoleClient> for StdioTransport {
+    type Error = io::Error;
+
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleClient>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        self.io.send(item)
+    }
+
+    fn receive(&mut self) -> impl Future<Output = Option<RxJsonRpcMessage<RoleClient>>> + Send {
+        self.io.receive()
+    }
+
+    async fn close(&mut self) -> Result<(), Self::Error> {
+        let closed = self.io.close().await;
+        let _ = tokio::time::timeout(CLOSE_GRACE, self.process.exited()).await;
+        let killed = kill_group(self.group.pgid);
+        closed.and(killed)
+    }
+}
