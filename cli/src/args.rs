@@ -39,6 +39,50 @@ pub(crate) enum Command {
     /// Show admin requirements and how they apply.
     #[command(subcommand)]
     Requirements(RequirementsCommand),
+    /// Run a command under the sandbox.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+    /// Tools for developing and testing this runtime.
+    #[command(subcommand, hide = true)]
+    Debug(DebugCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SandboxCommand {
+    /// Run a command under Landlock and seccomp (Linux).
+    Linux(SandboxLinuxArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SandboxLinuxArgs {
+    /// Shorthand for `--sandbox workspace-write`.
+    #[arg(long, conflicts_with = "sandbox")]
+    pub(crate) full_auto: bool,
+    /// The sandbox mode: read-only, workspace-write or danger-full-access.
+    #[arg(short = 's', long = "sandbox", value_name = "MODE")]
+    pub(crate) sandbox: Option<String>,
+    /// Run the command in this directory (and make it the workspace root).
+    #[arg(short = 'C', long = "cd", value_name = "DIR")]
+    pub(crate) cd: Option<std::path::PathBuf>,
+    /// Another writable directory under workspace-write (repeatable).
+    #[arg(long = "add-dir", value_name = "DIR")]
+    pub(crate) add_dir: Vec<std::path::PathBuf>,
+    /// The command to run, and its arguments.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub(crate) command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DebugCommand {
+    /// Act as an MCP client for the official conformance suite: connect to
+    /// URL and run the scenario named by `MCP_CONFORMANCE_SCENARIO`.
+    ConformanceClient(ConformanceArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConformanceArgs {
+    /// The conformance server's URL.
+    pub(crate) url: String,
 }
 
 #[derive(Debug, Subcommand)]

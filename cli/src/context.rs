@@ -5,7 +5,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use codex_actors::config::{LoadOptions, load_config, resolve_codex_home};
+use codex_actors::config::{ConfigSnapshot, LoadOptions, load_config, resolve_codex_home};
 use codex_actors::policy::{
     EffectiveConfig, Requirements, RequirementsSources, apply_requirements, load_requirements,
 };
@@ -17,6 +17,7 @@ use crate::error::CliError;
 #[derive(Debug)]
 pub(crate) struct Loaded {
     pub(crate) codex_home: PathBuf,
+    pub(crate) config: ConfigSnapshot,
     pub(crate) requirements: Requirements,
     pub(crate) effective: EffectiveConfig,
 }
@@ -49,6 +50,7 @@ pub(crate) fn load(overrides: &ConfigOverrides) -> Result<Loaded, CliError> {
     }
     Ok(Loaded {
         codex_home,
+        config,
         requirements: loaded_requirements.requirements,
         effective,
     })

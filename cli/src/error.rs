@@ -54,6 +54,44 @@ pub(crate) enum CliError {
         /// `login` or `logout`.
         action: &'static str,
     },
+    /// A command that exists in the interface but not yet in this build.
+    #[error("{what} is not implemented yet")]
+    NotImplemented {
+        /// The command.
+        what: &'static str,
+    },
+    /// `-s` names no sandbox mode.
+    #[error("{0}")]
+    SandboxMode(codex_actors::config::UnknownValue),
+    /// The sandbox refused or failed to set up.
+    #[error(transparent)]
+    Sandbox(#[from] codex_sandbox::SandboxError),
+    /// The current directory is unusable.
+    #[error("cannot determine the current directory: {source}")]
+    Cwd {
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A directory argument does not exist.
+    #[error("{}: {source}", path.display())]
+    Directory {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// This executable cannot find itself (needed to re-exec the helper).
+    #[error("cannot locate the codex executable: {source}")]
+    CurrentExe {
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The sandboxed command could not be started.
+    #[error("failed to start the sandboxed command: {source}")]
+    Spawn {
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// Writing to stdout failed.
     #[error("failed to write output: {0}")]
     Output(#[from] std::io::Error),
@@ -74,6 +112,13 @@ impl CliError {
             | CliError::CommandRequired
             | CliError::OAuthStdio(_)
             | CliError::OAuthUnsupported { .. }
+            | CliError::NotImplemented { .. }
+            | CliError::SandboxMode(_)
+            | CliError::Sandbox(_)
+            | CliError::Cwd { .. }
+            | CliError::Directory { .. }
+            | CliError::CurrentExe { .. }
+            | CliError::Spawn { .. }
             | CliError::Output(_) => 1,
         }
     }

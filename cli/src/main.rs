@@ -7,10 +7,12 @@
 
 mod args;
 mod context;
+mod debug;
 mod error;
 mod mcp;
 mod output;
 mod requirements;
+mod sandbox;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -26,23 +28,29 @@ fn main() -> ExitCode {
     let _ = color_eyre::config::HookBuilder::default()
         .display_env_section(false)
         .install();
+    // The sandbox helper must run before anything else, single-threaded.
+    sandbox::dispatch_helper();
     let cli = Cli::parse();
     let result = run(cli);
     exit_code(result)
 }
 
-fn run(cli: Cli) -> Result<(), CliError> {
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let global = cli.config_overrides;
-    match cli.command {
+    let done = match cli.command {
         Command::Mcp(command) => mcp::run(&global, command),
         Command::Requirements(command) => requirements::run(&global, command),
-    }
+        Command::Debug(command) => debug::run(command),
+        // The command's own exit code is ours.
+        Command::Sandbox(command) => return sandbox::run(&global, command),
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 /// The single mapping from outcomes to exit codes.
-fn exit_code(result: Result<(), CliError>) -> ExitCode {
+fn exit_code(result: Result<ExitCode, CliError>) -> ExitCode {
     let err = match result {
-        Ok(()) => return ExitCode::SUCCESS,
+        Ok(code) => return code,
         Err(err) => err,
     };
     if err.is_broken_pipe() {

@@ -196,19 +196,26 @@ fn transport_kind(fields: &Fields, table: &toml::Table) -> Result<TransportKind,
     }
 }
 
-/// Typed access to the keys of one server table, with paths for errors.
-struct Fields {
+/// Typed access to the keys of one table, with paths for errors.
+pub(crate) struct Fields {
     base: Vec<String>,
 }
 
 impl Fields {
-    fn path(&self, keys: &[&str]) -> Vec<String> {
+    /// Accessors for the table at `base`.
+    pub(crate) fn new(base: &[&str]) -> Fields {
+        Fields {
+            base: base.iter().map(|k| (*k).to_owned()).collect(),
+        }
+    }
+
+    pub(crate) fn path(&self, keys: &[&str]) -> Vec<String> {
         let mut path = self.base.clone();
         path.extend(keys.iter().map(|k| (*k).to_owned()));
         path
     }
 
-    fn problem(&self, keys: &[&str], message: String) -> FieldProblem {
+    pub(crate) fn problem(&self, keys: &[&str], message: String) -> FieldProblem {
         FieldProblem {
             path: self.path(keys),
             message,
@@ -222,7 +229,11 @@ impl Fields {
         )
     }
 
-    fn string(&self, table: &toml::Table, key: &str) -> Result<Option<String>, FieldProblem> {
+    pub(crate) fn string(
+        &self,
+        table: &toml::Table,
+        key: &str,
+    ) -> Result<Option<String>, FieldProblem> {
         match table.get(key) {
             None => Ok(None),
             Some(toml::Value::String(s)) => Ok(Some(s.clone())),
@@ -230,7 +241,11 @@ impl Fields {
         }
     }
 
-    fn boolean(&self, table: &toml::Table, key: &str) -> Result<Option<bool>, FieldProblem> {
+    pub(crate) fn boolean(
+        &self,
+        table: &toml::Table,
+        key: &str,
+    ) -> Result<Option<bool>, FieldProblem> {
         match table.get(key) {
             None => Ok(None),
             Some(toml::Value::Boolean(b)) => Ok(Some(*b)),
@@ -261,7 +276,11 @@ impl Fields {
         })
     }
 
-    fn strings(&self, table: &toml::Table, key: &str) -> Result<Option<Vec<String>>, FieldProblem> {
+    pub(crate) fn strings(
+        &self,
+        table: &toml::Table,
+        key: &str,
+    ) -> Result<Option<Vec<String>>, FieldProblem> {
         match table.get(key) {
             None => Ok(None),
             Some(toml::Value::Array(items)) => items
@@ -276,7 +295,7 @@ impl Fields {
         }
     }
 
-    fn string_map(
+    pub(crate) fn string_map(
         &self,
         table: &toml::Table,
         key: &str,

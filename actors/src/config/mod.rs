@@ -13,6 +13,7 @@ mod edit;
 mod layer;
 mod mcp;
 mod overrides;
+mod sandbox_settings;
 mod settings;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ pub use edit::{EditError, remove_server, write_server};
 pub use layer::{Location, Origin, SyntaxError};
 pub use mcp::McpServerConfig;
 pub use overrides::{ConfigOverride, OverrideError};
+pub use sandbox_settings::WorkspaceWriteSettings;
 pub use settings::{ApprovalPolicy, SandboxMode, UnknownValue};
 
 pub(crate) use layer::{TomlLayer, merge_into, read_optional};
@@ -51,6 +53,10 @@ pub struct ConfigSnapshot {
     pub sandbox_mode: Option<SandboxMode>,
     /// `approval_policy`, when configured.
     pub approval_policy: Option<ApprovalPolicy>,
+    /// `[sandbox_workspace_write]`.
+    pub sandbox_workspace_write: WorkspaceWriteSettings,
+    /// `[shell_environment_policy]`, with Codex's defaults.
+    pub shell_environment_policy: codex_sandbox::ShellEnvironmentPolicy,
     /// `$CODEX_HOME/config.toml`, whether or not it exists.
     pub user_config_path: PathBuf,
     /// The layers that were applied, lowest first.
@@ -246,10 +252,20 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
         .transpose()
         .map_err(|err| invalid(&["approval_policy".to_owned()], err.to_string()))?;
 
+    let field_error = |problem: mcp::FieldProblem| invalid(&problem.path, problem.message);
+    let sandbox_workspace_write =
+        sandbox_settings::workspace_write(merged.get("sandbox_workspace_write"))
+            .map_err(field_error)?;
+    let shell_environment_policy =
+        sandbox_settings::shell_environment_policy(merged.get("shell_environment_policy"))
+            .map_err(field_error)?;
+
     Ok(ConfigSnapshot {
         mcp_servers,
         sandbox_mode,
         approval_policy,
+        sandbox_workspace_write,
+        shell_environment_policy,
         user_config_path,
         layers: layers.into_iter().map(|layer| layer.origin).collect(),
         diagnostics,

@@ -12,5 +12,9 @@ mod mcp_add_remove;
 mod mcp_list_get;
 /// `codex requirements show` and `explain`.
 mod requirements;
+/// `codex sandbox linux` under real kernel enforcement.
+mod sandbox;
 /// The seed pull request's transcript, with both allowlist spellings.
 mod seed_transcript;
+/// Project conventions, checked.
+mod tidy;

@@ -1,0 +1,12 @@
+//! `codex debug ...`: hidden entry points for tests and conformance suites.
+
+mod conformance;
+
+use crate::args::DebugCommand;
+use crate::error::CliError;
+
+pub(crate) fn run(command: DebugCommand) -> Result<(), CliError> {
+    match command {
+        DebugCommand::ConformanceClient(args) => conformance::run(&args.url),
+    }
+}
