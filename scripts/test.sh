@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The full test run: formatting, lints, then every test in the workspace
+# (unit, property, snapshot and end-to-end). CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "==> cargo test"
+cargo test --workspace
