@@ -21,4 +21,7 @@
 //! ```
 
 pub mod config;
+pub mod config_source;
+pub mod mcp_server;
 pub mod policy;
+pub mod session;

@@ -95,6 +95,10 @@ pub(crate) enum McpCommand {
     Add(AddArgs),
     /// Remove a global MCP server from config.toml.
     Remove(NameArgs),
+    /// Start the configured servers and list their tools.
+    Tools(ToolsArgs),
+    /// Call one tool through a supervised session.
+    Call(CallArgs),
     /// Log in to an MCP server with OAuth (not supported yet).
     Login(LoginArgs),
     /// Remove stored OAuth credentials (not supported yet).
@@ -106,6 +110,37 @@ pub(crate) struct ListArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ToolsArgs {
+    /// Only this server.
+    pub(crate) name: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CallArgs {
+    /// The server.
+    pub(crate) server: String,
+    /// The tool's MCP name.
+    pub(crate) tool: String,
+    /// The arguments, as a JSON object.
+    #[arg(long, value_name = "JSON", value_parser = parse_json_object)]
+    pub(crate) args: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Print the whole result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+fn parse_json_object(raw: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_str::<serde_json::Value>(raw) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err("arguments must be a JSON object, e.g. '{\"text\": \"hi\"}'".to_owned()),
+        Err(err) => Err(format!("invalid JSON: {err}")),
+    }
 }
 
 #[derive(Debug, Args)]

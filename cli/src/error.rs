@@ -92,6 +92,39 @@ pub(crate) enum CliError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A session failed to start (a required server failed, or the runtime).
+    #[error(transparent)]
+    Session(#[from] codex_actors::session::SessionError),
+    /// The actor runtime could not run.
+    #[error(transparent)]
+    Runtime(#[from] codex_runtime::RuntimeError),
+    /// A tool call failed.
+    #[error(transparent)]
+    ToolCall(#[from] codex_actors::mcp_server::ToolCallError),
+    /// The tool ran and reported an error.
+    #[error("tool '{tool}' on MCP server '{server}' returned an error")]
+    ToolReturnedError {
+        /// The server.
+        server: String,
+        /// The tool.
+        tool: String,
+    },
+    /// A server is disabled by policy or config, so it cannot be called.
+    #[error("MCP server '{server}' is {status}")]
+    ServerNotAdmitted {
+        /// The server.
+        server: String,
+        /// `disabled: <reason>`.
+        status: String,
+    },
+    /// At least one admitted server did not become ready.
+    #[error("{failed} of {total} MCP servers did not start")]
+    ServersFailed {
+        /// How many failed.
+        failed: usize,
+        /// How many were admitted.
+        total: usize,
+    },
     /// Writing to stdout failed.
     #[error("failed to write output: {0}")]
     Output(#[from] std::io::Error),
@@ -119,6 +152,12 @@ impl CliError {
             | CliError::Directory { .. }
             | CliError::CurrentExe { .. }
             | CliError::Spawn { .. }
+            | CliError::Session(_)
+            | CliError::Runtime(_)
+            | CliError::ToolCall(_)
+            | CliError::ToolReturnedError { .. }
+            | CliError::ServerNotAdmitted { .. }
+            | CliError::ServersFailed { .. }
             | CliError::Output(_) => 1,
         }
     }

@@ -13,6 +13,7 @@ mod mcp;
 mod output;
 mod requirements;
 mod sandbox;
+mod session;
 
 use std::io::Write as _;
 use std::process::ExitCode;

@@ -21,6 +21,8 @@ pub(crate) fn run(overrides: &ConfigOverrides, command: McpCommand) -> Result<()
         McpCommand::Get(args) => get(overrides, &args),
         McpCommand::Add(args) => add(overrides, args),
         McpCommand::Remove(args) => remove(overrides, &args),
+        McpCommand::Tools(args) => crate::session::tools(overrides, &args),
+        McpCommand::Call(args) => crate::session::call(overrides, args),
         McpCommand::Login(args) => login(overrides, &args),
         McpCommand::Logout(args) => logout(overrides, &args),
     }
@@ -211,6 +213,7 @@ fn add(overrides: &ConfigOverrides, args: AddArgs) -> Result<(), CliError> {
         tool_timeout: None,
         enabled_tools: None,
         disabled_tools: None,
+        restart: Default::default(),
     };
     let path = context::user_config_path(&loaded.codex_home);
     write_server(&path, &args.name, &server)?;

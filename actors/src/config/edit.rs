@@ -226,6 +226,7 @@ mod tests {
             tool_timeout: None,
             enabled_tools: None,
             disabled_tools: None,
+            restart: Default::default(),
         }
     }
 

@@ -27,6 +27,36 @@ pub struct McpServerConfig {
     pub enabled_tools: Option<Vec<String>>,
     /// These tools are hidden, applied after `enabled_tools`.
     pub disabled_tools: Option<Vec<String>>,
+    /// How the session restarts this server when it crashes.
+    pub restart: RestartPolicy,
+}
+
+/// Per-server restart settings (`restart`, `max_restarts`,
+/// `restart_window_sec`, `restart_backoff_ms`, `restart_backoff_max_ms`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RestartPolicy {
+    /// `permanent` (default), `transient` or `temporary`.
+    pub kind: codex_runtime::Restart,
+    /// More restarts than this within `window` mark the server failed.
+    pub max_restarts: u32,
+    /// The sliding window for `max_restarts`.
+    pub window: Duration,
+    /// The first backoff delay; it doubles up to `backoff_max`.
+    pub backoff_initial: Duration,
+    /// The largest backoff delay.
+    pub backoff_max: Duration,
+}
+
+impl Default for RestartPolicy {
+    fn default() -> Self {
+        RestartPolicy {
+            kind: codex_runtime::Restart::Permanent,
+            max_restarts: 3,
+            window: Duration::from_secs(60),
+            backoff_initial: Duration::from_millis(200),
+            backoff_max: Duration::from_secs(10),
+        }
+    }
 }
 
 /// A problem with one field, before it is given a file location.
@@ -63,6 +93,11 @@ const COMMON: &[&str] = &[
     "tool_timeout_sec",
     "enabled_tools",
     "disabled_tools",
+    "restart",
+    "max_restarts",
+    "restart_window_sec",
+    "restart_backoff_ms",
+    "restart_backoff_max_ms",
 ];
 
 /// Validates one server table. Returns the config and the paths of keys it
@@ -153,6 +188,7 @@ pub(crate) fn resolve_server(
         tool_timeout: fields.seconds(table, "tool_timeout_sec")?,
         enabled_tools: fields.strings(table, "enabled_tools")?,
         disabled_tools: fields.strings(table, "disabled_tools")?,
+        restart: restart_policy(&fields, table)?,
     };
 
     let ignored = table
@@ -169,6 +205,43 @@ pub(crate) fn resolve_server(
         .map(|key| fields.path(&[key]))
         .collect();
     Ok((config, ignored))
+}
+
+fn restart_policy(fields: &Fields, table: &toml::Table) -> Result<RestartPolicy, FieldProblem> {
+    let defaults = RestartPolicy::default();
+    let kind = match fields.string(table, "restart")?.as_deref() {
+        None => defaults.kind,
+        Some("permanent") => codex_runtime::Restart::Permanent,
+        Some("transient") => codex_runtime::Restart::Transient,
+        Some("temporary") => codex_runtime::Restart::Temporary,
+        Some(other) => {
+            return Err(fields.problem(
+                &["restart"],
+                format!(
+                    "restart: unknown value {other:?} (expected permanent, transient or temporary)"
+                ),
+            ));
+        }
+    };
+    let millis = |key: &str, default: Duration| -> Result<Duration, FieldProblem> {
+        Ok(fields
+            .integer(table, key)?
+            .map_or(default, |ms| Duration::from_millis(ms.unsigned_abs())))
+    };
+    Ok(RestartPolicy {
+        kind,
+        max_restarts: match fields.integer(table, "max_restarts")? {
+            Some(n) => u32::try_from(n).map_err(|_| {
+                fields.problem(&["max_restarts"], format!("max_restarts: {n} is too large"))
+            })?,
+            None => defaults.max_restarts,
+        },
+        window: fields
+            .seconds(table, "restart_window_sec")?
+            .unwrap_or(defaults.window),
+        backoff_initial: millis("restart_backoff_ms", defaults.backoff_initial)?,
+        backoff_max: millis("restart_backoff_max_ms", defaults.backoff_max)?,
+    })
 }
 
 fn transport_kind(fields: &Fields, table: &toml::Table) -> Result<TransportKind, FieldProblem> {
@@ -253,7 +326,11 @@ impl Fields {
         }
     }
 
-    fn integer(&self, table: &toml::Table, key: &str) -> Result<Option<i64>, FieldProblem> {
+    pub(crate) fn integer(
+        &self,
+        table: &toml::Table,
+        key: &str,
+    ) -> Result<Option<i64>, FieldProblem> {
         match table.get(key) {
             None => Ok(None),
             Some(toml::Value::Integer(i)) if *i >= 0 => Ok(Some(*i)),
@@ -261,7 +338,11 @@ impl Fields {
         }
     }
 
-    fn seconds(&self, table: &toml::Table, key: &str) -> Result<Option<Duration>, FieldProblem> {
+    pub(crate) fn seconds(
+        &self,
+        table: &toml::Table,
+        key: &str,
+    ) -> Result<Option<Duration>, FieldProblem> {
         let secs = match table.get(key) {
             None => return Ok(None),
             Some(toml::Value::Integer(i)) => *i as f64,
@@ -365,7 +446,7 @@ startup_timeout_ms = 2500
 tool_timeout_sec = 1.5
 enabled_tools = ["a"]"#,
             expect![[
-                r#"McpServerConfig { transport: Stdio(StdioConfig { command: "docs", args: ["--port", "4000"], env: {"TOKEN": "x"}, env_vars: ["HOME2"], cwd: Some("/srv") }), enabled: true, required: false, startup_timeout: Some(2.5s), tool_timeout: Some(1.5s), enabled_tools: Some(["a"]), disabled_tools: None }"#
+                r#"McpServerConfig { transport: Stdio(StdioConfig { command: "docs", args: ["--port", "4000"], env: {"TOKEN": "x"}, env_vars: ["HOME2"], cwd: Some("/srv") }), enabled: true, required: false, startup_timeout: Some(2.5s), tool_timeout: Some(1.5s), enabled_tools: Some(["a"]), disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s } }"#
             ]],
         );
         check(
@@ -376,7 +457,7 @@ required = true
 startup_timeout_sec = 3
 startup_timeout_ms = 1"#,
             expect![[
-                r#"McpServerConfig { transport: StreamableHttp(HttpConfig { url: "https://H/mcp", canonical_url: CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("h")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: Some("TOK"), http_headers: {}, env_http_headers: {} }), enabled: false, required: true, startup_timeout: Some(3s), tool_timeout: None, enabled_tools: None, disabled_tools: None }"#
+                r#"McpServerConfig { transport: StreamableHttp(HttpConfig { url: "https://H/mcp", canonical_url: CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("h")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: Some("TOK"), http_headers: {}, env_http_headers: {} }), enabled: false, required: true, startup_timeout: Some(3s), tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s } }"#
             ]],
         );
     }
@@ -387,7 +468,7 @@ startup_timeout_ms = 1"#,
             r#"transport = "sse"
 url = "http://127.0.0.1:1/sse""#,
             expect![[
-                r#"McpServerConfig { transport: Sse(HttpConfig { url: "http://127.0.0.1:1/sse", canonical_url: CanonicalUrl { url: Url { scheme: "http", cannot_be_a_base: false, username: "", password: None, host: Some(Ipv4(127.0.0.1)), port: Some(1), path: "/sse", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: None, http_headers: {}, env_http_headers: {} }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None }"#
+                r#"McpServerConfig { transport: Sse(HttpConfig { url: "http://127.0.0.1:1/sse", canonical_url: CanonicalUrl { url: Url { scheme: "http", cannot_be_a_base: false, username: "", password: None, host: Some(Ipv4(127.0.0.1)), port: Some(1), path: "/sse", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: None, http_headers: {}, env_http_headers: {} }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s } }"#
             ]],
         );
         check(
@@ -487,7 +568,7 @@ url = "http://h/""#,
         check(
             "command = \"a\"\ntype = \"stdio\"\ndescription = \"ok\"",
             expect![[r#"
-                McpServerConfig { transport: Stdio(StdioConfig { command: "a", args: [], env: {}, env_vars: [], cwd: None }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None }
+                McpServerConfig { transport: Stdio(StdioConfig { command: "a", args: [], env: {}, env_vars: [], cwd: None }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s } }
                 ignored: mcp_servers.s.type"#]],
         );
     }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 pub use edit::{EditError, remove_server, write_server};
 pub use layer::{Location, Origin, SyntaxError};
-pub use mcp::McpServerConfig;
+pub use mcp::{McpServerConfig, RestartPolicy};
 pub use overrides::{ConfigOverride, OverrideError};
 pub use sandbox_settings::WorkspaceWriteSettings;
 pub use settings::{ApprovalPolicy, SandboxMode, UnknownValue};

@@ -1,0 +1,268 @@
+//! The MCP server actor: one per admitted server, supervised.
+//!
+//! Each incarnation connects through its transport plugin, runs
+//! `initialize` and lists every tool under `startup_timeout_sec`, then
+//! serves calls under `tool_timeout_sec` and pings for liveness. A crash, a
+//! closed transport or an unanswered ping ends the incarnation with a
+//! [`ServerFailure`] that quotes the server's stderr; the supervisor decides
+//! whether to start a fresh one, which connects and lists tools again.
+//!
+//! Every incarnation is admitted again before it connects: the start
+//! function asks the session's [`AdmissionGate`] (the one admission
+//! function, over the latest requirements) and refuses to start a server it
+//! no longer admits.
+
+mod machine;
+mod shell;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use actix::Message;
+use codex_runtime::{ActorError, ChildHandle, ChildSpec, SupervisorConfig};
+use codex_transports::TransportRegistry;
+use rmcp::model::CallToolResult;
+use tokio::sync::broadcast;
+
+pub use machine::{
+    Effect, Input, Machine, MachineConfig, Phase, ServerFailure, ToolInfo, filter_tools,
+};
+
+use crate::config::McpServerConfig;
+use crate::policy::{Admission, Requirements, admit};
+use crate::session::SessionEvent;
+use shell::McpServerActor;
+
+/// Default bound on `initialize` plus the first `tools/list`.
+pub const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default bound on one tool call.
+pub const DEFAULT_TOOL_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Liveness settings shared by every server of a session.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    /// How often a ready server is pinged.
+    pub ping_interval: Duration,
+    /// How long a ping may take before the server counts as wedged.
+    pub ping_timeout: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            ping_interval: Duration::from_secs(15),
+            ping_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The latest requirements, shared by the session and every start
+/// function, so that restarts are admitted against current policy.
+#[derive(Debug, Clone, Default)]
+pub struct AdmissionGate {
+    requirements: Arc<RwLock<Requirements>>,
+}
+
+impl AdmissionGate {
+    /// A gate over `requirements`.
+    pub fn new(requirements: Requirements) -> Self {
+        AdmissionGate {
+            requirements: Arc::new(RwLock::new(requirements)),
+        }
+    }
+
+    /// Replaces the requirements (hot reload).
+    pub fn replace(&self, requirements: Requirements) {
+        match self.requirements.write() {
+            Ok(mut guard) => *guard = requirements,
+            Err(poisoned) => *poisoned.into_inner() = requirements,
+        }
+    }
+
+    /// The verdict of [`admit`] under the current requirements.
+    pub fn admit(&self, name: &str, config: &McpServerConfig) -> Admission {
+        match self.requirements.read() {
+            Ok(guard) => admit(name, config, &guard),
+            Err(poisoned) => admit(name, config, &poisoned.into_inner()),
+        }
+    }
+}
+
+/// Everything an incarnation needs, shared across incarnations.
+#[derive(Debug)]
+pub struct ServerSetup {
+    /// The server's name.
+    pub name: String,
+    /// Its validated config.
+    pub config: McpServerConfig,
+    /// Transport plugins.
+    pub registry: Arc<TransportRegistry>,
+    /// The session's working directory.
+    pub cwd: PathBuf,
+    /// A snapshot of the parent environment.
+    pub env: Arc<BTreeMap<String, String>>,
+    /// Admission against current requirements.
+    pub gate: AdmissionGate,
+    /// The session's event bus.
+    pub events: broadcast::Sender<SessionEvent>,
+    /// Ping settings.
+    pub timing: Timing,
+}
+
+impl ServerSetup {
+    fn startup_timeout(&self) -> Duration {
+        self.config
+            .startup_timeout
+            .unwrap_or(DEFAULT_STARTUP_TIMEOUT)
+    }
+
+    fn tool_timeout(&self) -> Duration {
+        self.config.tool_timeout.unwrap_or(DEFAULT_TOOL_TIMEOUT)
+    }
+
+    fn publish(&self, event: SessionEvent) {
+        let _ = self.events.send(event);
+    }
+}
+
+/// Why a tool call did not produce a result.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ToolCallError {
+    /// The call ran past `tool_timeout_sec`; the server was sent
+    /// `notifications/cancelled`.
+    #[error(
+        "timed out awaiting tools/call after {after:?} (tool '{tool}' on MCP server '{server}')"
+    )]
+    Timeout {
+        /// The server.
+        server: String,
+        /// The tool.
+        tool: String,
+        /// The bound.
+        after: Duration,
+    },
+    /// `enabled_tools` / `disabled_tools` hide the tool.
+    #[error("tool '{tool}' is disabled for MCP server '{server}'")]
+    Disabled {
+        /// The server.
+        server: String,
+        /// The tool.
+        tool: String,
+    },
+    /// The server did not list the tool.
+    #[error("MCP server '{server}' has no tool '{tool}'")]
+    UnknownTool {
+        /// The server.
+        server: String,
+        /// The tool.
+        tool: String,
+    },
+    /// The request failed in transport or protocol.
+    #[error("tools/call of '{tool}' on MCP server '{server}' failed: {message}")]
+    Service {
+        /// The server.
+        server: String,
+        /// The tool.
+        tool: String,
+        /// What rmcp reported.
+        message: String,
+    },
+    /// The server is not connected (it crashed, or is restarting).
+    #[error("MCP server '{server}' is not connected")]
+    NotConnected {
+        /// The server.
+        server: String,
+    },
+    /// No running server of that name.
+    #[error("MCP server '{server}' is not running: {reason}")]
+    Unavailable {
+        /// The server.
+        server: String,
+        /// Its status.
+        reason: String,
+    },
+}
+
+/// Calls one tool.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<CallToolResult, ToolCallError>")]
+pub(crate) struct CallTool {
+    pub(crate) tool: String,
+    pub(crate) arguments: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The (filtered) tools of the live incarnation.
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<ToolInfo>")]
+pub(crate) struct ListTools;
+
+/// A typed handle on one server's live incarnation.
+#[derive(Debug, Clone)]
+pub struct McpServerHandle {
+    name: String,
+    inner: ChildHandle<McpServerActor>,
+}
+
+impl McpServerHandle {
+    /// Calls `tool` with `arguments` under the server's tool timeout.
+    pub async fn call(
+        &self,
+        tool: &str,
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<CallToolResult, ToolCallError> {
+        let msg = CallTool {
+            tool: tool.to_owned(),
+            arguments,
+        };
+        match self.inner.send(msg).await {
+            Ok(result) => result,
+            Err(err) => Err(ToolCallError::Unavailable {
+                server: self.name.clone(),
+                reason: err.to_string(),
+            }),
+        }
+    }
+}
+
+/// The child specs for one server: a per-server supervisor (carrying the
+/// server's restart intensity and backoff) around the server actor. The
+/// outer spec is temporary: a server that exhausts its restarts stays
+/// failed until config or policy changes, so the sub-supervisor is built
+/// exactly once and the returned handle follows every incarnation of the
+/// server actor below it.
+pub(crate) fn server_spec(setup: Arc<ServerSetup>) -> (ChildSpec, McpServerHandle) {
+    let restart = setup.config.restart;
+    let name = setup.name.clone();
+    let actor_setup = Arc::clone(&setup);
+    let (actor_spec, inner) = ChildSpec::actor("server", move |cx| {
+        if let Admission::Disabled(reason) = actor_setup
+            .gate
+            .admit(&actor_setup.name, &actor_setup.config)
+        {
+            return Err(ActorError::custom(ServerFailure::NotAdmitted {
+                reason: reason.to_string(),
+            }));
+        }
+        Ok(McpServerActor::new(Arc::clone(&actor_setup), cx.clone()))
+    });
+    let mut actor_spec = Some(actor_spec.restart(restart.kind));
+    let config = SupervisorConfig::default()
+        .intensity(restart.max_restarts, restart.window)
+        .backoff(codex_runtime::Backoff {
+            initial: restart.backoff_initial,
+            max: restart.backoff_max,
+            multiplier: 2.0,
+            jitter: 0.1,
+            reset_after: restart.window,
+        });
+    let (spec, _supervisor) = ChildSpec::supervisor(format!("mcp:{name}"), config, move || {
+        actor_spec.take().into_iter().collect()
+    });
+    (
+        spec.restart(codex_runtime::Restart::Temporary),
+        McpServerHandle { name, inner },
+    )
+}

@@ -1,0 +1,476 @@
+//! The session: the root of the actor tree.
+//!
+//! [`Session::start`] loads config and requirements, asks the policy actor
+//! which servers are admitted, and starts one supervised MCP server actor
+//! per admitted server, all at once. It keeps each server's status and the
+//! tool registry (`mcp__<server>__<tool>`), routes calls to the owning
+//! server, applies new snapshots (hot reload), and shuts down in order.
+//!
+//! Must run inside an actix `System` on a multi-threaded tokio runtime
+//! (see `codex_runtime::block_on`).
+
+mod registry;
+mod shell;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor as _, Addr};
+use codex_runtime::{ChildId, EventBus, RootSupervisor, Supervisor, SupervisorConfig};
+use codex_transports::TransportRegistry;
+use rmcp::model::CallToolResult;
+use tokio::sync::broadcast;
+
+pub use registry::{MAX_TOOL_NAME, QualifiedTool, qualify};
+
+use crate::config::{ConfigError, ConfigOverride, LoadOptions, load_config};
+use crate::config_source::ConfigSourceActor;
+use crate::mcp_server::{
+    AdmissionGate, ServerFailure, ServerSetup, Timing, ToolCallError, ToolInfo, server_spec,
+};
+use crate::policy::{
+    AuditEvent, Evaluate, PolicyActor, RequirementsError, RequirementsSources, StopReason,
+    load_requirements,
+};
+use shell::{
+    ApplyAdmitted, AwaitStartup, MarkStarted, MarkStopped, Route, RunningConfigs, SessionActor,
+    Snapshot,
+};
+
+/// The supervisor child id of a server's subtree.
+fn child_id(server: &str) -> ChildId {
+    ChildId::new(format!("mcp:{server}"))
+}
+
+/// Something that happened in the session, for the CLI, tests and logs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionEvent {
+    /// An incarnation began connecting.
+    ServerStarting {
+        /// The server.
+        server: String,
+        /// Its incarnation number.
+        incarnation: u64,
+    },
+    /// An incarnation is ready with these tools.
+    ServerReady {
+        /// The server.
+        server: String,
+        /// Its incarnation number.
+        incarnation: u64,
+        /// Tools after filtering.
+        tools: Vec<ToolInfo>,
+        /// Time from start to ready.
+        elapsed: Duration,
+        /// The server process (and process group leader), for stdio.
+        pid: Option<u32>,
+    },
+    /// An incarnation ended abnormally; the supervisor may restart it.
+    ServerFailed {
+        /// The server.
+        server: String,
+        /// Its incarnation number.
+        incarnation: u64,
+        /// Why.
+        failure: ServerFailure,
+    },
+    /// The server exhausted its restarts and stays failed.
+    ServerGaveUp {
+        /// The server.
+        server: String,
+        /// The last failure.
+        reason: String,
+    },
+    /// The server was stopped on purpose (policy, config change, shutdown).
+    ServerStopped {
+        /// The server.
+        server: String,
+        /// Why.
+        reason: String,
+    },
+    /// An admission decision.
+    Admission(AuditEvent),
+    /// A config or requirements source failed to load; the last good
+    /// snapshot stays in force.
+    ConfigError {
+        /// The error, with file, line and column.
+        message: String,
+    },
+    /// A new snapshot was applied.
+    Reloaded,
+}
+
+/// Where a server stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerState {
+    /// Not started: policy or the user disabled it.
+    Disabled(String),
+    /// Connecting (first start or a restart).
+    Starting,
+    /// Serving.
+    Ready {
+        /// Time from start to ready, for the latest incarnation.
+        elapsed: Duration,
+    },
+    /// Failed; a restart may follow.
+    Restarting {
+        /// The failure.
+        last_failure: String,
+    },
+    /// Failed for good (restarts exhausted, or refused at start).
+    Failed(String),
+}
+
+impl ServerState {
+    /// Whether startup is still in progress.
+    pub fn is_pending(&self) -> bool {
+        matches!(self, ServerState::Starting | ServerState::Restarting { .. })
+    }
+}
+
+/// One server as the session sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerStatus {
+    /// The server.
+    pub name: String,
+    /// Its state.
+    pub state: ServerState,
+    /// Whether a failure fails the session (`required = true`).
+    pub required: bool,
+    /// Its tools when ready.
+    pub tools: Vec<ToolInfo>,
+    /// The live process (and process group leader), for a ready stdio server.
+    pub pid: Option<u32>,
+}
+
+/// How to start a session. No `Default`: the caller says where config lives.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// `CODEX_HOME`.
+    pub codex_home: PathBuf,
+    /// The working directory (project layers, relative paths, stdio cwd).
+    pub cwd: PathBuf,
+    /// `-c` overrides.
+    pub overrides: Vec<ConfigOverride>,
+    /// Where requirements come from.
+    pub requirements: RequirementsSources,
+    /// The parent environment, for stdio servers and header variables.
+    pub env: BTreeMap<String, String>,
+    /// Ping settings.
+    pub timing: Timing,
+    /// Only start these servers (all when empty).
+    pub only: Vec<String>,
+}
+
+/// Why a session could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// Config could not be loaded.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Requirements could not be loaded.
+    #[error(transparent)]
+    Requirements(#[from] RequirementsError),
+    /// A `required = true` server did not start.
+    #[error("required MCP servers failed to initialize: {0}")]
+    RequiredFailed(String),
+    /// The session actor is gone.
+    #[error("the session has stopped")]
+    Stopped,
+}
+
+/// A running session. Dropping it does not stop it; call
+/// [`Session::shutdown`].
+#[derive(Debug)]
+pub struct Session {
+    addr: Addr<SessionActor>,
+    policy: Addr<PolicyActor>,
+    root: RootSupervisor,
+    shared: Shared,
+    options: SessionOptions,
+    reload_lock: tokio::sync::Mutex<()>,
+}
+
+/// What every server's setup is built from.
+#[derive(Debug, Clone)]
+struct Shared {
+    registry: Arc<TransportRegistry>,
+    env: Arc<BTreeMap<String, String>>,
+    gate: AdmissionGate,
+    events: broadcast::Sender<SessionEvent>,
+}
+
+impl Session {
+    /// Loads config and requirements and starts every admitted server, all
+    /// at once. Returns when every server has been started, not when they
+    /// are ready; see [`Session::wait_startup`].
+    pub async fn start(options: SessionOptions) -> Result<Session, SessionError> {
+        let (events, _) = broadcast::channel(4096);
+        let bus = EventBus::new(4096);
+        let runtime_events = bus.subscribe();
+        let root = Supervisor::start("session", SupervisorConfig::default(), &bus, Vec::new());
+        root.ready().await.map_err(|_| SessionError::Stopped)?;
+        let gate = AdmissionGate::default();
+        let addr = SessionActor::new(events.clone(), runtime_events).start();
+        let policy = PolicyActor::new(gate.clone(), events.clone()).start();
+        let session = Session {
+            addr,
+            policy,
+            root,
+            shared: Shared {
+                registry: Arc::new(TransportRegistry::default()),
+                env: Arc::new(options.env.clone()),
+                gate,
+                events,
+            },
+            options,
+            reload_lock: tokio::sync::Mutex::new(()),
+        };
+        session.reload().await?;
+        Ok(session)
+    }
+
+    /// Waits until no server is starting or restarting, then fails if a
+    /// `required` server failed.
+    pub async fn wait_startup(&self) -> Result<Vec<ServerStatus>, SessionError> {
+        self.addr
+            .send(AwaitStartup)
+            .await
+            .map_err(|_| SessionError::Stopped)?
+            .await
+            .map_err(|_| SessionError::Stopped)?;
+        let statuses = self.statuses().await?;
+        let failed: Vec<String> = statuses
+            .iter()
+            .filter(|s| s.required)
+            .filter_map(|s| match &s.state {
+                ServerState::Failed(reason) => Some(format!("{}: {reason}", s.name)),
+                _ => None,
+            })
+            .collect();
+        if failed.is_empty() {
+            Ok(statuses)
+        } else {
+            Err(SessionError::RequiredFailed(failed.join("; ")))
+        }
+    }
+
+    /// Every configured server with its state, sorted by name.
+    pub async fn statuses(&self) -> Result<Vec<ServerStatus>, SessionError> {
+        self.addr
+            .send(Snapshot)
+            .await
+            .map_err(|_| SessionError::Stopped)
+    }
+
+    /// The tool registry over every ready server.
+    pub async fn tools(&self) -> Result<Vec<QualifiedTool>, SessionError> {
+        let statuses = self.statuses().await?;
+        let map = statuses
+            .iter()
+            .filter(|s| matches!(s.state, ServerState::Ready { .. }))
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    s.tools.iter().map(|t| t.name.clone()).collect(),
+                )
+            })
+            .collect();
+        Ok(qualify(&map))
+    }
+
+    /// Calls `tool` on `server`.
+    pub async fn call(
+        &self,
+        server: &str,
+        tool: &str,
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<CallToolResult, ToolCallError> {
+        let route = self
+            .addr
+            .send(Route {
+                server: server.to_owned(),
+            })
+            .await
+            .map_err(|_| ToolCallError::Unavailable {
+                server: server.to_owned(),
+                reason: "the session has stopped".to_owned(),
+            })?;
+        match route {
+            Ok(handle) => handle.call(tool, arguments).await,
+            Err(reason) => Err(ToolCallError::Unavailable {
+                server: server.to_owned(),
+                reason,
+            }),
+        }
+    }
+
+    /// Calls a tool by its qualified name (`mcp__server__tool`).
+    pub async fn call_qualified(
+        &self,
+        qualified: &str,
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<CallToolResult, ToolCallError> {
+        let tools = self.tools().await.map_err(|_| ToolCallError::Unavailable {
+            server: String::new(),
+            reason: "the session has stopped".to_owned(),
+        })?;
+        match tools.into_iter().find(|t| t.qualified == qualified) {
+            Some(tool) => self.call(&tool.server, &tool.tool, arguments).await,
+            None => Err(ToolCallError::UnknownTool {
+                server: String::new(),
+                tool: qualified.to_owned(),
+            }),
+        }
+    }
+
+    /// Session events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// Reads config and requirements again and applies the difference:
+    /// servers no longer admitted stop (process group included), newly
+    /// admitted ones start, changed ones restart and are admitted afresh.
+    /// A source that fails to load leaves everything as it was.
+    pub async fn reload(&self) -> Result<(), SessionError> {
+        let _serial = self.reload_lock.lock().await;
+        let (servers, requirements) = match self.load() {
+            Ok(loaded) => loaded,
+            Err(err) => {
+                let _ = self.shared.events.send(SessionEvent::ConfigError {
+                    message: err.to_string(),
+                });
+                return Err(err);
+            }
+        };
+        let stopped = |_| SessionError::Stopped;
+        let running = self.addr.send(RunningConfigs).await.map_err(stopped)?;
+        let (plan, admitted) = self
+            .policy
+            .send(Evaluate {
+                servers,
+                requirements,
+                running,
+            })
+            .await
+            .map_err(stopped)?;
+        let supervisor = self.root.handle();
+        for (name, reason) in &plan.stop {
+            let reason = match reason {
+                StopReason::Disabled(reason) => reason.clone(),
+                StopReason::Removed => "removed from config".to_owned(),
+                StopReason::Changed => "config changed".to_owned(),
+            };
+            self.addr
+                .send(MarkStopped {
+                    server: name.clone(),
+                    reason,
+                })
+                .await
+                .map_err(stopped)?;
+            let id = child_id(name);
+            let _ = supervisor.terminate_child(id.clone()).await;
+            let _ = supervisor.delete_child(id).await;
+        }
+        self.addr
+            .send(ApplyAdmitted {
+                admitted: admitted.clone(),
+                starting: plan.start.clone(),
+            })
+            .await
+            .map_err(stopped)?;
+        for name in &plan.start {
+            let Some(server) = admitted.get(name) else {
+                continue;
+            };
+            let setup = Arc::new(ServerSetup {
+                name: name.clone(),
+                config: server.config.clone(),
+                registry: Arc::clone(&self.shared.registry),
+                cwd: self.options.cwd.clone(),
+                env: Arc::clone(&self.shared.env),
+                gate: self.shared.gate.clone(),
+                events: self.shared.events.clone(),
+                timing: self.options.timing,
+            });
+            let (spec, handle) = server_spec(setup);
+            let handle = match supervisor.start_child(spec).await {
+                Ok(()) => Ok(handle),
+                Err(err) => Err(err.to_string()),
+            };
+            self.addr
+                .send(MarkStarted {
+                    server: name.clone(),
+                    handle,
+                })
+                .await
+                .map_err(stopped)?;
+        }
+        let _ = self.shared.events.send(SessionEvent::Reloaded);
+        Ok(())
+    }
+
+    fn load(
+        &self,
+    ) -> Result<
+        (
+            BTreeMap<String, crate::config::McpServerConfig>,
+            crate::policy::Requirements,
+        ),
+        SessionError,
+    > {
+        let requirements = load_requirements(&self.options.requirements)?.requirements;
+        let config = load_config(&LoadOptions {
+            codex_home: self.options.codex_home.clone(),
+            cwd: self.options.cwd.clone(),
+            overrides: self.options.overrides.clone(),
+        })?;
+        let mut servers = config.mcp_servers;
+        if !self.options.only.is_empty() {
+            servers.retain(|name, _| self.options.only.contains(name));
+        }
+        Ok((servers, requirements))
+    }
+
+    /// The files whose changes should trigger [`Session::reload`].
+    pub fn watched_paths(&self) -> Vec<PathBuf> {
+        let mut paths = vec![
+            self.options.codex_home.join("config.toml"),
+            self.options.requirements.system_file.clone(),
+        ];
+        paths.extend(self.options.requirements.env_file.clone());
+        paths.push(self.options.cwd.join(".codex").join("config.toml"));
+        paths
+    }
+
+    /// Watches every file in [`Session::watched_paths`] and reloads when
+    /// one changes (debounced). A malformed edit is reported as a
+    /// [`SessionEvent::ConfigError`] and the last good snapshot stays.
+    pub fn watch(self: &Arc<Self>, debounce: Duration) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        for path in self.watched_paths() {
+            ConfigSourceActor::new(path, debounce, tx.clone()).start();
+        }
+        let session = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Some(path) = rx.recv().await {
+                let Some(session) = session.upgrade() else {
+                    break;
+                };
+                tracing::info!(path = %path.display(), "config source changed");
+                // Errors are published as events by `reload`.
+                let _ = session.reload().await;
+            }
+        });
+    }
+
+    /// Stops every server in reverse start order, then the root
+    /// supervisor. Each server's process group is killed on the way.
+    pub async fn shutdown(&self) {
+        let _ = self.root.shutdown().await;
+    }
+}

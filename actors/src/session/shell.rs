@@ -1,0 +1,404 @@
+//! The session actor: the single owner of every server's status and of the
+//! routing table. It watches the session and runtime event buses and keeps
+//! state consistent with them; [`Session`](super::Session) drives it.
+//!
+//! The only file of the session kind that knows actix.
+
+use std::collections::BTreeMap;
+
+use actix::prelude::*;
+use codex_runtime::{ActorError, Event, EventKind, Exit};
+use tokio::sync::{broadcast, oneshot};
+
+use super::{ServerState, ServerStatus, SessionEvent};
+use crate::config::McpServerConfig;
+use crate::mcp_server::{McpServerHandle, ToolInfo};
+use crate::policy::{Admission, DisabledReason, McpServers};
+
+#[derive(Debug)]
+struct Entry {
+    config: McpServerConfig,
+    state: ServerState,
+    /// A supervisor subtree exists (or is being started) for it.
+    running: bool,
+    handle: Option<McpServerHandle>,
+    tools: Vec<ToolInfo>,
+    pid: Option<u32>,
+    last_failure: Option<String>,
+}
+
+/// Holds statuses and routes.
+pub(crate) struct SessionActor {
+    servers: BTreeMap<String, Entry>,
+    waiters: Vec<oneshot::Sender<()>>,
+    events: broadcast::Sender<SessionEvent>,
+    runtime_events: Option<broadcast::Receiver<Event>>,
+}
+
+impl SessionActor {
+    pub(crate) fn new(
+        events: broadcast::Sender<SessionEvent>,
+        runtime_events: broadcast::Receiver<Event>,
+    ) -> Self {
+        SessionActor {
+            servers: BTreeMap::new(),
+            waiters: Vec::new(),
+            events,
+            runtime_events: Some(runtime_events),
+        }
+    }
+
+    fn settle_waiters(&mut self) {
+        if self.servers.values().all(|e| !e.state.is_pending()) {
+            for waiter in self.waiters.drain(..) {
+                let _ = waiter.send(());
+            }
+        }
+    }
+
+    fn observe(&mut self, event: SessionEvent) {
+        match event {
+            SessionEvent::ServerStarting { server, .. } => {
+                if let Some(entry) = self.servers.get_mut(&server)
+                    && entry.running
+                    && !matches!(entry.state, ServerState::Failed(_))
+                {
+                    entry.state = ServerState::Starting;
+                }
+            }
+            SessionEvent::ServerReady {
+                server,
+                tools,
+                elapsed,
+                pid,
+                ..
+            } => {
+                if let Some(entry) = self.servers.get_mut(&server)
+                    && entry.running
+                {
+                    entry.state = ServerState::Ready { elapsed };
+                    entry.tools = tools;
+                    entry.pid = pid;
+                    entry.last_failure = None;
+                }
+            }
+            SessionEvent::ServerFailed {
+                server, failure, ..
+            } => {
+                // The runtime bus may report the give-up before this event
+                // arrives; a server that gave up stays failed.
+                if let Some(entry) = self.servers.get_mut(&server)
+                    && entry.running
+                    && !matches!(entry.state, ServerState::Failed(_))
+                {
+                    let text = failure.to_string();
+                    entry.state = ServerState::Restarting {
+                        last_failure: text.clone(),
+                    };
+                    entry.tools.clear();
+                    entry.pid = None;
+                    entry.last_failure = Some(text);
+                }
+            }
+            SessionEvent::ServerGaveUp { .. }
+            | SessionEvent::ServerStopped { .. }
+            | SessionEvent::Admission(_)
+            | SessionEvent::ConfigError { .. }
+            | SessionEvent::Reloaded => {}
+        }
+        self.settle_waiters();
+    }
+
+    /// Runtime events for `session/mcp:<name>[/server]`.
+    fn observe_runtime(&mut self, event: Event) {
+        let Some(rest) = event.path.strip_prefix("session/mcp:") else {
+            return;
+        };
+        let (name, is_inner) = match rest.strip_suffix("/server") {
+            Some(name) => (name, true),
+            None => (rest, false),
+        };
+        let Some(entry) = self.servers.get_mut(name) else {
+            return;
+        };
+        if !entry.running {
+            return;
+        }
+        let last = || entry_failure(entry).unwrap_or_else(|| "the server stopped".to_owned());
+        let gave_up = match (&event.kind, is_inner) {
+            (EventKind::Escalated { restarts }, false) => {
+                Some(format!("gave up after {restarts} restarts: {}", last()))
+            }
+            // A start function that refused (not admitted) or a child that
+            // will not run again (temporary, transient after a clean exit).
+            (EventKind::Exited(Exit::Failed(ActorError::ChildStartFailed { source, .. })), _) => {
+                Some(source.to_string())
+            }
+            // A permanent server is only stopped for good by an escalation,
+            // which reports itself next.
+            (EventKind::Stopped, true)
+                if entry.state.is_pending()
+                    && entry.config.restart.kind != codex_runtime::Restart::Permanent =>
+            {
+                Some(last())
+            }
+            _ => None,
+        };
+        if let Some(reason) = gave_up {
+            entry.state = ServerState::Failed(reason.clone());
+            entry.tools.clear();
+            let _ = self.events.send(SessionEvent::ServerGaveUp {
+                server: name.to_owned(),
+                reason,
+            });
+        }
+        self.settle_waiters();
+    }
+}
+
+fn entry_failure(entry: &Entry) -> Option<String> {
+    match &entry.state {
+        ServerState::Restarting { last_failure } => Some(last_failure.clone()),
+        _ => entry.last_failure.clone(),
+    }
+}
+
+impl Actor for SessionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let addr = ctx.address();
+        let mut session_rx = self.events.subscribe();
+        let session_addr = addr.clone();
+        tokio::spawn(async move {
+            loop {
+                match session_rx.recv().await {
+                    Ok(event) => session_addr.do_send(Observed(event)),
+                    Err(broadcast::error::RecvError::Lagged(skipped)) => {
+                        tracing::warn!(skipped, "session events lagged");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+        if let Some(mut runtime_rx) = self.runtime_events.take() {
+            tokio::spawn(async move {
+                loop {
+                    match runtime_rx.recv().await {
+                        Ok(event) => addr.do_send(ObservedRuntime(event)),
+                        Err(broadcast::error::RecvError::Lagged(skipped)) => {
+                            tracing::warn!(skipped, "runtime events lagged");
+                        }
+                        Err(broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            });
+        }
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Observed(SessionEvent);
+
+impl Handler<Observed> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, Observed(event): Observed, _: &mut Context<Self>) {
+        self.observe(event);
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct ObservedRuntime(Event);
+
+impl Handler<ObservedRuntime> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, ObservedRuntime(event): ObservedRuntime, _: &mut Context<Self>) {
+        self.observe_runtime(event);
+    }
+}
+
+/// Resolves once no server is starting or restarting.
+#[derive(Debug, Message)]
+#[rtype(result = "oneshot::Receiver<()>")]
+pub(crate) struct AwaitStartup;
+
+impl Handler<AwaitStartup> for SessionActor {
+    type Result = MessageResult<AwaitStartup>;
+
+    fn handle(&mut self, _: AwaitStartup, _: &mut Context<Self>) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.waiters.push(tx);
+        self.settle_waiters();
+        MessageResult(rx)
+    }
+}
+
+/// Every server's status.
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<ServerStatus>")]
+pub(crate) struct Snapshot;
+
+impl Handler<Snapshot> for SessionActor {
+    type Result = MessageResult<Snapshot>;
+
+    fn handle(&mut self, _: Snapshot, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(
+            self.servers
+                .iter()
+                .map(|(name, entry)| ServerStatus {
+                    name: name.clone(),
+                    state: entry.state.clone(),
+                    required: entry.config.required,
+                    tools: entry.tools.clone(),
+                    pid: entry.pid,
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The handle of a running server, or why there is none.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<McpServerHandle, String>")]
+pub(crate) struct Route {
+    pub(crate) server: String,
+}
+
+impl Handler<Route> for SessionActor {
+    type Result = MessageResult<Route>;
+
+    fn handle(&mut self, msg: Route, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(match self.servers.get(&msg.server) {
+            None => Err("no such server is configured".to_owned()),
+            Some(entry) => match (&entry.state, &entry.handle) {
+                (ServerState::Disabled(reason), _) => Err(format!("disabled: {reason}")),
+                (ServerState::Failed(reason), _) => Err(format!("failed: {reason}")),
+                (_, Some(handle)) => Ok(handle.clone()),
+                (_, None) => Err("not started".to_owned()),
+            },
+        })
+    }
+}
+
+/// The configs of servers that have a live supervisor subtree.
+#[derive(Debug, Message)]
+#[rtype(result = "BTreeMap<String, McpServerConfig>")]
+pub(crate) struct RunningConfigs;
+
+impl Handler<RunningConfigs> for SessionActor {
+    type Result = MessageResult<RunningConfigs>;
+
+    fn handle(&mut self, _: RunningConfigs, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(
+            self.servers
+                .iter()
+                .filter(|(_, e)| e.running)
+                .map(|(n, e)| (n.clone(), e.config.clone()))
+                .collect(),
+        )
+    }
+}
+
+/// A server was stopped on purpose.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(crate) struct MarkStopped {
+    pub(crate) server: String,
+    pub(crate) reason: String,
+}
+
+impl Handler<MarkStopped> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: MarkStopped, _: &mut Context<Self>) {
+        if let Some(entry) = self.servers.get_mut(&msg.server) {
+            entry.running = false;
+            entry.handle = None;
+            entry.pid = None;
+            entry.tools.clear();
+            entry.state = ServerState::Disabled(msg.reason.clone());
+        }
+        let _ = self.events.send(SessionEvent::ServerStopped {
+            server: msg.server,
+            reason: msg.reason,
+        });
+        self.settle_waiters();
+    }
+}
+
+/// The admitted view after a reload: entries for every configured server,
+/// with those about to start marked running (so their first events count).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(crate) struct ApplyAdmitted {
+    pub(crate) admitted: McpServers,
+    pub(crate) starting: Vec<String>,
+}
+
+impl Handler<ApplyAdmitted> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ApplyAdmitted, _: &mut Context<Self>) {
+        self.servers
+            .retain(|name, _| msg.admitted.contains_key(name));
+        for (name, server) in msg.admitted {
+            let starting = msg.starting.contains(&name);
+            let entry = self.servers.entry(name).or_insert_with(|| Entry {
+                config: server.config.clone(),
+                state: ServerState::Starting,
+                running: false,
+                handle: None,
+                tools: Vec::new(),
+                pid: None,
+                last_failure: None,
+            });
+            if starting {
+                entry.config = server.config;
+                entry.running = true;
+                entry.handle = None;
+                entry.state = ServerState::Starting;
+            } else if !entry.running {
+                entry.config = server.config;
+                entry.state = match &server.admission {
+                    Admission::Allowed { .. } => ServerState::Starting,
+                    Admission::Disabled(DisabledReason::ByUser) => {
+                        ServerState::Disabled("disabled".to_owned())
+                    }
+                    Admission::Disabled(reason) => ServerState::Disabled(reason.to_string()),
+                };
+            }
+        }
+        self.settle_waiters();
+    }
+}
+
+/// A server's subtree was started.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(crate) struct MarkStarted {
+    pub(crate) server: String,
+    pub(crate) handle: Result<McpServerHandle, String>,
+}
+
+impl Handler<MarkStarted> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: MarkStarted, _: &mut Context<Self>) {
+        let Some(entry) = self.servers.get_mut(&msg.server) else {
+            return;
+        };
+        match msg.handle {
+            Ok(handle) => entry.handle = Some(handle),
+            Err(reason) => {
+                entry.running = false;
+                entry.handle = None;
+                entry.state = ServerState::Failed(reason);
+            }
+        }
+        self.settle_waiters();
+    }
+}

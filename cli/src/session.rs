@@ -1,0 +1,259 @@
+//! `codex mcp tools` and `codex mcp call`: commands that start a real,
+//! supervised session with the configured servers.
+//!
+//! Both go through the session, so every server they reach was admitted by
+//! the policy first. Progress goes to stderr (only on a terminal); results
+//! go to stdout.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal as _, Write as _};
+
+use codex_actors::mcp_server::Timing;
+use codex_actors::policy::RequirementsSources;
+use codex_actors::session::{
+    QualifiedTool, ServerState, ServerStatus, Session, SessionEvent, SessionOptions,
+};
+use serde_json::{Value, json};
+
+use crate::args::{CallArgs, ConfigOverrides, ToolsArgs};
+use crate::context;
+use crate::error::CliError;
+use crate::output;
+
+pub(crate) fn tools(overrides: &ConfigOverrides, args: &ToolsArgs) -> Result<(), CliError> {
+    let loaded = context::load(overrides)?;
+    if let Some(name) = &args.name
+        && !loaded.effective.mcp_servers.get().contains_key(name)
+    {
+        return Err(CliError::UnknownServer { name: name.clone() });
+    }
+    let options = session_options(overrides, args.name.iter().cloned().collect())?;
+    let json = args.json;
+    codex_runtime::block_on(move || async move {
+        let session = Session::start(options).await?;
+        let startup = wait_with_progress(&session).await;
+        let statuses = session.statuses().await;
+        let tools = session.tools().await;
+        session.shutdown().await;
+        let statuses = statuses?;
+        let tools = tools?;
+        print_tools(&statuses, &tools, json)?;
+        startup?;
+        let admitted: Vec<&ServerStatus> = statuses
+            .iter()
+            .filter(|s| !matches!(s.state, ServerState::Disabled(_)))
+            .collect();
+        let failed = admitted
+            .iter()
+            .filter(|s| !matches!(s.state, ServerState::Ready { .. }))
+            .count();
+        if failed == 0 {
+            Ok(())
+        } else {
+            Err(CliError::ServersFailed {
+                failed,
+                total: admitted.len(),
+            })
+        }
+    })?
+}
+
+pub(crate) fn call(overrides: &ConfigOverrides, args: CallArgs) -> Result<(), CliError> {
+    let loaded = context::load(overrides)?;
+    let Some(server) = loaded.effective.mcp_servers.get().get(&args.server) else {
+        return Err(CliError::UnknownServer { name: args.server });
+    };
+    if !server.admission.is_allowed() {
+        return Err(CliError::ServerNotAdmitted {
+            server: args.server,
+            status: output::status(server),
+        });
+    }
+    let options = session_options(overrides, vec![args.server.clone()])?;
+    codex_runtime::block_on(move || async move {
+        let session = Session::start(options).await?;
+        let startup = wait_with_progress(&session).await;
+        let result = match startup {
+            Ok(()) => session
+                .call(&args.server, &args.tool, args.args)
+                .await
+                .map_err(CliError::from),
+            Err(err) => Err(err),
+        };
+        session.shutdown().await;
+        let result = result?;
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            let value = serde_json::to_value(&result).unwrap_or(Value::Null);
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            )?;
+        } else {
+            for block in &result.content {
+                match block.as_text() {
+                    Some(text) => writeln!(out, "{}", text.text)?,
+                    None => writeln!(out, "{}", serde_json::to_string(block).unwrap_or_default())?,
+                }
+            }
+        }
+        if result.is_error == Some(true) {
+            return Err(CliError::ToolReturnedError {
+                server: args.server,
+                tool: args.tool,
+            });
+        }
+        Ok(())
+    })?
+}
+
+fn session_options(
+    overrides: &ConfigOverrides,
+    only: Vec<String>,
+) -> Result<SessionOptions, CliError> {
+    let cwd = std::env::current_dir().map_err(|source| CliError::Cwd { source })?;
+    Ok(SessionOptions {
+        codex_home: context::codex_home()?,
+        requirements: RequirementsSources::from_env(|name| std::env::var_os(name), &cwd),
+        cwd,
+        overrides: overrides.parse()?,
+        env: std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect::<BTreeMap<_, _>>(),
+        timing: Timing::default(),
+        only,
+    })
+}
+
+/// Waits for startup; on a terminal, prints one line per server as it
+/// settles.
+async fn wait_with_progress(session: &Session) -> Result<(), CliError> {
+    let show = std::io::stderr().is_terminal();
+    let mut events = session.subscribe();
+    let wait = session.wait_startup();
+    tokio::pin!(wait);
+    loop {
+        tokio::select! {
+            result = &mut wait => return result.map(|_| ()).map_err(CliError::from),
+            event = events.recv(), if show => {
+                let line = match event {
+                    Ok(SessionEvent::ServerReady { server, elapsed, tools, .. }) => {
+                        Some(format!("{server}: ready in {:.2}s ({} tools)", elapsed.as_secs_f64(), tools.len()))
+                    }
+                    Ok(SessionEvent::ServerFailed { server, failure, .. }) => {
+                        Some(format!("{server}: {}", first_line(&failure.to_string())))
+                    }
+                    Ok(SessionEvent::ServerGaveUp { server, .. }) => Some(format!("{server}: failed")),
+                    Ok(_) | Err(_) => None,
+                };
+                if let Some(line) = line {
+                    let _ = writeln!(std::io::stderr().lock(), "{line}");
+                }
+            }
+        }
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}
+
+fn status_text(state: &ServerState) -> String {
+    match state {
+        ServerState::Ready { .. } => "ready".to_owned(),
+        ServerState::Failed(reason) => format!("failed: {reason}"),
+        ServerState::Disabled(reason) if reason == "disabled" => "disabled".to_owned(),
+        ServerState::Disabled(reason) => format!("disabled: {reason}"),
+        ServerState::Starting => "starting".to_owned(),
+        ServerState::Restarting { last_failure } => format!("failed: {last_failure}"),
+    }
+}
+
+fn print_tools(
+    statuses: &[ServerStatus],
+    tools: &[QualifiedTool],
+    json: bool,
+) -> Result<(), CliError> {
+    let qualified = |server: &str, tool: &str| {
+        tools
+            .iter()
+            .find(|q| q.server == server && q.tool == tool)
+            .map(|q| q.qualified.clone())
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        let items: Vec<Value> = statuses
+            .iter()
+            .map(|status| {
+                let (state, reason, startup) = match &status.state {
+                    ServerState::Ready { elapsed } => ("ready", None, Some(elapsed.as_secs_f64())),
+                    ServerState::Disabled(reason) => ("disabled", Some(reason.clone()), None),
+                    ServerState::Failed(reason)
+                    | ServerState::Restarting {
+                        last_failure: reason,
+                    } => ("failed", Some(reason.clone()), None),
+                    ServerState::Starting => ("failed", Some("still starting".to_owned()), None),
+                };
+                let tools: Vec<Value> = status
+                    .tools
+                    .iter()
+                    .map(|tool| {
+                        json!({
+                            "name": tool.name,
+                            "qualified_name": qualified(&status.name, &tool.name),
+                            "description": tool.description,
+                            "input_schema": tool.input_schema,
+                        })
+                    })
+                    .collect();
+                json!({
+                    "name": status.name,
+                    "status": state,
+                    "reason": reason,
+                    "startup_sec": startup,
+                    "tools": tools,
+                })
+            })
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&Value::Array(items)).unwrap_or_default()
+        )?;
+        return Ok(());
+    }
+    let mut text = String::new();
+    for status in statuses {
+        let startup = match &status.state {
+            ServerState::Ready { elapsed } => format!(" in {:.2}s", elapsed.as_secs_f64()),
+            _ => String::new(),
+        };
+        text.push_str(&format!(
+            "{}: {}{startup}\n",
+            status.name,
+            status_text(&status.state)
+        ));
+        let rows: Vec<Vec<String>> = status
+            .tools
+            .iter()
+            .map(|tool| {
+                vec![
+                    qualified(&status.name, &tool.name).unwrap_or_else(|| tool.name.clone()),
+                    tool.description
+                        .as_deref()
+                        .map(first_line)
+                        .unwrap_or("")
+                        .to_owned(),
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            for line in output::table(&["Tool", "Description"], &rows).lines() {
+                text.push_str(&format!("  {}\n", line.trim_end()));
+            }
+        }
+    }
+    out.write_all(text.as_bytes())?;
+    Ok(())
+}
