@@ -6,6 +6,7 @@
 //! The suite runs under Node 22 from `scripts/install-test-deps.sh`; see
 //! [`McpDeps::locate`] for what happens when it is missing.
 
+use std::io::Write as _;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -51,7 +52,10 @@ async fn check(scenario: &str) {
     };
     let first = run_suite(&deps, scenario).await;
     let outcome = if !first.passed() && first.only_late_reconnection() {
-        eprintln!(
+        // Straight to the stderr handle: the harness hides `eprintln!` of
+        // passing tests, and a retry must never be silent.
+        let _ = writeln!(
+            std::io::stderr(),
             "conformance {scenario}: reconnection was late on a busy machine, running once more\n{}",
             first.report()
         );
