@@ -113,15 +113,15 @@ pub enum Effect {
         /// The child.
         id: ChildId,
     },
-    /// The restart intensity was exceeded: every child has been stopped
-    /// (the `Stop` effects come first) and the supervisor must exit with
-    /// a failure.
+    /// The restart intensity was exceeded: the `Stop` effects that follow
+    /// stop every child in reverse order, after which the supervisor must
+    /// exit with a failure.
     Escalate {
         /// Restarts counted in the window.
         restarts: u32,
     },
-    /// Auto-shutdown fired: every child has been stopped and the
-    /// supervisor must exit with `Shutdown`.
+    /// Auto-shutdown fired: the `Stop` effects that follow stop every
+    /// child, after which the supervisor must exit with `Shutdown`.
     AutoShutdown,
     /// An input about an incarnation that is no longer current.
     Ignored {
@@ -396,10 +396,10 @@ impl Machine {
         if !self.admit_restart(now) {
             self.children[i].state = State::Pending(self.children[i].last);
             self.closing = true;
-            self.stop_all(out);
             out.push(Effect::Escalate {
                 restarts: u32::try_from(self.restarts.len()).unwrap_or(u32::MAX),
             });
+            self.stop_all(out);
             return;
         }
         let backoff = self.config.backoff;
@@ -491,8 +491,8 @@ impl Machine {
         };
         if fire {
             self.closing = true;
-            self.stop_all(out);
             out.push(Effect::AutoShutdown);
+            self.stop_all(out);
         }
     }
 

@@ -332,12 +332,12 @@ fn intensity_escalates_with_reverse_order_shutdown() {
               start b#3
             > ready b#3
             > exit b#3 failed
+              escalate after 2 restarts
               stop c#1
               stopped c
+              stopped b
               stop a#1
               stopped a
-              stopped b
-              escalate after 2 restarts
             > exit a#1 failed
               ignore stale a#1
         "#]],
@@ -499,9 +499,9 @@ fn auto_shutdown_on_a_significant_child() {
             > ready s#1
             > exit s#1 normal
               stopped s
+              auto-shutdown
               stop a#1
               stopped a
-              auto-shutdown
             > add z
               refused: supervisor is shutting down
         "#]],

@@ -154,6 +154,12 @@ impl Supervisor {
                 return;
             };
             match work {
+                Work::Input(Input::Add { id, .. })
+                    if self.phase == Phase::Booting && self.boot_error.is_some() =>
+                {
+                    // OTP stops booting at the first child that fails.
+                    self.specs.remove(&id);
+                }
                 Work::Input(input) => self.feed(input),
                 Work::Command(input) => {
                     self.command = CommandOutcome::default();
@@ -287,12 +293,11 @@ impl Supervisor {
                     kind: EventKind::Escalated { restarts },
                 });
                 self.phase = Phase::Closing;
-                self.queue.clear();
+                // The machine's `Stop` effects are already queued ahead.
                 self.queue.push_back(Work::Finish(Exit::Failed(error)));
             }
             Effect::AutoShutdown => {
                 self.phase = Phase::Closing;
-                self.queue.clear();
                 self.queue.push_back(Work::Finish(Exit::Shutdown));
             }
             Effect::Ignored { id, incarnation } => {
@@ -504,7 +509,12 @@ impl Actor for Supervisor {
                 if !self.busy {
                     self.drive(ctx);
                 }
-                Running::Continue
+                // With nothing left to stop, `drive` may already be done.
+                if self.phase == Phase::Done {
+                    Running::Stop
+                } else {
+                    Running::Continue
+                }
             }
         }
     }
