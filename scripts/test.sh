@@ -3,6 +3,7 @@
 # (unit, property, snapshot and end-to-end). CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-test-deps.sh  # MCP servers, conformance suite, Node 22 under target/
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check

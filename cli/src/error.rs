@@ -54,12 +54,6 @@ pub(crate) enum CliError {
         /// `login` or `logout`.
         action: &'static str,
     },
-    /// A command that exists in the interface but not yet in this build.
-    #[error("{what} is not implemented yet")]
-    NotImplemented {
-        /// The command.
-        what: &'static str,
-    },
     /// `-s` names no sandbox mode.
     #[error("{0}")]
     SandboxMode(codex_actors::config::UnknownValue),
@@ -125,6 +119,9 @@ pub(crate) enum CliError {
         /// How many were admitted.
         total: usize,
     },
+    /// `codex debug conformance-client` failed its scenario.
+    #[error(transparent)]
+    Conformance(#[from] crate::debug::ConformanceError),
     /// Writing to stdout failed.
     #[error("failed to write output: {0}")]
     Output(#[from] std::io::Error),
@@ -145,12 +142,12 @@ impl CliError {
             | CliError::CommandRequired
             | CliError::OAuthStdio(_)
             | CliError::OAuthUnsupported { .. }
-            | CliError::NotImplemented { .. }
             | CliError::SandboxMode(_)
             | CliError::Sandbox(_)
             | CliError::Cwd { .. }
             | CliError::Directory { .. }
             | CliError::CurrentExe { .. }
+            | CliError::Conformance(_)
             | CliError::Spawn { .. }
             | CliError::Session(_)
             | CliError::Runtime(_)

@@ -4,12 +4,19 @@
 //! The binary is found next to the test executable (`target/<profile>/codex`).
 //! `cargo test --workspace` builds it, because `cli/tests/smoke.rs` is an
 //! integration test of the `codex-cli` package.
+//!
+//! [`McpDeps`] finds the third-party MCP servers and the conformance suite
+//! that `scripts/install-test-deps.sh` installs under `target/`.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use base64::Engine as _;
+
+mod mcp_deps;
+
+pub use mcp_deps::McpDeps;
 
 /// One test's private world: its own `CODEX_HOME`, `HOME` and cwd.
 #[derive(Debug)]

@@ -2,6 +2,8 @@
 
 mod conformance;
 
+pub(crate) use conformance::ConformanceError;
+
 use crate::args::DebugCommand;
 use crate::error::CliError;
 

@@ -4,6 +4,8 @@
 
 /// Attempts to get past the policy from the user's side.
 mod bypass;
+/// The official MCP conformance suite against `codex debug conformance-client`.
+mod conformance;
 /// Malformed input: clear errors, right exit codes, no panics.
 mod errors;
 /// `codex mcp add` and `remove` editing config.toml in place.
@@ -16,5 +18,8 @@ mod requirements;
 mod sandbox;
 /// The seed pull request's transcript, with both allowlist spellings.
 mod seed_transcript;
+/// Real third-party MCP servers (server-everything, mcp-server-time) over
+/// stdio, streamable HTTP and legacy SSE.
+mod third_party;
 /// Project conventions, checked.
 mod tidy;
