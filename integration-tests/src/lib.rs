@@ -170,6 +170,38 @@ pub fn codex_bin() -> PathBuf {
     bin
 }
 
+/// Our test MCP server, built by this workspace next to `codex`.
+pub fn test_server_bin() -> PathBuf {
+    let bin = codex_bin().with_file_name("codex-test-mcp-server");
+    assert!(
+        bin.exists(),
+        "{} is missing; `cargo test --workspace` builds it",
+        bin.display()
+    );
+    bin
+}
+
+/// Replaces run-to-run variation (startup times) with placeholders, for
+/// snapshots.
+pub fn redact_timings(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(" in ") {
+        out.push_str(&rest[..i + 4]);
+        rest = &rest[i + 4..];
+        let digits = rest
+            .char_indices()
+            .take_while(|(_, c)| c.is_ascii_digit() || *c == '.')
+            .count();
+        if digits > 0 && rest[digits..].starts_with('s') {
+            out.push_str("[T]");
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 impl Run {
     /// stdout and stderr with the exit code, for snapshots.
     pub fn transcript(&self) -> String {

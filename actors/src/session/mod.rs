@@ -200,7 +200,10 @@ struct Shared {
     registry: Arc<TransportRegistry>,
     env: Arc<BTreeMap<String, String>>,
     gate: AdmissionGate,
+    /// What subscribers see, published after the session actor applied it.
     events: broadcast::Sender<SessionEvent>,
+    /// What server actors report to the session actor.
+    internal: broadcast::Sender<SessionEvent>,
 }
 
 impl Session {
@@ -209,12 +212,13 @@ impl Session {
     /// are ready; see [`Session::wait_startup`].
     pub async fn start(options: SessionOptions) -> Result<Session, SessionError> {
         let (events, _) = broadcast::channel(4096);
+        let (internal, _) = broadcast::channel(4096);
         let bus = EventBus::new(4096);
         let runtime_events = bus.subscribe();
         let root = Supervisor::start("session", SupervisorConfig::default(), &bus, Vec::new());
         root.ready().await.map_err(|_| SessionError::Stopped)?;
         let gate = AdmissionGate::default();
-        let addr = SessionActor::new(events.clone(), runtime_events).start();
+        let addr = SessionActor::new(internal.clone(), events.clone(), runtime_events).start();
         let policy = PolicyActor::new(gate.clone(), events.clone()).start();
         let session = Session {
             addr,
@@ -225,6 +229,7 @@ impl Session {
                 env: Arc::new(options.env.clone()),
                 gate,
                 events,
+                internal,
             },
             options,
             reload_lock: tokio::sync::Mutex::new(()),
@@ -394,7 +399,7 @@ impl Session {
                 cwd: self.options.cwd.clone(),
                 env: Arc::clone(&self.shared.env),
                 gate: self.shared.gate.clone(),
-                events: self.shared.events.clone(),
+                events: self.shared.internal.clone(),
                 timing: self.options.timing,
             });
             let (spec, handle) = server_spec(setup);

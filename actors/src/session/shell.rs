@@ -31,16 +31,22 @@ struct Entry {
 pub(crate) struct SessionActor {
     servers: BTreeMap<String, Entry>,
     waiters: Vec<oneshot::Sender<()>>,
+    /// Reports from server actors.
+    internal: broadcast::Sender<SessionEvent>,
+    /// Subscribers; every event is forwarded here after it was applied, so
+    /// a subscriber that sees `ServerReady` can call the server at once.
     events: broadcast::Sender<SessionEvent>,
     runtime_events: Option<broadcast::Receiver<Event>>,
 }
 
 impl SessionActor {
     pub(crate) fn new(
+        internal: broadcast::Sender<SessionEvent>,
         events: broadcast::Sender<SessionEvent>,
         runtime_events: broadcast::Receiver<Event>,
     ) -> Self {
         SessionActor {
+            internal,
             servers: BTreeMap::new(),
             waiters: Vec::new(),
             events,
@@ -57,6 +63,12 @@ impl SessionActor {
     }
 
     fn observe(&mut self, event: SessionEvent) {
+        self.apply(event.clone());
+        let _ = self.events.send(event);
+        self.settle_waiters();
+    }
+
+    fn apply(&mut self, event: SessionEvent) {
         match event {
             SessionEvent::ServerStarting { server, .. } => {
                 if let Some(entry) = self.servers.get_mut(&server)
@@ -106,7 +118,6 @@ impl SessionActor {
             | SessionEvent::ConfigError { .. }
             | SessionEvent::Reloaded => {}
         }
-        self.settle_waiters();
     }
 
     /// Runtime events for `session/mcp:<name>[/server]`.
@@ -124,23 +135,32 @@ impl SessionActor {
         if !entry.running {
             return;
         }
-        let last = || entry_failure(entry).unwrap_or_else(|| "the server stopped".to_owned());
+        // The runtime bus orders an incarnation's exit before its
+        // supervisor's escalation, so the failure text is always known here.
+        if let (EventKind::Exited(Exit::Failed(error)), true) = (&event.kind, is_inner) {
+            entry.last_failure = Some(error.to_string());
+        }
+        let last = entry
+            .last_failure
+            .clone()
+            .unwrap_or_else(|| "the server stopped".to_owned());
         let gave_up = match (&event.kind, is_inner) {
             (EventKind::Escalated { restarts }, false) => {
-                Some(format!("gave up after {restarts} restarts: {}", last()))
+                let plural = if *restarts == 1 { "" } else { "s" };
+                Some(format!("gave up after {restarts} failure{plural}: {last}"))
             }
-            // A start function that refused (not admitted) or a child that
-            // will not run again (temporary, transient after a clean exit).
+            // A start function that refused (not admitted).
             (EventKind::Exited(Exit::Failed(ActorError::ChildStartFailed { source, .. })), _) => {
                 Some(source.to_string())
             }
             // A permanent server is only stopped for good by an escalation,
-            // which reports itself next.
+            // which reports itself next; others (temporary, transient after a
+            // clean exit) stop here.
             (EventKind::Stopped, true)
                 if entry.state.is_pending()
                     && entry.config.restart.kind != codex_runtime::Restart::Permanent =>
             {
-                Some(last())
+                Some(last)
             }
             _ => None,
         };
@@ -156,19 +176,12 @@ impl SessionActor {
     }
 }
 
-fn entry_failure(entry: &Entry) -> Option<String> {
-    match &entry.state {
-        ServerState::Restarting { last_failure } => Some(last_failure.clone()),
-        _ => entry.last_failure.clone(),
-    }
-}
-
 impl Actor for SessionActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         let addr = ctx.address();
-        let mut session_rx = self.events.subscribe();
+        let mut session_rx = self.internal.subscribe();
         let session_addr = addr.clone();
         tokio::spawn(async move {
             loop {

@@ -12,12 +12,16 @@ mod errors;
 mod mcp_add_remove;
 /// `codex mcp list` and `get`, text and JSON.
 mod mcp_list_get;
+/// `codex mcp tools` and `call`: real sessions through the binary.
+mod mcp_session;
 /// `codex requirements show` and `explain`.
 mod requirements;
 /// `codex sandbox linux` under real kernel enforcement.
 mod sandbox;
 /// The seed pull request's transcript, with both allowlist spellings.
 mod seed_transcript;
+/// The supervised session through its API: restarts, pings, hot reload.
+mod supervised_session;
 /// Real third-party MCP servers (server-everything, mcp-server-time) over
 /// stdio, streamable HTTP and legacy SSE.
 mod third_party;

@@ -1,0 +1,171 @@
+//! `codex mcp tools` and `codex mcp call`: real sessions against our test
+//! server, through the binary.
+
+use codex_integration_tests::{TestEnv, redact_timings, test_server_bin};
+use pretty_assertions::assert_eq;
+
+fn server(name: &str, extra: &str) -> String {
+    format!(
+        "[mcp_servers.{name}]\ncommand = {:?}\n{extra}\n",
+        test_server_bin().display().to_string()
+    )
+}
+
+fn tools_env() -> TestEnv {
+    let mut env = TestEnv::new();
+    let config = [
+        server("test", ""),
+        server(
+            "crashy",
+            "args = [\"--crash-on-init\"]\nmax_restarts = 2\nrestart_backoff_ms = 10",
+        ),
+        server(
+            "filtered",
+            "enabled_tools = [\"echo\", \"add\", \"crash\"]\ndisabled_tools = [\"crash\"]",
+        ),
+        server("off", "enabled = false"),
+        server("blocked", ""),
+    ]
+    .concat();
+    env.write_config(&config);
+    let bin = test_server_bin().display().to_string();
+    env.requirements_file(&format!(
+        "[mcp_server_allowlist.\"*\"]\ncommand = {bin:?}\n[mcp_server_denylist.blocked]\n"
+    ));
+    env
+}
+
+#[test]
+fn tools_reports_every_server() {
+    let env = tools_env();
+    let run = env.codex(&["mcp", "tools"]);
+    assert_eq!(run.code, 1, "crashy never starts: {}", run.transcript());
+    insta::assert_snapshot!("tools_text", redact_timings(&run.transcript()));
+}
+
+#[test]
+fn tools_json_and_single_server() {
+    let env = tools_env();
+    let run = env.codex(&["mcp", "tools", "filtered", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let servers = json.as_array().expect("array");
+    assert_eq!(servers.len(), 1);
+    assert_eq!(servers[0]["status"], "ready");
+    let names: Vec<&str> = servers[0]["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .map(|t| t["qualified_name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["mcp__filtered__add", "mcp__filtered__echo"]);
+    let missing = env.codex(&["mcp", "tools", "nope"]);
+    assert_eq!(missing.code, 1);
+    assert_eq!(missing.stderr, "Error: No MCP server named 'nope' found.\n");
+}
+
+#[test]
+fn calls_route_through_the_session() {
+    let env = tools_env();
+    let echo = env.codex(&[
+        "mcp",
+        "call",
+        "test",
+        "echo",
+        "--args",
+        r#"{"text": "hi there"}"#,
+    ]);
+    assert_eq!(
+        (echo.code, echo.stdout.as_str()),
+        (0, "hi there\n"),
+        "{}",
+        echo.transcript()
+    );
+    let add = env.codex(&[
+        "mcp",
+        "call",
+        "test",
+        "add",
+        "--args",
+        r#"{"a": 2, "b": 40}"#,
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&add.stdout).expect("json");
+    assert_eq!(json["content"][0]["text"], "42");
+
+    let runs = [
+        env.codex(&["mcp", "call", "filtered", "crash"]),
+        env.codex(&["mcp", "call", "test", "no_such_tool"]),
+        env.codex(&["mcp", "call", "blocked", "echo"]),
+        env.codex(&["mcp", "call", "off", "echo"]),
+        env.codex(&["mcp", "call", "nope", "echo"]),
+    ];
+    for run in &runs {
+        assert_eq!(run.code, 1, "{}", run.transcript());
+    }
+    insta::assert_snapshot!(
+        "call_errors",
+        runs.iter()
+            .map(|r| r.transcript())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    for args in [r#"{"a": "#, "[1, 2]"] {
+        let bad = env.codex(&["mcp", "call", "test", "add", "--args", args]);
+        assert_eq!(bad.code, 2, "{}", bad.transcript());
+    }
+}
+
+#[test]
+fn startup_and_tool_timeouts_are_errors_not_hangs() {
+    let env = TestEnv::new();
+    env.write_config(&[
+        server(
+            "slow",
+            "args = [\"--slow-init-ms\", \"60000\"]\nstartup_timeout_sec = 0.5\nmax_restarts = 0",
+        ),
+        server("sleepy", "tool_timeout_sec = 0.5"),
+    ]
+    .concat());
+    let started = std::time::Instant::now();
+    let tools = env.codex(&["mcp", "tools", "slow"]);
+    assert_eq!(tools.code, 1, "{}", tools.transcript());
+    assert!(
+        tools.stdout.contains("slow: failed: gave up after 1 failure: MCP client for `slow` timed out after 0.5 seconds"),
+        "{}",
+        tools.stdout
+    );
+    let call = env.codex(&[
+        "mcp",
+        "call",
+        "sleepy",
+        "sleep",
+        "--args",
+        r#"{"ms": 60000}"#,
+    ]);
+    assert_eq!(call.code, 1, "{}", call.transcript());
+    assert_eq!(
+        call.stderr,
+        "Error: timed out awaiting tools/call after 500ms (tool 'sleep' on MCP server 'sleepy')\n"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "no hang"
+    );
+}
+
+#[test]
+fn a_required_server_that_fails_fails_the_session() {
+    let env = TestEnv::new();
+    env.write_config(&server(
+        "must",
+        "args = [\"--crash-on-init\"]\nrequired = true\nmax_restarts = 0",
+    ));
+    let run = env.codex(&["mcp", "tools"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.starts_with("Error: required MCP servers failed to initialize: must: gave up after 1 failure: MCP client for `must` failed to start"),
+        "{}",
+        run.stderr
+    );
+}
