@@ -208,17 +208,7 @@ fn add(overrides: &ConfigOverrides, args: AddArgs) -> Result<(), CliError> {
         }),
         (None, None) => return Err(CliError::CommandRequired),
     };
-    let server = McpServerConfig {
-        transport,
-        enabled: true,
-        required: false,
-        startup_timeout: None,
-        tool_timeout: None,
-        enabled_tools: None,
-        disabled_tools: None,
-        restart: Default::default(),
-        sandbox: None,
-    };
+    let server = McpServerConfig::new(transport);
     let path = context::user_config_path(&loaded.codex_home);
     write_server(&path, &args.name, &server)?;
     let mut out = std::io::stdout().lock();

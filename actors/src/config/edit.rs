@@ -212,26 +212,16 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     fn stdio(command: &str, args: &[&str], env: &[(&str, &str)]) -> McpServerConfig {
-        McpServerConfig {
-            transport: TransportConfig::Stdio(StdioConfig {
-                command: command.to_owned(),
-                args: args.iter().map(|s| (*s).to_owned()).collect(),
-                env: env
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                    .collect(),
-                env_vars: Vec::new(),
-                cwd: None,
-            }),
-            enabled: true,
-            required: false,
-            startup_timeout: None,
-            tool_timeout: None,
-            enabled_tools: None,
-            disabled_tools: None,
-            restart: Default::default(),
-            sandbox: None,
-        }
+        McpServerConfig::new(TransportConfig::Stdio(StdioConfig {
+            command: command.to_owned(),
+            args: args.iter().map(|s| (*s).to_owned()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            env_vars: Vec::new(),
+            cwd: None,
+        }))
     }
 
     #[test]

@@ -34,6 +34,24 @@ pub struct McpServerConfig {
     pub sandbox: Option<super::SandboxMode>,
 }
 
+impl McpServerConfig {
+    /// A server reached through `transport`, with every other setting at its
+    /// default (what `codex mcp add` writes).
+    pub fn new(transport: TransportConfig) -> Self {
+        McpServerConfig {
+            transport,
+            enabled: true,
+            required: false,
+            startup_timeout: None,
+            tool_timeout: None,
+            enabled_tools: None,
+            disabled_tools: None,
+            restart: RestartPolicy::default(),
+            sandbox: None,
+        }
+    }
+}
+
 /// Per-server restart settings (`restart`, `max_restarts`,
 /// `restart_window_sec`, `restart_backoff_ms`, `restart_backoff_max_ms`).
 #[derive(Debug, Clone, Copy, PartialEq)]
