@@ -7,9 +7,7 @@
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use codex_runtime::{
-    Backoff, ChildSpec, EventBus, EventKind, Supervisor, SupervisorConfig,
-};
+use codex_runtime::{Backoff, ChildSpec, EventBus, EventKind, Supervisor, SupervisorConfig};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 struct Pong;

@@ -267,7 +267,10 @@ impl ChildContext {
 
     /// Spawns the actor on the current arbiter inside its incarnation
     /// span, with a hidden future that stops it when asked.
-    pub(crate) fn spawn<A>(self, build: impl FnOnce(&mut Context<A>) -> A) -> (Started, actix::Addr<A>)
+    pub(crate) fn spawn<A>(
+        self,
+        build: impl FnOnce(&mut Context<A>) -> A,
+    ) -> (Started, actix::Addr<A>)
     where
         A: Actor<Context = Context<A>>,
     {
@@ -379,7 +382,9 @@ impl<A: Actor<Context = Context<A>>> Future for Stoppable<A> {
 
 impl fmt::Debug for Started {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Started").field("cx", &self.cx).finish_non_exhaustive()
+        f.debug_struct("Started")
+            .field("cx", &self.cx)
+            .finish_non_exhaustive()
     }
 }
 

@@ -34,7 +34,9 @@ fn eventually(reaper: &mut Reaper, mut cond: impl FnMut() -> bool) -> bool {
 
 /// Spawns `sh` in its own group; it starts a background `sleep` and
 /// prints its pid, then waits.
-fn shell_with_grandchild(owned: &OwnedPids) -> (std::process::Child, u32, codex_runtime::process::OwnedPid) {
+fn shell_with_grandchild(
+    owned: &OwnedPids,
+) -> (std::process::Child, u32, codex_runtime::process::OwnedPid) {
     let mut child = Command::new("sh")
         .args(["-c", "sleep 60 & echo $!; wait"])
         .stdout(Stdio::piped())
