@@ -68,9 +68,10 @@ impl<M> fmt::Debug for CallError<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CallError::NotSent(e) => f.debug_tuple("NotSent").field(e).finish(),
-            CallError::Lost { incarnation } => {
-                f.debug_struct("Lost").field("incarnation", incarnation).finish()
-            }
+            CallError::Lost { incarnation } => f
+                .debug_struct("Lost")
+                .field("incarnation", incarnation)
+                .finish(),
         }
     }
 }
@@ -88,7 +89,10 @@ struct Inner<A: Actor> {
 
 enum Slot<A: Actor> {
     Empty,
-    Live { addr: Addr<A>, incarnation: Incarnation },
+    Live {
+        addr: Addr<A>,
+        incarnation: Incarnation,
+    },
     Restarting,
     Closed,
 }

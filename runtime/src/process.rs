@@ -185,15 +185,15 @@ impl Reaper {
             }
         }
         self.seen = zombies;
-        self.seen.retain(|pid| !reaped.iter().any(|r| i64::from(*r) == i64::from(*pid)));
+        self.seen
+            .retain(|pid| !reaped.iter().any(|r| i64::from(*r) == i64::from(*pid)));
         reaped
     }
 
     /// Scans every `interval` (and on every `SIGCHLD`) on a tokio task,
     /// until the returned handle is aborted or dropped with the runtime.
     pub fn spawn(mut self, interval: Duration) -> io::Result<tokio::task::JoinHandle<()>> {
-        let mut sigchld =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child())?;
+        let mut sigchld = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child())?;
         Ok(tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval);
             loop {
@@ -216,7 +216,11 @@ fn zombie_children(parent: u32) -> Vec<i32> {
     };
     let mut out = Vec::new();
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {

@@ -83,10 +83,14 @@ where
     let mut runtime = Some(runtime);
     let system = System::with_tokio_rt(move || {
         // `with_tokio_rt` calls this exactly once.
-        runtime.take().unwrap_or_else(|| unreachable!("runtime factory called twice"))
+        runtime
+            .take()
+            .unwrap_or_else(|| unreachable!("runtime factory called twice"))
     });
-    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| system.block_on(async move { make().await })))
-        .map_err(|payload| RuntimeError::Panicked(ActorError::from_panic(&*payload)))?;
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        system.block_on(async move { make().await })
+    }))
+    .map_err(|payload| RuntimeError::Panicked(ActorError::from_panic(&*payload)))?;
     System::current().stop();
     Ok(out)
 }

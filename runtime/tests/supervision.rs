@@ -137,7 +137,10 @@ impl Log {
                 }
             }
         };
-        if tokio::time::timeout(Duration::from_secs(600), wait).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(600), wait)
+            .await
+            .is_err()
+        {
             panic!("no `{last}` event; got:\n{out}");
         }
         out
@@ -163,7 +166,8 @@ async fn boot(config: SupervisorConfig, ids: &[&str]) -> Tree {
     let (specs, handles): (Vec<_>, Vec<_>) = ids.iter().map(|id| worker(id)).unzip();
     let root = Supervisor::start("root", config, &bus, specs);
     root.ready().await.expect("boot");
-    log.until(&format!("root/{}#1 ready", ids[ids.len() - 1])).await;
+    log.until(&format!("root/{}#1 ready", ids[ids.len() - 1]))
+        .await;
     Tree { root, log, handles }
 }
 
@@ -256,7 +260,12 @@ fn check_restart(restart: Restart, die: fn() -> Die, last: &'static str, expect:
         let bus = EventBus::default();
         let mut log = Log::new(&bus);
         let (spec, x) = worker("x");
-        let root = Supervisor::start("root", config(Strategy::OneForOne), &bus, vec![spec.restart(restart)]);
+        let root = Supervisor::start(
+            "root",
+            config(Strategy::OneForOne),
+            &bus,
+            vec![spec.restart(restart)],
+        );
         root.ready().await.unwrap();
         log.until("root/x#1 ready").await;
         x.try_send(die()).unwrap();
@@ -333,7 +342,10 @@ fn intensity_escalates_and_shuts_down_in_reverse_order() {
         t.handles[1].try_send(Die::Panic).unwrap();
         t.log.until("root/b#2 ready").await;
         t.handles[1].try_send(Die::Panic).unwrap();
-        let out = t.log.until("root#1 exited: failed: supervisor `root` escalated: more than 1 restarts in 5s").await;
+        let out = t
+            .log
+            .until("root#1 exited: failed: supervisor `root` escalated: more than 1 restarts in 5s")
+            .await;
         expect![[r#"
             root/b#2 exited: failed: panicked: boom
             root#1 escalated after 2 restarts
@@ -345,9 +357,15 @@ fn intensity_escalates_and_shuts_down_in_reverse_order() {
             root#1 exited: failed: supervisor `root` escalated: more than 1 restarts in 5s
         "#]]
         .assert_eq(&out);
-        assert!(matches!(t.root.wait().await, Exit::Failed(ActorError::Escalated { .. })));
+        assert!(matches!(
+            t.root.wait().await,
+            Exit::Failed(ActorError::Escalated { .. })
+        ));
         let err = t.handles[0].send(Msg::Get).await.unwrap_err();
-        assert!(matches!(err, CallError::NotSent(SendError::Closed(Msg::Get))), "{err:?}");
+        assert!(
+            matches!(err, CallError::NotSent(SendError::Closed(Msg::Get))),
+            "{err:?}"
+        );
     });
 }
 
@@ -398,7 +416,13 @@ fn a_start_that_never_signals_ready_times_out() {
             .await
             .unwrap_err();
         assert!(
-            matches!(&err, SupervisorError::StartFailed { source: ActorError::ReadyTimeout { .. }, .. }),
+            matches!(
+                &err,
+                SupervisorError::StartFailed {
+                    source: ActorError::ReadyTimeout { .. },
+                    ..
+                }
+            ),
             "{err}"
         );
         expect![[r#"
@@ -520,8 +544,15 @@ fn backoff_grows_then_resets_after_stable_uptime_and_handles_report_restarting()
         let mut out = String::new();
         for n in 1..=3 {
             a.try_send(Die::Panic).unwrap();
-            out.push_str(&t.log.until(&format!("root/a#{n} exited: failed: panicked: boom")).await);
-            let restarting = t.log.until_prefix(&format!("root/a#{} restarting", n + 1)).await;
+            out.push_str(
+                &t.log
+                    .until(&format!("root/a#{n} exited: failed: panicked: boom"))
+                    .await,
+            );
+            let restarting = t
+                .log
+                .until_prefix(&format!("root/a#{} restarting", n + 1))
+                .await;
             out.push_str(&restarting);
             // During the backoff the handle hands the message back.
             match a.send(Msg::Get).await {

@@ -177,7 +177,10 @@ struct Child {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Starting(Incarnation),
-    Running { incarnation: Incarnation, since: Instant },
+    Running {
+        incarnation: Incarnation,
+        since: Instant,
+    },
     Pending(Incarnation),
     Stopped,
 }
@@ -192,7 +195,9 @@ impl State {
 
     fn current(self) -> Option<Incarnation> {
         match self {
-            State::Starting(i) | State::Running { incarnation: i, .. } | State::Pending(i) => Some(i),
+            State::Starting(i) | State::Running { incarnation: i, .. } | State::Pending(i) => {
+                Some(i)
+            }
             State::Stopped => None,
         }
     }

@@ -93,34 +93,38 @@ impl SupervisorHandle {
     async fn command(&self, command: Command) -> Result<(), SupervisorError> {
         match self.inner.send(command).await {
             Ok(result) => result,
-            Err(CallError::NotSent(_) | CallError::Lost { .. }) => Err(SupervisorError::Unavailable),
+            Err(CallError::NotSent(_) | CallError::Lost { .. }) => {
+                Err(SupervisorError::Unavailable)
+            }
         }
     }
 
     /// Adds a child at the end of the start order, starts it and waits
     /// until it is ready (OTP's `start_child`).
     pub async fn start_child(&self, spec: ChildSpec) -> Result<(), SupervisorError> {
-        self.command(Command::StartChild(spec)).await
+        self.command(Command::Start(spec)).await
     }
 
     /// Stops a child without restarting it and without counting toward
     /// intensity; the spec is kept (OTP's `terminate_child`).
     pub async fn terminate_child(&self, id: impl Into<ChildId>) -> Result<(), SupervisorError> {
-        self.command(Command::TerminateChild(id.into())).await
+        self.command(Command::Terminate(id.into())).await
     }
 
     /// Starts a terminated child again (OTP's `restart_child`).
     pub async fn restart_child(&self, id: impl Into<ChildId>) -> Result<(), SupervisorError> {
-        self.command(Command::RestartChild(id.into())).await
+        self.command(Command::Restart(id.into())).await
     }
 
     /// Forgets a terminated child's spec (OTP's `delete_child`).
     pub async fn delete_child(&self, id: impl Into<ChildId>) -> Result<(), SupervisorError> {
-        self.command(Command::DeleteChild(id.into())).await
+        self.command(Command::Delete(id.into())).await
     }
 
     /// Children in start order with their live incarnation, if any.
-    pub async fn which_children(&self) -> Result<Vec<(ChildId, Option<Incarnation>)>, SupervisorError> {
+    pub async fn which_children(
+        &self,
+    ) -> Result<Vec<(ChildId, Option<Incarnation>)>, SupervisorError> {
         self.inner
             .send(WhichChildren)
             .await
@@ -134,7 +138,7 @@ pub struct RootSupervisor {
     handle: SupervisorHandle,
     bus: EventBus,
     ready: std::sync::Mutex<Option<oneshot::Receiver<()>>>,
-    stop: std::sync::Mutex<Option<oneshot::Sender<()>>>,
+    stop: Arc<crate::child::StopSignal>,
     exit: watch::Receiver<Option<Exit>>,
 }
 
@@ -154,10 +158,16 @@ impl RootSupervisor {
     /// exits first (for example because a child could not start).
     pub async fn ready(&self) -> Result<(), SupervisorError> {
         let rx = lock(&self.ready).take();
-        if let Some(rx) = rx
-            && rx.await.is_ok()
-        {
-            return Ok(());
+        if let Some(rx) = rx {
+            tokio::select! {
+                biased;
+                signalled = rx => {
+                    if signalled.is_ok() {
+                        return Ok(());
+                    }
+                }
+                _ = self.wait() => {}
+            }
         }
         match self.exit.borrow().clone() {
             Some(exit) => Err(SupervisorError::Exited(exit)),
@@ -177,10 +187,7 @@ impl RootSupervisor {
     /// Stops every child in reverse order, then the supervisor; returns
     /// the supervisor's exit.
     pub async fn shutdown(&self) -> Exit {
-        let stop = lock(&self.stop).take();
-        if let Some(stop) = stop {
-            let _ = stop.send(());
-        }
+        self.stop.request();
         self.wait().await
     }
 }
@@ -199,7 +206,8 @@ impl Supervisor {
     ) -> RootSupervisor {
         let id = ChildId::new(name);
         let path: Arc<str> = Arc::from(name);
-        let (cx, ready) = ChildContext::new(id.clone(), Arc::clone(&path), Incarnation(1), bus.clone());
+        let (cx, ready) =
+            ChildContext::new(id.clone(), Arc::clone(&path), Incarnation(1), bus.clone());
         let inner = ChildHandle::<Supervisor>::new(id);
         let (started, addr) = cx.clone().spawn(|_| Supervisor::new(cx, config, children));
         inner.publish(addr, Incarnation(1));
@@ -228,7 +236,7 @@ impl Supervisor {
             handle: SupervisorHandle { inner },
             bus: bus.clone(),
             ready: std::sync::Mutex::new(Some(ready)),
-            stop: std::sync::Mutex::new(Some(stop)),
+            stop,
             exit,
         }
     }
@@ -251,7 +259,9 @@ impl ChildSpec {
             let incarnation = cx.incarnation();
             let config = config.clone();
             let specs = children();
-            let (started, addr) = cx.clone().spawn(move |_| Supervisor::new(cx, config, specs));
+            let (started, addr) = cx
+                .clone()
+                .spawn(move |_| Supervisor::new(cx, config, specs));
             publish.publish(addr, incarnation);
             Ok(started)
         })

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix::{
-    Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message, ResponseFuture, Running,
-    WrapFuture,
+    Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message, ResponseFuture,
+    Running, WrapFuture,
 };
 use tokio::sync::{oneshot, watch};
 use tokio::task::AbortHandle;
@@ -21,9 +21,9 @@ use crate::child::{ChildContext, ChildSpec, Readiness, Started};
 use crate::events::{Event, EventKind};
 use crate::exit::{ActorError, Exit};
 use crate::ids::{ChildId, Incarnation};
+use crate::supervisor::SupervisorError;
 use crate::supervisor::config::{Shutdown, SupervisorConfig};
 use crate::supervisor::machine::{Effect, Input, Machine, Refusal};
-use crate::supervisor::SupervisorError;
 
 /// The supervisor actor. Start a tree with
 /// [`Supervisor::start`](crate::Supervisor::start), nest one with
@@ -54,7 +54,7 @@ impl std::fmt::Debug for Supervisor {
 /// One live incarnation as the shell sees it.
 struct Running_ {
     incarnation: Incarnation,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Arc<crate::child::StopSignal>,
     abort: AbortHandle,
     exit: watch::Receiver<Option<Exit>>,
 }
@@ -98,10 +98,10 @@ struct ChildExited {
 #[derive(Message)]
 #[rtype(result = "Result<(), SupervisorError>")]
 pub(crate) enum Command {
-    StartChild(ChildSpec),
-    TerminateChild(ChildId),
-    RestartChild(ChildId),
-    DeleteChild(ChildId),
+    Start(ChildSpec),
+    Terminate(ChildId),
+    Restart(ChildId),
+    Delete(ChildId),
 }
 
 /// Asks for the children in start order with their live incarnations.
@@ -110,7 +110,11 @@ pub(crate) enum Command {
 pub(crate) struct WhichChildren;
 
 impl Supervisor {
-    pub(crate) fn new(me: ChildContext, config: SupervisorConfig, children: Vec<ChildSpec>) -> Self {
+    pub(crate) fn new(
+        me: ChildContext,
+        config: SupervisorConfig,
+        children: Vec<ChildSpec>,
+    ) -> Self {
         let seed = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -374,7 +378,7 @@ impl Supervisor {
             id.clone(),
             Running_ {
                 incarnation,
-                stop: Some(stop),
+                stop,
                 abort: join.abort_handle(),
                 exit: exit_rx.clone(),
             },
@@ -464,11 +468,7 @@ async fn stop(run: Running_, shutdown: Shutdown) {
         mut exit,
         ..
     } = run;
-    let ask = move || {
-        if let Some(stop) = stop {
-            let _ = stop.send(());
-        }
-    };
+    let ask = move || stop.request();
     match shutdown {
         Shutdown::BrutalKill => abort.abort(),
         Shutdown::Infinity => ask(),
@@ -561,7 +561,7 @@ impl Handler<Command> for Supervisor {
     fn handle(&mut self, msg: Command, ctx: &mut Context<Self>) -> Self::Result {
         let (tx, rx) = oneshot::channel();
         let input = match msg {
-            Command::StartChild(spec) => {
+            Command::Start(spec) => {
                 let input = Input::Add {
                     id: spec.id.clone(),
                     restart: spec.restart,
@@ -572,9 +572,9 @@ impl Handler<Command> for Supervisor {
                 }
                 input
             }
-            Command::TerminateChild(id) => Input::Terminate { id },
-            Command::RestartChild(id) => Input::Restart { id },
-            Command::DeleteChild(id) => Input::Delete { id },
+            Command::Terminate(id) => Input::Terminate { id },
+            Command::Restart(id) => Input::Restart { id },
+            Command::Delete(id) => Input::Delete { id },
         };
         if matches!(self.phase, Phase::Closing | Phase::Done) {
             let _ = tx.send(Err(SupervisorError::Refused(Refusal::ShuttingDown)));
