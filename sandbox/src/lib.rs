@@ -91,7 +91,9 @@ mod process;
 pub use enforce::{HELPER_EXEC_FAILED, HELPER_NOT_FOUND, HELPER_SETUP_FAILED, exec_sandboxed_main};
 pub use env_policy::{CORE_ENV_VARS, DEFAULT_EXCLUDES, EnvInherit, ShellEnvironmentPolicy};
 pub use error::SandboxError;
-pub use launcher::{CommandSpec, DEFAULT_TIMEOUT, NETWORK_DISABLED_ENV_VAR, SandboxLauncher};
+pub use launcher::{
+    CommandSpec, DEFAULT_TIMEOUT, NETWORK_DISABLED_ENV_VAR, SandboxLauncher, SpawnRoute,
+};
 pub use output::{CapturedOutput, OUTPUT_MAX_BYTES};
 pub use policy::{SandboxMode, SandboxPolicy, WritableRoot};
 pub use probe::{Mechanism, Support, probe};
