@@ -271,6 +271,35 @@ mod tests {
     }
 
     #[test]
+    fn routes_pick_the_program() {
+        let launcher = SandboxLauncher::new("/bin/helper", ["sandbox-exec"]);
+        let spec = CommandSpec::new(vec!["echo".into(), "hi".into()], "/", BTreeMap::new());
+        let policy = SandboxPolicy::new(SandboxMode::ReadOnly);
+        assert_eq!(launcher.route, SpawnRoute::PreExec);
+        let (command, prepared) = launcher.command_for_route(&spec, &policy).unwrap();
+        assert_eq!(args_of(&command), ["echo", "hi"]);
+        assert!(
+            prepared.is_some(),
+            "the pre-exec route sandboxes in the child"
+        );
+        let (command, prepared) = launcher
+            .clone()
+            .with_route(SpawnRoute::Helper)
+            .command_for_route(&spec, &policy)
+            .unwrap();
+        assert_eq!(
+            args_of(&command)[..4],
+            ["/bin/helper", "sandbox-exec", "--mode", "read-only"]
+        );
+        assert!(prepared.is_none());
+        // Same environment and cwd on both routes.
+        let full = SandboxPolicy::new(SandboxMode::DangerFullAccess);
+        let (command, prepared) = launcher.command_for_route(&spec, &full).unwrap();
+        assert_eq!(args_of(&command), ["echo", "hi"]);
+        assert!(prepared.is_none());
+    }
+
+    #[test]
     fn bad_specs_are_errors() {
         let launcher = SandboxLauncher::new("/bin/helper", Vec::<OsString>::new());
         let policy = SandboxPolicy::new(SandboxMode::ReadOnly);

@@ -139,15 +139,21 @@ pub struct SandboxedChild {
 }
 
 impl SandboxedChild {
-    /// Spawns `spec` under `policy`, streaming output to `chunks` if given.
-    /// The timeout clock starts now.
+    /// Spawns `spec` under `policy`, streaming output to `chunks` if given,
+    /// on the launcher's [`SpawnRoute`](crate::SpawnRoute) (pre-exec unless
+    /// the launcher says otherwise). The timeout clock starts now.
     ///
     /// # Errors
     ///
     /// [`SandboxError::NoRuntime`] outside a tokio runtime, the errors of
-    /// [`SandboxLauncher::command`] (including refusals), and
-    /// [`SandboxError::Spawn`]. Failures inside the helper after the spawn
-    /// show up as exit code 125 with a `codex-sandbox:` message on stderr.
+    /// [`SandboxLauncher::command`] (including refusals), errors preparing
+    /// the sandbox (pre-exec route: Landlock or seccomp setup, a protected
+    /// path that cannot be named), and [`SandboxError::Spawn`], which on the
+    /// pre-exec route also covers a command that is missing or not
+    /// executable. Failures to apply the sandbox after the fork (in the
+    /// child or the helper) show up as exit code 125 with a
+    /// `codex-sandbox:` message on stderr; on the helper route a missing or
+    /// non-executable command is exit code 127 or 126.
     pub fn spawn(
         spec: &CommandSpec,
         policy: &SandboxPolicy,
