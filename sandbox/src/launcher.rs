@@ -7,6 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::SandboxError;
+use crate::enforce::Prepared;
 use crate::helper_args::HelperRequest;
 use crate::policy::SandboxPolicy;
 use crate::probe::probe;
@@ -47,12 +48,32 @@ impl CommandSpec {
     }
 }
 
-/// How to start the sandbox helper: a program that calls
-/// [`exec_sandboxed_main`](crate::exec_sandboxed_main) with the arguments that
-/// follow `helper_args`.
+/// How [`SandboxedChild::spawn`](crate::SandboxedChild::spawn) (and so
+/// [`run`](crate::run) and [`run_streaming`](crate::run_streaming)) sandboxes
+/// a restricted command. Both routes enforce exactly the same things; see
+/// the crate docs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum SpawnRoute {
+    /// Prepare the sandbox in the parent (Landlock ruleset, seccomp program,
+    /// mount paths) and apply it in the forked child with raw system calls
+    /// just before it executes the command: one `execve` per spawn, as a
+    /// plain spawn. The default.
+    #[default]
+    PreExec,
+    /// Execute the helper, which sandboxes itself and then executes the
+    /// command: one extra `execve` per spawn. What
+    /// [`SandboxLauncher::command`] always builds.
+    Helper,
+}
+
+/// How to start a sandboxed command: the *helper* (a program that calls
+/// [`exec_sandboxed_main`](crate::exec_sandboxed_main) with the arguments
+/// that follow `helper_args`) and the [`SpawnRoute`] that
+/// [`SandboxedChild`](crate::SandboxedChild) takes.
 ///
-/// For the `codex` binary this is its own path plus the hidden subcommand,
-/// e.g. `SandboxLauncher::new(std::env::current_exe()?, ["debug", "sandbox-exec"])`.
+/// For the `codex` binary the helper is its own path plus the hidden
+/// subcommand, e.g.
+/// `SandboxLauncher::new(std::env::current_exe()?, ["debug", "sandbox-exec"])`.
 /// Under `danger-full-access` the helper is not used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SandboxLauncher {
@@ -60,10 +81,14 @@ pub struct SandboxLauncher {
     pub helper: PathBuf,
     /// Arguments placed before the sandbox arguments (e.g. a subcommand).
     pub helper_args: Vec<OsString>,
+    /// How [`SandboxedChild::spawn`](crate::SandboxedChild::spawn) sandboxes;
+    /// [`SandboxLauncher::command`] ignores it.
+    pub route: SpawnRoute,
 }
 
 impl SandboxLauncher {
-    /// A launcher for `helper` with the given leading arguments.
+    /// A launcher for `helper` with the given leading arguments, taking the
+    /// default [`SpawnRoute::PreExec`].
     pub fn new<I, S>(helper: impl Into<PathBuf>, helper_args: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -72,17 +97,28 @@ impl SandboxLauncher {
         SandboxLauncher {
             helper: helper.into(),
             helper_args: helper_args.into_iter().map(Into::into).collect(),
+            route: SpawnRoute::default(),
         }
     }
 
-    /// Builds the `Command` that runs `spec` under `policy`: program,
+    /// The same launcher taking `route`.
+    #[must_use]
+    pub fn with_route(mut self, route: SpawnRoute) -> Self {
+        self.route = route;
+        self
+    }
+
+    /// Builds the `Command` that runs `spec` under `policy` through the
+    /// helper (always, whatever [`route`](Self::route) says): program,
     /// arguments, working directory and a cleared environment holding exactly
     /// `spec.env` (plus `CODEX_SANDBOX_NETWORK_DISABLED=1` when the network is
     /// blocked).
     ///
-    /// Stdio, the process group and the timeout are left to the caller; this
-    /// is what `codex sandbox linux` uses to run a command with inherited
-    /// stdio. [`SandboxedChild::spawn`](crate::SandboxedChild::spawn) builds on it.
+    /// The result is self-contained argv: callers may take it apart with
+    /// `get_program()`/`get_args()` and spawn it themselves (sandboxed MCP
+    /// servers do). Stdio, the process group and the timeout are left to the
+    /// caller; this is what `codex sandbox linux` uses to run a command with
+    /// inherited stdio.
     ///
     /// # Errors
     ///
@@ -94,41 +130,87 @@ impl SandboxLauncher {
         spec: &CommandSpec,
         policy: &SandboxPolicy,
     ) -> Result<Command, SandboxError> {
-        let (program, args) = spec.argv.split_first().ok_or(SandboxError::EmptyCommand)?;
-        if !spec.cwd.is_absolute() {
-            return Err(SandboxError::RelativePath {
-                what: "working directory",
-                path: spec.cwd.clone(),
-            });
-        }
-        let mut command = if policy.is_unrestricted() {
-            let mut command = Command::new(program);
-            command.args(args);
-            command
-        } else {
-            let tmpdir = std::env::var_os("TMPDIR").map(PathBuf::from);
-            let roots = policy.writable_roots_for(&spec.cwd, tmpdir.as_deref())?;
-            let read_only_subpaths: Vec<PathBuf> = roots
-                .iter()
-                .flat_map(|root| root.read_only_subpaths.iter().cloned())
-                .collect();
-            probe().check(policy, !read_only_subpaths.is_empty())?;
-            let request = HelperRequest {
-                mode: policy.mode,
-                writable_roots: roots.into_iter().map(|root| root.root).collect(),
-                read_only_subpaths,
-                network: policy.has_network_access(),
-                command: spec.argv.clone(),
-            };
-            let mut command = Command::new(&self.helper);
-            command.args(&self.helper_args).args(request.to_args());
-            command
+        let mut command = match resolve(spec, policy)? {
+            None => direct(spec),
+            Some(request) => {
+                let mut command = Command::new(&self.helper);
+                command.args(&self.helper_args).args(request.to_args());
+                command
+            }
         };
-        command.env_clear().envs(&spec.env).current_dir(&spec.cwd);
-        if !policy.has_network_access() {
-            command.env(NETWORK_DISABLED_ENV_VAR, "1");
-        }
+        finish(&mut command, spec, policy);
         Ok(command)
+    }
+
+    /// The `Command` for `spec` as [`route`](Self::route) says, plus the
+    /// prepared sandbox that the caller must apply in the child with
+    /// [`Prepared::apply_or_exit`] (pre-exec route, restricted mode only).
+    pub(crate) fn command_for_route(
+        &self,
+        spec: &CommandSpec,
+        policy: &SandboxPolicy,
+    ) -> Result<(Command, Option<Prepared>), SandboxError> {
+        match self.route {
+            SpawnRoute::Helper => Ok((self.command(spec, policy)?, None)),
+            SpawnRoute::PreExec => {
+                let prepared = match resolve(spec, policy)? {
+                    None => None,
+                    Some(request) => Prepared::new(&request)?,
+                };
+                let mut command = direct(spec);
+                finish(&mut command, spec, policy);
+                Ok((command, prepared))
+            }
+        }
+    }
+}
+
+/// Validates `spec` and resolves `policy` for it: `None` when unrestricted,
+/// otherwise the request the helper (or the pre-exec child) applies.
+fn resolve(
+    spec: &CommandSpec,
+    policy: &SandboxPolicy,
+) -> Result<Option<HelperRequest>, SandboxError> {
+    if spec.argv.is_empty() {
+        return Err(SandboxError::EmptyCommand);
+    }
+    if !spec.cwd.is_absolute() {
+        return Err(SandboxError::RelativePath {
+            what: "working directory",
+            path: spec.cwd.clone(),
+        });
+    }
+    if policy.is_unrestricted() {
+        return Ok(None);
+    }
+    let tmpdir = std::env::var_os("TMPDIR").map(PathBuf::from);
+    let roots = policy.writable_roots_for(&spec.cwd, tmpdir.as_deref())?;
+    let read_only_subpaths: Vec<PathBuf> = roots
+        .iter()
+        .flat_map(|root| root.read_only_subpaths.iter().cloned())
+        .collect();
+    probe().check(policy, !read_only_subpaths.is_empty())?;
+    Ok(Some(HelperRequest {
+        mode: policy.mode,
+        writable_roots: roots.into_iter().map(|root| root.root).collect(),
+        read_only_subpaths,
+        network: policy.has_network_access(),
+        command: spec.argv.clone(),
+    }))
+}
+
+/// `spec`'s own program and arguments (argv is known to be non-empty).
+fn direct(spec: &CommandSpec) -> Command {
+    let mut command = Command::new(&spec.argv[0]);
+    command.args(&spec.argv[1..]);
+    command
+}
+
+/// Environment and working directory, the same on every route.
+fn finish(command: &mut Command, spec: &CommandSpec, policy: &SandboxPolicy) {
+    command.env_clear().envs(&spec.env).current_dir(&spec.cwd);
+    if !policy.has_network_access() {
+        command.env(NETWORK_DISABLED_ENV_VAR, "1");
     }
 }
 
@@ -186,6 +268,35 @@ mod tests {
                 Some(std::ffi::OsStr::new("1"))
             )]
         );
+    }
+
+    #[test]
+    fn routes_pick_the_program() {
+        let launcher = SandboxLauncher::new("/bin/helper", ["sandbox-exec"]);
+        let spec = CommandSpec::new(vec!["echo".into(), "hi".into()], "/", BTreeMap::new());
+        let policy = SandboxPolicy::new(SandboxMode::ReadOnly);
+        assert_eq!(launcher.route, SpawnRoute::PreExec);
+        let (command, prepared) = launcher.command_for_route(&spec, &policy).unwrap();
+        assert_eq!(args_of(&command), ["echo", "hi"]);
+        assert!(
+            prepared.is_some(),
+            "the pre-exec route sandboxes in the child"
+        );
+        let (command, prepared) = launcher
+            .clone()
+            .with_route(SpawnRoute::Helper)
+            .command_for_route(&spec, &policy)
+            .unwrap();
+        assert_eq!(
+            args_of(&command)[..4],
+            ["/bin/helper", "sandbox-exec", "--mode", "read-only"]
+        );
+        assert!(prepared.is_none());
+        // Same environment and cwd on both routes.
+        let full = SandboxPolicy::new(SandboxMode::DangerFullAccess);
+        let (command, prepared) = launcher.command_for_route(&spec, &full).unwrap();
+        assert_eq!(args_of(&command), ["echo", "hi"]);
+        assert!(prepared.is_none());
     }
 
     #[test]

@@ -9,12 +9,32 @@
 //!   Codex) plus extra writable roots and network access.
 //! * [`CommandSpec`] is one command: argv, cwd, the exact environment (built
 //!   by a [`ShellEnvironmentPolicy`]) and a timeout (10 s by default).
-//! * [`SandboxLauncher`] names the *helper*: a program that calls
-//!   [`exec_sandboxed_main`]. Restricted commands are started as
-//!   `helper [helper_args] --mode ... -- CMD...`; the helper, a fresh
-//!   single-threaded process, sandboxes itself and then `execvp`s `CMD`, so
-//!   nothing is set up between `fork` and `exec` in our multithreaded parent.
-//!   `danger-full-access` runs `CMD` directly.
+//! * [`SandboxLauncher`] names the *helper* (a program that calls
+//!   [`exec_sandboxed_main`]) and the [`SpawnRoute`] that spawns take. A
+//!   restricted command is sandboxed on one of two routes, which enforce
+//!   exactly the same steps (below) with the same code:
+//!   * **pre-exec** ([`SpawnRoute::PreExec`], the default for
+//!     [`SandboxedChild`], [`run`] and [`run_streaming`]): the parent
+//!     prepares everything that allocates or touches the filesystem (the
+//!     Landlock ruleset with its rules, the compiled seccomp program, every C
+//!     string and uid/gid map line of the mount steps); the forked child then
+//!     applies it with raw, async-signal-safe system calls in a
+//!     `CommandExt::pre_exec` closure and `execvp`s `CMD` directly. If any
+//!     step fails the child writes `codex-sandbox: sandbox setup failed: ...`
+//!     to stderr and `_exit`s with [`HELPER_SETUP_FAILED`] (125); it never
+//!     runs unsandboxed. The ruleset descriptor is close-on-exec and the
+//!     parent closes it right after the spawn. A command that cannot be
+//!     executed is a [`SandboxError::Spawn`], as under `danger-full-access`.
+//!   * **helper** ([`SpawnRoute::Helper`], and always
+//!     [`SandboxLauncher::command`]): the command is started as
+//!     `helper [helper_args] --mode ... -- CMD...`; the helper, a fresh
+//!     single-threaded process, prepares and applies the same sandbox to
+//!     itself and then `execvp`s `CMD` (exit codes 125/126/127 on failure).
+//!     Because the result is a plain argv, callers can spawn it themselves:
+//!     `codex sandbox linux` and sandboxed MCP servers (whose command and
+//!     arguments are rewritten from `get_program()`/`get_args()`) do.
+//!
+//!   `danger-full-access` runs `CMD` directly on both routes.
 //! * [`run`], [`run_streaming`] and [`SandboxedChild`] spawn the command in
 //!   its own process group, kill the whole group on timeout (exit code 124)
 //!   or on drop, and keep at most 1 MiB per stream ([`CapturedOutput`]).
@@ -22,12 +42,15 @@
 //!   restricted mode whose mechanism is missing is refused with
 //!   [`SandboxError::Unsupported`]; nothing ever runs unsandboxed silently.
 //!
-//! # Enforcement (in the helper, in this order)
+//! # Enforcement (in the pre-exec child or the helper, in this order)
 //!
 //! 1. If a writable root contains `.git`, `.codex` or `.agents` (or `.git` is
 //!    a `gitdir:` file, the directory it names): a private mount namespace
-//!    (`unshare(CLONE_NEWNS)` as root, `CLONE_NEWUSER|CLONE_NEWNS` otherwise)
-//!    in which those paths are bind-mounted onto themselves read-only.
+//!    (`unshare(CLONE_NEWNS)` as root, `CLONE_NEWUSER|CLONE_NEWNS` otherwise,
+//!    mapping the caller's own uid and gid) in which those paths are
+//!    bind-mounted onto themselves read-only. Unprivileged parents take the
+//!    pre-exec route too: the map writes are plain `open`/`write`/`close` of
+//!    prebuilt lines.
 //! 2. `PR_SET_NO_NEW_PRIVS`.
 //! 3. Landlock (best effort, refused if not enforced at all): read and execute
 //!    everywhere; write only `/dev/null`, `/dev/zero`, `/dev/full` and the
@@ -37,10 +60,13 @@
 //!
 //! # Cost
 //!
-//! A sandboxed spawn costs one extra `execve` (the helper) over a plain one,
-//! about 1 ms on our VMs, so spawning `true` takes roughly twice as long
-//! (`benches/spawn.rs`). A mount namespace is created only when there is
-//! something to protect.
+//! `benches/spawn.rs` spawns `true` (spawn, wait, output capture). The helper
+//! route pays one extra `execve` and the helper's dynamic loading, about
+//! 1 ms on our VMs, so it takes roughly twice as long as a plain spawn. The
+//! pre-exec route has no extra exec: it adds the policy resolution and the
+//! ruleset construction in the parent and a handful of system calls in the
+//! child, about 1.2x a plain spawn. A mount namespace is created only when
+//! there is something to protect.
 //!
 //! # Known gaps
 //!
@@ -74,8 +100,9 @@
 //! # }
 //! ```
 
-// This is the one crate allowed to use `unsafe`: namespaces, prctl, mount and
-// pidfd have no safe std wrappers. Every block carries a `// SAFETY:` comment.
+// This is the one crate allowed to use `unsafe`: namespaces, prctl, mount,
+// Landlock, seccomp, pre-exec closures and pidfd have no safe std wrappers.
+// Every block carries a `// SAFETY:` comment.
 #![allow(unsafe_code)]
 
 mod enforce;
@@ -91,7 +118,9 @@ mod process;
 pub use enforce::{HELPER_EXEC_FAILED, HELPER_NOT_FOUND, HELPER_SETUP_FAILED, exec_sandboxed_main};
 pub use env_policy::{CORE_ENV_VARS, DEFAULT_EXCLUDES, EnvInherit, ShellEnvironmentPolicy};
 pub use error::SandboxError;
-pub use launcher::{CommandSpec, DEFAULT_TIMEOUT, NETWORK_DISABLED_ENV_VAR, SandboxLauncher};
+pub use launcher::{
+    CommandSpec, DEFAULT_TIMEOUT, NETWORK_DISABLED_ENV_VAR, SandboxLauncher, SpawnRoute,
+};
 pub use output::{CapturedOutput, OUTPUT_MAX_BYTES};
 pub use policy::{SandboxMode, SandboxPolicy, WritableRoot};
 pub use probe::{Mechanism, Support, probe};

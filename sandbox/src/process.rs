@@ -139,15 +139,21 @@ pub struct SandboxedChild {
 }
 
 impl SandboxedChild {
-    /// Spawns `spec` under `policy`, streaming output to `chunks` if given.
-    /// The timeout clock starts now.
+    /// Spawns `spec` under `policy`, streaming output to `chunks` if given,
+    /// on the launcher's [`SpawnRoute`](crate::SpawnRoute) (pre-exec unless
+    /// the launcher says otherwise). The timeout clock starts now.
     ///
     /// # Errors
     ///
     /// [`SandboxError::NoRuntime`] outside a tokio runtime, the errors of
-    /// [`SandboxLauncher::command`] (including refusals), and
-    /// [`SandboxError::Spawn`]. Failures inside the helper after the spawn
-    /// show up as exit code 125 with a `codex-sandbox:` message on stderr.
+    /// [`SandboxLauncher::command`] (including refusals), errors preparing
+    /// the sandbox (pre-exec route: Landlock or seccomp setup, a protected
+    /// path that cannot be named), and [`SandboxError::Spawn`], which on the
+    /// pre-exec route also covers a command that is missing or not
+    /// executable. Failures to apply the sandbox after the fork (in the
+    /// child or the helper) show up as exit code 125 with a
+    /// `codex-sandbox:` message on stderr; on the helper route a missing or
+    /// non-executable command is exit code 127 or 126.
     pub fn spawn(
         spec: &CommandSpec,
         policy: &SandboxPolicy,
@@ -155,7 +161,7 @@ impl SandboxedChild {
         chunks: Option<mpsc::Sender<OutputChunk>>,
     ) -> Result<Self, SandboxError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| SandboxError::NoRuntime)?;
-        let mut command = launcher.command(spec, policy)?;
+        let (mut command, prepared) = launcher.command_for_route(spec, policy)?;
         command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -177,9 +183,37 @@ impl SandboxedChild {
                 Ok(())
             });
         }
+        // The pre-exec route: the sandbox was prepared above, in this
+        // process; the child applies it after the working directory, stdio
+        // and process group are set up (std does those first) and right
+        // before it executes the command.
+        let prepared = prepared.map(Arc::new);
+        if let Some(prepared) = &prepared {
+            let prepared = Arc::clone(prepared);
+            // SAFETY: `Prepared::apply_or_exit` is async-signal-safe: it only
+            // makes system calls (unshare, open/write/close on /proc/self,
+            // mount, prctl, landlock_restrict_self, seccomp, write, _exit) on
+            // memory prepared before the fork, allocates nothing and takes no
+            // locks. On failure it exits with 125 instead of returning, so the
+            // command never runs unsandboxed. The Arc is only read (its
+            // refcount is not touched in the child).
+            unsafe {
+                command.pre_exec(move || {
+                    prepared.apply_or_exit();
+                    Ok(())
+                });
+            }
+        }
         let started = Instant::now();
-        let mut child = command.spawn().map_err(|source| SandboxError::Spawn {
-            program: program_of(&command),
+        let spawned = command.spawn();
+        let program = spawned.is_err().then(|| program_of(&command));
+        // Close the Landlock ruleset descriptor in this process now: the
+        // closure inside `command` holds the only other reference. It is
+        // close-on-exec, so the command never had it after its exec either.
+        drop(command);
+        drop(prepared);
+        let mut child = spawned.map_err(|source| SandboxError::Spawn {
+            program: program.unwrap_or_default(),
             source,
         })?;
         let pid = child.id();

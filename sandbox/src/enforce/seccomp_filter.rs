@@ -1,6 +1,12 @@
 //! The seccomp filter that blocks the network: no sockets except `AF_UNIX`, no io_uring.
+//!
+//! The program is compiled once per process (it does not depend on the
+//! request) and kept as plain `libc::sock_filter`s, so installing it is a
+//! single `seccomp(2)` call that reads prebuilt memory: safe between `fork`
+//! and `exec`.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
@@ -9,14 +15,24 @@ use seccompiler::{
 
 use crate::SandboxError;
 
-/// Installs the filter on the calling thread (the helper is single-threaded).
+/// The compiled network filter, shared by every spawn of this process.
 ///
 /// * `socket` and `socketpair` with a domain other than `AF_UNIX` fail with `EPERM`.
 /// * `io_uring_setup`, `io_uring_enter` and `io_uring_register` fail with
 ///   `EPERM`, since io_uring can create sockets without `socket(2)`.
 /// * Syscalls of another architecture (32-bit `int 0x80` on x86_64, where
 ///   `socketcall` would dodge the rule) kill the process.
-pub(super) fn deny_network() -> Result<(), SandboxError> {
+pub(super) fn network_filter() -> Result<&'static [libc::sock_filter], SandboxError> {
+    static PROGRAM: OnceLock<Vec<libc::sock_filter>> = OnceLock::new();
+    if let Some(program) = PROGRAM.get() {
+        return Ok(program);
+    }
+    let program = compile()?;
+    // A concurrent caller may have won the race; both compiled the same program.
+    Ok(PROGRAM.get_or_init(|| program))
+}
+
+fn compile() -> Result<Vec<libc::sock_filter>, SandboxError> {
     let not_unix = || -> Result<Vec<SeccompRule>, SandboxError> {
         let condition = SeccompCondition::new(
             0,
@@ -47,8 +63,18 @@ pub(super) fn deny_network() -> Result<(), SandboxError> {
     )
     .map_err(seccompiler::Error::from)?;
     let program: BpfProgram = filter.try_into().map_err(seccompiler::Error::from)?;
-    seccompiler::apply_filter(&program)?;
-    Ok(())
+    if program.is_empty() || program.len() > usize::from(u16::MAX) {
+        return Err(seccompiler::Error::EmptyFilter.into());
+    }
+    Ok(program
+        .into_iter()
+        .map(|insn| libc::sock_filter {
+            code: insn.code,
+            jt: insn.jt,
+            jf: insn.jf,
+            k: insn.k,
+        })
+        .collect())
 }
 
 fn target_arch() -> TargetArch {

@@ -7,12 +7,20 @@ use std::time::Duration;
 
 use codex_sandbox::{
     CommandSpec, EnvInherit, OUTPUT_MAX_BYTES, OutputChunk, OutputStream, SandboxMode,
-    SandboxPolicy, SandboxedChild, ShellEnvironmentPolicy, TIMEOUT_EXIT_CODE,
+    SandboxPolicy, SandboxedChild, ShellEnvironmentPolicy, SpawnRoute, TIMEOUT_EXIT_CODE,
 };
 use pretty_assertions::assert_eq;
 use tokio::sync::mpsc;
 
-use crate::util::{launcher, run_sh, scratch, sh, wait_gone};
+use crate::util::{for_both_routes, launcher, run_sh, scratch, sh, wait_gone};
+
+for_both_routes!(
+    exit_code_and_both_streams_are_reported,
+    timeout_kills_the_whole_process_group,
+    dropping_the_handle_kills_and_reaps_the_group,
+    output_is_capped_with_head_tail_and_marker,
+    environment_is_exactly_the_filtered_policy,
+);
 
 /// Reads streamed chunks until a whole first line of stdout has arrived.
 async fn first_stdout_line(rx: &mut mpsc::Receiver<OutputChunk>) -> String {
@@ -31,11 +39,10 @@ async fn first_stdout_line(rx: &mut mpsc::Receiver<OutputChunk>) -> String {
         .to_owned()
 }
 
-#[tokio::test]
-async fn exit_code_and_both_streams_are_reported() {
+async fn exit_code_and_both_streams_are_reported(route: SpawnRoute) {
     let cwd = scratch();
     for mode in [SandboxMode::WorkspaceWrite, SandboxMode::DangerFullAccess] {
-        let outcome = run_sh(mode, "echo out; echo err >&2; exit 3", cwd.path()).await;
+        let outcome = run_sh(route, mode, "echo out; echo err >&2; exit 3", cwd.path()).await;
         assert_eq!(
             (
                 outcome.exit_code,
@@ -50,8 +57,7 @@ async fn exit_code_and_both_streams_are_reported() {
     }
 }
 
-#[tokio::test]
-async fn timeout_kills_the_whole_process_group() {
+async fn timeout_kills_the_whole_process_group(route: SpawnRoute) {
     let cwd = scratch();
     for mode in [SandboxMode::WorkspaceWrite, SandboxMode::DangerFullAccess] {
         let mut spec = sh("sleep 100 & echo $!; wait", cwd.path());
@@ -59,7 +65,7 @@ async fn timeout_kills_the_whole_process_group() {
         let policy = SandboxPolicy::new(mode);
         let (tx, mut rx) = mpsc::channel(16);
         let task = tokio::spawn(async move {
-            codex_sandbox::run_streaming(&spec, &policy, &launcher(), tx).await
+            codex_sandbox::run_streaming(&spec, &policy, &launcher(route), tx).await
         });
         let grandchild: i32 = first_stdout_line(&mut rx).await.parse().unwrap();
         let outcome = task.await.unwrap().unwrap();
@@ -73,13 +79,12 @@ async fn timeout_kills_the_whole_process_group() {
     }
 }
 
-#[tokio::test]
-async fn dropping_the_handle_kills_and_reaps_the_group() {
+async fn dropping_the_handle_kills_and_reaps_the_group(route: SpawnRoute) {
     let cwd = scratch();
     let spec = sh("sleep 100 & echo $!; wait", cwd.path());
     let policy = SandboxPolicy::new(SandboxMode::WorkspaceWrite);
     let (tx, mut rx) = mpsc::channel(16);
-    let child = SandboxedChild::spawn(&spec, &policy, &launcher(), Some(tx)).unwrap();
+    let child = SandboxedChild::spawn(&spec, &policy, &launcher(route), Some(tx)).unwrap();
     let leader = child.id();
     let grandchild: i32 = first_stdout_line(&mut rx).await.parse().unwrap();
     drop(child);
@@ -88,12 +93,11 @@ async fn dropping_the_handle_kills_and_reaps_the_group() {
     wait_gone(grandchild).await;
 }
 
-#[tokio::test]
-async fn output_is_capped_with_head_tail_and_marker() {
+async fn output_is_capped_with_head_tail_and_marker(route: SpawnRoute) {
     let cwd = scratch();
     let script = "printf START; head -c 3000000 /dev/zero | tr '\\0' a; printf END; \
                   head -c 10 /dev/zero | tr '\\0' e >&2";
-    let outcome = run_sh(SandboxMode::WorkspaceWrite, script, cwd.path()).await;
+    let outcome = run_sh(route, SandboxMode::WorkspaceWrite, script, cwd.path()).await;
     let total = 3_000_008u64;
     let elided = total - OUTPUT_MAX_BYTES as u64;
     let stdout = &outcome.stdout;
@@ -109,8 +113,7 @@ async fn output_is_capped_with_head_tail_and_marker() {
     assert_eq!(outcome.stderr.text(), "eeeeeeeeee");
 }
 
-#[tokio::test]
-async fn environment_is_exactly_the_filtered_policy() {
+async fn environment_is_exactly_the_filtered_policy(route: SpawnRoute) {
     let cwd = scratch();
     let parent: Vec<(OsString, OsString)> = [
         ("PATH", "/usr/bin:/bin"),
@@ -137,7 +140,7 @@ async fn environment_is_exactly_the_filtered_policy() {
     let outcome = codex_sandbox::run(
         &spec,
         &SandboxPolicy::new(SandboxMode::ReadOnly),
-        &launcher(),
+        &launcher(route),
     )
     .await
     .unwrap();

@@ -6,17 +6,44 @@ use std::time::Duration;
 
 use codex_sandbox::{
     CommandSpec, ExecOutcome, SandboxLauncher, SandboxMode, SandboxPolicy, ShellEnvironmentPolicy,
+    SpawnRoute,
 };
 use tempfile::TempDir;
 use tokio::io::unix::AsyncFd;
 
-/// The launcher for this crate's helper binary.
-pub(crate) fn launcher() -> SandboxLauncher {
+/// The launcher for this crate's helper binary, taking `route`.
+pub(crate) fn launcher(route: SpawnRoute) -> SandboxLauncher {
     SandboxLauncher::new(
         env!("CARGO_BIN_EXE_codex-sandbox-helper"),
         Vec::<String>::new(),
     )
+    .with_route(route)
 }
+
+/// Defines each listed `async fn name(route: SpawnRoute)` of the enclosing
+/// module as two tests, `helper_route::name` and `pre_exec_route::name`, so
+/// that every check runs once per [`SpawnRoute`].
+macro_rules! for_both_routes {
+    ($($name:ident),* $(,)?) => {
+        mod helper_route {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(codex_sandbox::SpawnRoute::Helper).await
+                }
+            )*
+        }
+        mod pre_exec_route {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(codex_sandbox::SpawnRoute::PreExec).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use for_both_routes;
 
 /// A fresh directory outside every default writable root: under cargo's
 /// target dir, or `/var/tmp` when that is under `/tmp` or `$TMPDIR`.
@@ -45,14 +72,23 @@ pub(crate) fn sh(script: &str, cwd: &Path) -> CommandSpec {
     )
 }
 
-/// Runs `script` in `cwd` under a fresh policy of `mode`.
-pub(crate) async fn run_sh(mode: SandboxMode, script: &str, cwd: &Path) -> ExecOutcome {
-    run_with(&SandboxPolicy::new(mode), sh(script, cwd)).await
+/// Runs `script` in `cwd` under a fresh policy of `mode`, taking `route`.
+pub(crate) async fn run_sh(
+    route: SpawnRoute,
+    mode: SandboxMode,
+    script: &str,
+    cwd: &Path,
+) -> ExecOutcome {
+    run_with(route, &SandboxPolicy::new(mode), sh(script, cwd)).await
 }
 
-/// Runs `spec` under `policy` with the test launcher.
-pub(crate) async fn run_with(policy: &SandboxPolicy, spec: CommandSpec) -> ExecOutcome {
-    codex_sandbox::run(&spec, policy, &launcher())
+/// Runs `spec` under `policy` with the test launcher, taking `route`.
+pub(crate) async fn run_with(
+    route: SpawnRoute,
+    policy: &SandboxPolicy,
+    spec: CommandSpec,
+) -> ExecOutcome {
+    codex_sandbox::run(&spec, policy, &launcher(route))
         .await
         .unwrap()
 }
