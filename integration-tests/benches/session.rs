@@ -183,6 +183,26 @@ fn kill9(pid: u32) {
     rustix::process::kill_process(pid, Signal::KILL).expect("kill -9");
 }
 
+/// Waits until every process group in `pgids` is gone (killed and reaped),
+/// then a little longer, so that one run's teardown does not eat into the
+/// next run's measurement.
+async fn settle(pgids: impl IntoIterator<Item = u32>) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for pgid in pgids {
+        let Some(pid) = Pid::from_raw(pgid as i32) else {
+            continue;
+        };
+        while rustix::process::test_kill_process_group(pid).is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "process group {pgid} outlived its session"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+}
+
 /// Waits for the first event that `pick` maps to `Some`.
 async fn wait_for<T>(
     events: &mut broadcast::Receiver<SessionEvent>,
@@ -319,18 +339,36 @@ async fn bench_roundtrip(server: &Path, plan: Plan) {
 
 // ------------------------------------------------------ (2) all-ready
 
+/// One startup measurement.
+#[derive(Debug, Clone, Copy)]
+struct Startup {
+    /// `Session::start` returned (every server's subtree started).
+    started: Duration,
+    /// `wait_startup()` returned.
+    ready: Duration,
+}
+
 /// `Session::start` to `wait_startup()` returning, for each size, sizes
 /// interleaved run by run; one untimed warm-up run of the largest size.
+/// Each session run is followed by the floor for the same size: that many
+/// raw rmcp clients connecting, initialising and listing tools
+/// concurrently, with no actors.
 async fn bench_startup(server: &Path, plan: Plan) {
-    let mut times: BTreeMap<usize, Vec<Duration>> = BTreeMap::new();
+    let mut times: BTreeMap<usize, Vec<Startup>> = BTreeMap::new();
+    let mut floors: BTreeMap<usize, Vec<Duration>> = BTreeMap::new();
     let largest = plan.startup_sizes.iter().copied().max().unwrap_or(1);
     startup_once(server, largest).await;
+    raw_startup_once(server, largest).await;
     for _ in 0..plan.startup_runs {
         for &n in plan.startup_sizes {
             times
                 .entry(n)
                 .or_default()
                 .push(startup_once(server, n).await);
+            floors
+                .entry(n)
+                .or_default()
+                .push(raw_startup_once(server, n).await);
         }
     }
     println!(
@@ -338,49 +376,105 @@ async fn bench_startup(server: &Path, plan: Plan) {
         plan.startup_runs
     );
     println!(
-        "{:>8} {:>10} {:>10} {:>10}",
-        "servers", "min", "median", "max"
+        "{:>8} {:>10} {:>10} {:>10} {:>16} {:>18}",
+        "servers", "min", "median", "max", "start() median", "raw floor median"
     );
     let mut medians = BTreeMap::new();
     for (n, samples) in times {
-        let samples = sorted(samples);
+        let started = pct(&sorted(samples.iter().map(|s| s.started).collect()), 0.5);
+        let samples = sorted(samples.iter().map(|s| s.ready).collect());
+        let floor = pct(&sorted(floors.remove(&n).unwrap_or_default()), 0.5);
         let median = pct(&samples, 0.5);
-        medians.insert(n, median);
+        medians.insert(n, (median, floor));
         println!(
-            "{:>8} {:>10} {:>10} {:>10}",
+            "{:>8} {:>10} {:>10} {:>10} {:>16} {:>18}",
             n,
             ms(samples[0]),
             ms(median),
-            ms(samples[samples.len() - 1])
+            ms(samples[samples.len() - 1]),
+            ms(started),
+            ms(floor)
         );
     }
-    if let (Some((&small, &one)), Some((&big, &many))) =
+    if let (Some((&small, &(one, one_raw))), Some((&big, &(many, many_raw)))) =
         (medians.first_key_value(), medians.last_key_value())
     {
         println!(
-            "ratio {big}/{small} at the median: {:.2}×   (target ≤ 3× for 50/1)",
-            ratio(many, one)
+            "ratio {big}/{small} at the median: session {:.2}×, raw floor {:.2}×   (target ≤ 3× for 50/1)",
+            ratio(many, one),
+            ratio(many_raw, one_raw)
         );
     }
 }
 
-async fn startup_once(server: &Path, n: usize) -> Duration {
+async fn startup_once(server: &Path, n: usize) -> Startup {
     let env = TestEnv::new();
     let config: String = (0..n)
         .map(|i| server_toml(server, &format!("s{i:02}"), ""))
         .collect();
     env.write_config(&config);
     let options = options(&env);
-    let started = Instant::now();
+    let t0 = Instant::now();
     let session = Session::start(options).await.expect("start");
+    let started = t0.elapsed();
     let statuses = session.wait_startup().await.expect("startup");
-    let elapsed = started.elapsed();
-    let ready = statuses
+    let ready = t0.elapsed();
+    let up = statuses
         .iter()
         .filter(|s| matches!(s.state, ServerState::Ready { .. }))
         .count();
-    assert_eq!(ready, n, "not every server is ready: {statuses:?}");
+    assert_eq!(up, n, "not every server is ready: {statuses:?}");
     session.shutdown().await;
+    settle(statuses.iter().filter_map(|s| s.pid)).await;
+    Startup { started, ready }
+}
+
+/// `n` raw clients spawned at once: connect, `initialize`, `tools/list`.
+async fn raw_startup_once(server: &Path, n: usize) -> Duration {
+    let env = TestEnv::new();
+    let config = TransportConfig::Stdio(StdioConfig {
+        command: server.display().to_string(),
+        args: Vec::new(),
+        env: BTreeMap::new(),
+        env_vars: Vec::new(),
+        cwd: None,
+    });
+    let vars = std::env::vars().collect::<BTreeMap<_, _>>();
+    let t0 = Instant::now();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let config = config.clone();
+            let context = ConnectContext::new(format!("raw{i}"), env.work_dir(), vars.clone());
+            tokio::spawn(async move {
+                let registry = TransportRegistry::default();
+                let client = registry
+                    .connect_and_initialize(&config, &context, DEADLINE)
+                    .await
+                    .expect("raw connect");
+                let tools = client
+                    .service
+                    .peer()
+                    .list_all_tools()
+                    .await
+                    .expect("raw tools/list");
+                assert!(!tools.is_empty());
+                client
+            })
+        })
+        .collect();
+    let mut clients = Vec::with_capacity(n);
+    for task in tasks {
+        clients.push(task.await.expect("raw task"));
+    }
+    let elapsed = t0.elapsed();
+    let pids: Vec<u32> = clients
+        .iter()
+        .filter_map(|c| c.process.as_ref().map(|p| p.pid()))
+        .collect();
+    for client in clients {
+        let _ = client.service.cancel().await;
+    }
+    settle(pids).await;
     elapsed
 }
 
