@@ -43,7 +43,7 @@ struct Plan {
 
 const FULL: Plan = Plan {
     warmup_calls: 300,
-    call_pairs: 3000,
+    call_pairs: 5000,
     startup_sizes: &[1, 10, 50],
     startup_runs: 9,
     crash_iterations: 30,
@@ -74,6 +74,7 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         server.display()
     );
+    println!("load average at start: {}", load_average());
     let (roundtrip, startup, crash) = (wants("roundtrip"), wants("startup"), wants("crash"));
     codex_runtime::block_on(move || async move {
         if roundtrip {
@@ -87,6 +88,14 @@ fn main() {
         }
     })
     .expect("actix runtime");
+    println!("\nload average at end: {}", load_average());
+}
+
+/// `/proc/loadavg`'s first three fields: other work on the machine.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_owned())
 }
 
 // ---------------------------------------------------------------- helpers
@@ -329,6 +338,51 @@ async fn bench_roundtrip(server: &Path, plan: Plan) {
     );
     println!(
         "p50 difference        {}",
+        us(pct(&a, 0.5).saturating_sub(pct(&b, 0.5)))
+    );
+
+    // Secondary: blocks of BLOCK back-to-back calls, A block then B block
+    // (order swapped every round), the first call of each block dropped.
+    // The server process stays hot within a block, so the fixed cost of
+    // the session's hops stands out against a shorter round trip.
+    const BLOCK: usize = 16;
+    let mut a = Vec::with_capacity(plan.call_pairs);
+    let mut b = Vec::with_capacity(plan.call_pairs);
+    for round in 0..plan.call_pairs.div_ceil(BLOCK) {
+        for side in [round % 2, 1 - round % 2] {
+            for k in 0..=BLOCK {
+                let t = if side == 0 {
+                    via_session().await
+                } else {
+                    via_rmcp().await
+                };
+                match (k, side) {
+                    (0, _) => {}
+                    (_, 0) => a.push(t),
+                    _ => b.push(t),
+                }
+            }
+        }
+    }
+    let (a, b) = (sorted(a), sorted(b));
+    println!(
+        "\n(1b) same, back-to-back blocks of {BLOCK} (server kept hot), {} calls each",
+        a.len()
+    );
+    for (name, samples) in [("Session::call", &a), ("rmcp peer.call_tool", &b)] {
+        println!(
+            "{:<22} {:>10} {:>10} {:>10} {:>10}",
+            name,
+            us(pct(samples, 0.10)),
+            us(pct(samples, 0.50)),
+            us(pct(samples, 0.90)),
+            us(pct(samples, 0.99))
+        );
+    }
+    println!(
+        "ratio Session/rmcp    p50 {:.3}×   p90 {:.3}×   p50 difference {}",
+        ratio(pct(&a, 0.5), pct(&b, 0.5)),
+        ratio(pct(&a, 0.9), pct(&b, 0.9)),
         us(pct(&a, 0.5).saturating_sub(pct(&b, 0.5)))
     );
 
