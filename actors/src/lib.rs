@@ -24,4 +24,5 @@ pub mod config;
 pub mod config_source;
 pub mod mcp_server;
 pub mod policy;
+pub mod sandbox_process;
 pub mod session;

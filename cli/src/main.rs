@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         .install();
     // The sandbox helper must run before anything else, single-threaded.
     sandbox::dispatch_helper();
+    init_tracing();
     let cli = Cli::parse();
     let result = run(cli);
     exit_code(result)
@@ -46,6 +47,18 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Sandbox(command) => return sandbox::run(&global, command),
     };
     done.map(|()| ExitCode::SUCCESS)
+}
+
+/// Logs (per-actor spans, admission audit events) go to stderr, and only
+/// when `RUST_LOG` asks for them, so normal output stays clean.
+fn init_tracing() {
+    if std::env::var_os("RUST_LOG").is_none() {
+        return;
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// The single mapping from outcomes to exit codes.

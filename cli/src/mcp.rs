@@ -161,6 +161,9 @@ fn get(overrides: &ConfigOverrides, args: &GetArgs) -> Result<(), CliError> {
                 .map_or("-".to_owned(), |cwd| cwd.display().to_string());
             lines.push(format!("  cwd: {cwd}"));
             lines.push(format!("  env: {}", output::masked_env(stdio)));
+            if let Some(mode) = config.sandbox {
+                lines.push(format!("  sandbox: {mode}"));
+            }
         }
         TransportConfig::StreamableHttp(http) | TransportConfig::Sse(http) => {
             lines.push(format!("  url: {}", output::display_url(http)));
@@ -214,6 +217,7 @@ fn add(overrides: &ConfigOverrides, args: AddArgs) -> Result<(), CliError> {
         enabled_tools: None,
         disabled_tools: None,
         restart: Default::default(),
+        sandbox: None,
     };
     let path = context::user_config_path(&loaded.codex_home);
     write_server(&path, &args.name, &server)?;

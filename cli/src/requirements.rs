@@ -127,7 +127,7 @@ fn explain(loaded: &Loaded, args: &NameArgs) -> Result<(), CliError> {
             layers: vec![layer.clone()],
         };
         let verdict = match admit(&args.name, &as_enabled, &single) {
-            Admission::Allowed { matched } => match matched.first() {
+            Admission::Allowed { matched, .. } => match matched.first() {
                 Some(rule) => format!("allowed by {}", rule.rule),
                 None => "no allowlist; no denylist entry matches".to_owned(),
             },

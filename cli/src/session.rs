@@ -123,6 +123,9 @@ fn session_options(
             .collect::<BTreeMap<_, _>>(),
         timing: Timing::default(),
         only,
+        sandbox_launcher: std::env::current_exe()
+            .ok()
+            .map(|exe| codex_sandbox::SandboxLauncher::new(exe, crate::sandbox::HELPER_ARGS)),
     })
 }
 

@@ -10,7 +10,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use actix::{Actor, ActorContext, ActorFutureExt, AsyncContext, Context};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll, Waker};
+
+use actix::dev::ContextFut;
+use actix::{Actor, ActorContext, AsyncContext, Context};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -266,17 +271,12 @@ impl ChildContext {
     where
         A: Actor<Context = Context<A>>,
     {
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let stop = Arc::new(StopSignal {
+            shared: Arc::clone(&self.shared),
+            requested: AtomicBool::new(false),
+            waker: Mutex::new(None),
+        });
         let mut ctx = Context::<A>::new();
-        let shared = Arc::clone(&self.shared);
-        ctx.spawn(actix::fut::wrap_future::<_, A>(stop_rx).map(
-            move |asked: Result<(), oneshot::error::RecvError>, _act, ctx: &mut Context<A>| {
-                if asked.is_ok() {
-                    shared.stop_requested.store(true, Ordering::SeqCst);
-                    ctx.stop();
-                }
-            },
-        ));
         let actor = build(&mut ctx);
         let addr = ctx.address();
         let span = tracing::info_span!(
@@ -285,11 +285,16 @@ impl ChildContext {
             name = %self.shared.path,
             incarnation = self.shared.incarnation.0,
         );
-        let join = actix::spawn(ctx.into_future(actor).instrument(span));
+        let fut = Stoppable {
+            fut: ctx.into_future(actor),
+            stop: Arc::clone(&stop),
+            registered: false,
+        };
+        let join = actix::spawn(fut.instrument(span));
         (
             Started {
                 join,
-                stop: stop_tx,
+                stop,
                 cx: self,
             },
             addr,
@@ -314,8 +319,62 @@ impl ChildContext {
 /// how it ended.
 pub struct Started {
     pub(crate) join: JoinHandle<()>,
-    pub(crate) stop: oneshot::Sender<()>,
+    pub(crate) stop: Arc<StopSignal>,
     pub(crate) cx: ChildContext,
+}
+
+/// Asks a running child to stop, from outside its context.
+///
+/// The child's task polls a [`Stoppable`] wrapper that checks one flag
+/// per poll; nothing extra sits in the actor's mailbox or among its
+/// spawned futures, so supervision costs nothing per message.
+pub(crate) struct StopSignal {
+    shared: Arc<Shared>,
+    requested: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl fmt::Debug for StopSignal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StopSignal")
+            .field("requested", &self.requested)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StopSignal {
+    /// Requests a graceful stop (`ctx.stop()` inside the actor).
+    pub(crate) fn request(&self) {
+        self.shared.stop_requested.store(true, Ordering::SeqCst);
+        self.requested.store(true, Ordering::SeqCst);
+        if let Some(waker) = lock(&self.waker).as_ref() {
+            waker.wake_by_ref();
+        }
+    }
+}
+
+/// The child's actor future plus the stop check.
+struct Stoppable<A: Actor<Context = Context<A>>> {
+    fut: ContextFut<A, Context<A>>,
+    stop: Arc<StopSignal>,
+    registered: bool,
+}
+
+impl<A: Actor<Context = Context<A>>> Future for Stoppable<A> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        let this = &mut *self;
+        if !this.registered {
+            // A task's waker does not change, so it is stored once.
+            *lock(&this.stop.waker) = Some(cx.waker().clone());
+            this.registered = true;
+        }
+        if this.stop.requested.swap(false, Ordering::SeqCst) {
+            this.fut.ctx().stop();
+        }
+        Pin::new(&mut this.fut).poll(cx)
+    }
 }
 
 impl fmt::Debug for Started {

@@ -1,7 +1,7 @@
 //! A small, scriptable MCP server for testing our client side.
 //!
 //! [`TestServer`] is an rmcp [`ServerHandler`](rmcp::ServerHandler) with a handful of tools
-//! (`echo`, `add`, `sleep`, `big_output`, `crash`, `garbage`) whose
+//! (`echo`, `add`, `sleep`, `big_output`, `write_file`, `crash`, `garbage`) whose
 //! behaviour is shaped by [`Options`], parsed from the command line with
 //! [`Options::parse`]. The binary `codex-test-mcp-server` serves it over
 //! stdio (the default) or streamable HTTP (`--http 127.0.0.1:0`).

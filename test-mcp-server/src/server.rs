@@ -9,8 +9,9 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, InitializeRequestParams,
-    InitializeResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    InitializeRequestParams, InitializeResult, ListToolsResult, PaginatedRequestParams,
+    ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, schemars, tool, tool_router};
@@ -60,6 +61,14 @@ struct BigOutputArgs {
     bytes: u64,
 }
 
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct WriteFileArgs {
+    /// The file to write.
+    path: String,
+    /// What to write.
+    text: String,
+}
+
 #[tool_router]
 impl TestServer {
     /// A server shaped by `options`.
@@ -106,6 +115,22 @@ impl TestServer {
             .map(|&b| char::from(b))
             .collect();
         Ok(text)
+    }
+
+    #[tool(description = "Writes `text` to the file at `path`; a failure is a tool error")]
+    fn write_file(
+        &self,
+        Parameters(WriteFileArgs { path, text }): Parameters<WriteFileArgs>,
+    ) -> CallToolResult {
+        match std::fs::write(&path, text.as_bytes()) {
+            Ok(()) => CallToolResult::success(vec![ContentBlock::text(format!(
+                "wrote {} bytes to {path}",
+                text.len()
+            ))]),
+            Err(err) => CallToolResult::error(vec![ContentBlock::text(format!(
+                "cannot write {path}: {err}"
+            ))]),
+        }
     }
 
     #[tool(description = "Writes a line to stderr and exits with code 3")]

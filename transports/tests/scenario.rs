@@ -12,7 +12,15 @@ use rmcp::model::CallToolRequestParams;
 
 use common::{PATIENCE, ctx, http_config, http_server, parent_env, stdio_server};
 
-const TOOLS: [&str; 6] = ["add", "big_output", "crash", "echo", "garbage", "sleep"];
+const TOOLS: [&str; 7] = [
+    "add",
+    "big_output",
+    "crash",
+    "echo",
+    "garbage",
+    "sleep",
+    "write_file",
+];
 
 /// Calls `tool` with `args` and returns the text of the answer.
 async fn call(client: &McpClient, tool: &'static str, args: serde_json::Value) -> String {

@@ -95,6 +95,9 @@ fn server_table(server: &McpServerConfig) -> Table {
             if !stdio.env_vars.is_empty() {
                 table.insert("env_vars", strings(&stdio.env_vars));
             }
+            if let Some(mode) = server.sandbox {
+                table.insert("sandbox", value(mode.as_str()));
+            }
             if let Some(cwd) = &stdio.cwd {
                 table.insert("cwd", value(cwd.to_string_lossy().as_ref()));
             }
@@ -227,6 +230,7 @@ mod tests {
             enabled_tools: None,
             disabled_tools: None,
             restart: Default::default(),
+            sandbox: None,
         }
     }
 

@@ -29,6 +29,9 @@ pub struct McpServerConfig {
     pub disabled_tools: Option<Vec<String>>,
     /// How the session restarts this server when it crashes.
     pub restart: RestartPolicy,
+    /// Run this stdio server inside the sandbox (`sandbox = "read-only"` or
+    /// `"workspace-write"`); `None` runs it as a plain process.
+    pub sandbox: Option<super::SandboxMode>,
 }
 
 /// Per-server restart settings (`restart`, `max_restarts`,
@@ -82,7 +85,7 @@ const ACCEPTED_IGNORED: &[&str] = &[
     "oauth_resource",
 ];
 
-const STDIO_ONLY: &[&str] = &["args", "env", "env_vars", "cwd"];
+const STDIO_ONLY: &[&str] = &["args", "env", "env_vars", "cwd", "sandbox"];
 const HTTP_ONLY: &[&str] = &["bearer_token_env_var", "http_headers", "env_http_headers"];
 const COMMON: &[&str] = &[
     "transport",
@@ -189,6 +192,7 @@ pub(crate) fn resolve_server(
         enabled_tools: fields.strings(table, "enabled_tools")?,
         disabled_tools: fields.strings(table, "disabled_tools")?,
         restart: restart_policy(&fields, table)?,
+        sandbox: server_sandbox(&fields, table)?,
     };
 
     let ignored = table
@@ -205,6 +209,24 @@ pub(crate) fn resolve_server(
         .map(|key| fields.path(&[key]))
         .collect();
     Ok((config, ignored))
+}
+
+fn server_sandbox(
+    fields: &Fields,
+    table: &toml::Table,
+) -> Result<Option<super::SandboxMode>, FieldProblem> {
+    use super::SandboxMode;
+    match fields.string(table, "sandbox")?.as_deref() {
+        None | Some("danger-full-access") => Ok(None),
+        Some("read-only") => Ok(Some(SandboxMode::ReadOnly)),
+        Some("workspace-write") => Ok(Some(SandboxMode::WorkspaceWrite)),
+        Some(other) => Err(fields.problem(
+            &["sandbox"],
+            format!(
+                "sandbox: unknown value {other:?} (expected read-only, workspace-write or danger-full-access)"
+            ),
+        )),
+    }
 }
 
 fn restart_policy(fields: &Fields, table: &toml::Table) -> Result<RestartPolicy, FieldProblem> {
@@ -446,7 +468,7 @@ startup_timeout_ms = 2500
 tool_timeout_sec = 1.5
 enabled_tools = ["a"]"#,
             expect![[
-                r#"McpServerConfig { transport: Stdio(StdioConfig { command: "docs", args: ["--port", "4000"], env: {"TOKEN": "x"}, env_vars: ["HOME2"], cwd: Some("/srv") }), enabled: true, required: false, startup_timeout: Some(2.5s), tool_timeout: Some(1.5s), enabled_tools: Some(["a"]), disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s } }"#
+                r#"McpServerConfig { transport: Stdio(StdioConfig { command: "docs", args: ["--port", "4000"], env: {"TOKEN": "x"}, env_vars: ["HOME2"], cwd: Some("/srv") }), enabled: true, required: false, startup_timeout: Some(2.5s), tool_timeout: Some(1.5s), enabled_tools: Some(["a"]), disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None }"#
             ]],
         );
         check(
@@ -457,7 +479,7 @@ required = true
 startup_timeout_sec = 3
 startup_timeout_ms = 1"#,
             expect![[
-                r#"McpServerConfig { transport: StreamableHttp(HttpConfig { url: "https://H/mcp", canonical_url: CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("h")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: Some("TOK"), http_headers: {}, env_http_headers: {} }), enabled: false, required: true, startup_timeout: Some(3s), tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s } }"#
+                r#"McpServerConfig { transport: StreamableHttp(HttpConfig { url: "https://H/mcp", canonical_url: CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("h")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: Some("TOK"), http_headers: {}, env_http_headers: {} }), enabled: false, required: true, startup_timeout: Some(3s), tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None }"#
             ]],
         );
     }
@@ -468,7 +490,7 @@ startup_timeout_ms = 1"#,
             r#"transport = "sse"
 url = "http://127.0.0.1:1/sse""#,
             expect![[
-                r#"McpServerConfig { transport: Sse(HttpConfig { url: "http://127.0.0.1:1/sse", canonical_url: CanonicalUrl { url: Url { scheme: "http", cannot_be_a_base: false, username: "", password: None, host: Some(Ipv4(127.0.0.1)), port: Some(1), path: "/sse", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: None, http_headers: {}, env_http_headers: {} }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s } }"#
+                r#"McpServerConfig { transport: Sse(HttpConfig { url: "http://127.0.0.1:1/sse", canonical_url: CanonicalUrl { url: Url { scheme: "http", cannot_be_a_base: false, username: "", password: None, host: Some(Ipv4(127.0.0.1)), port: Some(1), path: "/sse", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: None, http_headers: {}, env_http_headers: {} }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None }"#
             ]],
         );
         check(
@@ -568,7 +590,7 @@ url = "http://h/""#,
         check(
             "command = \"a\"\ntype = \"stdio\"\ndescription = \"ok\"",
             expect![[r#"
-                McpServerConfig { transport: Stdio(StdioConfig { command: "a", args: [], env: {}, env_vars: [], cwd: None }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s } }
+                McpServerConfig { transport: Stdio(StdioConfig { command: "a", args: [], env: {}, env_vars: [], cwd: None }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None }
                 ignored: mcp_servers.s.type"#]],
         );
     }

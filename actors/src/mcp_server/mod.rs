@@ -31,7 +31,7 @@ pub use machine::{
 };
 
 use crate::config::McpServerConfig;
-use crate::policy::{Admission, Requirements, admit};
+use crate::policy::{Admission, Requirements, admit, stricter};
 use crate::session::SessionEvent;
 use shell::McpServerActor;
 
@@ -109,6 +109,10 @@ pub struct ServerSetup {
     pub events: broadcast::Sender<SessionEvent>,
     /// Ping settings.
     pub timing: Timing,
+    /// How to start a sandboxed stdio server (the `codex` binary in its
+    /// sandbox-helper mode). Without it, a server that must be sandboxed
+    /// fails to start; it never runs unsandboxed.
+    pub sandbox_launcher: Option<codex_sandbox::SandboxLauncher>,
 }
 
 impl ServerSetup {
@@ -238,15 +242,22 @@ pub(crate) fn server_spec(setup: Arc<ServerSetup>) -> (ChildSpec, McpServerHandl
     let name = setup.name.clone();
     let actor_setup = Arc::clone(&setup);
     let (actor_spec, inner) = ChildSpec::actor("server", move |cx| {
-        if let Admission::Disabled(reason) = actor_setup
+        match actor_setup
             .gate
             .admit(&actor_setup.name, &actor_setup.config)
         {
-            return Err(ActorError::custom(ServerFailure::NotAdmitted {
+            Admission::Disabled(reason) => Err(ActorError::custom(ServerFailure::NotAdmitted {
                 reason: reason.to_string(),
-            }));
+            })),
+            Admission::Allowed { sandbox, .. } => {
+                let sandbox = stricter(actor_setup.config.sandbox, sandbox);
+                Ok(McpServerActor::new(
+                    Arc::clone(&actor_setup),
+                    cx.clone(),
+                    sandbox,
+                ))
+            }
         }
-        Ok(McpServerActor::new(Arc::clone(&actor_setup), cx.clone()))
     });
     let mut actor_spec = Some(actor_spec.restart(restart.kind));
     let config = SupervisorConfig::default()

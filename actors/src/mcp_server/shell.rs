@@ -8,14 +8,17 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use codex_runtime::{ActorError, ChildContext};
+use codex_sandbox::{CommandSpec, SandboxPolicy};
 use codex_transports::{
-    ChildProcess, ConnectContext, ConnectError, McpClient, TransportPluginExt as _,
+    ChildProcess, ConnectContext, ConnectError, McpClient, StdioConfig, TransportConfig,
+    TransportPluginExt as _,
 };
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientRequest, PingRequest};
 use rmcp::service::{Peer, RoleClient};
 
 use super::machine::{Effect, Input, Machine, MachineConfig, ServerFailure, ToolInfo};
 use super::{CallTool, ListTools, ServerSetup, ToolCallError};
+use crate::config::SandboxMode;
 use crate::session::SessionEvent;
 
 /// One incarnation of one MCP server.
@@ -26,10 +29,16 @@ pub(crate) struct McpServerActor {
     peer: Option<Peer<RoleClient>>,
     process: Option<ChildProcess>,
     tools: Vec<ToolInfo>,
+    /// The sandbox this incarnation runs in (config and requirements).
+    sandbox: Option<SandboxMode>,
 }
 
 impl McpServerActor {
-    pub(crate) fn new(setup: Arc<ServerSetup>, cx: ChildContext) -> Self {
+    pub(crate) fn new(
+        setup: Arc<ServerSetup>,
+        cx: ChildContext,
+        sandbox: Option<SandboxMode>,
+    ) -> Self {
         let machine = Machine::new(
             MachineConfig {
                 server: setup.name.clone(),
@@ -46,6 +55,7 @@ impl McpServerActor {
             peer: None,
             process: None,
             tools: Vec::new(),
+            sandbox,
         }
     }
 
@@ -115,9 +125,10 @@ impl Actor for McpServerActor {
             incarnation: self.cx.incarnation().0,
         });
         let setup = Arc::clone(&self.setup);
+        let sandbox = self.sandbox;
         // Calls that arrive while connecting wait in the mailbox.
         ctx.wait(
-            connect(setup)
+            connect(setup, sandbox)
                 .into_actor(self)
                 .map(|result, act, ctx| match result {
                     Ok((client, tools)) => {
@@ -168,8 +179,21 @@ impl Actor for McpServerActor {
 }
 
 /// Connects, handshakes and lists every tool, all under the startup timeout.
-async fn connect(setup: Arc<ServerSetup>) -> Result<(McpClient, Vec<ToolInfo>), ServerFailure> {
+async fn connect(
+    setup: Arc<ServerSetup>,
+    sandbox: Option<SandboxMode>,
+) -> Result<(McpClient, Vec<ToolInfo>), ServerFailure> {
     let timeout = setup.startup_timeout();
+    let transport = match sandbox {
+        None => setup.config.transport.clone(),
+        Some(mode) => {
+            sandboxed_transport(&setup, mode).map_err(|message| ServerFailure::Startup {
+                server: setup.name.clone(),
+                message,
+                stderr_tail: String::new(),
+            })?
+        }
+    };
     let context = ConnectContext::new(
         setup.name.clone(),
         setup.cwd.clone(),
@@ -185,7 +209,7 @@ async fn connect(setup: Arc<ServerSetup>) -> Result<(McpClient, Vec<ToolInfo>), 
         })?;
     let started = Instant::now();
     let client = plugin
-        .connect_and_initialize(&setup.config.transport, &context, timeout)
+        .connect_and_initialize(&transport, &context, timeout)
         .await
         .map_err(|err| startup_failure(&setup.name, timeout, err))?;
     let remaining = timeout.saturating_sub(started.elapsed());
@@ -216,6 +240,46 @@ async fn connect(setup: Arc<ServerSetup>) -> Result<(McpClient, Vec<ToolInfo>), 
         })
         .collect();
     Ok((client, tools))
+}
+
+/// The stdio transport rewritten to start through the sandbox helper. The
+/// identity the policy admitted is the original command; only the process
+/// that runs it changes.
+fn sandboxed_transport(setup: &ServerSetup, mode: SandboxMode) -> Result<TransportConfig, String> {
+    let TransportConfig::Stdio(stdio) = &setup.config.transport else {
+        return Err("only stdio servers can run in a sandbox".to_owned());
+    };
+    let launcher = setup.sandbox_launcher.as_ref().ok_or_else(|| {
+        format!("must run in a {mode} sandbox, but no sandbox helper is available")
+    })?;
+    let cwd = match &stdio.cwd {
+        Some(cwd) if cwd.is_absolute() => cwd.clone(),
+        Some(cwd) => setup.cwd.join(cwd),
+        None => setup.cwd.clone(),
+    };
+    let policy = SandboxPolicy::new(match mode {
+        SandboxMode::ReadOnly => codex_sandbox::SandboxMode::ReadOnly,
+        SandboxMode::WorkspaceWrite => codex_sandbox::SandboxMode::WorkspaceWrite,
+        SandboxMode::DangerFullAccess | SandboxMode::ExternalSandbox => {
+            codex_sandbox::SandboxMode::DangerFullAccess
+        }
+    });
+    let argv = std::iter::once(&stdio.command)
+        .chain(&stdio.args)
+        .map(std::ffi::OsString::from)
+        .collect();
+    let spec = CommandSpec::new(argv, cwd.clone(), Default::default());
+    let command = launcher
+        .command(&spec, &policy)
+        .map_err(|err| format!("cannot sandbox it: {err}"))?;
+    let text = |s: &std::ffi::OsStr| s.to_string_lossy().into_owned();
+    Ok(TransportConfig::Stdio(StdioConfig {
+        command: text(command.get_program()),
+        args: command.get_args().map(text).collect(),
+        env: stdio.env.clone(),
+        env_vars: stdio.env_vars.clone(),
+        cwd: Some(cwd),
+    }))
 }
 
 fn tail_of(client: &McpClient) -> String {

@@ -21,7 +21,7 @@ use codex_transports::{CanonicalUrl, Identity, StdioIdentity, TransportConfig, T
 use super::requirements::{
     AllowRule, DenyRule, RequirementSource, Requirements, RequirementsLayer, RuleIdentity, RuleName,
 };
-use crate::config::McpServerConfig;
+use crate::config::{McpServerConfig, SandboxMode};
 
 /// The verdict for one server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,8 @@ pub enum Admission {
     Allowed {
         /// One entry per layer with an allowlist.
         matched: Vec<RuleMatch>,
+        /// The strictest sandbox any matched entry demands.
+        sandbox: Option<SandboxMode>,
     },
     /// The server stays in config but is not started.
     Disabled(DisabledReason),
@@ -224,15 +226,19 @@ pub fn admit(name: &str, server: &McpServerConfig, requirements: &Requirements) 
         }
     }
     let mut matched = Vec::new();
+    let mut sandbox = None;
     for layer in &requirements.layers {
         let Some(allowlist) = &layer.allowlist else {
             continue;
         };
         match check_allowlist(allowlist, name, &server.transport, &identity) {
-            Ok(rule) => matched.push(RuleMatch {
-                source: layer.source.clone(),
-                rule: rule.key.clone(),
-            }),
+            Ok(rule) => {
+                sandbox = stricter(sandbox, rule.sandbox);
+                matched.push(RuleMatch {
+                    source: layer.source.clone(),
+                    rule: rule.key.clone(),
+                });
+            }
             Err(cause) => return disabled(layer, cause),
         }
     }
@@ -255,7 +261,18 @@ pub fn admit(name: &str, server: &McpServerConfig, requirements: &Requirements) 
     if !server.enabled {
         return Admission::Disabled(DisabledReason::ByUser);
     }
-    Admission::Allowed { matched }
+    Admission::Allowed { matched, sandbox }
+}
+
+/// The stricter of two sandbox demands: read-only over workspace-write over
+/// none. Anything looser than read-only or workspace-write counts as none.
+pub fn stricter(a: Option<SandboxMode>, b: Option<SandboxMode>) -> Option<SandboxMode> {
+    let rank = |mode: Option<SandboxMode>| match mode {
+        Some(SandboxMode::ReadOnly) => 2,
+        Some(SandboxMode::WorkspaceWrite) => 1,
+        Some(SandboxMode::DangerFullAccess | SandboxMode::ExternalSandbox) | None => 0,
+    };
+    if rank(b) > rank(a) { b } else { a }
 }
 
 fn disabled(layer: &RequirementsLayer, cause: PolicyCause) -> Admission {

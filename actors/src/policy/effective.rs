@@ -128,6 +128,7 @@ pub fn constrain_servers(
                 config: config.clone(),
                 admission: Admission::Allowed {
                     matched: Vec::new(),
+                    sandbox: None,
                 },
             };
             (name.clone(), server)

@@ -87,10 +87,10 @@ pub fn audit(servers: &McpServers) -> Vec<AuditEvent> {
                 }
             };
             let (allowed, detail) = match &server.admission {
-                Admission::Allowed { matched } if matched.is_empty() => {
+                Admission::Allowed { matched, .. } if matched.is_empty() => {
                     (true, "no allowlist applies".to_owned())
                 }
-                Admission::Allowed { matched } => (
+                Admission::Allowed { matched, .. } => (
                     true,
                     matched
                         .iter()

@@ -12,7 +12,7 @@ mod machine;
 mod requirements;
 mod shell;
 
-pub use admit::{Admission, DisabledReason, PolicyCause, RuleFamily, RuleMatch, admit};
+pub use admit::{Admission, DisabledReason, PolicyCause, RuleFamily, RuleMatch, admit, stricter};
 pub use constrained::{Constrained, ConstraintError};
 pub use effective::{
     AllowedSet, EffectiveConfig, McpServer, McpServers, allowed_set, apply_requirements,

@@ -129,6 +129,9 @@ pub struct AllowRule {
     pub name: RuleName,
     /// What a covered server must be.
     pub identity: RuleIdentity,
+    /// The sandbox the server must run in (stdio rules only); a server
+    /// configured looser is started in this sandbox anyway.
+    pub sandbox: Option<SandboxMode>,
     /// The rule's key path, e.g. `mcp_server_allowlist.docs`.
     pub key: String,
 }
@@ -318,15 +321,18 @@ fn parse_layer(
                 let rules = layer.allowlist.get_or_insert_with(Vec::new);
                 for (name, entry) in parser.table(&[key], value)? {
                     let path = [key.as_str(), name.as_str()];
-                    let fields = parser.table(&path, entry)?;
-                    let identity = parser.rule_identity(&path, fields)?.ok_or_else(|| {
+                    let mut fields = parser.table(&path, entry)?.clone();
+                    let sandbox = parser.rule_sandbox(&path, fields.remove("sandbox"))?;
+                    let identity = parser.rule_identity(&path, &fields)?.ok_or_else(|| {
                         parser.invalid(&path, "an allowlist entry needs `command` or `url`")
                     })?;
-                    rules.push(AllowRule {
-                        name: RuleName::parse(name),
+                    rules.push(parser.allow_rule(
+                        &path,
+                        name,
                         identity,
-                        key: rule_key(key, name),
-                    });
+                        sandbox,
+                        rule_key(key, name),
+                    )?);
                 }
             }
             "mcp_server_denylist" => {
@@ -476,6 +482,7 @@ impl Parser<'_> {
         let path = ["mcp_servers", name];
         let fields = self.table(&path, entry)?;
         let mut identity = None;
+        let mut sandbox = None;
         for (key, value) in fields {
             match key.as_str() {
                 "identity" => {
@@ -484,6 +491,9 @@ impl Parser<'_> {
                     identity = Some(self.rule_identity(&id_path, id_fields)?.ok_or_else(|| {
                         self.invalid(&id_path, "an identity needs `command` or `url`")
                     })?);
+                }
+                "sandbox" => {
+                    sandbox = self.rule_sandbox(&path, Some(value.clone()))?;
                 }
                 // Accepted by Codex as a human note.
                 "description" => {}
@@ -494,11 +504,51 @@ impl Parser<'_> {
             }
         }
         let identity = identity.ok_or_else(|| self.invalid(&path, "missing field `identity`"))?;
+        let key = format!("{}.identity", rule_key("mcp_servers", name));
+        self.allow_rule(&path, name, identity, sandbox, key)
+    }
+
+    fn allow_rule(
+        &self,
+        path: &[&str],
+        name: &str,
+        identity: RuleIdentity,
+        sandbox: Option<SandboxMode>,
+        key: String,
+    ) -> Result<AllowRule, RequirementsError> {
+        if sandbox.is_some() && matches!(identity, RuleIdentity::Url(_)) {
+            return Err(self.invalid(
+                path,
+                "`sandbox` goes with `command`: a remote server cannot be sandboxed",
+            ));
+        }
         Ok(AllowRule {
             name: RuleName::parse(name),
             identity,
-            key: format!("{}.identity", rule_key("mcp_servers", name)),
+            sandbox,
+            key,
         })
+    }
+
+    /// `sandbox = "read-only" | "workspace-write"` on an allowlist entry.
+    fn rule_sandbox(
+        &self,
+        path: &[&str],
+        value: Option<toml::Value>,
+    ) -> Result<Option<SandboxMode>, RequirementsError> {
+        let mut at = path.to_vec();
+        at.push("sandbox");
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        match self.string(&at, &value)?.as_str() {
+            "read-only" => Ok(Some(SandboxMode::ReadOnly)),
+            "workspace-write" => Ok(Some(SandboxMode::WorkspaceWrite)),
+            other => Err(self.invalid(
+                &at,
+                &format!("unknown sandbox {other:?} (expected read-only or workspace-write)"),
+            )),
+        }
     }
 
     /// `command` (+ `args`) or `url` from a rule table; `None` if neither.

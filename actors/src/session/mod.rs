@@ -18,7 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor as _, Addr};
-use codex_runtime::{ChildId, EventBus, RootSupervisor, Supervisor, SupervisorConfig};
+use codex_runtime::{
+    ActorError, ChildId, ChildSpec, EventBus, RootSupervisor, Supervisor, SupervisorConfig,
+};
 use codex_transports::TransportRegistry;
 use rmcp::model::CallToolResult;
 use tokio::sync::broadcast;
@@ -34,6 +36,7 @@ use crate::policy::{
     AuditEvent, Evaluate, PolicyActor, RequirementsError, RequirementsSources, StopReason,
     load_requirements,
 };
+use crate::sandbox_process::{CommandExit, SandboxProcessActor, Stream};
 use shell::{
     ApplyAdmitted, AwaitStartup, MarkStarted, MarkStopped, Route, RunningConfigs, SessionActor,
     Snapshot,
@@ -100,6 +103,24 @@ pub enum SessionEvent {
     },
     /// A new snapshot was applied.
     Reloaded,
+    /// A sandboxed command wrote output.
+    CommandOutput {
+        /// The command's id, from [`Session::run_command`].
+        id: u64,
+        /// Which stream.
+        stream: Stream,
+        /// The bytes, decoded lossily.
+        text: String,
+    },
+    /// A sandboxed command ended.
+    CommandExited {
+        /// The command's id.
+        id: u64,
+        /// Its exit code (124 after a timeout).
+        exit_code: i32,
+        /// Whether the timeout killed it.
+        timed_out: bool,
+    },
 }
 
 /// Where a server stands.
@@ -162,6 +183,27 @@ pub struct SessionOptions {
     pub timing: Timing,
     /// Only start these servers (all when empty).
     pub only: Vec<String>,
+    /// How to start sandboxed stdio servers (the `codex` binary in its
+    /// sandbox-helper mode).
+    pub sandbox_launcher: Option<codex_sandbox::SandboxLauncher>,
+}
+
+/// Why a sandboxed command produced no exit status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// The session was built without a sandbox helper.
+    #[error("no sandbox helper is available to run commands")]
+    NoLauncher,
+    /// The sandbox refused the command or it could not be executed.
+    #[error("the command could not be started: {0}")]
+    Start(String),
+    /// The command's actor stopped without answering (session shutdown).
+    #[error("the command was stopped before it finished")]
+    Lost,
+    /// A command actor was asked to run twice.
+    #[error("a command runs at most once")]
+    AlreadyRan,
 }
 
 /// Why a session could not start.
@@ -192,6 +234,7 @@ pub struct Session {
     shared: Shared,
     options: SessionOptions,
     reload_lock: tokio::sync::Mutex<()>,
+    next_command: std::sync::atomic::AtomicU64,
 }
 
 /// What every server's setup is built from.
@@ -233,6 +276,7 @@ impl Session {
             },
             options,
             reload_lock: tokio::sync::Mutex::new(()),
+            next_command: std::sync::atomic::AtomicU64::new(1),
         };
         session.reload().await?;
         Ok(session)
@@ -401,6 +445,7 @@ impl Session {
                 gate: self.shared.gate.clone(),
                 events: self.shared.internal.clone(),
                 timing: self.options.timing,
+                sandbox_launcher: self.options.sandbox_launcher.clone(),
             });
             let (spec, handle) = server_spec(setup);
             let handle = match supervisor.start_child(spec).await {
@@ -471,6 +516,52 @@ impl Session {
                 let _ = session.reload().await;
             }
         });
+    }
+
+    /// Runs one command under the sandbox as a temporary child of the
+    /// session, publishing its output as [`SessionEvent::CommandOutput`],
+    /// and returns how it ended. The command's timeout is `spec.timeout`.
+    pub async fn run_command(
+        &self,
+        spec: codex_sandbox::CommandSpec,
+        policy: codex_sandbox::SandboxPolicy,
+    ) -> Result<CommandExit, CommandError> {
+        let launcher = self
+            .options
+            .sandbox_launcher
+            .clone()
+            .ok_or(CommandError::NoLauncher)?;
+        let id = self
+            .next_command
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
+        let mut reply = Some(reply_tx);
+        let events = self.shared.events.clone();
+        let mut spec = Some(spec);
+        let child_id = ChildId::new(format!("cmd:{id}"));
+        let child = ChildSpec::new(child_id.clone(), move |cx| {
+            match (spec.take(), reply.take()) {
+                (Some(spec), Some(reply)) => Ok(cx.start(SandboxProcessActor::new(
+                    id,
+                    spec,
+                    policy.clone(),
+                    launcher.clone(),
+                    events.clone(),
+                    reply,
+                ))),
+                _ => Err(ActorError::custom(CommandError::AlreadyRan)),
+            }
+        })
+        .restart(codex_runtime::Restart::Temporary)
+        .shutdown(codex_runtime::Shutdown::BrutalKill);
+        let supervisor = self.root.handle();
+        supervisor
+            .start_child(child)
+            .await
+            .map_err(|err| CommandError::Start(err.to_string()))?;
+        let result = reply_rx.await.map_err(|_| CommandError::Lost);
+        let _ = supervisor.delete_child(child_id).await;
+        result?.map_err(CommandError::Start)
     }
 
     /// Stops every server in reverse start order, then the root

@@ -122,9 +122,9 @@ mod tests {
             ],
             expect![[r#"
                 mcp__a_b__x -> a.b/x
-                mcp__a_b__x_c6c8c63d01a3 -> a_b/x
+                mcp__a_b__x_e8d12c72dedf -> a_b/x
                 mcp__srv__do_it -> srv/do it
-                mcp__srv__do_it_9d3ec1cc11ea -> srv/do/it
+                mcp__srv__do_it_7169707720cb -> srv/do/it
                 mcp__srv__ok-1 -> srv/ok-1"#]],
         );
     }

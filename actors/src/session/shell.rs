@@ -116,7 +116,9 @@ impl SessionActor {
             | SessionEvent::ServerStopped { .. }
             | SessionEvent::Admission(_)
             | SessionEvent::ConfigError { .. }
-            | SessionEvent::Reloaded => {}
+            | SessionEvent::Reloaded
+            | SessionEvent::CommandOutput { .. }
+            | SessionEvent::CommandExited { .. } => {}
         }
     }
 

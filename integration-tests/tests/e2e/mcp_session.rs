@@ -169,3 +169,87 @@ fn a_required_server_that_fails_fails_the_session() {
         run.stderr
     );
 }
+
+/// A directory outside every writable root of a sandboxed server.
+fn outside_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("mcp-sandbox-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create outside dir");
+    dir
+}
+
+fn write_args(path: &std::path::Path) -> String {
+    serde_json::json!({"path": path.display().to_string(), "text": "x"}).to_string()
+}
+
+#[test]
+fn a_sandboxed_server_cannot_write_outside_its_roots() {
+    let env = TestEnv::new();
+    env.write_config(&server("fs", "sandbox = \"workspace-write\""));
+    let outside = outside_dir("ww").join("escape.txt");
+    let inside = env.work_dir().join("inside.txt");
+
+    let denied = env.codex(&[
+        "mcp",
+        "call",
+        "fs",
+        "write_file",
+        "--args",
+        &write_args(&outside),
+    ]);
+    assert_eq!(denied.code, 1, "{}", denied.transcript());
+    assert!(denied.stdout.contains("cannot write"), "{}", denied.stdout);
+    assert!(
+        !outside.exists(),
+        "the sandboxed server wrote outside its roots"
+    );
+
+    let allowed = env.codex(&[
+        "mcp",
+        "call",
+        "fs",
+        "write_file",
+        "--args",
+        &write_args(&inside),
+    ]);
+    assert_eq!(allowed.code, 0, "{}", allowed.transcript());
+    assert!(inside.exists());
+    let get = env.codex(&["mcp", "get", "fs"]);
+    assert!(
+        get.stdout.contains("  sandbox: workspace-write\n"),
+        "{}",
+        get.stdout
+    );
+}
+
+#[test]
+fn requirements_can_demand_a_sandbox_the_config_lacks() {
+    let mut env = TestEnv::new();
+    env.write_config(&server("fs", ""));
+    env.requirements_file(&format!(
+        "[mcp_server_allowlist.fs]\ncommand = {:?}\nsandbox = \"read-only\"\n",
+        test_server_bin().display().to_string()
+    ));
+    let inside = env.work_dir().join("inside.txt");
+    let run = env.codex(&[
+        "mcp",
+        "call",
+        "fs",
+        "write_file",
+        "--args",
+        &write_args(&inside),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(!inside.exists(), "read-only was demanded by requirements");
+    // The same server without the demand writes fine.
+    env.remove_var("CODEX_REQUIREMENTS_FILE");
+    let run = env.codex(&[
+        "mcp",
+        "call",
+        "fs",
+        "write_file",
+        "--args",
+        &write_args(&inside),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+}

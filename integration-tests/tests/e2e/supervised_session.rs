@@ -34,6 +34,10 @@ fn options(
         env: std::env::vars().collect::<BTreeMap<_, _>>(),
         timing,
         only: Vec::new(),
+        sandbox_launcher: Some(codex_sandbox::SandboxLauncher::new(
+            codex_integration_tests::codex_bin(),
+            ["debug", "sandbox-exec"],
+        )),
     }
 }
 
@@ -317,6 +321,114 @@ fn shutdown_leaves_no_process_behind() {
         for pid in pids {
             wait_group_gone(pid, Duration::from_secs(5)).await;
         }
+    })
+    .expect("runtime");
+}
+
+fn command(env: &TestEnv, script: &str, timeout: Duration) -> codex_sandbox::CommandSpec {
+    let argv = ["sh", "-c", script].map(std::ffi::OsString::from).to_vec();
+    let envs = std::env::vars_os().collect();
+    let mut spec = codex_sandbox::CommandSpec::new(argv, env.work_dir(), envs);
+    spec.timeout = timeout;
+    spec
+}
+
+fn workspace_write() -> codex_sandbox::SandboxPolicy {
+    codex_sandbox::SandboxPolicy::new(codex_sandbox::SandboxMode::WorkspaceWrite)
+}
+
+#[test]
+fn commands_stream_output_and_exit() {
+    let env = TestEnv::new();
+    codex_runtime::block_on(move || async move {
+        let session = Session::start(options(&env, None, Timing::default()))
+            .await
+            .expect("start");
+        let mut events = session.subscribe();
+        let spec = command(
+            &env,
+            "echo out; echo err >&2; echo data > inside.txt; exit 3",
+            DEADLINE,
+        );
+        let exit = session
+            .run_command(spec, workspace_write())
+            .await
+            .expect("ran");
+        assert_eq!((exit.exit_code, exit.timed_out), (3, false));
+        assert_eq!(exit.stdout, "out\n");
+        assert_eq!(exit.stderr, "err\n");
+        assert!(env.work_dir().join("inside.txt").exists());
+        let streamed = wait_for(&mut events, "streamed output", |e| match e {
+            SessionEvent::CommandOutput { text, .. } if text.contains("out") => Some(text.clone()),
+            _ => None,
+        })
+        .await;
+        assert_eq!(streamed, "out\n");
+        session.shutdown().await;
+    })
+    .expect("runtime");
+}
+
+#[test]
+fn a_command_timeout_kills_its_grandchildren() {
+    let env = TestEnv::new();
+    codex_runtime::block_on(move || async move {
+        let session = Session::start(options(&env, None, Timing::default()))
+            .await
+            .expect("start");
+        let spec = command(
+            &env,
+            "sleep 100 & echo $!; wait",
+            Duration::from_millis(500),
+        );
+        let exit = session
+            .run_command(spec, workspace_write())
+            .await
+            .expect("ran");
+        assert_eq!((exit.exit_code, exit.timed_out), (124, true));
+        let grandchild: u32 = exit
+            .stdout
+            .trim()
+            .parse()
+            .expect("pid of the background sleep");
+        let pid = Pid::from_raw(grandchild as i32).expect("pid");
+        let start = tokio::time::Instant::now();
+        while rustix::process::test_kill_process(pid).is_ok() {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "grandchild {grandchild} survived"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        session.shutdown().await;
+    })
+    .expect("runtime");
+}
+
+#[test]
+fn shutdown_kills_running_commands() {
+    let env = TestEnv::new();
+    codex_runtime::block_on(move || async move {
+        let session = Arc::new(
+            Session::start(options(&env, None, Timing::default()))
+                .await
+                .expect("start"),
+        );
+        let mut events = session.subscribe();
+        let runner = Arc::clone(&session);
+        let spec = command(&env, "echo $$; exec sleep 100", DEADLINE);
+        let pending =
+            actix::spawn(async move { runner.run_command(spec, workspace_write()).await });
+        let pid: u32 = wait_for(&mut events, "the command's pid", |e| match e {
+            SessionEvent::CommandOutput { text, .. } => text.trim().parse().ok(),
+            _ => None,
+        })
+        .await;
+        assert!(group_alive(pid));
+        session.shutdown().await;
+        wait_group_gone(pid, Duration::from_secs(5)).await;
+        let outcome = pending.await.expect("join");
+        assert!(outcome.is_err(), "the command did not finish: {outcome:?}");
     })
     .expect("runtime");
 }

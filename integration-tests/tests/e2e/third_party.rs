@@ -119,6 +119,100 @@ async fn mcp_server_time_over_stdio() {
     close(&mut client).await;
 }
 
+/// The same real servers through the `codex` binary: a supervised session
+/// admits them, lists their tools and routes calls to them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_servers_through_the_codex_binary() {
+    let Some(deps) = McpDeps::locate("real_servers_through_the_codex_binary") else {
+        return;
+    };
+    let http = HttpServer::start(&deps, "streamableHttp").await;
+    let env = codex_integration_tests::TestEnv::new();
+    let node = deps.node().display().to_string();
+    let everything = deps.server_everything().display().to_string();
+    let time = deps.mcp_server_time().display().to_string();
+    env.write_config(&format!(
+        "[mcp_servers.everything]\ncommand = {node:?}\nargs = [{everything:?}, \"stdio\"]\n\
+         [mcp_servers.time]\ncommand = {time:?}\nargs = [\"--local-timezone\", \"UTC\"]\n\
+         [mcp_servers.remote]\nurl = {:?}\n",
+        http.url("/mcp")
+    ));
+    let env = std::sync::Arc::new(env);
+    let run = |args: &'static [&'static str]| {
+        let env = std::sync::Arc::clone(&env);
+        tokio::task::spawn_blocking(move || env.codex(args))
+    };
+    let tools = run(&["mcp", "tools", "--json"]).await.expect("join");
+    assert_eq!(tools.code, 0, "{}", tools.transcript());
+    let listed: Value = serde_json::from_str(&tools.stdout).expect("json");
+    let qualified: Vec<&str> = listed
+        .as_array()
+        .expect("servers")
+        .iter()
+        .flat_map(|server| server["tools"].as_array().into_iter().flatten())
+        .filter_map(|tool| tool["qualified_name"].as_str())
+        .collect();
+    for name in [
+        "mcp__everything__echo",
+        "mcp__remote__echo",
+        "mcp__time__get_current_time",
+    ] {
+        assert!(
+            qualified.contains(&name),
+            "{name} missing from {qualified:?}"
+        );
+    }
+    let echo = run(&[
+        "mcp",
+        "call",
+        "everything",
+        "echo",
+        "--args",
+        r#"{"message": "via codex"}"#,
+    ])
+    .await
+    .expect("join");
+    assert_eq!(
+        (echo.code, echo.stdout.as_str()),
+        (0, "Echo: via codex\n"),
+        "{}",
+        echo.transcript()
+    );
+    let remote = run(&[
+        "mcp",
+        "call",
+        "remote",
+        "echo",
+        "--args",
+        r#"{"message": "over http"}"#,
+    ])
+    .await
+    .expect("join");
+    assert_eq!(
+        remote.stdout,
+        "Echo: over http\n",
+        "{}",
+        remote.transcript()
+    );
+    let now = run(&[
+        "mcp",
+        "call",
+        "time",
+        "get_current_time",
+        "--args",
+        r#"{"timezone": "UTC"}"#,
+    ])
+    .await
+    .expect("join");
+    assert_eq!(now.code, 0, "{}", now.transcript());
+    assert!(
+        now.stdout.contains("\"timezone\": \"UTC\""),
+        "{}",
+        now.stdout
+    );
+    http.stop().await;
+}
+
 /// The scenario every server-everything transport runs: its identity, the
 /// whole tool list (following pagination) and an `echo` round trip.
 async fn check_everything(mut client: McpClient, transport: &str) {

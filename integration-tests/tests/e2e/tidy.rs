@@ -123,10 +123,16 @@ fn machines_are_pure() {
         .filter(|f| f.file_name().is_some_and(|n| n == "machine.rs"))
     {
         let text = std::fs::read_to_string(file).expect("read machine");
+        // Code, not prose: a doc comment may say what the machine avoids.
+        let code: String = text
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
         for banned in ["actix", "tokio"] {
             assert!(
-                !text.contains(banned),
-                "{} mentions {banned}; machines are pure",
+                !code.contains(banned),
+                "{} uses {banned}; machines are pure",
                 file.display()
             );
         }

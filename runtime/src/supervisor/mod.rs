@@ -134,7 +134,7 @@ pub struct RootSupervisor {
     handle: SupervisorHandle,
     bus: EventBus,
     ready: std::sync::Mutex<Option<oneshot::Receiver<()>>>,
-    stop: std::sync::Mutex<Option<oneshot::Sender<()>>>,
+    stop: Arc<crate::child::StopSignal>,
     exit: watch::Receiver<Option<Exit>>,
 }
 
@@ -154,10 +154,16 @@ impl RootSupervisor {
     /// exits first (for example because a child could not start).
     pub async fn ready(&self) -> Result<(), SupervisorError> {
         let rx = lock(&self.ready).take();
-        if let Some(rx) = rx
-            && rx.await.is_ok()
-        {
-            return Ok(());
+        if let Some(rx) = rx {
+            tokio::select! {
+                biased;
+                signalled = rx => {
+                    if signalled.is_ok() {
+                        return Ok(());
+                    }
+                }
+                _ = self.wait() => {}
+            }
         }
         match self.exit.borrow().clone() {
             Some(exit) => Err(SupervisorError::Exited(exit)),
@@ -177,10 +183,7 @@ impl RootSupervisor {
     /// Stops every child in reverse order, then the supervisor; returns
     /// the supervisor's exit.
     pub async fn shutdown(&self) -> Exit {
-        let stop = lock(&self.stop).take();
-        if let Some(stop) = stop {
-            let _ = stop.send(());
-        }
+        self.stop.request();
         self.wait().await
     }
 }
@@ -228,7 +231,7 @@ impl Supervisor {
             handle: SupervisorHandle { inner },
             bus: bus.clone(),
             ready: std::sync::Mutex::new(Some(ready)),
-            stop: std::sync::Mutex::new(Some(stop)),
+            stop,
             exit,
         }
     }

@@ -54,7 +54,7 @@ impl std::fmt::Debug for Supervisor {
 /// One live incarnation as the shell sees it.
 struct Running_ {
     incarnation: Incarnation,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Arc<crate::child::StopSignal>,
     abort: AbortHandle,
     exit: watch::Receiver<Option<Exit>>,
 }
@@ -374,7 +374,7 @@ impl Supervisor {
             id.clone(),
             Running_ {
                 incarnation,
-                stop: Some(stop),
+                stop,
                 abort: join.abort_handle(),
                 exit: exit_rx.clone(),
             },
@@ -464,11 +464,7 @@ async fn stop(run: Running_, shutdown: Shutdown) {
         mut exit,
         ..
     } = run;
-    let ask = move || {
-        if let Some(stop) = stop {
-            let _ = stop.send(());
-        }
-    };
+    let ask = move || stop.request();
     match shutdown {
         Shutdown::BrutalKill => abort.abort(),
         Shutdown::Infinity => ask(),

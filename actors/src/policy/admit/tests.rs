@@ -28,9 +28,12 @@ fn server(text: &str) -> McpServerConfig {
 
 fn verdict(name: &str, server_toml: &str, layers: &[&str]) -> String {
     match admit(name, &server(server_toml), &requirements(layers)) {
-        Admission::Allowed { matched } => {
+        Admission::Allowed { matched, sandbox } => {
             let rules: Vec<String> = matched.iter().map(|m| m.rule.clone()).collect();
-            format!("allowed [{}]", rules.join(", "))
+            match sandbox {
+                Some(mode) => format!("allowed [{}] in sandbox {mode}", rules.join(", ")),
+                None => format!("allowed [{}]", rules.join(", ")),
+            }
         }
         Admission::Disabled(reason) => format!("disabled: {reason}"),
     }
@@ -493,6 +496,46 @@ fn s3_s10_layers_intersect_allowlists_and_union_denylists() {
             &[corp, "allowed_sandbox_modes = [\"read-only\"]"]
         ),
         r#"disabled: requirements (/etc/req0.toml): "other" is not in the allowlist"#
+    );
+}
+
+#[test]
+fn requirements_can_demand_a_sandbox() {
+    let demand = "[mcp_server_allowlist.fs]\ncommand = \"fs-mcp\"\nsandbox = \"read-only\"";
+    check(
+        "fs",
+        r#"command = "fs-mcp""#,
+        demand,
+        expect!["allowed [mcp_server_allowlist.fs] in sandbox read-only"],
+    );
+    // A looser sandbox in config does not loosen the demand.
+    check(
+        "fs",
+        "command = \"fs-mcp\"\nsandbox = \"workspace-write\"",
+        demand,
+        expect!["allowed [mcp_server_allowlist.fs] in sandbox read-only"],
+    );
+    // Codex's spelling takes `sandbox` beside `identity`; layers combine to
+    // the strictest demand.
+    let codex = "[mcp_servers.fs]\nsandbox = \"workspace-write\"\n[mcp_servers.fs.identity]\ncommand = \"fs-mcp\"";
+    assert_eq!(
+        verdict("fs", r#"command = "fs-mcp""#, &[codex]),
+        "allowed [mcp_servers.fs.identity] in sandbox workspace-write"
+    );
+    assert_eq!(
+        verdict("fs", r#"command = "fs-mcp""#, &[codex, demand]),
+        "allowed [mcp_servers.fs.identity, mcp_server_allowlist.fs] in sandbox read-only"
+    );
+    assert_eq!(
+        stricter(Some(SandboxMode::WorkspaceWrite), None),
+        Some(SandboxMode::WorkspaceWrite)
+    );
+    assert_eq!(
+        stricter(
+            Some(SandboxMode::WorkspaceWrite),
+            Some(SandboxMode::ReadOnly)
+        ),
+        Some(SandboxMode::ReadOnly)
     );
 }
 

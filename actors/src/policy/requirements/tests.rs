@@ -196,6 +196,29 @@ fn malformed_rules_are_errors() {
 }
 
 #[test]
+fn sandbox_demands() {
+    check(
+        "[mcp_server_allowlist.fs]\ncommand = \"fs\"\nsandbox = \"workspace-write\"\n",
+        expect![[r#"
+            allowlist: 1 rule(s)
+              mcp_server_allowlist.fs Exact("fs") Command { command: "fs", args: None }
+        "#]],
+    );
+    check(
+        "[mcp_server_allowlist.web]\nurl = \"https://h/\"\nsandbox = \"read-only\"\n",
+        expect![[r#"
+            error: invalid requirements: req.toml:1:23: mcp_server_allowlist.web: `sandbox` goes with `command`: a remote server cannot be sandboxed
+        "#]],
+    );
+    check(
+        "[mcp_server_allowlist.fs]\ncommand = \"fs\"\nsandbox = \"none\"\n",
+        expect![[r#"
+            error: invalid requirements: req.toml:3:1: mcp_server_allowlist.fs.sandbox: unknown sandbox "none" (expected read-only or workspace-write)
+        "#]],
+    );
+}
+
+#[test]
 fn sources_load_and_report_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
     let system = dir.path().join("system.toml");
