@@ -149,6 +149,8 @@ fn options(env: &TestEnv) -> SessionOptions {
         env: std::env::vars().collect::<BTreeMap<_, _>>(),
         timing: Timing::default(),
         only: Vec::new(),
+        // The test servers run unsandboxed.
+        sandbox_launcher: None,
     }
 }
 
