@@ -109,6 +109,9 @@ pub struct ServerSetup {
     pub events: broadcast::Sender<SessionEvent>,
     /// Ping settings.
     pub timing: Timing,
+    /// Where the ready incarnation publishes its connection, so calls skip
+    /// the actor mailboxes.
+    pub(crate) live: LiveSlot,
     /// How to start a sandboxed stdio server (the `codex` binary in its
     /// sandbox-helper mode). Without it, a server that must be sandboxed
     /// fails to start; it never runs unsandboxed.
@@ -190,6 +193,90 @@ pub enum ToolCallError {
     },
 }
 
+/// A ready incarnation's connection: what a call needs, nothing else.
+#[derive(Debug, Clone)]
+pub(crate) struct Live {
+    pub(crate) server: String,
+    pub(crate) peer: rmcp::service::Peer<rmcp::service::RoleClient>,
+    /// Tool names after `enabled_tools` / `disabled_tools`.
+    pub(crate) tools: Arc<Vec<String>>,
+    /// Whether the config filters tools (for the error wording).
+    pub(crate) filtered: bool,
+    pub(crate) timeout: Duration,
+    pub(crate) incarnation: u64,
+}
+
+impl Live {
+    /// Calls `tool` under the tool timeout. Dropping the request future on
+    /// timeout makes rmcp send `notifications/cancelled` for it.
+    pub(crate) async fn call(
+        self,
+        tool: String,
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<CallToolResult, ToolCallError> {
+        let server = self.server;
+        if !self.tools.contains(&tool) {
+            return Err(if self.filtered {
+                ToolCallError::Disabled { server, tool }
+            } else {
+                ToolCallError::UnknownTool { server, tool }
+            });
+        }
+        let mut params = rmcp::model::CallToolRequestParams::new(tool.clone());
+        if let Some(arguments) = arguments {
+            params = params.with_arguments(arguments);
+        }
+        match tokio::time::timeout(self.timeout, self.peer.call_tool(params)).await {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(err)) => Err(ToolCallError::Service {
+                server,
+                tool,
+                message: err.to_string(),
+            }),
+            Err(_) => Err(ToolCallError::Timeout {
+                server,
+                tool,
+                after: self.timeout,
+            }),
+        }
+    }
+}
+
+/// Shared between a server's incarnations and its handle. Set when an
+/// incarnation is ready, cleared when it fails or stops.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LiveSlot(Arc<RwLock<Option<Live>>>);
+
+impl LiveSlot {
+    fn set(&self, live: Live) {
+        match self.0.write() {
+            Ok(mut slot) => *slot = Some(live),
+            Err(poisoned) => *poisoned.into_inner() = Some(live),
+        }
+    }
+
+    /// Clears the slot if it still holds `incarnation`.
+    fn clear(&self, incarnation: u64) {
+        let mut slot = match self.0.write() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if slot
+            .as_ref()
+            .is_some_and(|live| live.incarnation == incarnation)
+        {
+            *slot = None;
+        }
+    }
+
+    fn get(&self) -> Option<Live> {
+        match self.0.read() {
+            Ok(slot) => slot.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
 /// Calls one tool.
 #[derive(Debug, Message)]
 #[rtype(result = "Result<CallToolResult, ToolCallError>")]
@@ -208,15 +295,27 @@ pub(crate) struct ListTools;
 pub struct McpServerHandle {
     name: String,
     inner: ChildHandle<McpServerActor>,
+    live: LiveSlot,
 }
 
 impl McpServerHandle {
+    /// Whether a ready incarnation is serving calls right now.
+    pub fn is_live(&self) -> bool {
+        self.live.get().is_some()
+    }
+
     /// Calls `tool` with `arguments` under the server's tool timeout.
     pub async fn call(
         &self,
         tool: &str,
         arguments: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<CallToolResult, ToolCallError> {
+        // A ready server is called directly on its connection; otherwise the
+        // call waits in the actor's mailbox (while it connects) or fails with
+        // why it cannot run.
+        if let Some(live) = self.live.get() {
+            return live.call(tool.to_owned(), arguments).await;
+        }
         let msg = CallTool {
             tool: tool.to_owned(),
             arguments,
@@ -274,6 +373,10 @@ pub(crate) fn server_spec(setup: Arc<ServerSetup>) -> (ChildSpec, McpServerHandl
     });
     (
         spec.restart(codex_runtime::Restart::Temporary),
-        McpServerHandle { name, inner },
+        McpServerHandle {
+            name,
+            inner,
+            live: setup.live.clone(),
+        },
     )
 }

@@ -13,11 +13,11 @@ use codex_transports::{
     ChildProcess, ConnectContext, ConnectError, McpClient, StdioConfig, TransportConfig,
     TransportPluginExt as _,
 };
-use rmcp::model::{CallToolRequestParams, CallToolResult, ClientRequest, PingRequest};
+use rmcp::model::{CallToolResult, ClientRequest, PingRequest};
 use rmcp::service::{Peer, RoleClient};
 
 use super::machine::{Effect, Input, Machine, MachineConfig, ServerFailure, ToolInfo};
-use super::{CallTool, ListTools, ServerSetup, ToolCallError};
+use super::{CallTool, ListTools, Live, ServerSetup, ToolCallError};
 use crate::config::SandboxMode;
 use crate::session::SessionEvent;
 
@@ -31,6 +31,8 @@ pub(crate) struct McpServerActor {
     tools: Vec<ToolInfo>,
     /// The sandbox this incarnation runs in (config and requirements).
     sandbox: Option<SandboxMode>,
+    /// The connection calls go to, once ready.
+    live: Option<Live>,
 }
 
 impl McpServerActor {
@@ -56,6 +58,7 @@ impl McpServerActor {
             process: None,
             tools: Vec::new(),
             sandbox,
+            live: None,
         }
     }
 
@@ -69,6 +72,19 @@ impl McpServerActor {
         match effect {
             Effect::Ready { tools, elapsed } => {
                 self.tools = tools.clone();
+                if let Some(peer) = self.peer.clone() {
+                    let live = Live {
+                        server: self.setup.name.clone(),
+                        peer,
+                        tools: Arc::new(tools.iter().map(|t| t.name.clone()).collect()),
+                        filtered: self.setup.config.enabled_tools.is_some()
+                            || self.setup.config.disabled_tools.is_some(),
+                        timeout: self.setup.tool_timeout(),
+                        incarnation: self.cx.incarnation().0,
+                    };
+                    self.setup.live.set(live.clone());
+                    self.live = Some(live);
+                }
                 self.cx.ready();
                 self.setup.publish(SessionEvent::ServerReady {
                     server: self.setup.name.clone(),
@@ -96,6 +112,8 @@ impl McpServerActor {
             }
             Effect::Fail(failure) => {
                 tracing::warn!(server = %self.setup.name, "{failure}");
+                self.setup.live.clear(self.cx.incarnation().0);
+                self.live = None;
                 self.setup.publish(SessionEvent::ServerFailed {
                     server: self.setup.name.clone(),
                     incarnation: self.cx.incarnation().0,
@@ -169,6 +187,7 @@ impl Actor for McpServerActor {
     }
 
     fn stopping(&mut self, _ctx: &mut Context<Self>) -> Running {
+        self.setup.live.clear(self.cx.incarnation().0);
         // The transport's drop kills the group too; doing it here makes the
         // kill happen before the supervisor reports the child stopped.
         if let Some(process) = &self.process {
@@ -330,47 +349,12 @@ impl Handler<CallTool> for McpServerActor {
     type Result = ResponseFuture<Result<CallToolResult, ToolCallError>>;
 
     fn handle(&mut self, msg: CallTool, _: &mut Context<Self>) -> Self::Result {
-        let server = self.setup.name.clone();
-        if !self.tools.iter().any(|tool| tool.name == msg.tool) {
-            let listed_but_filtered = self.setup.config.enabled_tools.is_some()
-                || self.setup.config.disabled_tools.is_some();
-            let err = if listed_but_filtered {
-                ToolCallError::Disabled {
-                    server,
-                    tool: msg.tool,
-                }
-            } else {
-                ToolCallError::UnknownTool {
-                    server,
-                    tool: msg.tool,
-                }
-            };
-            return Box::pin(async move { Err(err) });
+        match self.live.clone() {
+            Some(live) => Box::pin(live.call(msg.tool, msg.arguments)),
+            None => {
+                let server = self.setup.name.clone();
+                Box::pin(async move { Err(ToolCallError::NotConnected { server }) })
+            }
         }
-        let Some(peer) = self.peer.clone() else {
-            return Box::pin(async move { Err(ToolCallError::NotConnected { server }) });
-        };
-        let timeout = self.setup.tool_timeout();
-        Box::pin(async move {
-            let mut params = CallToolRequestParams::new(msg.tool.clone());
-            if let Some(arguments) = msg.arguments {
-                params = params.with_arguments(arguments);
-            }
-            // Dropping the request future on timeout makes rmcp send
-            // `notifications/cancelled` for it.
-            match tokio::time::timeout(timeout, peer.call_tool(params)).await {
-                Ok(Ok(result)) => Ok(result),
-                Ok(Err(err)) => Err(ToolCallError::Service {
-                    server,
-                    tool: msg.tool,
-                    message: err.to_string(),
-                }),
-                Err(_) => Err(ToolCallError::Timeout {
-                    server,
-                    tool: msg.tool,
-                    after: timeout,
-                }),
-            }
-        })
     }
 }

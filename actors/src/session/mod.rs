@@ -22,6 +22,7 @@ use codex_runtime::{
     ActorError, ChildId, ChildSpec, EventBus, RootSupervisor, Supervisor, SupervisorConfig,
 };
 use codex_transports::TransportRegistry;
+use dashmap::DashMap;
 use rmcp::model::CallToolResult;
 use tokio::sync::broadcast;
 
@@ -30,7 +31,8 @@ pub use registry::{MAX_TOOL_NAME, QualifiedTool, qualify};
 use crate::config::{ConfigError, ConfigOverride, LoadOptions, load_config};
 use crate::config_source::ConfigSourceActor;
 use crate::mcp_server::{
-    AdmissionGate, ServerFailure, ServerSetup, Timing, ToolCallError, ToolInfo, server_spec,
+    AdmissionGate, McpServerHandle, ServerFailure, ServerSetup, Timing, ToolCallError, ToolInfo,
+    server_spec,
 };
 use crate::policy::{
     AuditEvent, Evaluate, PolicyActor, RequirementsError, RequirementsSources, StopReason,
@@ -247,6 +249,8 @@ struct Shared {
     events: broadcast::Sender<SessionEvent>,
     /// What server actors report to the session actor.
     internal: broadcast::Sender<SessionEvent>,
+    /// Running servers by name, read on every call without a mailbox hop.
+    routes: Arc<DashMap<String, McpServerHandle>>,
 }
 
 impl Session {
@@ -273,6 +277,7 @@ impl Session {
                 gate,
                 events,
                 internal,
+                routes: Arc::new(DashMap::new()),
             },
             options,
             reload_lock: tokio::sync::Mutex::new(()),
@@ -338,6 +343,16 @@ impl Session {
         tool: &str,
         arguments: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<CallToolResult, ToolCallError> {
+        let direct = self
+            .shared
+            .routes
+            .get(server)
+            .map(|entry| entry.value().clone());
+        if let Some(handle) = direct
+            && handle.is_live()
+        {
+            return handle.call(tool, arguments).await;
+        }
         let route = self
             .addr
             .send(Route {
@@ -414,6 +429,7 @@ impl Session {
                 StopReason::Removed => "removed from config".to_owned(),
                 StopReason::Changed => "config changed".to_owned(),
             };
+            self.shared.routes.remove(name);
             self.addr
                 .send(MarkStopped {
                     server: name.clone(),
@@ -446,10 +462,14 @@ impl Session {
                 events: self.shared.internal.clone(),
                 timing: self.options.timing,
                 sandbox_launcher: self.options.sandbox_launcher.clone(),
+                live: Default::default(),
             });
             let (spec, handle) = server_spec(setup);
             let handle = match supervisor.start_child(spec).await {
-                Ok(()) => Ok(handle),
+                Ok(()) => {
+                    self.shared.routes.insert(name.clone(), handle.clone());
+                    Ok(handle)
+                }
                 Err(err) => Err(err.to_string()),
             };
             self.addr
