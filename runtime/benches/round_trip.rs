@@ -72,6 +72,18 @@ fn round_trip(c: &mut Criterion) {
             })
         });
     });
+    let direct = handle.addr().expect("live");
+    group.bench_function("supervised_addr", |b| {
+        b.iter_custom(|iters| {
+            system.block_on(async {
+                let start = Instant::now();
+                for i in 0..iters {
+                    std::hint::black_box(direct.send(Ping(i)).await.expect("direct"));
+                }
+                start.elapsed()
+            })
+        });
+    });
     group.finish();
 
     // Restart latency: stop the child, wait for the new incarnation's

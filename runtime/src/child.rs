@@ -293,7 +293,13 @@ impl ChildContext {
             stop: Arc::clone(&stop),
             registered: false,
         };
-        let join = actix::spawn(fut.instrument(span));
+        // With no subscriber interested in the span, skip entering it on
+        // every poll.
+        let join = if span.is_disabled() {
+            actix::spawn(fut)
+        } else {
+            actix::spawn(async move { fut.instrument(span).await })
+        };
         (
             Started {
                 join,
@@ -373,7 +379,10 @@ impl<A: Actor<Context = Context<A>>> Future for Stoppable<A> {
             *lock(&this.stop.waker) = Some(cx.waker().clone());
             this.registered = true;
         }
-        if this.stop.requested.swap(false, Ordering::SeqCst) {
+        // A plain load on the hot path; the swap only when a stop is asked.
+        if this.stop.requested.load(Ordering::Acquire)
+            && this.stop.requested.swap(false, Ordering::SeqCst)
+        {
             this.fut.ctx().stop();
         }
         Pin::new(&mut this.fut).poll(cx)
