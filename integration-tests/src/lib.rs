@@ -114,14 +114,34 @@ impl TestEnv {
         self.run_from(output)
     }
 
+    /// Runs `codex ARGS` on a pseudo-terminal (through `script(1)`), as a
+    /// person at a terminal would. stdout and stderr arrive mixed.
+    pub fn codex_in_terminal(&self, args: &[&str]) -> Run {
+        let line = std::iter::once(codex_bin().display().to_string())
+            .chain(
+                args.iter()
+                    .map(|a| format!("'{}'", a.replace('\'', "'\\''"))),
+            )
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut command = self.command_for(Path::new("script"), &["-qec", &line, "/dev/null"]);
+        command.env("TERM", "dumb");
+        let output = command.output().expect("run script(1)");
+        self.run_from(output)
+    }
+
     /// The command, for tests that need to customise it further.
     pub fn command(&self, args: &[&str]) -> Command {
+        self.command_for(&codex_bin(), args)
+    }
+
+    fn command_for(&self, program: &Path, args: &[&str]) -> Command {
         assert!(
             !Path::new("/etc/codex/requirements.toml").exists(),
             "/etc/codex/requirements.toml exists on this machine; the end-to-end tests \
              assume it does not (they never write under /etc)"
         );
-        let mut command = Command::new(codex_bin());
+        let mut command = Command::new(program);
         command
             .args(args)
             .env_clear()

@@ -253,3 +253,26 @@ fn requirements_can_demand_a_sandbox_the_config_lacks() {
     ]);
     assert_eq!(run.code, 0, "{}", run.transcript());
 }
+
+#[test]
+fn startup_progress_goes_to_a_terminal_only() {
+    let env = TestEnv::new();
+    env.write_config(&[server("one", ""), server("two", "")].concat());
+    let piped = env.codex(&["mcp", "tools"]);
+    assert_eq!(piped.code, 0, "{}", piped.transcript());
+    assert_eq!(
+        piped.stderr, "",
+        "no progress when stderr is not a terminal"
+    );
+    let tty = env.codex_in_terminal(&["mcp", "tools"]);
+    assert_eq!(tty.code, 0, "{}", tty.transcript());
+    for server in ["one", "two"] {
+        let progress = format!("{server}: ready in ");
+        let line = tty
+            .stdout
+            .lines()
+            .find(|line| line.starts_with(&progress) && line.ends_with("tools)"))
+            .unwrap_or_else(|| panic!("no progress line for {server}:\n{}", tty.stdout));
+        assert!(line.contains("(7 tools)"), "{line}");
+    }
+}
