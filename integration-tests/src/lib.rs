@@ -190,6 +190,27 @@ pub fn codex_bin() -> PathBuf {
     bin
 }
 
+/// A fresh directory outside every root the sandbox makes writable under
+/// workspace-write (the cwd, `/tmp`, `$TMPDIR`): under cargo's target dir,
+/// or under `/var/tmp` when the checkout itself lives below `/tmp`.
+pub fn outside_writable_roots(name: &str) -> PathBuf {
+    let target_tmp = codex_bin()
+        .parent()
+        .map_or_else(|| PathBuf::from("/var/tmp"), |dir| dir.join("e2e-tmp"));
+    let tmpdir = std::env::var_os("TMPDIR").map(PathBuf::from);
+    let under_a_writable_root = |dir: &Path| {
+        dir.starts_with("/tmp") || tmpdir.as_deref().is_some_and(|t| dir.starts_with(t))
+    };
+    let base = if under_a_writable_root(&target_tmp) {
+        PathBuf::from("/var/tmp")
+    } else {
+        target_tmp
+    };
+    let dir = base.join(format!("codex-e2e-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create a directory outside the writable roots");
+    dir
+}
+
 /// Our test MCP server, built by this workspace next to `codex`.
 pub fn test_server_bin() -> PathBuf {
     let bin = codex_bin().with_file_name("codex-test-mcp-server");

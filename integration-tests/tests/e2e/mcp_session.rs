@@ -170,14 +170,6 @@ fn a_required_server_that_fails_fails_the_session() {
     );
 }
 
-/// A directory outside every writable root of a sandboxed server.
-fn outside_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("mcp-sandbox-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create outside dir");
-    dir
-}
-
 fn write_args(path: &std::path::Path) -> String {
     serde_json::json!({"path": path.display().to_string(), "text": "x"}).to_string()
 }
@@ -186,7 +178,7 @@ fn write_args(path: &std::path::Path) -> String {
 fn a_sandboxed_server_cannot_write_outside_its_roots() {
     let env = TestEnv::new();
     env.write_config(&server("fs", "sandbox = \"workspace-write\""));
-    let outside = outside_dir("ww").join("escape.txt");
+    let outside = codex_integration_tests::outside_writable_roots("ww").join("escape.txt");
     let inside = env.work_dir().join("inside.txt");
 
     let denied = env.codex(&[

@@ -8,15 +8,6 @@ use std::path::PathBuf;
 use codex_integration_tests::TestEnv;
 use pretty_assertions::assert_eq;
 
-/// A directory outside every writable root (`/tmp` and `$TMPDIR` are
-/// writable under workspace-write, so it must live elsewhere).
-fn outside_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("sandbox-outside-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create outside dir");
-    dir
-}
-
 fn sh(env: &TestEnv, mode: &[&str], script: &str) -> codex_integration_tests::Run {
     let mut args = vec!["sandbox", "linux"];
     args.extend(mode);
@@ -35,7 +26,7 @@ fn read_only_denies_every_write() {
 #[test]
 fn workspace_write_allows_the_cwd_only() {
     let env = TestEnv::new();
-    let outside = outside_dir("ww");
+    let outside = codex_integration_tests::outside_writable_roots("ww");
     let target = outside.join("escape");
     let run = sh(
         &env,
