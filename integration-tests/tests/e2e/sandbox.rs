@@ -3,7 +3,6 @@
 //! requirements that constrain the mode.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 
 use codex_integration_tests::TestEnv;
 use pretty_assertions::assert_eq;
