@@ -38,6 +38,50 @@ impl Handler<Crash> for Pong {
     }
 }
 
+/// Criterion runs one function after another, and on this VM whatever runs
+/// later pays for it (tens of ns here). This alternates blocks of bare and
+/// supervised round trips, swapping which goes first each round, and prints
+/// the medians and their ratio from the same minute of machine time.
+fn paired_overhead(
+    system: &actix::SystemRunner,
+    bare: &Addr<Pong>,
+    handle: &codex_runtime::ChildHandle<Pong>,
+) {
+    const BLOCK: u64 = 2_000;
+    const ROUNDS: usize = 200;
+    let (mut bare_ns, mut supervised_ns) = (Vec::new(), Vec::new());
+    system.block_on(async {
+        for round in 0..ROUNDS {
+            for first_bare in [round % 2 == 0, round % 2 == 1] {
+                let start = Instant::now();
+                for i in 0..BLOCK {
+                    if first_bare {
+                        std::hint::black_box(bare.send(Ping(i)).await.expect("bare"));
+                    } else {
+                        std::hint::black_box(handle.send(Ping(i)).await.expect("supervised"));
+                    }
+                }
+                let per_call = start.elapsed().as_nanos() as f64 / BLOCK as f64;
+                if first_bare {
+                    bare_ns.push(per_call);
+                } else {
+                    supervised_ns.push(per_call);
+                }
+            }
+        }
+    });
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (b, s) = (median(&mut bare_ns), median(&mut supervised_ns));
+    println!(
+        "paired round trip ({ROUNDS} alternating blocks of {BLOCK}): bare {b:.1} ns, \
+         supervised {s:.1} ns, overhead {:+.1} %",
+        (s / b - 1.0) * 100.0
+    );
+}
+
 fn round_trip(c: &mut Criterion) {
     let system = System::new();
     let bare = system.block_on(async { Pong.start() });
@@ -48,6 +92,8 @@ fn round_trip(c: &mut Criterion) {
         root.ready().await.expect("ready");
         (root, handle)
     });
+
+    paired_overhead(&system, &bare, &handle);
 
     let mut group = c.benchmark_group("round_trip");
     group.bench_function("bare_addr", |b| {
