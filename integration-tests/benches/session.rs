@@ -218,27 +218,9 @@ async fn settle(pgids: impl IntoIterator<Item = u32>) {
 async fn wait_for<T>(
     events: &mut broadcast::Receiver<SessionEvent>,
     what: &str,
-    mut pick: impl FnMut(&SessionEvent) -> Option<T>,
+    pick: impl FnMut(&SessionEvent) -> Option<T>,
 ) -> T {
-    let wait = async {
-        loop {
-            match events.recv().await {
-                Ok(event) => {
-                    if let Some(found) = pick(&event) {
-                        return found;
-                    }
-                }
-                Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => {
-                    panic!("event bus closed while waiting for {what}")
-                }
-            }
-        }
-    };
-    match tokio::time::timeout(DEADLINE, wait).await {
-        Ok(found) => found,
-        Err(_) => panic!("no {what} within {DEADLINE:?}"),
-    }
+    codex_integration_tests::wait_for_event(events, DEADLINE, what, pick).await
 }
 
 // ------------------------------------------------------ (1) round trip

@@ -252,3 +252,32 @@ impl Run {
         )
     }
 }
+
+/// Waits up to `deadline` for the first session event that `pick` maps to
+/// `Some`, and panics naming `what` if none comes. Tests and benches wait on
+/// events like this, never on sleeps.
+pub async fn wait_for_event<T>(
+    events: &mut tokio::sync::broadcast::Receiver<codex_actors::session::SessionEvent>,
+    deadline: std::time::Duration,
+    what: &str,
+    mut pick: impl FnMut(&codex_actors::session::SessionEvent) -> Option<T>,
+) -> T {
+    use tokio::sync::broadcast::error::RecvError;
+    let wait = async {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if let Some(found) = pick(&event) {
+                        return found;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => panic!("event bus closed while waiting for {what}"),
+            }
+        }
+    };
+    match tokio::time::timeout(deadline, wait).await {
+        Ok(found) => found,
+        Err(_) => panic!("no {what} within {deadline:?}"),
+    }
+}
