@@ -11,7 +11,7 @@ use codex_transports::TransportConfig;
 use toml_edit::{Array, DocumentMut, Item, Table, value};
 
 use super::McpServerConfig;
-use super::layer::{Location, Origin, read_optional};
+use super::layer::{Location, Origin, line_column, read_optional};
 
 /// Why the config file could not be edited.
 #[derive(Debug, thiserror::Error)]
@@ -164,12 +164,7 @@ fn read_document(path: &Path) -> Result<DocumentMut, EditError> {
         .unwrap_or_default();
     text.parse::<DocumentMut>().map_err(|err| {
         let offset = err.span().map_or(0, |span| span.start);
-        let before = text.get(..offset).unwrap_or(&text);
-        let line = before.matches('\n').count() + 1;
-        let column = before
-            .rsplit('\n')
-            .next()
-            .map_or(1, |s| s.chars().count() + 1);
+        let (line, column) = line_column(&text, offset);
         EditError::Syntax {
             location: Location {
                 origin: Origin::File(path.to_owned()),

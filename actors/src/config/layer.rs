@@ -157,7 +157,7 @@ fn locate_offset(text: &str, path: &[&str]) -> Option<usize> {
 }
 
 /// Converts a byte offset into a 1-based line and character column.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;

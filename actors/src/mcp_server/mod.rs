@@ -285,11 +285,6 @@ pub(crate) struct CallTool {
     pub(crate) arguments: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-/// The (filtered) tools of the live incarnation.
-#[derive(Debug, Message)]
-#[rtype(result = "Vec<ToolInfo>")]
-pub(crate) struct ListTools;
-
 /// A typed handle on one server's live incarnation.
 #[derive(Debug, Clone)]
 pub struct McpServerHandle {

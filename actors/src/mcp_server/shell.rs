@@ -17,7 +17,7 @@ use rmcp::model::{CallToolResult, ClientRequest, PingRequest};
 use rmcp::service::{Peer, RoleClient};
 
 use super::machine::{Effect, Input, Machine, MachineConfig, ServerFailure, ToolInfo};
-use super::{CallTool, ListTools, Live, ServerSetup, ToolCallError};
+use super::{CallTool, Live, ServerSetup, ToolCallError};
 use crate::config::SandboxMode;
 use crate::session::SessionEvent;
 
@@ -28,7 +28,6 @@ pub(crate) struct McpServerActor {
     machine: Machine,
     peer: Option<Peer<RoleClient>>,
     process: Option<ChildProcess>,
-    tools: Vec<ToolInfo>,
     /// The sandbox this incarnation runs in (config and requirements).
     sandbox: Option<SandboxMode>,
     /// The connection calls go to, once ready.
@@ -56,7 +55,6 @@ impl McpServerActor {
             machine,
             peer: None,
             process: None,
-            tools: Vec::new(),
             sandbox,
             live: None,
         }
@@ -71,7 +69,6 @@ impl McpServerActor {
     fn perform(&mut self, effect: Effect, ctx: &mut Context<Self>) {
         match effect {
             Effect::Ready { tools, elapsed } => {
-                self.tools = tools.clone();
                 if let Some(peer) = self.peer.clone() {
                     let live = Live {
                         server: self.setup.name.clone(),
@@ -335,14 +332,6 @@ fn startup_failure(server: &str, timeout: Duration, err: ConnectError) -> Server
 
 fn now() -> Instant {
     tokio::time::Instant::now().into_std()
-}
-
-impl Handler<ListTools> for McpServerActor {
-    type Result = MessageResult<ListTools>;
-
-    fn handle(&mut self, _: ListTools, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.tools.clone())
-    }
 }
 
 impl Handler<CallTool> for McpServerActor {
