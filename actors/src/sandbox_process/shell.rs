@@ -80,57 +80,72 @@ impl Actor for SandboxProcessActor {
         let Some(spec) = self.spec.take() else {
             return;
         };
-        let (tx, mut rx) = mpsc::channel::<OutputChunk>(64);
-        let mut child = match SandboxedChild::spawn(&spec, &self.policy, &self.launcher, Some(tx)) {
+        let (tx, rx) = mpsc::channel::<OutputChunk>(64);
+        let child = match SandboxedChild::spawn(&spec, &self.policy, &self.launcher, Some(tx)) {
             Ok(child) => child,
             Err(err) => {
                 self.deliver(Input::SpawnFailed(err.to_string()), ctx);
                 return;
             }
         };
-        let addr = ctx.address();
-        ctx.spawn(
-            async move {
-                while let Some(chunk) = rx.recv().await {
-                    let stream = match chunk.stream {
-                        OutputStream::Stdout => Stream::Stdout,
-                        OutputStream::Stderr => Stream::Stderr,
-                    };
-                    let text = String::from_utf8_lossy(&chunk.bytes).into_owned();
-                    addr.do_send(Deliver(Input::Output { stream, text }));
-                }
-            }
-            .into_actor(self),
-        );
-        // The child lives in this future: if the actor stops first, the
-        // future is dropped and so is the child, killing its group.
-        ctx.spawn(
-            async move { child.wait().await }
-                .into_actor(self)
-                .map(|result, act, ctx| {
-                    let input = match result {
-                        Ok(outcome) => Input::Exited(CommandExit {
-                            exit_code: outcome.exit_code,
-                            timed_out: outcome.timed_out,
-                            stdout: outcome.stdout.text(),
-                            stderr: outcome.stderr.text(),
-                        }),
-                        Err(err) => Input::SpawnFailed(err.to_string()),
-                    };
-                    act.deliver(input, ctx);
-                }),
-        );
+        // Every input reaches the actor through one stream, in order: all
+        // chunks, then the exit. (Mailbox messages would not do: an actor
+        // whose last address is dropped stops with messages still queued.)
+        // The stream owns the child: if the actor stops first, the stream is
+        // dropped and so is the child, killing its group.
+        ctx.add_stream(inputs(child, rx));
     }
 }
 
-#[derive(Message)]
-#[rtype(result = "()")]
-struct Deliver(Input);
+/// The command's inputs: output chunks as they arrive, then its exit.
+fn inputs(
+    child: SandboxedChild,
+    rx: mpsc::Receiver<OutputChunk>,
+) -> impl futures::Stream<Item = Input> {
+    futures::stream::unfold(Some((child, rx)), |state| async move {
+        let (mut child, mut rx) = state?;
+        let result = tokio::select! {
+            biased;
+            Some(chunk) = rx.recv() => return Some((output(chunk), Some((child, rx)))),
+            // `wait` is cancel safe, and once the child has exited it
+            // returns the same outcome again.
+            result = child.wait() => result,
+        };
+        // `wait` returns after the readers finished, so whatever they sent
+        // is already queued: hand that over before the exit.
+        if let Ok(chunk) = rx.try_recv() {
+            return Some((output(chunk), Some((child, rx))));
+        }
+        let input = match result {
+            Ok(outcome) => Input::Exited(CommandExit {
+                exit_code: outcome.exit_code,
+                timed_out: outcome.timed_out,
+                stdout: outcome.stdout.text(),
+                stderr: outcome.stderr.text(),
+            }),
+            Err(err) => Input::SpawnFailed(err.to_string()),
+        };
+        // The leader is reaped; dropping `child` kills what is left of its
+        // group.
+        drop(child);
+        Some((input, None))
+    })
+}
 
-impl Handler<Deliver> for SandboxProcessActor {
-    type Result = ();
+fn output(chunk: OutputChunk) -> Input {
+    let stream = match chunk.stream {
+        OutputStream::Stdout => Stream::Stdout,
+        OutputStream::Stderr => Stream::Stderr,
+    };
+    let text = String::from_utf8_lossy(&chunk.bytes).into_owned();
+    Input::Output { stream, text }
+}
 
-    fn handle(&mut self, Deliver(input): Deliver, ctx: &mut Context<Self>) {
+impl StreamHandler<Input> for SandboxProcessActor {
+    fn handle(&mut self, input: Input, ctx: &mut Context<Self>) {
         self.deliver(input, ctx);
     }
+
+    /// The exit, the stream's last item, already stopped the actor.
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use codex_actors::mcp_server::Timing;
 use codex_actors::policy::RequirementsSources;
+use codex_actors::sandbox_process::Stream;
 use codex_actors::session::{ServerState, Session, SessionEvent, SessionOptions};
 use codex_integration_tests::{TestEnv, test_server_bin};
 use rustix::process::{Pid, Signal};
@@ -340,12 +341,25 @@ fn commands_stream_output_and_exit() {
         assert_eq!(exit.stdout, "out\n");
         assert_eq!(exit.stderr, "err\n");
         assert!(env.work_dir().join("inside.txt").exists());
-        let streamed = wait_for(&mut events, "streamed output", |e| match e {
-            SessionEvent::CommandOutput { text, .. } if text.contains("out") => Some(text.clone()),
+        // Every chunk is published before the exit.
+        let mut streamed = Vec::new();
+        wait_for(&mut events, "the command's exit", |e| match e {
+            SessionEvent::CommandOutput { stream, text, .. } => {
+                streamed.push((*stream, text.clone()));
+                None
+            }
+            SessionEvent::CommandExited { exit_code, .. } => Some(*exit_code),
             _ => None,
         })
         .await;
-        assert_eq!(streamed, "out\n");
+        streamed.sort_by_key(|(stream, _)| *stream == Stream::Stderr);
+        assert_eq!(
+            streamed,
+            [
+                (Stream::Stdout, "out\n".to_owned()),
+                (Stream::Stderr, "err\n".to_owned())
+            ]
+        );
         session.shutdown().await;
     })
     .expect("runtime");
