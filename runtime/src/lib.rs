@@ -67,7 +67,7 @@ mod system;
 pub use child::{ChildContext, ChildKind, ChildSpec, Readiness, StartFn, Started};
 pub use events::{Event, EventBus, EventKind};
 pub use exit::{ActorError, Exit, catch_panic};
-pub use handle::{CallError, ChildHandle, SendError};
+pub use handle::{Call, CallError, ChildHandle, SendError};
 pub use ids::{ChildId, Incarnation};
 pub use supervisor::{
     AutoShutdown, Backoff, Effect, Input, Machine, Refusal, Restart, RootSupervisor, Shutdown,

@@ -632,3 +632,27 @@ fn an_escalating_sub_supervisor_is_restarted_by_its_parent() {
         root.shutdown().await;
     });
 }
+
+#[test]
+fn send_enqueues_at_once_and_a_request_behind_a_stop_is_lost() {
+    run(|| async {
+        let cfg = SupervisorConfig::default().backoff(Backoff::NONE);
+        let mut t = boot(cfg, &["a"]).await;
+        let handle = t.handles[0].clone();
+        // Like `Addr::send`: the call itself enqueues, polled or not, and a
+        // request dropped before it is handled is withdrawn.
+        let pending = handle.send(Msg::Bump);
+        drop(handle.send(Msg::Bump));
+        assert_eq!(handle.send(Msg::Get).await.expect("live"), 1);
+        assert_eq!(pending.await.expect("live"), 1);
+        // A request queued behind a stop is dropped unanswered.
+        handle.try_send(Die::Quit).expect("live");
+        let err = handle.send(Msg::Get).await.unwrap_err();
+        assert!(
+            matches!(err, CallError::Lost { incarnation } if incarnation.0 == 1),
+            "{err:?}"
+        );
+        t.log.until("root/a#2 ready").await;
+        assert_eq!(handle.send(Msg::Get).await.expect("restarted"), 0);
+    });
+}
