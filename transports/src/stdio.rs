@@ -76,7 +76,7 @@ impl TransportPlugin for StdioPlugin {
     ) -> BoxFuture<'a, Result<Connection, ConnectError>> {
         async move {
             let stdio = stdio_config(config)?;
-            spawn(stdio, ctx)
+            spawn(stdio, ctx).await
         }
         .boxed()
     }
@@ -135,7 +135,7 @@ pub fn stdio_environment(
     env
 }
 
-fn spawn(config: &StdioConfig, ctx: &ConnectContext) -> Result<Connection, ConnectError> {
+async fn spawn(config: &StdioConfig, ctx: &ConnectContext) -> Result<Connection, ConnectError> {
     let cwd = match &config.cwd {
         Some(cwd) => ctx.cwd.join(cwd),
         None => ctx.cwd.clone(),
@@ -156,7 +156,17 @@ fn spawn(config: &StdioConfig, ctx: &ConnectContext) -> Result<Connection, Conne
         command: config.command.clone(),
         source,
     };
-    let mut child = command.spawn().map_err(spawn_error)?;
+    // The spawn blocks its thread until the child has called `execve`
+    // (`posix_spawn` is a vfork): about a millisecond per server on our
+    // VMs. Do it on the blocking pool, not on the async threads, where it
+    // would stall every actor on the System thread and serialize the
+    // start of many servers. If this future is dropped meanwhile, the
+    // child is dropped on arrival and `kill_on_drop` kills it.
+    let mut child = tokio::task::spawn_blocking(move || command.spawn())
+        .await
+        .map_err(|join| io::Error::other(format!("the spawn did not finish: {join}")))
+        .and_then(|spawned| spawned)
+        .map_err(spawn_error)?;
     let pid = child
         .id()
         .ok_or_else(|| spawn_error(io::Error::other("the child exited before it was tracked")))?;
