@@ -162,7 +162,8 @@ impl<A: Actor> ChildHandle<A> {
     /// answer.
     ///
     /// Like `Addr::send`, the message is enqueued by this call, before the
-    /// future is first polled.
+    /// future is first polled, unless the mailbox is full: then it waits
+    /// in the future for room.
     ///
     /// # Cancel safety
     /// As with `Addr::send`, dropping the future withdraws the request if
@@ -223,7 +224,7 @@ impl<A: Actor> ChildHandle<A> {
 
 pin_project! {
     /// The answer to [`ChildHandle::send`].
-    #[must_use = "the answer is lost unless the call is awaited"]
+    #[must_use = "a request whose answer nobody awaits is usually not handled at all"]
     pub struct Call<A, M>
     where
         A: Actor,

@@ -157,21 +157,25 @@ async fn spawn(config: &StdioConfig, ctx: &ConnectContext) -> Result<Connection,
         source,
     };
     // The spawn blocks its thread until the child has called `execve`
-    // (`posix_spawn` is a vfork): about a millisecond per server on our
-    // VMs. Do it on the blocking pool, not on the async threads, where it
-    // would stall every actor on the System thread and serialize the
-    // start of many servers. If this future is dropped meanwhile, the
-    // child is dropped on arrival and `kill_on_drop` kills it.
-    let mut child = tokio::task::spawn_blocking(move || command.spawn())
-        .await
-        .map_err(|join| io::Error::other(format!("the spawn did not finish: {join}")))
-        .and_then(|spawned| spawned)
-        .map_err(spawn_error)?;
-    let pid = child
-        .id()
-        .ok_or_else(|| spawn_error(io::Error::other("the child exited before it was tracked")))?;
-    // From here on the guard kills the group on every exit path.
-    let group = GroupGuard { pgid: pid };
+    // (std waits for the exec to succeed or fail): about a millisecond per
+    // server on our VMs. Do it on the blocking pool, not on the async
+    // threads, where it would stall every actor on the System thread and
+    // serialize the start of many servers. The group guard is made there
+    // too, so that if this future is dropped meanwhile, the whole group
+    // dies with the result.
+    let (mut child, group) = tokio::task::spawn_blocking(move || {
+        let child = command.spawn()?;
+        let pgid = child
+            .id()
+            .ok_or_else(|| io::Error::other("the child exited before it was tracked"))?;
+        // From here on the guard kills the group on every exit path.
+        Ok((child, GroupGuard { pgid }))
+    })
+    .await
+    .map_err(|join| io::Error::other(format!("the spawn did not finish: {join}")))
+    .and_then(|spawned| spawned)
+    .map_err(spawn_error)?;
+    let pid = group.pgid;
     let (Some(stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {

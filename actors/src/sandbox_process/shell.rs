@@ -89,8 +89,9 @@ impl Actor for SandboxProcessActor {
             }
         };
         // Every input reaches the actor through one stream, in order: all
-        // chunks, then the exit. (Mailbox messages would not do: an actor
-        // whose last address is dropped stops with messages still queued.)
+        // chunks, then the exit. (Mailbox messages would not do: once the
+        // exit stops the actor, it never reads its mailbox again, so chunks
+        // still queued there would be lost.)
         // The stream owns the child: if the actor stops first, the stream is
         // dropped and so is the child, killing its group.
         ctx.add_stream(inputs(child, rx));
@@ -104,15 +105,17 @@ fn inputs(
 ) -> impl futures::Stream<Item = Input> {
     futures::stream::unfold(Some((child, rx)), |state| async move {
         let (mut child, mut rx) = state?;
+        // `wait` first, so that a command that never pauses its output
+        // still meets its timeout. `wait` is cancel safe, and once the
+        // child has exited it returns the same outcome again.
         let result = tokio::select! {
             biased;
-            Some(chunk) = rx.recv() => return Some((output(chunk), Some((child, rx)))),
-            // `wait` is cancel safe, and once the child has exited it
-            // returns the same outcome again.
             result = child.wait() => result,
+            Some(chunk) = rx.recv() => return Some((output(chunk), Some((child, rx)))),
         };
-        // `wait` returns after the readers finished, so whatever they sent
-        // is already queued: hand that over before the exit.
+        // `wait` returns once the readers are done (finished, or aborted at
+        // the drain deadline), so whatever they sent is already queued:
+        // hand that over, a chunk per step, before the exit.
         if let Ok(chunk) = rx.try_recv() {
             return Some((output(chunk), Some((child, rx))));
         }
@@ -146,6 +149,7 @@ impl StreamHandler<Input> for SandboxProcessActor {
         self.deliver(input, ctx);
     }
 
-    /// The exit, the stream's last item, already stopped the actor.
+    /// Not reached in practice: the exit, the stream's last item, stops
+    /// the actor, and a stopping actor drops its streams unfinished.
     fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }

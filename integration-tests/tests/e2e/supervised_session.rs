@@ -402,6 +402,32 @@ fn a_command_timeout_kills_its_grandchildren() {
 }
 
 #[test]
+fn a_command_that_never_pauses_its_output_still_times_out() {
+    let env = TestEnv::new();
+    codex_runtime::block_on(move || async move {
+        let session = Session::start(options(&env, None, Timing::default()))
+            .await
+            .expect("start");
+        let spec = command(&env, "exec yes", Duration::from_millis(500));
+        let started = std::time::Instant::now();
+        let exit = session
+            .run_command(spec, workspace_write())
+            .await
+            .expect("ran");
+        assert_eq!((exit.exit_code, exit.timed_out), (124, true));
+        assert!(
+            exit.stdout.starts_with("y\ny\n"),
+            "{:?}",
+            exit.stdout.get(..20)
+        );
+        // Generous: the point is that it ends, not how fast.
+        assert!(started.elapsed() < DEADLINE, "took {:?}", started.elapsed());
+        session.shutdown().await;
+    })
+    .expect("runtime");
+}
+
+#[test]
 fn shutdown_kills_running_commands() {
     let env = TestEnv::new();
     codex_runtime::block_on(move || async move {
