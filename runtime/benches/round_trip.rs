@@ -10,33 +10,9 @@ use actix::prelude::*;
 use codex_runtime::{Backoff, ChildSpec, EventBus, EventKind, Supervisor, SupervisorConfig};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-struct Pong;
-
-impl Actor for Pong {
-    type Context = Context<Self>;
-}
-
-#[derive(Message)]
-#[rtype(result = "u64")]
-struct Ping(u64);
-
-impl Handler<Ping> for Pong {
-    type Result = u64;
-    fn handle(&mut self, Ping(n): Ping, _: &mut Context<Self>) -> u64 {
-        n + 1
-    }
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-struct Crash;
-
-impl Handler<Crash> for Pong {
-    type Result = ();
-    fn handle(&mut self, _: Crash, ctx: &mut Context<Self>) {
-        ctx.stop();
-    }
-}
+#[path = "shared/pong.rs"]
+mod pong;
+use pong::{Crash, Ping, Pong};
 
 /// Criterion runs one function after another, and on this VM whatever runs
 /// later pays for it (tens of ns here). This alternates blocks of bare and

@@ -15,22 +15,9 @@
 use actix::prelude::*;
 use codex_runtime::{ChildSpec, EventBus, Supervisor, SupervisorConfig};
 
-struct Pong;
-
-impl Actor for Pong {
-    type Context = Context<Self>;
-}
-
-#[derive(Message)]
-#[rtype(result = "u64")]
-struct Ping(u64);
-
-impl Handler<Ping> for Pong {
-    type Result = u64;
-    fn handle(&mut self, Ping(n): Ping, _: &mut Context<Self>) -> u64 {
-        n + 1
-    }
-}
+#[path = "../benches/shared/pong.rs"]
+mod pong;
+use pong::{Ping, Pong};
 
 fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
