@@ -9,6 +9,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use crate::error::ConnectError;
 use crate::identity::{CanonicalUrl, Identity, StdioIdentity};
 
 /// The transport kinds a server entry can choose, spelled as in config
@@ -129,6 +130,15 @@ impl TransportConfig {
             TransportConfig::Stdio(_) => TransportKind::Stdio,
             TransportConfig::StreamableHttp(_) => TransportKind::StreamableHttp,
             TransportConfig::Sse(_) => TransportKind::Sse,
+        }
+    }
+
+    /// The error a plugin of kind `plugin` returns for this config when
+    /// the kinds differ.
+    pub(crate) fn mismatch(&self, plugin: TransportKind) -> ConnectError {
+        ConnectError::KindMismatch {
+            plugin,
+            config: self.kind(),
         }
     }
 

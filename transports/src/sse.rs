@@ -48,7 +48,7 @@ impl TransportPlugin for SsePlugin {
     }
 
     fn identity(&self, config: &TransportConfig) -> Result<Identity, ConnectError> {
-        sse_config(config).map(|http| Identity::Url(http.canonical_url.clone()))
+        sse_config(config).map(|_| config.identity())
     }
 
     fn connect<'a>(
@@ -69,10 +69,7 @@ fn sse_config(config: &TransportConfig) -> Result<&HttpConfig, ConnectError> {
     match config {
         TransportConfig::Sse(http) => Ok(http),
         TransportConfig::Stdio(_) | TransportConfig::StreamableHttp(_) => {
-            Err(ConnectError::KindMismatch {
-                plugin: TransportKind::Sse,
-                config: config.kind(),
-            })
+            Err(config.mismatch(TransportKind::Sse))
         }
     }
 }

@@ -66,7 +66,7 @@ impl TransportPlugin for StdioPlugin {
     }
 
     fn identity(&self, config: &TransportConfig) -> Result<Identity, ConnectError> {
-        stdio_config(config).map(|stdio| Identity::Command(stdio.identity()))
+        stdio_config(config).map(|_| config.identity())
     }
 
     fn connect<'a>(
@@ -86,10 +86,7 @@ fn stdio_config(config: &TransportConfig) -> Result<&StdioConfig, ConnectError> 
     match config {
         TransportConfig::Stdio(stdio) => Ok(stdio),
         TransportConfig::StreamableHttp(_) | TransportConfig::Sse(_) => {
-            Err(ConnectError::KindMismatch {
-                plugin: TransportKind::Stdio,
-                config: config.kind(),
-            })
+            Err(config.mismatch(TransportKind::Stdio))
         }
     }
 }

@@ -54,7 +54,7 @@ impl TransportPlugin for StreamableHttpPlugin {
     }
 
     fn identity(&self, config: &TransportConfig) -> Result<Identity, ConnectError> {
-        http_config(config).map(|http| Identity::Url(http.canonical_url.clone()))
+        http_config(config).map(|_| config.identity())
     }
 
     fn connect<'a>(
@@ -94,10 +94,9 @@ impl TransportPlugin for StreamableHttpPlugin {
 fn http_config(config: &TransportConfig) -> Result<&HttpConfig, ConnectError> {
     match config {
         TransportConfig::StreamableHttp(http) => Ok(http),
-        TransportConfig::Stdio(_) | TransportConfig::Sse(_) => Err(ConnectError::KindMismatch {
-            plugin: TransportKind::StreamableHttp,
-            config: config.kind(),
-        }),
+        TransportConfig::Stdio(_) | TransportConfig::Sse(_) => {
+            Err(config.mismatch(TransportKind::StreamableHttp))
+        }
     }
 }
 
