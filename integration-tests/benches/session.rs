@@ -18,9 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use codex_actors::mcp_server::Timing;
-use codex_actors::policy::RequirementsSources;
-use codex_actors::session::{ServerState, Session, SessionEvent, SessionOptions};
+use codex_actors::session::{ServerState, Session, SessionEvent};
 use codex_integration_tests::TestEnv;
 use codex_transports::{
     ConnectContext, StdioConfig, TransportConfig, TransportPluginExt as _, TransportRegistry,
@@ -136,24 +134,6 @@ fn test_server_bin() -> PathBuf {
     bin
 }
 
-fn options(env: &TestEnv) -> SessionOptions {
-    SessionOptions {
-        codex_home: env.codex_home(),
-        cwd: env.work_dir(),
-        overrides: Vec::new(),
-        requirements: RequirementsSources {
-            system_file: env.root().join("no-system-requirements.toml"),
-            env_file: None,
-            env_base64: None,
-        },
-        env: std::env::vars().collect::<BTreeMap<_, _>>(),
-        timing: Timing::default(),
-        only: Vec::new(),
-        // The test servers run unsandboxed.
-        sandbox_launcher: None,
-    }
-}
-
 fn server_toml(server: &Path, name: &str, extra: &str) -> String {
     format!(
         "[mcp_servers.{name}]\ncommand = {:?}\n{extra}\n",
@@ -231,7 +211,7 @@ async fn wait_for<T>(
 async fn bench_roundtrip(server: &Path, plan: Plan) {
     let env = TestEnv::new();
     env.write_config(&server_toml(server, "bench", ""));
-    let session = Session::start(options(&env)).await.expect("start");
+    let session = Session::start(env.session_options()).await.expect("start");
     session.wait_startup().await.expect("startup");
 
     let registry = TransportRegistry::default();
@@ -462,7 +442,7 @@ async fn startup_once(server: &Path, n: usize) -> Startup {
         .map(|i| server_toml(server, &format!("s{i:02}"), ""))
         .collect();
     env.write_config(&config);
-    let options = options(&env);
+    let options = env.session_options();
     let t0 = Instant::now();
     let session = Session::start(options).await.expect("start");
     let started = t0.elapsed();
@@ -539,7 +519,7 @@ async fn bench_crash(server: &Path, plan: Plan) {
         plan.crash_iterations + 10
     );
     env.write_config(&server_toml(server, "crashy", &extra));
-    let session = Session::start(options(&env)).await.expect("start");
+    let session = Session::start(env.session_options()).await.expect("start");
     let statuses = session.wait_startup().await.expect("startup");
     let mut pid = statuses[0].pid.expect("stdio pid");
     let mut incarnation = 1;

@@ -64,6 +64,28 @@ impl TestEnv {
         self.root().join("work")
     }
 
+    /// Options for a session in this environment, started through the
+    /// crate API: this `CODEX_HOME` and cwd, the process environment, the
+    /// default timing, no requirements source (the system file is a
+    /// missing file here: tests never touch `/etc`) and no sandbox
+    /// launcher. Tests change what they need with struct update syntax.
+    pub fn session_options(&self) -> codex_actors::session::SessionOptions {
+        codex_actors::session::SessionOptions {
+            codex_home: self.codex_home(),
+            cwd: self.work_dir(),
+            overrides: Vec::new(),
+            requirements: codex_actors::policy::RequirementsSources {
+                system_file: self.root().join("no-system-requirements.toml"),
+                env_file: None,
+                env_base64: None,
+            },
+            env: std::env::vars().collect(),
+            timing: codex_actors::mcp_server::Timing::default(),
+            only: Vec::new(),
+            sandbox_launcher: None,
+        }
+    }
+
     /// Writes `$CODEX_HOME/config.toml`.
     pub fn write_config(&self, text: &str) {
         std::fs::write(self.codex_home().join("config.toml"), text).expect("write config");

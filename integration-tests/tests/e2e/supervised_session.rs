@@ -3,12 +3,10 @@
 //! requirements and config, and clean shutdown. Every wait is on session
 //! events with a generous deadline, never a sleep.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use codex_actors::mcp_server::Timing;
-use codex_actors::policy::RequirementsSources;
 use codex_actors::sandbox_process::Stream;
 use codex_actors::session::{ServerState, Session, SessionEvent, SessionOptions};
 use codex_integration_tests::{TestEnv, test_server_bin};
@@ -22,24 +20,16 @@ fn options(
     requirements: Option<std::path::PathBuf>,
     timing: Timing,
 ) -> SessionOptions {
-    SessionOptions {
-        codex_home: env.codex_home(),
-        cwd: env.work_dir(),
-        overrides: Vec::new(),
-        requirements: RequirementsSources {
-            // Tests never touch /etc: the system file is a missing file here.
-            system_file: env.root().join("no-system-requirements.toml"),
-            env_file: requirements,
-            env_base64: None,
-        },
-        env: std::env::vars().collect::<BTreeMap<_, _>>(),
+    let mut options = SessionOptions {
         timing,
-        only: Vec::new(),
         sandbox_launcher: Some(codex_sandbox::SandboxLauncher::new(
             codex_integration_tests::codex_bin(),
             ["debug", "sandbox-exec"],
         )),
-    }
+        ..env.session_options()
+    };
+    options.requirements.env_file = requirements;
+    options
 }
 
 fn server_toml(name: &str, extra: &str) -> String {
