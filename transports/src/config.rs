@@ -167,4 +167,35 @@ mod tests {
             Err(UnknownTransport("websocket".to_owned()))
         );
     }
+
+    #[test]
+    fn a_plugin_reports_the_identity_of_its_own_kind_only() {
+        use crate::TransportRegistry;
+        let stdio = TransportConfig::Stdio(StdioConfig {
+            command: "srv".to_owned(),
+            args: vec!["--x".to_owned()],
+            env: BTreeMap::new(),
+            env_vars: Vec::new(),
+            cwd: None,
+        });
+        let registry = TransportRegistry::default();
+        for kind in TransportKind::ALL {
+            let plugin = registry.get(kind).expect("every kind is registered");
+            let got = plugin.identity(&stdio);
+            if kind == TransportKind::Stdio {
+                assert_eq!(got.ok(), Some(stdio.identity()));
+            } else {
+                assert!(
+                    matches!(
+                        got,
+                        Err(ConnectError::KindMismatch {
+                            plugin,
+                            config: TransportKind::Stdio,
+                        }) if plugin == kind
+                    ),
+                    "{kind}: {got:?}"
+                );
+            }
+        }
+    }
 }

@@ -48,8 +48,14 @@ pub trait TransportPlugin: Send + Sync + fmt::Debug {
     /// The identity the admission policy matches for `config`.
     ///
     /// Fails with [`ConnectError::KindMismatch`] when `config` is of another
-    /// kind.
-    fn identity(&self, config: &TransportConfig) -> Result<Identity, ConnectError>;
+    /// kind. The default is [`TransportConfig::identity`].
+    fn identity(&self, config: &TransportConfig) -> Result<Identity, ConnectError> {
+        if config.kind() == self.kind() {
+            Ok(config.identity())
+        } else {
+            Err(config.mismatch(self.kind()))
+        }
+    }
 
     /// Opens the transport: spawns the child, or prepares the HTTP client
     /// (legacy SSE also opens its event stream here). No MCP message is

@@ -30,7 +30,6 @@ use crate::boxed::BoxedTransport;
 use crate::config::{HttpConfig, TransportConfig, TransportKind};
 use crate::error::{ConnectError, HttpError};
 use crate::http::{HttpStack, ServerHeaders, media_type_is, sse_events, status_error};
-use crate::identity::Identity;
 use crate::plugin::{ConnectContext, Connection, TransportPlugin};
 
 /// The largest event accepted on the stream.
@@ -45,10 +44,6 @@ pub struct SsePlugin;
 impl TransportPlugin for SsePlugin {
     fn kind(&self) -> TransportKind {
         TransportKind::Sse
-    }
-
-    fn identity(&self, config: &TransportConfig) -> Result<Identity, ConnectError> {
-        sse_config(config).map(|_| config.identity())
     }
 
     fn connect<'a>(

@@ -32,7 +32,6 @@ use tokio::sync::watch;
 use crate::boxed::BoxedTransport;
 use crate::config::{StdioConfig, TransportConfig, TransportKind};
 use crate::error::ConnectError;
-use crate::identity::Identity;
 use crate::plugin::{ConnectContext, Connection, TransportPlugin};
 use crate::stderr_tail::StderrTail;
 
@@ -63,10 +62,6 @@ pub struct StdioPlugin;
 impl TransportPlugin for StdioPlugin {
     fn kind(&self) -> TransportKind {
         TransportKind::Stdio
-    }
-
-    fn identity(&self, config: &TransportConfig) -> Result<Identity, ConnectError> {
-        stdio_config(config).map(|_| config.identity())
     }
 
     fn connect<'a>(

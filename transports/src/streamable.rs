@@ -31,7 +31,6 @@ use crate::boxed::BoxedTransport;
 use crate::config::{HttpConfig, TransportConfig, TransportKind};
 use crate::error::{ConnectError, HttpError};
 use crate::http::{HttpStack, ServerHeaders, media_type_is, read_body, sse_events};
-use crate::identity::Identity;
 use crate::plugin::{ConnectContext, Connection, TransportPlugin};
 
 const JSON: &str = "application/json";
@@ -51,10 +50,6 @@ pub struct StreamableHttpPlugin;
 impl TransportPlugin for StreamableHttpPlugin {
     fn kind(&self) -> TransportKind {
         TransportKind::StreamableHttp
-    }
-
-    fn identity(&self, config: &TransportConfig) -> Result<Identity, ConnectError> {
-        http_config(config).map(|_| config.identity())
     }
 
     fn connect<'a>(
