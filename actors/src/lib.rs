@@ -26,3 +26,6 @@ pub mod mcp_server;
 pub mod policy;
 pub mod sandbox_process;
 pub mod session;
+mod sink;
+
+pub use sink::EventSink;

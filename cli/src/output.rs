@@ -155,6 +155,9 @@ pub(crate) fn disabled_detail_json(server: &McpServer) -> Value {
         DisabledReason::ByUser => {
             return json!({ "kind": "disabled_by_user", "message": reason.to_string() });
         }
+        DisabledReason::NotLoaded => {
+            return json!({ "kind": "requirements_not_loaded", "message": reason.to_string() });
+        }
         DisabledReason::Requirements { source, cause } => (source, cause),
     };
     let mut detail = serde_json::Map::new();

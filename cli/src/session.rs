@@ -11,7 +11,7 @@ use std::io::{IsTerminal as _, Write as _};
 use codex_actors::mcp_server::Timing;
 use codex_actors::policy::RequirementsSources;
 use codex_actors::session::{
-    QualifiedTool, ServerState, ServerStatus, Session, SessionEvent, SessionOptions,
+    Preloaded, QualifiedTool, ServerState, ServerStatus, Session, SessionEvent, SessionOptions,
 };
 use serde_json::{Value, json};
 
@@ -28,9 +28,10 @@ pub(crate) fn tools(overrides: &ConfigOverrides, args: &ToolsArgs) -> Result<(),
         return Err(CliError::UnknownServer { name: name.clone() });
     }
     let options = session_options(overrides, args.name.iter().cloned().collect())?;
+    let preloaded = preloaded(loaded);
     let json = args.json;
     codex_runtime::block_on(move || async move {
-        let session = Session::start(options).await?;
+        let session = Session::start(options, Some(preloaded)).await?;
         let startup = wait_with_progress(&session).await;
         let statuses = session.statuses().await;
         let tools = session.tools().await;
@@ -70,8 +71,9 @@ pub(crate) fn call(overrides: &ConfigOverrides, args: CallArgs) -> Result<(), Cl
         });
     }
     let options = session_options(overrides, vec![args.server.clone()])?;
+    let preloaded = preloaded(loaded);
     codex_runtime::block_on(move || async move {
-        let session = Session::start(options).await?;
+        let session = Session::start(options, Some(preloaded)).await?;
         let startup = wait_with_progress(&session).await;
         let result = match startup {
             Ok(()) => session
@@ -106,6 +108,15 @@ pub(crate) fn call(overrides: &ConfigOverrides, args: CallArgs) -> Result<(), Cl
         }
         Ok(())
     })?
+}
+
+/// What `context::load` read and admitted, handed to the session so it
+/// neither reads the files again nor admits anything twice.
+fn preloaded(loaded: context::Loaded) -> Preloaded {
+    Preloaded {
+        servers: loaded.effective.mcp_servers.into_inner(),
+        requirements: loaded.requirements,
+    }
 }
 
 fn session_options(

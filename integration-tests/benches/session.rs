@@ -211,7 +211,9 @@ async fn wait_for<T>(
 async fn bench_roundtrip(server: &Path, plan: Plan) {
     let env = TestEnv::new();
     env.write_config(&server_toml(server, "bench", ""));
-    let session = Session::start(env.session_options()).await.expect("start");
+    let session = Session::start(env.session_options(), None)
+        .await
+        .expect("start");
     session.wait_startup().await.expect("startup");
 
     let registry = TransportRegistry::default();
@@ -444,7 +446,7 @@ async fn startup_once(server: &Path, n: usize) -> Startup {
     env.write_config(&config);
     let options = env.session_options();
     let t0 = Instant::now();
-    let session = Session::start(options).await.expect("start");
+    let session = Session::start(options, None).await.expect("start");
     let started = t0.elapsed();
     let statuses = session.wait_startup().await.expect("startup");
     let ready = t0.elapsed();
@@ -519,7 +521,9 @@ async fn bench_crash(server: &Path, plan: Plan) {
         plan.crash_iterations + 10
     );
     env.write_config(&server_toml(server, "crashy", &extra));
-    let session = Session::start(env.session_options()).await.expect("start");
+    let session = Session::start(env.session_options(), None)
+        .await
+        .expect("start");
     let statuses = session.wait_startup().await.expect("startup");
     let mut pid = statuses[0].pid.expect("stdio pid");
     let mut incarnation = 1;

@@ -23,7 +23,7 @@ use tracing::Instrument;
 use crate::events::EventBus;
 use crate::exit::{ActorError, Exit};
 use crate::handle::{ChildHandle, SlotControl};
-use crate::ids::{ChildId, Incarnation};
+use crate::ids::{ActorPath, ChildId, Incarnation};
 use crate::supervisor::{Restart, Shutdown};
 
 /// Whether a child is a worker or a supervisor (OTP's `type`); it only
@@ -166,7 +166,7 @@ pub struct ChildContext {
 
 struct Shared {
     id: ChildId,
-    path: Arc<str>,
+    path: ActorPath,
     incarnation: Incarnation,
     bus: EventBus,
     ready: Mutex<Option<oneshot::Sender<()>>>,
@@ -186,7 +186,7 @@ impl fmt::Debug for ChildContext {
 impl ChildContext {
     pub(crate) fn new(
         id: ChildId,
-        path: Arc<str>,
+        path: ActorPath,
         incarnation: Incarnation,
         bus: EventBus,
     ) -> (Self, oneshot::Receiver<()>) {
@@ -214,7 +214,7 @@ impl ChildContext {
     }
 
     /// The child's path from the root supervisor, e.g. `root/mcp/docs`.
-    pub fn path(&self) -> &Arc<str> {
+    pub fn path(&self) -> &ActorPath {
         &self.shared.path
     }
 

@@ -2,19 +2,18 @@
 //! and final stop, published on a `tokio::sync::broadcast` channel.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::broadcast;
 
 use crate::exit::Exit;
-use crate::ids::Incarnation;
+use crate::ids::{ActorPath, Incarnation};
 
 /// One thing that happened to one actor incarnation.
 #[derive(Debug, Clone)]
 pub struct Event {
-    /// Slash-separated path from the root supervisor, e.g. `root/mcp/docs`.
-    pub path: Arc<str>,
+    /// The actor's place in the tree, e.g. `root/mcp/docs` when shown.
+    pub path: ActorPath,
     /// The incarnation concerned.
     pub incarnation: Incarnation,
     /// What happened.

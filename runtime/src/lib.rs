@@ -22,8 +22,6 @@
 //!   (`kind`, `name`, `incarnation`).
 //! * [`block_on`] and [`spawn_system`] run an actix `System` on a
 //!   multi-threaded tokio runtime, from sync or async code.
-//! * [`process`] helpers give OS processes their own group, kill it, and
-//!   reap orphans.
 //!
 //! ```
 //! use codex_runtime::{block_on, ChildSpec, EventBus, Supervisor, SupervisorConfig};
@@ -60,7 +58,6 @@ mod events;
 mod exit;
 mod handle;
 mod ids;
-pub mod process;
 mod supervisor;
 mod system;
 
@@ -68,7 +65,7 @@ pub use child::{ChildContext, ChildKind, ChildSpec, Readiness, StartFn, Started}
 pub use events::{Event, EventBus, EventKind};
 pub use exit::{ActorError, Exit, catch_panic};
 pub use handle::{Call, CallError, ChildHandle, SendError};
-pub use ids::{ChildId, Incarnation};
+pub use ids::{ActorPath, ChildId, Incarnation};
 pub use supervisor::{
     AutoShutdown, Backoff, Effect, Input, Machine, Refusal, Restart, RootSupervisor, Shutdown,
     Strategy, Supervisor, SupervisorConfig, SupervisorError, SupervisorHandle,

@@ -42,8 +42,7 @@ impl ConfigSourceActor {
     }
 
     fn deliver(&mut self, input: Input, ctx: &mut Context<Self>) {
-        let now = tokio::time::Instant::now().into_std();
-        for effect in self.machine.step(input, now) {
+        for effect in self.machine.step(input) {
             match effect {
                 Effect::ArmTimer { after, generation } => {
                     ctx.run_later(after, move |act, ctx| {

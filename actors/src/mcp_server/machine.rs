@@ -2,8 +2,9 @@
 //! reasons. No actix, no async runtime, no IO; time arrives as an argument.
 //!
 //! One incarnation goes `Connecting → Ready → Closed`. Every way out of
-//! `Connecting` or `Ready` other than a requested stop is a failure with a
-//! reason the supervisor (and `codex mcp tools`) can show.
+//! `Connecting` or `Ready` is a failure with a reason the supervisor (and
+//! `codex mcp tools`) can show; a requested stop comes from the supervisor
+//! and never reaches the machine.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -118,8 +119,6 @@ pub enum Input {
     PingFailed,
     /// Time to ping.
     PingDue,
-    /// The supervisor asked the actor to stop.
-    Stop,
 }
 
 /// What the shell must do.
@@ -137,8 +136,6 @@ pub enum Effect {
     Ping(Duration),
     /// Record the failure and stop the actor.
     Fail(ServerFailure),
-    /// Stop the actor (a requested, normal stop).
-    Stop,
 }
 
 /// Per-server settings the machine needs.
@@ -183,10 +180,6 @@ impl Machine {
     pub fn step(&mut self, input: Input, now: Instant) -> Vec<Effect> {
         match (&self.phase, input) {
             (Phase::Closed, _) => Vec::new(),
-            (_, Input::Stop) => {
-                self.phase = Phase::Closed;
-                vec![Effect::Stop]
-            }
             (Phase::Connecting, Input::Connected { tools }) => {
                 self.phase = Phase::Ready;
                 vec![Effect::Ready {
@@ -326,7 +319,7 @@ mod tests {
                     status: "exit status: 3".to_owned(),
                     stderr_tail: "boom".to_owned(),
                 },
-                Input::Stop,
+                Input::PingDue,
             ],
             expect![[r#"
                   phase: connecting
@@ -344,7 +337,7 @@ mod tests {
     }
 
     #[test]
-    fn unanswered_ping_fails_and_stop_is_normal() {
+    fn unanswered_ping_fails() {
         check(
             vec![
                 Input::Connected { tools: Vec::new() },
@@ -357,14 +350,6 @@ mod tests {
                 PingDue -> Ping(5s)
                   phase: ready
                 PingFailed -> Fail(Unresponsive { server: "docs", after: 5s })
-                  phase: closed
-            "#]],
-        );
-        check(
-            vec![Input::Stop, Input::Connected { tools: Vec::new() }],
-            expect![[r#"
-                Stop -> Stop
-                  phase: closed
                   phase: closed
             "#]],
         );

@@ -7,32 +7,33 @@
 //! [`ServerFailure`] that quotes the server's stderr; the supervisor decides
 //! whether to start a fresh one, which connects and lists tools again.
 //!
-//! Every incarnation is admitted again before it connects: the start
-//! function asks the session's [`AdmissionGate`] (the one admission
-//! function, over the latest requirements) and refuses to start a server it
-//! no longer admits.
+//! Every incarnation is admitted before it connects, exactly once: the
+//! first with the verdict the session reached when it decided to start the
+//! server, every restart by the session's [`AdmissionGate`] (the one
+//! admission function, over the latest requirements). A server no longer
+//! admitted is refused. Incarnations report [`ServerEvent`]s through the
+//! [`EventSink`] their owner gave them.
 
 mod machine;
 mod shell;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use actix::Message;
-use codex_runtime::{ActorError, ChildHandle, ChildSpec, SupervisorConfig};
+use codex_runtime::{ActorError, ChildHandle, ChildId, ChildSpec, SupervisorConfig};
 use codex_transports::TransportRegistry;
 use rmcp::model::CallToolResult;
-use tokio::sync::broadcast;
 
 pub use machine::{
     Effect, Input, Machine, MachineConfig, Phase, ServerFailure, ToolInfo, filter_tools,
 };
 
 use crate::config::McpServerConfig;
-use crate::policy::{Admission, Requirements, admit, stricter};
-use crate::session::SessionEvent;
+use crate::policy::{Admission, AdmissionGate, stricter};
+use crate::sink::EventSink;
 use shell::McpServerActor;
 
 /// Default bound on `initialize` plus the first `tools/list`.
@@ -58,36 +59,38 @@ impl Default for Timing {
     }
 }
 
-/// The latest requirements, shared by the session and every start
-/// function, so that restarts are admitted against current policy.
-#[derive(Debug, Clone, Default)]
-pub struct AdmissionGate {
-    requirements: Arc<RwLock<Requirements>>,
-}
-
-impl AdmissionGate {
-    /// A gate over `requirements`.
-    pub fn new(requirements: Requirements) -> Self {
-        AdmissionGate {
-            requirements: Arc::new(RwLock::new(requirements)),
-        }
-    }
-
-    /// Replaces the requirements (hot reload).
-    pub fn replace(&self, requirements: Requirements) {
-        match self.requirements.write() {
-            Ok(mut guard) => *guard = requirements,
-            Err(poisoned) => *poisoned.into_inner() = requirements,
-        }
-    }
-
-    /// The verdict of [`admit`] under the current requirements.
-    pub fn admit(&self, name: &str, config: &McpServerConfig) -> Admission {
-        match self.requirements.read() {
-            Ok(guard) => admit(name, config, &guard),
-            Err(poisoned) => admit(name, config, &poisoned.into_inner()),
-        }
-    }
+/// What an incarnation reports to its owner (the session).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerEvent {
+    /// An incarnation began connecting.
+    Starting {
+        /// The server.
+        server: String,
+        /// Its incarnation number.
+        incarnation: u64,
+    },
+    /// An incarnation is ready with these tools.
+    Ready {
+        /// The server.
+        server: String,
+        /// Its incarnation number.
+        incarnation: u64,
+        /// Tools after filtering.
+        tools: Vec<ToolInfo>,
+        /// Time from start to ready.
+        elapsed: Duration,
+        /// The server process (and process group leader), for stdio.
+        pid: Option<u32>,
+    },
+    /// An incarnation ended abnormally; the supervisor may restart it.
+    Failed {
+        /// The server.
+        server: String,
+        /// Its incarnation number.
+        incarnation: u64,
+        /// Why.
+        failure: ServerFailure,
+    },
 }
 
 /// Everything an incarnation needs, shared across incarnations.
@@ -103,10 +106,13 @@ pub struct ServerSetup {
     pub cwd: PathBuf,
     /// A snapshot of the parent environment.
     pub env: Arc<BTreeMap<String, String>>,
-    /// Admission against current requirements.
+    /// The verdict the session reached when it decided to start the
+    /// server. The first incarnation uses it; every later one asks `gate`.
+    pub(crate) admitted: Mutex<Option<Admission>>,
+    /// Admission against current requirements, for restarts.
     pub gate: AdmissionGate,
-    /// The session's event bus.
-    pub events: broadcast::Sender<SessionEvent>,
+    /// Where incarnations report.
+    pub events: EventSink<ServerEvent>,
     /// Ping settings.
     pub timing: Timing,
     /// Where the ready incarnation publishes its connection, so calls skip
@@ -129,8 +135,20 @@ impl ServerSetup {
         self.config.tool_timeout.unwrap_or(DEFAULT_TOOL_TIMEOUT)
     }
 
-    fn publish(&self, event: SessionEvent) {
-        let _ = self.events.send(event);
+    fn publish(&self, event: ServerEvent) {
+        self.events.report(event);
+    }
+
+    /// The admission for the incarnation starting now: the session's own
+    /// verdict for the first one (so a start is admitted exactly once),
+    /// then the gate's, against the requirements in force.
+    fn admission(&self) -> Admission {
+        let first = self
+            .admitted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        first.unwrap_or_else(|| self.gate.admit(&self.name, &self.config))
     }
 }
 
@@ -331,26 +349,21 @@ impl McpServerHandle {
 /// failed until config or policy changes, so the sub-supervisor is built
 /// exactly once and the returned handle follows every incarnation of the
 /// server actor below it.
-pub(crate) fn server_spec(setup: Arc<ServerSetup>) -> (ChildSpec, McpServerHandle) {
+pub(crate) fn server_spec(id: ChildId, setup: Arc<ServerSetup>) -> (ChildSpec, McpServerHandle) {
     let restart = setup.config.restart;
     let name = setup.name.clone();
     let actor_setup = Arc::clone(&setup);
-    let (actor_spec, inner) = ChildSpec::actor("server", move |cx| {
-        match actor_setup
-            .gate
-            .admit(&actor_setup.name, &actor_setup.config)
-        {
-            Admission::Disabled(reason) => Err(ActorError::custom(ServerFailure::NotAdmitted {
-                reason: reason.to_string(),
-            })),
-            Admission::Allowed { sandbox, .. } => {
-                let sandbox = stricter(actor_setup.config.sandbox, sandbox);
-                Ok(McpServerActor::new(
-                    Arc::clone(&actor_setup),
-                    cx.clone(),
-                    sandbox,
-                ))
-            }
+    let (actor_spec, inner) = ChildSpec::actor("server", move |cx| match actor_setup.admission() {
+        Admission::Disabled(reason) => Err(ActorError::custom(ServerFailure::NotAdmitted {
+            reason: reason.to_string(),
+        })),
+        Admission::Allowed { sandbox, .. } => {
+            let sandbox = stricter(actor_setup.config.sandbox, sandbox);
+            Ok(McpServerActor::new(
+                Arc::clone(&actor_setup),
+                cx.clone(),
+                sandbox,
+            ))
         }
     });
     let mut actor_spec = Some(actor_spec.restart(restart.kind));
@@ -363,9 +376,8 @@ pub(crate) fn server_spec(setup: Arc<ServerSetup>) -> (ChildSpec, McpServerHandl
             jitter: 0.1,
             reset_after: restart.window,
         });
-    let (spec, _supervisor) = ChildSpec::supervisor(format!("mcp:{name}"), config, move || {
-        actor_spec.take().into_iter().collect()
-    });
+    let (spec, _supervisor) =
+        ChildSpec::supervisor(id, config, move || actor_spec.take().into_iter().collect());
     (
         spec.restart(codex_runtime::Restart::Temporary),
         McpServerHandle {

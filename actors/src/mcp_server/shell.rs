@@ -17,9 +17,8 @@ use rmcp::model::{CallToolResult, ClientRequest, PingRequest};
 use rmcp::service::{Peer, RoleClient};
 
 use super::machine::{Effect, Input, Machine, MachineConfig, ServerFailure, ToolInfo};
-use super::{CallTool, Live, ServerSetup, ToolCallError};
+use super::{CallTool, Live, ServerEvent, ServerSetup, ToolCallError};
 use crate::config::SandboxMode;
-use crate::session::SessionEvent;
 
 /// One incarnation of one MCP server.
 pub(crate) struct McpServerActor {
@@ -83,7 +82,7 @@ impl McpServerActor {
                     self.live = Some(live);
                 }
                 self.cx.ready();
-                self.setup.publish(SessionEvent::ServerReady {
+                self.setup.publish(ServerEvent::Ready {
                     server: self.setup.name.clone(),
                     incarnation: self.cx.incarnation().0,
                     tools,
@@ -111,7 +110,7 @@ impl McpServerActor {
                 tracing::warn!(server = %self.setup.name, "{failure}");
                 self.setup.live.clear(self.cx.incarnation().0);
                 self.live = None;
-                self.setup.publish(SessionEvent::ServerFailed {
+                self.setup.publish(ServerEvent::Failed {
                     server: self.setup.name.clone(),
                     incarnation: self.cx.incarnation().0,
                     failure: failure.clone(),
@@ -119,7 +118,6 @@ impl McpServerActor {
                 self.cx.fail(ActorError::custom(failure));
                 ctx.stop();
             }
-            Effect::Stop => ctx.stop(),
         }
     }
 
@@ -135,7 +133,7 @@ impl Actor for McpServerActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.setup.publish(SessionEvent::ServerStarting {
+        self.setup.publish(ServerEvent::Starting {
             server: self.setup.name.clone(),
             incarnation: self.cx.incarnation().0,
         });

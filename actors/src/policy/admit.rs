@@ -68,6 +68,9 @@ pub struct RuleMatch {
 pub enum DisabledReason {
     /// `enabled = false` in the user's config.
     ByUser,
+    /// Requirements have not been loaded yet: a session's gate starts
+    /// closed.
+    NotLoaded,
     /// An admin requirement.
     Requirements {
         /// The layer that disabled it.
@@ -83,7 +86,9 @@ impl DisabledReason {
     pub fn status_text(&self) -> Option<String> {
         match self {
             DisabledReason::ByUser => None,
-            DisabledReason::Requirements { .. } => Some(self.to_string()),
+            DisabledReason::NotLoaded | DisabledReason::Requirements { .. } => {
+                Some(self.to_string())
+            }
         }
     }
 }
@@ -92,6 +97,7 @@ impl fmt::Display for DisabledReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DisabledReason::ByUser => f.write_str("disabled in config (enabled = false)"),
+            DisabledReason::NotLoaded => f.write_str("requirements are not loaded yet"),
             DisabledReason::Requirements { source, cause } => {
                 write!(f, "requirements ({source}): {cause}")
             }

@@ -39,12 +39,6 @@ pub enum ConstraintError {
         /// The requirement source(s) that set the bound.
         requirement_source: String,
     },
-    /// A list that must not be empty is.
-    #[error("field `{field_name}` cannot be empty")]
-    EmptyField {
-        /// The setting.
-        field_name: &'static str,
-    },
 }
 
 impl<T> Constrained<T> {

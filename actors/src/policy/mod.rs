@@ -2,15 +2,16 @@
 //! [`Constrained`] values.
 //!
 //! Nothing here starts an actor or reads the environment; the CLI calls these
-//! directly for `codex mcp list`, and the policy actor calls the same
-//! functions on every new snapshot.
+//! directly for `codex mcp list`, and the session calls the same functions
+//! on every new snapshot ([`plan`] says what to stop and start). The
+//! [`AdmissionGate`] holds the requirements in force for restarts.
 
 mod admit;
 mod constrained;
 mod effective;
-mod machine;
+mod gate;
+mod plan;
 mod requirements;
-mod shell;
 
 pub use admit::{Admission, DisabledReason, PolicyCause, RuleFamily, RuleMatch, admit, stricter};
 pub use constrained::{Constrained, ConstraintError};
@@ -18,10 +19,10 @@ pub use effective::{
     AllowedSet, EffectiveConfig, McpServer, McpServers, allowed_set, apply_requirements,
     constrain_servers, fallback_warning,
 };
-pub use machine::{AuditEvent, Plan, StopReason, audit, plan};
+pub use gate::AdmissionGate;
+pub use plan::{AuditEvent, Plan, StopReason, audit, plan};
 pub use requirements::{
     AllowRule, DenyRule, LoadedRequirements, REQUIREMENTS_BASE64_ENV, REQUIREMENTS_FILE_ENV,
     RequirementSource, Requirements, RequirementsError, RequirementsLayer, RequirementsSources,
     RuleIdentity, RuleName, SYSTEM_REQUIREMENTS_FILE, load_requirements, parse_requirements,
 };
-pub(crate) use shell::{Evaluate, PolicyActor};

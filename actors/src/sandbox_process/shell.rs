@@ -9,10 +9,11 @@ use actix::prelude::*;
 use codex_sandbox::{
     CommandSpec, OutputChunk, OutputStream, SandboxLauncher, SandboxPolicy, SandboxedChild,
 };
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
+use super::CommandEvent;
 use super::machine::{CommandExit, Effect, Input, Machine, Stream};
-use crate::session::SessionEvent;
+use crate::sink::EventSink;
 
 /// One sandboxed command.
 pub(crate) struct SandboxProcessActor {
@@ -21,7 +22,7 @@ pub(crate) struct SandboxProcessActor {
     policy: SandboxPolicy,
     launcher: SandboxLauncher,
     machine: Machine,
-    events: broadcast::Sender<SessionEvent>,
+    events: EventSink<CommandEvent>,
     reply: Option<oneshot::Sender<Result<CommandExit, String>>>,
 }
 
@@ -31,7 +32,7 @@ impl SandboxProcessActor {
         spec: CommandSpec,
         policy: SandboxPolicy,
         launcher: SandboxLauncher,
-        events: broadcast::Sender<SessionEvent>,
+        events: EventSink<CommandEvent>,
         reply: oneshot::Sender<Result<CommandExit, String>>,
     ) -> Self {
         SandboxProcessActor {
@@ -49,7 +50,7 @@ impl SandboxProcessActor {
         for effect in self.machine.step(input) {
             match effect {
                 Effect::PublishOutput { stream, text } => {
-                    let _ = self.events.send(SessionEvent::CommandOutput {
+                    self.events.report(CommandEvent::Output {
                         id: self.id,
                         stream,
                         text,
@@ -57,7 +58,7 @@ impl SandboxProcessActor {
                 }
                 Effect::Finish(result) => {
                     if let Ok(exit) = &result {
-                        let _ = self.events.send(SessionEvent::CommandExited {
+                        self.events.report(CommandEvent::Exited {
                             id: self.id,
                             exit_code: exit.exit_code,
                             timed_out: exit.timed_out,

@@ -1,8 +1,8 @@
 //! The session: the root of the actor tree.
 //!
-//! [`Session::start`] loads config and requirements, asks the policy actor
-//! which servers are admitted, and starts one supervised MCP server actor
-//! per admitted server, all at once. It keeps each server's status and the
+//! [`Session::start`] loads config and requirements (or takes them
+//! [`Preloaded`]), admits each server once with the policy's `admit`, and
+//! starts one supervised MCP server actor per admitted server, all at once. It keeps each server's status and the
 //! tool registry (`mcp__<server>__<tool>`), routes calls to the owning
 //! server, applies new snapshots (hot reload), and shuts down in order.
 //!
@@ -17,9 +17,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor as _, Addr};
 use codex_runtime::{
-    ActorError, ChildId, ChildSpec, EventBus, RootSupervisor, Supervisor, SupervisorConfig,
+    ActorError, AutoShutdown, CallError, ChildHandle, ChildId, ChildSpec, EventBus, Restart,
+    RootSupervisor, Supervisor, SupervisorConfig,
 };
 use codex_transports::TransportRegistry;
 use dashmap::DashMap;
@@ -28,24 +28,27 @@ use tokio::sync::broadcast;
 
 pub use registry::{MAX_TOOL_NAME, QualifiedTool, qualify};
 
-use crate::config::{ConfigError, ConfigOverride, LoadOptions, load_config};
+use crate::config::{ConfigError, ConfigOverride, LoadOptions, McpServerConfig, load_config};
 use crate::config_source::ConfigSourceActor;
 use crate::mcp_server::{
-    AdmissionGate, McpServerHandle, ServerFailure, ServerSetup, Timing, ToolCallError, ToolInfo,
+    McpServerHandle, ServerEvent, ServerFailure, ServerSetup, Timing, ToolCallError, ToolInfo,
     server_spec,
 };
 use crate::policy::{
-    AuditEvent, Evaluate, PolicyActor, RequirementsError, RequirementsSources, StopReason,
-    load_requirements,
+    AdmissionGate, AuditEvent, McpServers, Requirements, RequirementsError, RequirementsSources,
+    StopReason, audit, constrain_servers, load_requirements, plan,
 };
-use crate::sandbox_process::{CommandExit, SandboxProcessActor, Stream};
+use crate::sandbox_process::{CommandEvent, CommandExit, SandboxProcessActor, Stream};
+use crate::sink::EventSink;
 use shell::{
     ApplyAdmitted, AwaitStartup, MarkStarted, MarkStopped, Route, RunningConfigs, SessionActor,
     Snapshot,
 };
 
-/// The supervisor child id of a server's subtree.
-fn child_id(server: &str) -> ChildId {
+/// The supervisor child id of `server`'s subtree. Built here and nowhere
+/// else; the session actor maps it back to the server by lookup, never by
+/// parsing it.
+fn server_child_id(server: &str) -> ChildId {
     ChildId::new(format!("mcp:{server}"))
 }
 
@@ -123,6 +126,61 @@ pub enum SessionEvent {
         /// Whether the timeout killed it.
         timed_out: bool,
     },
+}
+
+impl From<ServerEvent> for SessionEvent {
+    fn from(event: ServerEvent) -> Self {
+        match event {
+            ServerEvent::Starting {
+                server,
+                incarnation,
+            } => SessionEvent::ServerStarting {
+                server,
+                incarnation,
+            },
+            ServerEvent::Ready {
+                server,
+                incarnation,
+                tools,
+                elapsed,
+                pid,
+            } => SessionEvent::ServerReady {
+                server,
+                incarnation,
+                tools,
+                elapsed,
+                pid,
+            },
+            ServerEvent::Failed {
+                server,
+                incarnation,
+                failure,
+            } => SessionEvent::ServerFailed {
+                server,
+                incarnation,
+                failure,
+            },
+        }
+    }
+}
+
+impl From<CommandEvent> for SessionEvent {
+    fn from(event: CommandEvent) -> Self {
+        match event {
+            CommandEvent::Output { id, stream, text } => {
+                SessionEvent::CommandOutput { id, stream, text }
+            }
+            CommandEvent::Exited {
+                id,
+                exit_code,
+                timed_out,
+            } => SessionEvent::CommandExited {
+                id,
+                exit_code,
+                timed_out,
+            },
+        }
+    }
 }
 
 /// Where a server stands.
@@ -226,17 +284,28 @@ pub enum SessionError {
     Stopped,
 }
 
+/// Config and requirements the caller already loaded, with each server's
+/// admission, so that a session started right after (as `codex mcp tools`
+/// does) neither reads the files nor admits the servers a second time.
+#[derive(Debug, Clone)]
+pub struct Preloaded {
+    /// Every configured server with its admission.
+    pub servers: McpServers,
+    /// The requirements they were admitted under.
+    pub requirements: Requirements,
+}
+
 /// A running session. Dropping it does not stop it; call
 /// [`Session::shutdown`].
 #[derive(Debug)]
 pub struct Session {
-    addr: Addr<SessionActor>,
-    policy: Addr<PolicyActor>,
+    actor: ChildHandle<SessionActor>,
     root: RootSupervisor,
     shared: Shared,
     options: SessionOptions,
     reload_lock: tokio::sync::Mutex<()>,
     next_command: std::sync::atomic::AtomicU64,
+    next_source: std::sync::atomic::AtomicU64,
 }
 
 /// What every server's setup is built from.
@@ -253,28 +322,48 @@ struct Shared {
     routes: Arc<DashMap<String, McpServerHandle>>,
 }
 
+/// The session's tree:
+///
+/// ```text
+/// session            root supervisor; shuts down when `state` ends
+/// ├── state          the session actor (significant, temporary)
+/// ├── config:N       one config-source actor per watched file (permanent)
+/// ├── mcp:NAME       one sub-supervisor per started server (temporary)
+/// │   └── server     the server actor, restarted per the server's policy
+/// ├── cmd:N          one sandbox-process actor per command (temporary)
+/// └── model:N        one model-stream actor per model request (temporary)
+/// ```
 impl Session {
-    /// Loads config and requirements and starts every admitted server, all
-    /// at once. Returns when every server has been started, not when they
-    /// are ready; see [`Session::wait_startup`].
-    pub async fn start(options: SessionOptions) -> Result<Session, SessionError> {
+    /// Loads config and requirements (or takes `preloaded`) and starts
+    /// every admitted server, all at once. Returns when every server has
+    /// been started, not when they are ready; see [`Session::wait_startup`].
+    pub async fn start(
+        options: SessionOptions,
+        preloaded: Option<Preloaded>,
+    ) -> Result<Session, SessionError> {
         let (events, _) = broadcast::channel(4096);
         let (internal, _) = broadcast::channel(4096);
         let bus = EventBus::new(4096);
-        let runtime_events = bus.subscribe();
-        let root = Supervisor::start("session", SupervisorConfig::default(), &bus, Vec::new());
+        let mut seed = Some(SessionActor::new(
+            internal.clone(),
+            events.clone(),
+            bus.subscribe(),
+        ));
+        let (state, actor) = ChildSpec::actor("state", move |_| {
+            seed.take()
+                .ok_or_else(|| ActorError::custom(SessionError::Stopped))
+        });
+        let state = state.restart(Restart::Temporary).significant(true);
+        let config = SupervisorConfig::default().auto_shutdown(AutoShutdown::AnySignificant);
+        let root = Supervisor::start("session", config, &bus, vec![state]);
         root.ready().await.map_err(|_| SessionError::Stopped)?;
-        let gate = AdmissionGate::default();
-        let addr = SessionActor::new(internal.clone(), events.clone(), runtime_events).start();
-        let policy = PolicyActor::new(gate.clone(), events.clone()).start();
         let session = Session {
-            addr,
-            policy,
+            actor,
             root,
             shared: Shared {
                 registry: Arc::new(TransportRegistry::default()),
                 env: Arc::new(options.env.clone()),
-                gate,
+                gate: AdmissionGate::closed(),
                 events,
                 internal,
                 routes: Arc::new(DashMap::new()),
@@ -282,18 +371,24 @@ impl Session {
             options,
             reload_lock: tokio::sync::Mutex::new(()),
             next_command: std::sync::atomic::AtomicU64::new(1),
+            next_source: std::sync::atomic::AtomicU64::new(1),
         };
-        session.reload().await?;
+        match preloaded {
+            Some(preloaded) => {
+                let _serial = session.reload_lock.lock().await;
+                let servers = session.only(preloaded.servers);
+                session.apply(servers, preloaded.requirements).await?;
+            }
+            None => session.reload().await?,
+        }
         Ok(session)
     }
 
     /// Waits until no server is starting or restarting, then fails if a
     /// `required` server failed.
     pub async fn wait_startup(&self) -> Result<Vec<ServerStatus>, SessionError> {
-        self.addr
-            .send(AwaitStartup)
-            .await
-            .map_err(|_| SessionError::Stopped)?
+        self.ask(AwaitStartup)
+            .await?
             .await
             .map_err(|_| SessionError::Stopped)?;
         let statuses = self.statuses().await?;
@@ -314,10 +409,7 @@ impl Session {
 
     /// Every configured server with its state, sorted by name.
     pub async fn statuses(&self) -> Result<Vec<ServerStatus>, SessionError> {
-        self.addr
-            .send(Snapshot)
-            .await
-            .map_err(|_| SessionError::Stopped)
+        self.ask(Snapshot).await
     }
 
     /// The tool registry over every ready server.
@@ -354,8 +446,7 @@ impl Session {
             return handle.call(tool, arguments).await;
         }
         let route = self
-            .addr
-            .send(Route {
+            .ask(Route {
                 server: server.to_owned(),
             })
             .await
@@ -411,17 +502,33 @@ impl Session {
                 return Err(err);
             }
         };
-        let stopped = |_| SessionError::Stopped;
-        let running = self.addr.send(RunningConfigs).await.map_err(stopped)?;
-        let (plan, admitted) = self
-            .policy
-            .send(Evaluate {
-                servers,
-                requirements,
-                running,
-            })
-            .await
-            .map_err(stopped)?;
+        // Each server is admitted here once; the first incarnation of a
+        // server started below reuses this verdict.
+        let admitted = constrain_servers(&servers, &requirements).into_inner();
+        self.apply(admitted, requirements).await
+    }
+
+    /// Brings the running servers in line with `admitted`. Callers hold
+    /// `reload_lock`.
+    async fn apply(
+        &self,
+        admitted: McpServers,
+        requirements: Requirements,
+    ) -> Result<(), SessionError> {
+        // New requirements first, so restarts in flight see them too.
+        self.shared.gate.replace(requirements);
+        for event in audit(&admitted) {
+            tracing::info!(
+                server = %event.server,
+                identity = %event.identity,
+                allowed = event.allowed,
+                detail = %event.detail,
+                "admission"
+            );
+            let _ = self.shared.events.send(SessionEvent::Admission(event));
+        }
+        let running = self.ask(RunningConfigs).await?;
+        let plan = plan(&running, &admitted);
         let supervisor = self.root.handle();
         for (name, reason) in &plan.stop {
             let reason = match reason {
@@ -430,41 +537,45 @@ impl Session {
                 StopReason::Changed => "config changed".to_owned(),
             };
             self.shared.routes.remove(name);
-            self.addr
-                .send(MarkStopped {
-                    server: name.clone(),
-                    reason,
-                })
-                .await
-                .map_err(stopped)?;
-            let id = child_id(name);
+            self.ask(MarkStopped {
+                server: name.clone(),
+                reason,
+            })
+            .await?;
+            let id = server_child_id(name);
             let _ = supervisor.terminate_child(id.clone()).await;
             let _ = supervisor.delete_child(id).await;
         }
-        self.addr
-            .send(ApplyAdmitted {
-                admitted: admitted.clone(),
-                starting: plan.start.clone(),
-            })
-            .await
-            .map_err(stopped)?;
+        self.ask(ApplyAdmitted {
+            admitted: admitted.clone(),
+            starting: plan
+                .start
+                .iter()
+                .map(|name| (name.clone(), server_child_id(name)))
+                .collect(),
+        })
+        .await?;
         for name in &plan.start {
             let Some(server) = admitted.get(name) else {
                 continue;
             };
+            let internal = self.shared.internal.clone();
             let setup = Arc::new(ServerSetup {
                 name: name.clone(),
                 config: server.config.clone(),
                 registry: Arc::clone(&self.shared.registry),
                 cwd: self.options.cwd.clone(),
                 env: Arc::clone(&self.shared.env),
+                admitted: std::sync::Mutex::new(Some(server.admission.clone())),
                 gate: self.shared.gate.clone(),
-                events: self.shared.internal.clone(),
+                events: EventSink::new(move |event: ServerEvent| {
+                    let _ = internal.send(event.into());
+                }),
                 timing: self.options.timing,
                 sandbox_launcher: self.options.sandbox_launcher.clone(),
                 live: Default::default(),
             });
-            let (spec, handle) = server_spec(setup);
+            let (spec, handle) = server_spec(server_child_id(name), setup);
             let handle = match supervisor.start_child(spec).await {
                 Ok(()) => {
                     self.shared.routes.insert(name.clone(), handle.clone());
@@ -472,38 +583,44 @@ impl Session {
                 }
                 Err(err) => Err(err.to_string()),
             };
-            self.addr
-                .send(MarkStarted {
-                    server: name.clone(),
-                    handle,
-                })
-                .await
-                .map_err(stopped)?;
+            self.ask(MarkStarted {
+                server: name.clone(),
+                handle,
+            })
+            .await?;
         }
         let _ = self.shared.events.send(SessionEvent::Reloaded);
         Ok(())
     }
 
-    fn load(
-        &self,
-    ) -> Result<
-        (
-            BTreeMap<String, crate::config::McpServerConfig>,
-            crate::policy::Requirements,
-        ),
-        SessionError,
-    > {
+    /// Sends `msg` to the session actor.
+    async fn ask<M>(&self, msg: M) -> Result<M::Result, SessionError>
+    where
+        M: actix::Message + Send + 'static,
+        M::Result: Send,
+        SessionActor: actix::Handler<M>,
+    {
+        self.actor.send(msg).await.map_err(|err| match err {
+            CallError::NotSent(_) | CallError::Lost { .. } => SessionError::Stopped,
+        })
+    }
+
+    /// Keeps only the servers `options.only` names (all when empty).
+    fn only<T>(&self, mut servers: BTreeMap<String, T>) -> BTreeMap<String, T> {
+        if !self.options.only.is_empty() {
+            servers.retain(|name, _| self.options.only.contains(name));
+        }
+        servers
+    }
+
+    fn load(&self) -> Result<(BTreeMap<String, McpServerConfig>, Requirements), SessionError> {
         let requirements = load_requirements(&self.options.requirements)?.requirements;
         let config = load_config(&LoadOptions {
             codex_home: self.options.codex_home.clone(),
             cwd: self.options.cwd.clone(),
             overrides: self.options.overrides.clone(),
         })?;
-        let mut servers = config.mcp_servers;
-        if !self.options.only.is_empty() {
-            servers.retain(|name, _| self.options.only.contains(name));
-        }
-        Ok((servers, requirements))
+        Ok((self.only(config.mcp_servers), requirements))
     }
 
     /// The files whose changes should trigger [`Session::reload`].
@@ -518,12 +635,24 @@ impl Session {
     }
 
     /// Watches every file in [`Session::watched_paths`] and reloads when
-    /// one changes (debounced). A malformed edit is reported as a
+    /// one changes (debounced). Each file has a config-source actor under
+    /// the session's supervisor. A malformed edit is reported as a
     /// [`SessionEvent::ConfigError`] and the last good snapshot stays.
-    pub fn watch(self: &Arc<Self>, debounce: Duration) {
+    pub async fn watch(self: &Arc<Self>, debounce: Duration) -> Result<(), SessionError> {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let supervisor = self.root.handle();
         for path in self.watched_paths() {
-            ConfigSourceActor::new(path, debounce, tx.clone()).start();
+            let n = self
+                .next_source
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let tx = tx.clone();
+            let (spec, _) = ChildSpec::actor(format!("config:{n}"), move |_| {
+                Ok(ConfigSourceActor::new(path.clone(), debounce, tx.clone()))
+            });
+            supervisor
+                .start_child(spec.restart(Restart::Permanent))
+                .await
+                .map_err(|_| SessionError::Stopped)?;
         }
         let session = Arc::downgrade(self);
         tokio::spawn(async move {
@@ -536,6 +665,7 @@ impl Session {
                 let _ = session.reload().await;
             }
         });
+        Ok(())
     }
 
     /// Runs one command under the sandbox as a temporary child of the
@@ -557,6 +687,9 @@ impl Session {
         let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
         let mut reply = Some(reply_tx);
         let events = self.shared.events.clone();
+        let events = EventSink::new(move |event: CommandEvent| {
+            let _ = events.send(event.into());
+        });
         let mut spec = Some(spec);
         let child_id = ChildId::new(format!("cmd:{id}"));
         let child = ChildSpec::new(child_id.clone(), move |cx| {
@@ -572,7 +705,7 @@ impl Session {
                 _ => Err(ActorError::custom(CommandError::AlreadyRan)),
             }
         })
-        .restart(codex_runtime::Restart::Temporary)
+        .restart(Restart::Temporary)
         .shutdown(codex_runtime::Shutdown::BrutalKill);
         let supervisor = self.root.handle();
         supervisor

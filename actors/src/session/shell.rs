@@ -4,10 +4,10 @@
 //!
 //! The only file of the session kind that knows actix.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use actix::prelude::*;
-use codex_runtime::{ActorError, Event, EventKind, Exit};
+use codex_runtime::{ActorError, ChildId, Event, EventKind, Exit};
 use tokio::sync::{broadcast, oneshot};
 
 use super::{ServerState, ServerStatus, SessionEvent};
@@ -30,6 +30,9 @@ struct Entry {
 /// Holds statuses and routes.
 pub(crate) struct SessionActor {
     servers: BTreeMap<String, Entry>,
+    /// The supervisor child id of each started server's subtree, to find
+    /// the server a runtime event is about.
+    subtrees: HashMap<ChildId, String>,
     waiters: Vec<oneshot::Sender<()>>,
     /// Reports from server actors.
     internal: broadcast::Sender<SessionEvent>,
@@ -48,6 +51,7 @@ impl SessionActor {
         SessionActor {
             internal,
             servers: BTreeMap::new(),
+            subtrees: HashMap::new(),
             waiters: Vec::new(),
             events,
             runtime_events: Some(runtime_events),
@@ -122,15 +126,19 @@ impl SessionActor {
         }
     }
 
-    /// Runtime events for `session/mcp:<name>[/server]`.
+    /// Runtime events of a server's subtree: the sub-supervisor (path
+    /// `[root, subtree]`) or the server actor under it (`[root, subtree,
+    /// server]`).
     fn observe_runtime(&mut self, event: Event) {
-        let Some(rest) = event.path.strip_prefix("session/mcp:") else {
+        let (subtree, is_inner) = match event.path.segments() {
+            [_root, subtree] => (subtree, false),
+            [_root, subtree, _server] => (subtree, true),
+            _ => return,
+        };
+        let Some(name) = self.subtrees.get(subtree).cloned() else {
             return;
         };
-        let (name, is_inner) = match rest.strip_suffix("/server") {
-            Some(name) => (name, true),
-            None => (rest, false),
-        };
+        let name = name.as_str();
         let Some(entry) = self.servers.get_mut(name) else {
             return;
         };
@@ -351,7 +359,8 @@ impl Handler<MarkStopped> for SessionActor {
 #[rtype(result = "()")]
 pub(crate) struct ApplyAdmitted {
     pub(crate) admitted: McpServers,
-    pub(crate) starting: Vec<String>,
+    /// The servers about to start, with their subtree's child id.
+    pub(crate) starting: Vec<(String, ChildId)>,
 }
 
 impl Handler<ApplyAdmitted> for SessionActor {
@@ -360,8 +369,13 @@ impl Handler<ApplyAdmitted> for SessionActor {
     fn handle(&mut self, msg: ApplyAdmitted, _: &mut Context<Self>) {
         self.servers
             .retain(|name, _| msg.admitted.contains_key(name));
+        self.subtrees
+            .retain(|_, name| msg.admitted.contains_key(name));
+        for (name, id) in &msg.starting {
+            self.subtrees.insert(id.clone(), name.clone());
+        }
         for (name, server) in msg.admitted {
-            let starting = msg.starting.contains(&name);
+            let starting = msg.starting.iter().any(|(n, _)| *n == name);
             let entry = self.servers.entry(name).or_insert_with(|| Entry {
                 config: server.config.clone(),
                 state: ServerState::Starting,

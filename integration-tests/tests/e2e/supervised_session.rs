@@ -90,7 +90,7 @@ fn kill_9_restarts_relists_tools_and_serves_again() {
     let env = TestEnv::new();
     env.write_config(&server_toml("test", "max_restarts = 5"));
     codex_runtime::block_on(move || async move {
-        let session = Session::start(options(&env, None, Timing::default()))
+        let session = Session::start(options(&env, None, Timing::default()), None)
             .await
             .expect("start");
         let statuses = session.wait_startup().await.expect("startup");
@@ -128,7 +128,7 @@ fn crash_tool_fails_the_call_and_the_server_comes_back() {
     let env = TestEnv::new();
     env.write_config(&server_toml("test", ""));
     codex_runtime::block_on(move || async move {
-        let session = Session::start(options(&env, None, Timing::default()))
+        let session = Session::start(options(&env, None, Timing::default()), None)
             .await
             .expect("start");
         let mut events = session.subscribe();
@@ -163,7 +163,7 @@ fn a_wedged_server_is_detected_by_ping_and_restarted() {
         ping_timeout: Duration::from_millis(500),
     };
     codex_runtime::block_on(move || async move {
-        let session = Session::start(options(&env, None, timing))
+        let session = Session::start(options(&env, None, timing), None)
             .await
             .expect("start");
         let mut events = session.subscribe();
@@ -197,8 +197,11 @@ fn hot_reload_tightens_relaxes_and_refuses_renames() {
     let config_path = env.codex_home().join("config.toml");
     let opts = options(&env, Some(requirements.clone()), Timing::default());
     codex_runtime::block_on(move || async move {
-        let session = Arc::new(Session::start(opts).await.expect("start"));
-        session.watch(Duration::from_millis(50));
+        let session = Arc::new(Session::start(opts, None).await.expect("start"));
+        session
+            .watch(Duration::from_millis(50))
+            .await
+            .expect("watch");
         let mut events = session.subscribe();
         let statuses = session.wait_startup().await.expect("startup");
         let pid_b = statuses[1].pid.expect("pid of b");
@@ -281,7 +284,7 @@ fn shutdown_leaves_no_process_behind() {
         .concat(),
     );
     codex_runtime::block_on(move || async move {
-        let session = Session::start(options(&env, None, Timing::default()))
+        let session = Session::start(options(&env, None, Timing::default()), None)
             .await
             .expect("start");
         let statuses = session.wait_startup().await.expect("startup");
@@ -314,7 +317,7 @@ fn workspace_write() -> codex_sandbox::SandboxPolicy {
 fn commands_stream_output_and_exit() {
     let env = TestEnv::new();
     codex_runtime::block_on(move || async move {
-        let session = Session::start(options(&env, None, Timing::default()))
+        let session = Session::start(options(&env, None, Timing::default()), None)
             .await
             .expect("start");
         let mut events = session.subscribe();
@@ -359,7 +362,7 @@ fn commands_stream_output_and_exit() {
 fn a_command_timeout_kills_its_grandchildren() {
     let env = TestEnv::new();
     codex_runtime::block_on(move || async move {
-        let session = Session::start(options(&env, None, Timing::default()))
+        let session = Session::start(options(&env, None, Timing::default()), None)
             .await
             .expect("start");
         let spec = command(
@@ -395,7 +398,7 @@ fn a_command_timeout_kills_its_grandchildren() {
 fn a_command_that_never_pauses_its_output_still_times_out() {
     let env = TestEnv::new();
     codex_runtime::block_on(move || async move {
-        let session = Session::start(options(&env, None, Timing::default()))
+        let session = Session::start(options(&env, None, Timing::default()), None)
             .await
             .expect("start");
         let spec = command(&env, "exec yes", Duration::from_millis(500));
@@ -422,7 +425,7 @@ fn shutdown_kills_running_commands() {
     let env = TestEnv::new();
     codex_runtime::block_on(move || async move {
         let session = Arc::new(
-            Session::start(options(&env, None, Timing::default()))
+            Session::start(options(&env, None, Timing::default()), None)
                 .await
                 .expect("start"),
         );

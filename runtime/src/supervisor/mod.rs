@@ -56,7 +56,7 @@ use crate::child::{ChildContext, ChildKind, ChildSpec, lock};
 use crate::events::{Event, EventBus, EventKind};
 use crate::exit::{ActorError, Exit};
 use crate::handle::{CallError, ChildHandle};
-use crate::ids::{ChildId, Incarnation};
+use crate::ids::{ActorPath, ChildId, Incarnation};
 use shell::{Command, WhichChildren};
 
 /// Why a supervisor command failed.
@@ -205,14 +205,13 @@ impl Supervisor {
         children: Vec<ChildSpec>,
     ) -> RootSupervisor {
         let id = ChildId::new(name);
-        let path: Arc<str> = Arc::from(name);
-        let (cx, ready) =
-            ChildContext::new(id.clone(), Arc::clone(&path), Incarnation(1), bus.clone());
+        let path = ActorPath::root(id.clone());
+        let (cx, ready) = ChildContext::new(id.clone(), path.clone(), Incarnation(1), bus.clone());
         let inner = ChildHandle::<Supervisor>::new(id);
         let (started, addr) = cx.clone().spawn(|_| Supervisor::new(cx, config, children));
         inner.publish(addr, Incarnation(1));
         bus.publish(Event {
-            path: Arc::clone(&path),
+            path: path.clone(),
             incarnation: Incarnation(1),
             kind: EventKind::Started,
         });

@@ -20,7 +20,7 @@ use tokio::task::AbortHandle;
 use crate::child::{ChildContext, ChildSpec, Readiness, Started};
 use crate::events::{Event, EventKind};
 use crate::exit::{ActorError, Exit};
-use crate::ids::{ChildId, Incarnation};
+use crate::ids::{ActorPath, ChildId, Incarnation};
 use crate::supervisor::SupervisorError;
 use crate::supervisor::config::{Shutdown, SupervisorConfig};
 use crate::supervisor::machine::{Effect, Input, Machine, Refusal};
@@ -135,8 +135,8 @@ impl Supervisor {
         }
     }
 
-    fn path_of(&self, id: &ChildId) -> Arc<str> {
-        Arc::from(format!("{}/{}", self.me.path(), id))
+    fn path_of(&self, id: &ChildId) -> ActorPath {
+        self.me.path().child(id.clone())
     }
 
     fn publish(&self, id: &ChildId, incarnation: Incarnation, kind: EventKind) {
@@ -292,7 +292,7 @@ impl Supervisor {
                     period: config.period,
                 };
                 self.me.events().publish(Event {
-                    path: Arc::clone(self.me.path()),
+                    path: self.me.path().clone(),
                     incarnation: self.me.incarnation(),
                     kind: EventKind::Escalated { restarts },
                 });

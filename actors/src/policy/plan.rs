@@ -1,4 +1,4 @@
-//! The policy actor's pure core: given what runs and what the new
+//! Hot reload as a pure function: given what runs and what the new
 //! configuration admits, decide what to stop and what to start, and record
 //! an audit event for every decision.
 

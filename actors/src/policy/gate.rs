@@ -1,0 +1,71 @@
+//! [`AdmissionGate`]: the latest requirements, shared by the session and
+//! every start function, so that a restart is admitted against the policy
+//! in force when it happens, not the one in force when the server was
+//! first started.
+
+use std::sync::{Arc, RwLock};
+
+use super::admit::{Admission, DisabledReason, admit};
+use super::requirements::Requirements;
+use crate::config::McpServerConfig;
+
+/// Shared, replaceable requirements. Starts closed: until the session has
+/// loaded requirements once, it admits nothing.
+#[derive(Debug, Clone)]
+pub struct AdmissionGate {
+    requirements: Arc<RwLock<Option<Requirements>>>,
+}
+
+impl AdmissionGate {
+    /// A gate that refuses every server until [`replace`](Self::replace)
+    /// gives it requirements.
+    pub fn closed() -> Self {
+        AdmissionGate {
+            requirements: Arc::new(RwLock::new(None)),
+        }
+    }
+
+    /// Replaces the requirements (first load and hot reload).
+    pub fn replace(&self, requirements: Requirements) {
+        match self.requirements.write() {
+            Ok(mut guard) => *guard = Some(requirements),
+            Err(poisoned) => *poisoned.into_inner() = Some(requirements),
+        }
+    }
+
+    /// The verdict of [`admit`] under the current requirements.
+    pub fn admit(&self, name: &str, config: &McpServerConfig) -> Admission {
+        let guard = match self.requirements.read() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        match guard.as_ref() {
+            Some(requirements) => admit(name, config, requirements),
+            None => Admission::Disabled(DisabledReason::NotLoaded),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codex_transports::{StdioConfig, TransportConfig};
+
+    #[test]
+    fn a_new_gate_is_closed_until_requirements_arrive() {
+        let config = McpServerConfig::new(TransportConfig::Stdio(StdioConfig {
+            command: "srv".to_owned(),
+            args: Vec::new(),
+            env: Default::default(),
+            env_vars: Vec::new(),
+            cwd: None,
+        }));
+        let gate = AdmissionGate::closed();
+        assert_eq!(
+            gate.admit("s", &config),
+            Admission::Disabled(DisabledReason::NotLoaded)
+        );
+        gate.replace(Requirements::none());
+        assert!(gate.admit("s", &config).is_allowed());
+    }
+}
