@@ -23,9 +23,11 @@
 pub mod config;
 pub mod config_source;
 pub mod mcp_server;
+pub mod model_stream;
 pub mod policy;
 pub mod sandbox_process;
 pub mod session;
 mod sink;
+pub mod turn;
 
 pub use sink::EventSink;

@@ -115,21 +115,27 @@ fn non_blank(env: &BTreeMap<String, String>, var: &str) -> Option<String> {
         .cloned()
 }
 
-/// A hyper client over rustls (webpki roots, ring) that also speaks plain
-/// `http`. Cheap to clone.
+/// Our HTTP client: hyper over rustls (webpki roots, ring), HTTP/1.1, that
+/// also speaks plain `http` and never follows a redirect. The MCP HTTP
+/// transports and the model stream share it. Cheap to clone.
 #[derive(Clone)]
-pub(crate) struct HttpStack {
+pub struct HttpClient {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
-impl std::fmt::Debug for HttpStack {
+impl std::fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpStack").finish_non_exhaustive()
+        f.debug_struct("HttpClient").finish_non_exhaustive()
     }
 }
 
-impl HttpStack {
-    pub(crate) fn new() -> Result<Self, rustls::Error> {
+impl HttpClient {
+    /// A client with the webpki root certificates.
+    ///
+    /// # Errors
+    ///
+    /// Fails only if rustls rejects its own default protocol versions.
+    pub fn new() -> Result<Self, rustls::Error> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
@@ -144,11 +150,15 @@ impl HttpStack {
             .enable_http1()
             .build();
         let client = Client::builder(TokioExecutor::new()).build(connector);
-        Ok(HttpStack { client })
+        Ok(HttpClient { client })
     }
 
-    /// Sends `request`; refuses redirects.
-    pub(crate) async fn send(
+    /// Sends `request`; a 3xx answer is [`HttpError::Redirect`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the request and its connection.
+    pub async fn send(
         &self,
         request: Request<Full<Bytes>>,
     ) -> Result<Response<Incoming>, HttpError> {
@@ -195,10 +205,7 @@ pub(crate) fn media_type_is(value: Option<&HeaderValue>, expected: &str) -> bool
 
 /// Reads at most `limit` bytes of `body`. The flag says whether there were
 /// more (they are left unread).
-pub(crate) async fn read_body(
-    mut body: Incoming,
-    limit: usize,
-) -> Result<(Vec<u8>, bool), HttpError> {
+pub async fn read_body(mut body: Incoming, limit: usize) -> Result<(Vec<u8>, bool), HttpError> {
     let mut bytes = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(HttpError::Body)?;
@@ -229,7 +236,7 @@ pub(crate) async fn status_error(status: StatusCode, body: Incoming) -> HttpErro
 
 /// An SSE stream over `body` that fails once one event exceeds
 /// `max_event` bytes.
-pub(crate) fn sse_events(
+pub fn sse_events(
     body: Incoming,
     max_event: usize,
 ) -> futures::stream::BoxStream<'static, Result<sse_stream::Sse, sse_stream::Error>> {

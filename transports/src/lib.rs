@@ -14,6 +14,8 @@
 //!   [`StdioPlugin`], [`StreamableHttpPlugin`] and [`SsePlugin`].
 //! - A stdio server's [`ChildProcess`] gives its pid, exit status and
 //!   [`StderrTail`]; its process group dies with its transport.
+//! - [`HttpClient`] is our hyper + rustls client, which never follows a
+//!   redirect; the HTTP transports and the model stream share it.
 //!
 //! Admission is not decided here: callers must only connect configs that the
 //! policy's admission function allowed.
@@ -57,7 +59,7 @@ pub use boxed::BoxedTransport;
 pub use config::{HttpConfig, StdioConfig, TransportConfig, TransportKind, UnknownTransport};
 pub use error::{ConnectError, HeaderProblem, HttpError};
 pub use handshake::{CLIENT_NAME, CLIENT_TITLE, PROTOCOL_VERSION, client_config};
-pub use http::USER_AGENT_VALUE;
+pub use http::{HttpClient, USER_AGENT_VALUE, read_body, sse_events};
 pub use identity::{CanonicalUrl, Identity, StdioIdentity, UrlError};
 pub use plugin::{
     ConnectContext, Connection, DEFAULT_STDERR_CAPACITY, McpClient, TransportPlugin,

@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 use crate::boxed::BoxedTransport;
 use crate::config::{HttpConfig, TransportConfig, TransportKind};
 use crate::error::{ConnectError, HttpError};
-use crate::http::{HttpStack, ServerHeaders, media_type_is, sse_events, status_error};
+use crate::http::{HttpClient, ServerHeaders, media_type_is, sse_events, status_error};
 use crate::plugin::{ConnectContext, Connection, TransportPlugin};
 
 /// The largest event accepted on the stream.
@@ -72,7 +72,7 @@ fn sse_config(config: &TransportConfig) -> Result<&HttpConfig, ConnectError> {
 /// An open legacy SSE session.
 #[derive(Debug)]
 struct LegacySseTransport {
-    stack: HttpStack,
+    stack: HttpClient,
     endpoint: Arc<str>,
     headers: Arc<HeaderMap>,
     incoming: mpsc::Receiver<ServerJsonRpcMessage>,
@@ -91,7 +91,7 @@ impl LegacySseTransport {
         let resolved = ServerHeaders::resolve(config, ctx)?;
         let mut headers = HeaderMap::new();
         resolved.apply(&mut headers);
-        let stack = HttpStack::new().map_err(|source| ConnectError::Tls {
+        let stack = HttpClient::new().map_err(|source| ConnectError::Tls {
             server: server(),
             source,
         })?;

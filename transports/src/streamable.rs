@@ -30,7 +30,7 @@ use sse_stream::Sse;
 use crate::boxed::BoxedTransport;
 use crate::config::{HttpConfig, TransportConfig, TransportKind};
 use crate::error::{ConnectError, HttpError};
-use crate::http::{HttpStack, ServerHeaders, media_type_is, read_body, sse_events};
+use crate::http::{HttpClient, ServerHeaders, media_type_is, read_body, sse_events};
 use crate::plugin::{ConnectContext, Connection, TransportPlugin};
 
 const JSON: &str = "application/json";
@@ -60,7 +60,7 @@ impl TransportPlugin for StreamableHttpPlugin {
         async move {
             let http = http_config(config)?;
             let headers = ServerHeaders::resolve(http, ctx)?;
-            let stack = HttpStack::new().map_err(|source| ConnectError::Tls {
+            let stack = HttpClient::new().map_err(|source| ConnectError::Tls {
                 server: ctx.server_name.clone(),
                 source,
             })?;
@@ -95,10 +95,10 @@ fn http_config(config: &TransportConfig) -> Result<&HttpConfig, ConnectError> {
     }
 }
 
-/// rmcp's `StreamableHttpClient` over [`HttpStack`].
+/// rmcp's `StreamableHttpClient` over [`HttpClient`].
 #[derive(Debug, Clone)]
 struct HyperStreamableClient {
-    stack: HttpStack,
+    stack: HttpClient,
 }
 
 impl HyperStreamableClient {

@@ -12,6 +12,7 @@
 mod edit;
 mod layer;
 mod mcp;
+mod model;
 mod overrides;
 mod sandbox_settings;
 mod settings;
@@ -23,9 +24,10 @@ use std::path::{Path, PathBuf};
 pub use edit::{EditError, remove_server, write_server};
 pub use layer::{Location, Origin, SyntaxError};
 pub use mcp::{McpServerConfig, RestartPolicy};
+pub use model::{ModelSettings, ProviderSettings};
 pub use overrides::{ConfigOverride, OverrideError};
 pub use sandbox_settings::WorkspaceWriteSettings;
-pub use settings::{ApprovalPolicy, SandboxMode, UnknownValue};
+pub use settings::{ApprovalPolicy, SandboxMode, UnknownValue, WireApi};
 
 pub(crate) use layer::{TomlLayer, merge_into, read_optional};
 #[cfg(test)]
@@ -57,6 +59,8 @@ pub struct ConfigSnapshot {
     pub sandbox_workspace_write: WorkspaceWriteSettings,
     /// `[shell_environment_policy]`, with Codex's defaults.
     pub shell_environment_policy: codex_sandbox::ShellEnvironmentPolicy,
+    /// `model`, `model_provider` and `[model_providers]`.
+    pub model: ModelSettings,
     /// `$CODEX_HOME/config.toml`, whether or not it exists.
     pub user_config_path: PathBuf,
     /// The layers that were applied, lowest first.
@@ -259,6 +263,15 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
     let shell_environment_policy =
         sandbox_settings::shell_environment_policy(merged.get("shell_environment_policy"))
             .map_err(field_error)?;
+    let (model, ignored) = model::model_settings(&merged).map_err(field_error)?;
+    for path in ignored {
+        let key = path.last().map_or("", String::as_str);
+        let table = path[..path.len().saturating_sub(1)].join(".");
+        diagnostics.push(Diagnostic {
+            location: locate(&layers, &path),
+            message: format!("unknown key `{key}` in {table} (ignored)"),
+        });
+    }
 
     Ok(ConfigSnapshot {
         mcp_servers,
@@ -266,6 +279,7 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
         approval_policy,
         sandbox_workspace_write,
         shell_environment_policy,
+        model,
         user_config_path,
         layers: layers.into_iter().map(|layer| layer.origin).collect(),
         diagnostics,

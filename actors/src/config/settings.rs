@@ -90,6 +90,17 @@ spelled_enum!(
     }
 );
 
+spelled_enum!(
+    /// Which HTTP API a model provider speaks.
+    WireApi, "wire_api", {
+        /// The OpenAI Responses API (`POST {base_url}/responses`).
+        Responses => "responses",
+        /// Chat Completions (`POST {base_url}/chat/completions`), as Ollama,
+        /// vLLM and LM Studio serve it.
+        Chat => "chat",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@
 
 mod registry;
 mod shell;
+mod turn;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -27,6 +28,7 @@ use rmcp::model::CallToolResult;
 use tokio::sync::broadcast;
 
 pub use registry::{MAX_TOOL_NAME, QualifiedTool, qualify};
+pub use turn::TurnRuntime;
 
 use crate::config::{ConfigError, ConfigOverride, LoadOptions, McpServerConfig, load_config};
 use crate::config_source::ConfigSourceActor;
@@ -282,6 +284,9 @@ pub enum SessionError {
     /// The session actor is gone.
     #[error("the session has stopped")]
     Stopped,
+    /// The TLS client could not be set up.
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
 }
 
 /// Config and requirements the caller already loaded, with each server's
@@ -320,6 +325,8 @@ struct Shared {
     internal: broadcast::Sender<SessionEvent>,
     /// Running servers by name, read on every call without a mailbox hop.
     routes: Arc<DashMap<String, McpServerHandle>>,
+    /// The HTTP client of model streams.
+    http: codex_transports::HttpClient,
 }
 
 /// The session's tree:
@@ -367,6 +374,8 @@ impl Session {
                 events,
                 internal,
                 routes: Arc::new(DashMap::new()),
+                http: codex_transports::HttpClient::new()
+                    .map_err(|err| SessionError::Tls(err.to_string()))?,
             },
             options,
             reload_lock: tokio::sync::Mutex::new(()),

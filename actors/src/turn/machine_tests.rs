@@ -1,0 +1,278 @@
+//! Transcript tests of the turn machine: inputs in, effects out, one per
+//! line.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use expect_test::{Expect, expect};
+use serde_json::json;
+
+use super::*;
+use crate::model_stream::{ModelError, Reasoning, SummaryText};
+use crate::turn::McpTool;
+
+fn config() -> TurnConfig {
+    TurnConfig {
+        model: "m".to_owned(),
+        reasoning_effort: None,
+        thread_id: "t".to_owned(),
+        instructions: "be useful".to_owned(),
+        cwd: PathBuf::from("/w"),
+        mcp_tools: vec![McpTool {
+            qualified: "mcp__mini__echo".to_owned(),
+            server: "mini".to_owned(),
+            tool: "echo".to_owned(),
+            spec: ToolSpec {
+                name: "mcp__mini__echo".to_owned(),
+                description: "echo".to_owned(),
+                parameters: json!({"type": "object"}),
+            },
+        }],
+        output_schema: None,
+        command_timeout: Duration::from_secs(10),
+        seed: 7,
+    }
+}
+
+fn call(id: &str, name: &str, arguments: &str) -> ResponseItem {
+    ResponseItem::FunctionCall(FunctionCall {
+        call_id: id.to_owned(),
+        name: name.to_owned(),
+        arguments: arguments.to_owned(),
+    })
+}
+
+fn response(items: Vec<ResponseItem>, tokens: u64) -> Input {
+    Input::Stream(StreamEvent::Completed(ModelResponse {
+        id: "r".to_owned(),
+        items,
+        usage: TokenUsage {
+            input_tokens: tokens,
+            output_tokens: 1,
+            ..TokenUsage::default()
+        },
+    }))
+}
+
+fn render(effect: &Effect) -> String {
+    match effect {
+        Effect::Emit(TurnEvent::ItemStarted(item)) => {
+            format!("started {} {:?}", item.id, item.details)
+        }
+        Effect::Emit(TurnEvent::ItemCompleted(item)) => {
+            format!("completed {} {:?}", item.id, item.details)
+        }
+        Effect::Emit(other) => format!("{other:?}"),
+        Effect::Sample(request) => {
+            let kinds: Vec<String> = request
+                .input
+                .iter()
+                .map(|item| match item {
+                    ResponseItem::Message(m) => format!("msg:{}", m.role),
+                    ResponseItem::Reasoning(_) => "reasoning".to_owned(),
+                    ResponseItem::FunctionCall(c) => format!("call:{}", c.call_id),
+                    ResponseItem::FunctionCallOutput(o) => format!("output:{}", o.call_id),
+                    ResponseItem::Other(_) => "other".to_owned(),
+                })
+                .collect();
+            format!(
+                "sample [{}] with {} tools",
+                kinds.join(", "),
+                request.tools.len()
+            )
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+#[track_caller]
+fn check(inputs: Vec<Input>, expect: Expect) {
+    let mut machine = Machine::new(config());
+    let mut out = String::new();
+    for input in inputs {
+        for effect in machine.step(input) {
+            out.push_str(&render(&effect));
+            out.push('\n');
+        }
+    }
+    expect.assert_eq(&out);
+}
+
+fn start() -> Input {
+    Input::Start {
+        prompt: "hi".to_owned(),
+    }
+}
+
+fn exit(code: i32, stdout: &str) -> Result<CommandExit, String> {
+    Ok(CommandExit {
+        exit_code: code,
+        timed_out: false,
+        stdout: stdout.to_owned(),
+        stderr: String::new(),
+    })
+}
+
+#[test]
+fn a_plain_answer() {
+    check(
+        vec![
+            Input::Warning("server `x` is disabled".to_owned()),
+            start(),
+            response(
+                vec![
+                    ResponseItem::Reasoning(Reasoning {
+                        summary: vec![SummaryText {
+                            kind: "summary_text".to_owned(),
+                            text: "thinking".to_owned(),
+                        }],
+                        content: None,
+                        encrypted_content: Some("enc".to_owned()),
+                    }),
+                    ResponseItem::assistant_text("hello"),
+                ],
+                5,
+            ),
+        ],
+        expect![[r#"
+            completed item_0 Error { message: "server `x` is disabled" }
+            TurnStarted
+            sample [msg:developer, msg:user] with 2 tools
+            completed item_1 Reasoning { text: "thinking" }
+            completed item_2 AgentMessage { text: "hello" }
+            TurnCompleted { usage: TokenUsage { input_tokens: 5, cached_input_tokens: 0, cache_write_input_tokens: 0, output_tokens: 1, reasoning_output_tokens: 0 } }
+            Finish(Completed { last_message: Some("hello"), usage: TokenUsage { input_tokens: 5, cached_input_tokens: 0, cache_write_input_tokens: 0, output_tokens: 1, reasoning_output_tokens: 0 } })
+        "#]],
+    );
+}
+
+#[test]
+fn parallel_calls_then_an_answer() {
+    check(
+        vec![
+            start(),
+            response(
+                vec![
+                    call("c1", "exec_command", r#"{"cmd":"echo hi"}"#),
+                    call("c2", "mcp__mini__echo", r#"{"text":"x"}"#),
+                    call("c3", "nope", "{}"),
+                    call("c4", "exec_command", "not json"),
+                ],
+                3,
+            ),
+            Input::McpDone {
+                call_id: "c2".to_owned(),
+                result: Ok(McpOutcome {
+                    content: vec![json!({"type": "text", "text": "x"})],
+                    structured_content: None,
+                    is_error: false,
+                }),
+            },
+            Input::CommandDone {
+                call_id: "c1".to_owned(),
+                result: exit(0, "hi\n"),
+                wall: Duration::from_millis(5),
+            },
+            response(vec![ResponseItem::assistant_text("done")], 4),
+        ],
+        expect![[r#"
+            TurnStarted
+            sample [msg:developer, msg:user] with 2 tools
+            started item_0 CommandExecution { command: "/bin/bash -lc 'echo hi'", aggregated_output: "", exit_code: None, status: InProgress }
+            RunCommand { call_id: "c1", argv: ["/bin/bash", "-lc", "echo hi"], cwd: "/w", timeout: 10s }
+            started item_1 McpToolCall { server: "mini", tool: "echo", arguments: Object {"text": String("x")}, result: None, error: None, status: InProgress }
+            CallTool { call_id: "c2", server: "mini", tool: "echo", arguments: Some({"text": String("x")}) }
+            completed item_1 McpToolCall { server: "mini", tool: "echo", arguments: Object {"text": String("x")}, result: Some(McpOutcome { content: [Object {"type": String("text"), "text": String("x")}], structured_content: None, is_error: false }), error: None, status: Completed }
+            completed item_0 CommandExecution { command: "/bin/bash -lc 'echo hi'", aggregated_output: "hi\n", exit_code: Some(0), status: Completed }
+            sample [msg:developer, msg:user, call:c1, call:c2, call:c3, call:c4, output:c1, output:c2, output:c3, output:c4] with 2 tools
+            completed item_2 AgentMessage { text: "done" }
+            TurnCompleted { usage: TokenUsage { input_tokens: 7, cached_input_tokens: 0, cache_write_input_tokens: 0, output_tokens: 2, reasoning_output_tokens: 0 } }
+            Finish(Completed { last_message: Some("done"), usage: TokenUsage { input_tokens: 7, cached_input_tokens: 0, cache_write_input_tokens: 0, output_tokens: 2, reasoning_output_tokens: 0 } })
+        "#]],
+    );
+}
+
+#[test]
+fn outputs_the_model_reads() {
+    let mut machine = Machine::new(config());
+    machine.step(start());
+    machine.step(response(
+        vec![
+            call("c1", "exec_command", r#"{"cmd":"false"}"#),
+            call("c2", "mcp__mini__echo", "[1]"),
+            call("c3", "nope", "{}"),
+            call(
+                "c4",
+                "exec_command",
+                r#"{"cmd":"x","sandbox_permissions":"require_escalated"}"#,
+            ),
+        ],
+        1,
+    ));
+    machine.step(Input::CommandDone {
+        call_id: "c1".to_owned(),
+        result: Err("the sandbox refused".to_owned()),
+        wall: Duration::ZERO,
+    });
+    let outputs: Vec<String> = machine
+        .history()
+        .iter()
+        .filter_map(|item| match item {
+            ResponseItem::FunctionCallOutput(o) => Some(format!("{}: {}", o.call_id, o.output)),
+            _ => None,
+        })
+        .collect();
+    expect![[r#"
+        c1: execution error: the sandbox refused
+        c2: failed to parse function arguments: expected a JSON object, found [1]
+        c3: unsupported call: nope
+        c4: approval policy is never: commands cannot run outside the sandbox in this session, so this call was rejected. Run it inside the sandbox instead."#]]
+    .assert_eq(&outputs.join("\n"));
+}
+
+#[test]
+fn retries_show_and_failures_reconcile_open_items() {
+    check(
+        vec![
+            start(),
+            Input::Stream(StreamEvent::Retrying {
+                attempt: 1,
+                max: 5,
+                after: Duration::from_millis(200),
+                error: ModelError::Incomplete,
+            }),
+            response(vec![call("c1", "exec_command", r#"{"cmd":"sleep 9"}"#)], 1),
+            Input::Interrupt,
+            Input::CommandDone {
+                call_id: "c1".to_owned(),
+                result: exit(0, ""),
+                wall: Duration::ZERO,
+            },
+        ],
+        expect![[r#"
+            TurnStarted
+            sample [msg:developer, msg:user] with 2 tools
+            Error { message: "Reconnecting... 1/5 (stream closed before response.completed)" }
+            started item_0 CommandExecution { command: "/bin/bash -lc 'sleep 9'", aggregated_output: "", exit_code: None, status: InProgress }
+            RunCommand { call_id: "c1", argv: ["/bin/bash", "-lc", "sleep 9"], cwd: "/w", timeout: 10s }
+            completed item_0 CommandExecution { command: "/bin/bash -lc 'sleep 9'", aggregated_output: "", exit_code: None, status: Failed }
+            Finish(Interrupted)
+        "#]],
+    );
+    check(
+        vec![
+            start(),
+            Input::Stream(StreamEvent::Failed(ModelError::Status {
+                status: 400,
+                message: "bad".to_owned(),
+                retry_after: None,
+            })),
+        ],
+        expect![[r#"
+            TurnStarted
+            sample [msg:developer, msg:user] with 2 tools
+            TurnFailed { message: "unexpected status 400: bad" }
+            Finish(Failed { message: "unexpected status 400: bad" })
+        "#]],
+    );
+}
