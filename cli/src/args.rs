@@ -33,6 +33,8 @@ impl ConfigOverrides {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run one agent turn non-interactively (for scripts and CI).
+    Exec(ExecArgs),
     /// Manage MCP servers in config.toml.
     #[command(subcommand)]
     Mcp(McpCommand),
@@ -45,6 +47,67 @@ pub(crate) enum Command {
     /// Tools for developing and testing this runtime.
     #[command(subcommand, hide = true)]
     Debug(DebugCommand),
+}
+
+/// `codex exec`.
+#[derive(Debug, Args)]
+pub(crate) struct ExecArgs {
+    /// The instructions; `-` (or none, with input piped) reads them from
+    /// stdin.
+    #[arg(value_name = "PROMPT")]
+    pub(crate) prompt: Option<String>,
+    /// Print events to stdout as JSON Lines.
+    #[arg(long, alias = "experimental-json")]
+    pub(crate) json: bool,
+    /// Write the final agent message to FILE.
+    #[arg(short = 'o', long = "output-last-message", value_name = "FILE")]
+    pub(crate) output_last_message: Option<std::path::PathBuf>,
+    /// A JSON Schema the final answer must follow.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) output_schema: Option<std::path::PathBuf>,
+    /// The sandbox for commands: read-only, workspace-write or
+    /// danger-full-access.
+    #[arg(short = 's', long = "sandbox", value_name = "MODE")]
+    pub(crate) sandbox: Option<String>,
+    /// The model to use.
+    #[arg(short = 'm', long)]
+    pub(crate) model: Option<String>,
+    /// Work in DIR (it becomes the workspace root).
+    #[arg(short = 'C', long = "cd", value_name = "DIR")]
+    pub(crate) cd: Option<std::path::PathBuf>,
+    /// Run outside a git repository.
+    #[arg(long)]
+    pub(crate) skip_git_repo_check: bool,
+    /// Color on stderr.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub(crate) color: Color,
+    /// Deprecated: `--sandbox workspace-write`.
+    #[arg(long, hide = true, conflicts_with_all = ["sandbox", "yolo"])]
+    pub(crate) full_auto: bool,
+    /// No sandbox at all; also skips the git check.
+    #[arg(
+        long = "dangerously-bypass-approvals-and-sandbox",
+        alias = "yolo",
+        conflicts_with = "sandbox"
+    )]
+    pub(crate) yolo: bool,
+    /// Another writable directory under workspace-write (repeatable).
+    #[arg(long = "add-dir", value_name = "DIR")]
+    pub(crate) add_dir: Vec<std::path::PathBuf>,
+    /// Keep nothing on disk (this runtime never saves sessions).
+    #[arg(long)]
+    pub(crate) ephemeral: bool,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Color {
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
 }
 
 #[derive(Debug, Subcommand)]

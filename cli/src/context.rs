@@ -22,10 +22,17 @@ pub(crate) struct Loaded {
     pub(crate) effective: EffectiveConfig,
 }
 
-/// Loads everything, printing non-fatal findings to stderr once.
+/// Loads everything for the current directory, printing non-fatal
+/// findings to stderr once.
 pub(crate) fn load(overrides: &ConfigOverrides) -> Result<Loaded, CliError> {
-    let overrides = overrides.parse()?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    load_at(overrides, &cwd)
+}
+
+/// Like [`load`], with project layers searched from `cwd`.
+pub(crate) fn load_at(overrides: &ConfigOverrides, cwd: &Path) -> Result<Loaded, CliError> {
+    let overrides = overrides.parse()?;
+    let cwd = cwd.to_owned();
     let codex_home = codex_home()?;
 
     let sources = RequirementsSources::from_env(|name| std::env::var_os(name), &cwd);

@@ -122,6 +122,34 @@ pub(crate) enum CliError {
     /// `codex debug conformance-client` failed its scenario.
     #[error(transparent)]
     Conformance(#[from] crate::debug::ConformanceError),
+    /// `exec` outside a git repository without the flag that allows it.
+    #[error("Not inside a trusted directory and --skip-git-repo-check was not specified.")]
+    NotInGitRepo,
+    /// `exec` found no prompt.
+    #[error("{0}")]
+    Prompt(String),
+    /// `--output-schema` names a file that is unreadable or not JSON.
+    #[error("--output-schema {}: {problem}", path.display())]
+    OutputSchema {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The model provider cannot be used.
+    #[error(transparent)]
+    Provider(#[from] codex_actors::model_stream::ProviderError),
+    /// A file could not be written.
+    #[error("failed to write {}: {source}", path.display())]
+    WriteFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A `required = true` server did not start.
+    #[error("{0}")]
+    RequiredServers(String),
     /// Writing to stdout failed.
     #[error("failed to write output: {0}")]
     Output(#[from] std::io::Error),
@@ -155,6 +183,12 @@ impl CliError {
             | CliError::ToolReturnedError { .. }
             | CliError::ServerNotAdmitted { .. }
             | CliError::ServersFailed { .. }
+            | CliError::NotInGitRepo
+            | CliError::Prompt(_)
+            | CliError::OutputSchema { .. }
+            | CliError::Provider(_)
+            | CliError::WriteFile { .. }
+            | CliError::RequiredServers(_)
             | CliError::Output(_) => 1,
         }
     }

@@ -9,6 +9,7 @@ mod args;
 mod context;
 mod debug;
 mod error;
+mod exec;
 mod mcp;
 mod output;
 mod requirements;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let global = cli.config_overrides;
     let done = match cli.command {
+        Command::Exec(args) => return exec::run(&global, args),
         Command::Mcp(command) => mcp::run(&global, command),
         Command::Requirements(command) => requirements::run(&global, command),
         Command::Debug(command) => debug::run(command),

@@ -11,7 +11,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use codex_actors::config::SandboxMode as ConfigMode;
+use codex_actors::config::{SandboxMode as ConfigMode, WorkspaceWriteSettings};
 use codex_actors::policy::fallback_warning;
 use codex_sandbox::{CommandSpec, SandboxLauncher, SandboxMode, SandboxPolicy};
 
@@ -64,17 +64,11 @@ fn linux(overrides: &ConfigOverrides, args: SandboxLinuxArgs) -> Result<ExitCode
         Some(dir) => absolute(dir)?,
         None => std::env::current_dir().map_err(|source| CliError::Cwd { source })?,
     };
-    let settings = &loaded.config.sandbox_workspace_write;
-    let mut policy = SandboxPolicy::new(sandbox_mode(*mode.get()));
-    policy.network_access = settings.network_access;
-    policy.exclude_tmpdir_env_var = settings.exclude_tmpdir_env_var;
-    policy.exclude_slash_tmp = settings.exclude_slash_tmp;
-    policy.writable_roots = settings
-        .writable_roots
-        .iter()
-        .chain(&args.add_dir)
-        .map(|dir| absolute(dir))
-        .collect::<Result<_, _>>()?;
+    let policy = policy(
+        &loaded.config.sandbox_workspace_write,
+        *mode.get(),
+        &args.add_dir,
+    )?;
 
     let env = loaded
         .config
@@ -88,6 +82,26 @@ fn linux(overrides: &ConfigOverrides, args: SandboxLinuxArgs) -> Result<ExitCode
         .status()
         .map_err(|source| CliError::Spawn { source })?;
     Ok(exit_code_of(status))
+}
+
+/// The sandbox policy for `mode`, with `[sandbox_workspace_write]` and
+/// the extra writable directories.
+pub(crate) fn policy(
+    settings: &WorkspaceWriteSettings,
+    mode: ConfigMode,
+    add_dirs: &[PathBuf],
+) -> Result<SandboxPolicy, CliError> {
+    let mut policy = SandboxPolicy::new(sandbox_mode(mode));
+    policy.network_access = settings.network_access;
+    policy.exclude_tmpdir_env_var = settings.exclude_tmpdir_env_var;
+    policy.exclude_slash_tmp = settings.exclude_slash_tmp;
+    policy.writable_roots = settings
+        .writable_roots
+        .iter()
+        .chain(add_dirs)
+        .map(|dir| absolute(dir))
+        .collect::<Result<_, _>>()?;
+    Ok(policy)
 }
 
 /// Our config enum to the sandbox crate's. `external-sandbox` means another

@@ -112,7 +112,7 @@ pub(crate) fn call(overrides: &ConfigOverrides, args: CallArgs) -> Result<(), Cl
 
 /// What `context::load` read and admitted, handed to the session so it
 /// neither reads the files again nor admits anything twice.
-fn preloaded(loaded: context::Loaded) -> Preloaded {
+pub(crate) fn preloaded(loaded: context::Loaded) -> Preloaded {
     Preloaded {
         servers: loaded.effective.mcp_servers.into_inner(),
         requirements: loaded.requirements,
@@ -124,6 +124,16 @@ fn session_options(
     only: Vec<String>,
 ) -> Result<SessionOptions, CliError> {
     let cwd = std::env::current_dir().map_err(|source| CliError::Cwd { source })?;
+    session_options_at(overrides, &cwd, only)
+}
+
+/// Session options for a session working in `cwd`.
+pub(crate) fn session_options_at(
+    overrides: &ConfigOverrides,
+    cwd: &std::path::Path,
+    only: Vec<String>,
+) -> Result<SessionOptions, CliError> {
+    let cwd = cwd.to_owned();
     Ok(SessionOptions {
         codex_home: context::codex_home()?,
         requirements: RequirementsSources::from_env(|name| std::env::var_os(name), &cwd),
@@ -177,7 +187,7 @@ fn status_text(state: &ServerState) -> String {
     match state {
         ServerState::Ready { .. } => "ready".to_owned(),
         ServerState::Failed(reason) => format!("failed: {reason}"),
-        ServerState::Disabled(reason) if reason == "disabled" => "disabled".to_owned(),
+        ServerState::Disabled(reason) if reason.is_by_user() => "disabled".to_owned(),
         ServerState::Disabled(reason) => format!("disabled: {reason}"),
         ServerState::Starting => "starting".to_owned(),
         ServerState::Restarting { last_failure } => format!("failed: {last_failure}"),
@@ -202,7 +212,7 @@ fn print_tools(
             .map(|status| {
                 let (state, reason, startup) = match &status.state {
                     ServerState::Ready { elapsed } => ("ready", None, Some(elapsed.as_secs_f64())),
-                    ServerState::Disabled(reason) => ("disabled", Some(reason.clone()), None),
+                    ServerState::Disabled(reason) => ("disabled", Some(reason.to_string()), None),
                     ServerState::Failed(reason)
                     | ServerState::Restarting {
                         last_failure: reason,

@@ -133,7 +133,7 @@ impl TestEnv {
     /// Runs `codex ARGS` with a clean environment.
     pub fn codex(&self, args: &[&str]) -> Run {
         let output = self.command(args).output().expect("run codex");
-        self.run_from(output)
+        self.run_from_output(output)
     }
 
     /// Runs `codex ARGS` on a pseudo-terminal (through `script(1)`), as a
@@ -149,7 +149,7 @@ impl TestEnv {
         let mut command = self.command_for(Path::new("script"), &["-qec", &line, "/dev/null"]);
         command.env("TERM", "dumb");
         let output = command.output().expect("run script(1)");
-        self.run_from(output)
+        self.run_from_output(output)
     }
 
     /// The command, for tests that need to customise it further.
@@ -178,7 +178,8 @@ impl TestEnv {
         command
     }
 
-    fn run_from(&self, output: Output) -> Run {
+    /// A [`Run`] from the output of a command this environment built.
+    pub fn run_from_output(&self, output: Output) -> Run {
         let root = self.root().to_string_lossy().into_owned();
         let clean = |bytes: &[u8]| String::from_utf8_lossy(bytes).replace(&root, "[TMP]");
         Run {

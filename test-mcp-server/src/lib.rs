@@ -6,6 +6,9 @@
 //! [`Options::parse`]. The binary `codex-test-mcp-server` serves it over
 //! stdio (the default) or streamable HTTP (`--http 127.0.0.1:0`).
 //!
+//! [`mock_model::MockModel`] stands in for the model API (Responses and Chat
+//! Completions) in tests and benchmarks.
+//!
 //! ```
 //! use codex_test_mcp_server::{Mode, Options};
 //!
@@ -14,6 +17,7 @@
 //! assert!(matches!(options.mode, Mode::Http(_)));
 //! ```
 
+pub mod mock_model;
 mod options;
 mod server;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use codex_transports::Identity;
 
-use super::{Admission, McpServers};
+use super::{Admission, DisabledReason, McpServers};
 use crate::config::McpServerConfig;
 
 /// What the session must do to match a new snapshot.
@@ -19,16 +19,34 @@ pub struct Plan {
     pub start: Vec<String>,
 }
 
-/// Why a running server is stopped.
+/// Why a server does not run (any more).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopReason {
     /// Policy or the user disabled it.
-    Disabled(String),
+    Disabled(DisabledReason),
     /// It is no longer configured.
     Removed,
     /// Its configuration changed; it is started again with the new one,
     /// which was admitted afresh.
     Changed,
+}
+
+impl StopReason {
+    /// Whether the user's own `enabled = false` is the reason (shown as a
+    /// bare `disabled`, as Codex does).
+    pub fn is_by_user(&self) -> bool {
+        matches!(self, StopReason::Disabled(DisabledReason::ByUser))
+    }
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::Disabled(reason) => write!(f, "{reason}"),
+            StopReason::Removed => f.write_str("removed from config"),
+            StopReason::Changed => f.write_str("config changed"),
+        }
+    }
 }
 
 /// One admission decision, for the audit log. URLs are canonical with
@@ -55,7 +73,7 @@ pub fn plan(running: &BTreeMap<String, McpServerConfig>, next: &McpServers) -> P
             Some(server) => match &server.admission {
                 Admission::Disabled(reason) => plan
                     .stop
-                    .push((name.clone(), StopReason::Disabled(reason.to_string()))),
+                    .push((name.clone(), StopReason::Disabled(reason.clone()))),
                 Admission::Allowed { .. } if &server.config != config => {
                     plan.stop.push((name.clone(), StopReason::Changed));
                     plan.start.push(name.clone());
@@ -165,7 +183,12 @@ mod tests {
                         (
                             "b",
                             Disabled(
-                                "requirements (CODEX_REQUIREMENTS_TOML_BASE64): \"b\" is not in the allowlist",
+                                Requirements {
+                                    source: EnvBase64,
+                                    cause: NotInAllowlist {
+                                        name: "b",
+                                    },
+                                },
                             ),
                         ),
                     ],
@@ -217,7 +240,13 @@ mod tests {
                         (
                             "a",
                             Disabled(
-                                "requirements (CODEX_REQUIREMENTS_TOML_BASE64): command \"/tmp/evil\" does not match allowed \"a\"",
+                                Requirements {
+                                    source: EnvBase64,
+                                    cause: CommandMismatch {
+                                        allowed: "a",
+                                        actual: "/tmp/evil",
+                                    },
+                                },
                             ),
                         ),
                     ],

@@ -44,7 +44,7 @@ use crate::sandbox_process::{CommandEvent, CommandExit, SandboxProcessActor, Str
 use crate::sink::EventSink;
 use shell::{
     ApplyAdmitted, AwaitStartup, MarkStarted, MarkStopped, Route, RunningConfigs, SessionActor,
-    Snapshot,
+    Settled, Snapshot,
 };
 
 /// The supervisor child id of `server`'s subtree. Built here and nowhere
@@ -98,7 +98,7 @@ pub enum SessionEvent {
         /// The server.
         server: String,
         /// Why.
-        reason: String,
+        reason: StopReason,
     },
     /// An admission decision.
     Admission(AuditEvent),
@@ -188,8 +188,8 @@ impl From<CommandEvent> for SessionEvent {
 /// Where a server stands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServerState {
-    /// Not started: policy or the user disabled it.
-    Disabled(String),
+    /// Not running: policy or the user disabled it, or it left config.
+    Disabled(StopReason),
     /// Connecting (first start or a restart).
     Starting,
     /// Serving.
@@ -396,7 +396,7 @@ impl Session {
     /// Waits until no server is starting or restarting, then fails if a
     /// `required` server failed.
     pub async fn wait_startup(&self) -> Result<Vec<ServerStatus>, SessionError> {
-        self.ask(AwaitStartup)
+        self.ask(AwaitStartup(Settled::Final))
             .await?
             .await
             .map_err(|_| SessionError::Stopped)?;
@@ -414,6 +414,18 @@ impl Session {
         } else {
             Err(SessionError::RequiredFailed(failed.join("; ")))
         }
+    }
+
+    /// Waits until every server has had its first attempt (ready, failed,
+    /// or disabled; a server waiting to restart counts as failed), each
+    /// bounded by its own startup timeout, and returns every status. This
+    /// is what `codex exec` waits for before the first model request.
+    pub async fn wait_first_attempts(&self) -> Result<Vec<ServerStatus>, SessionError> {
+        self.ask(AwaitStartup(Settled::FirstAttempt))
+            .await?
+            .await
+            .map_err(|_| SessionError::Stopped)?;
+        self.statuses().await
     }
 
     /// Every configured server with its state, sorted by name.
@@ -540,15 +552,10 @@ impl Session {
         let plan = plan(&running, &admitted);
         let supervisor = self.root.handle();
         for (name, reason) in &plan.stop {
-            let reason = match reason {
-                StopReason::Disabled(reason) => reason.clone(),
-                StopReason::Removed => "removed from config".to_owned(),
-                StopReason::Changed => "config changed".to_owned(),
-            };
             self.shared.routes.remove(name);
             self.ask(MarkStopped {
                 server: name.clone(),
-                reason,
+                reason: reason.clone(),
             })
             .await?;
             let id = server_child_id(name);

@@ -13,7 +13,7 @@ use tokio::sync::{broadcast, oneshot};
 use super::{ServerState, ServerStatus, SessionEvent};
 use crate::config::McpServerConfig;
 use crate::mcp_server::{McpServerHandle, ToolInfo};
-use crate::policy::{Admission, DisabledReason, McpServers};
+use crate::policy::{Admission, McpServers, StopReason};
 
 #[derive(Debug)]
 struct Entry {
@@ -25,6 +25,8 @@ struct Entry {
     tools: Vec<ToolInfo>,
     pid: Option<u32>,
     last_failure: Option<String>,
+    /// The current start has had an outcome (ready or failed).
+    tried: bool,
 }
 
 /// Holds statuses and routes.
@@ -33,7 +35,7 @@ pub(crate) struct SessionActor {
     /// The supervisor child id of each started server's subtree, to find
     /// the server a runtime event is about.
     subtrees: HashMap<ChildId, String>,
-    waiters: Vec<oneshot::Sender<()>>,
+    waiters: Vec<(Settled, oneshot::Sender<()>)>,
     /// Reports from server actors.
     internal: broadcast::Sender<SessionEvent>,
     /// Subscribers; every event is forwarded here after it was applied, so
@@ -59,10 +61,21 @@ impl SessionActor {
     }
 
     fn settle_waiters(&mut self) {
-        if self.servers.values().all(|e| !e.state.is_pending()) {
-            for waiter in self.waiters.drain(..) {
-                let _ = waiter.send(());
-            }
+        let all_settled = self.servers.values().all(|e| !e.state.is_pending());
+        let all_tried = self
+            .servers
+            .values()
+            .all(|e| e.tried || !e.state.is_pending());
+        let (done, waiting) =
+            std::mem::take(&mut self.waiters)
+                .into_iter()
+                .partition(|(mode, _)| match mode {
+                    Settled::Final => all_settled,
+                    Settled::FirstAttempt => all_tried,
+                });
+        self.waiters = waiting;
+        for (_, waiter) in done {
+            let _ = waiter.send(());
         }
     }
 
@@ -96,6 +109,7 @@ impl SessionActor {
                     entry.tools = tools;
                     entry.pid = pid;
                     entry.last_failure = None;
+                    entry.tried = true;
                 }
             }
             SessionEvent::ServerFailed {
@@ -114,6 +128,7 @@ impl SessionActor {
                     entry.tools.clear();
                     entry.pid = None;
                     entry.last_failure = Some(text);
+                    entry.tried = true;
                 }
             }
             SessionEvent::ServerGaveUp { .. }
@@ -176,6 +191,7 @@ impl SessionActor {
         };
         if let Some(reason) = gave_up {
             entry.state = ServerState::Failed(reason.clone());
+            entry.tried = true;
             entry.tools.clear();
             let _ = self.events.send(SessionEvent::ServerGaveUp {
                 server: name.to_owned(),
@@ -244,17 +260,27 @@ impl Handler<ObservedRuntime> for SessionActor {
     }
 }
 
-/// Resolves once no server is starting or restarting.
+/// When a startup waiter is satisfied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Settled {
+    /// No server is starting or restarting.
+    Final,
+    /// Every server has finished its first attempt: it is ready, failed,
+    /// disabled, or waiting to restart.
+    FirstAttempt,
+}
+
+/// Resolves once servers have settled as asked.
 #[derive(Debug, Message)]
 #[rtype(result = "oneshot::Receiver<()>")]
-pub(crate) struct AwaitStartup;
+pub(crate) struct AwaitStartup(pub(crate) Settled);
 
 impl Handler<AwaitStartup> for SessionActor {
     type Result = MessageResult<AwaitStartup>;
 
-    fn handle(&mut self, _: AwaitStartup, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, AwaitStartup(mode): AwaitStartup, _: &mut Context<Self>) -> Self::Result {
         let (tx, rx) = oneshot::channel();
-        self.waiters.push(tx);
+        self.waiters.push((mode, tx));
         self.settle_waiters();
         MessageResult(rx)
     }
@@ -331,7 +357,7 @@ impl Handler<RunningConfigs> for SessionActor {
 #[rtype(result = "()")]
 pub(crate) struct MarkStopped {
     pub(crate) server: String,
-    pub(crate) reason: String,
+    pub(crate) reason: StopReason,
 }
 
 impl Handler<MarkStopped> for SessionActor {
@@ -384,20 +410,21 @@ impl Handler<ApplyAdmitted> for SessionActor {
                 tools: Vec::new(),
                 pid: None,
                 last_failure: None,
+                tried: false,
             });
             if starting {
                 entry.config = server.config;
                 entry.running = true;
+                entry.tried = false;
                 entry.handle = None;
                 entry.state = ServerState::Starting;
             } else if !entry.running {
                 entry.config = server.config;
                 entry.state = match &server.admission {
                     Admission::Allowed { .. } => ServerState::Starting,
-                    Admission::Disabled(DisabledReason::ByUser) => {
-                        ServerState::Disabled("disabled".to_owned())
+                    Admission::Disabled(reason) => {
+                        ServerState::Disabled(StopReason::Disabled(reason.clone()))
                     }
-                    Admission::Disabled(reason) => ServerState::Disabled(reason.to_string()),
                 };
             }
         }

@@ -8,6 +8,8 @@ mod bypass;
 mod conformance;
 /// Malformed input: clear errors, right exit codes, no panics.
 mod errors;
+/// `codex exec` against a mock of the model API.
+mod exec;
 /// `codex mcp add` and `remove` editing config.toml in place.
 mod mcp_add_remove;
 /// `codex mcp list` and `get`, text and JSON.

@@ -214,7 +214,9 @@ fn hot_reload_tightens_relaxes_and_refuses_renames() {
         )
         .expect("write requirements");
         let reason = wait_for(&mut events, "b to stop", |e| match e {
-            SessionEvent::ServerStopped { server, reason } if server == "b" => Some(reason.clone()),
+            SessionEvent::ServerStopped { server, reason } if server == "b" => {
+                Some(reason.to_string())
+            }
             _ => None,
         })
         .await;
@@ -259,7 +261,9 @@ fn hot_reload_tightens_relaxes_and_refuses_renames() {
         )
         .expect("write config");
         let reason = wait_for(&mut events, "a to stop", |e| match e {
-            SessionEvent::ServerStopped { server, reason } if server == "a" => Some(reason.clone()),
+            SessionEvent::ServerStopped { server, reason } if server == "a" => {
+                Some(reason.to_string())
+            }
             _ => None,
         })
         .await;

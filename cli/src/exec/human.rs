@@ -1,0 +1,130 @@
+//! `codex exec` without `--json`: progress for a person, on stderr.
+
+use std::io::{IsTerminal as _, Write as _};
+
+use codex_actors::turn::{ItemDetails, ItemStatus, TurnEvent};
+
+use crate::args::Color;
+
+/// Lines of a command's output shown.
+const OUTPUT_LINES: usize = 20;
+
+/// Whether to color stderr: `always`, `never`, or on a terminal without
+/// `NO_COLOR`.
+pub(crate) fn use_color(color: Color) -> bool {
+    match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+/// Writes turn events as text.
+pub(crate) struct Renderer {
+    color: bool,
+}
+
+impl Renderer {
+    pub(crate) fn new(color: bool) -> Self {
+        Renderer { color }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn write(&self, text: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
+    }
+
+    pub(crate) fn header(&self, rows: &[(&str, String)]) {
+        for (key, value) in rows {
+            self.write(&format!("{}: {value}", self.paint("1", key)));
+        }
+        self.write("--------");
+    }
+
+    pub(crate) fn prompt(&self, prompt: &str) {
+        self.write(&self.paint("36", "user"));
+        self.write(prompt);
+    }
+
+    pub(crate) fn event(&mut self, event: &TurnEvent) {
+        match event {
+            TurnEvent::TurnStarted => {}
+            TurnEvent::ItemStarted(item) => match &item.details {
+                ItemDetails::CommandExecution { command, .. } => {
+                    self.write(&self.paint("35", "exec"));
+                    self.write(command);
+                }
+                ItemDetails::McpToolCall {
+                    server,
+                    tool,
+                    arguments,
+                    ..
+                } => {
+                    self.write(&self.paint("35", "tool"));
+                    self.write(&format!("{server}.{tool}({arguments})"));
+                }
+                ItemDetails::AgentMessage { .. }
+                | ItemDetails::Reasoning { .. }
+                | ItemDetails::Error { .. } => {}
+            },
+            TurnEvent::ItemCompleted(item) => match &item.details {
+                ItemDetails::AgentMessage { text } => {
+                    self.write(&self.paint("35", "codex"));
+                    self.write(text);
+                }
+                ItemDetails::Reasoning { text } => {
+                    self.write(&self.paint("3", "thinking"));
+                    self.write(&self.paint("3", text));
+                }
+                ItemDetails::CommandExecution {
+                    aggregated_output,
+                    exit_code,
+                    status,
+                    ..
+                } => {
+                    let verdict = match (status, exit_code) {
+                        (ItemStatus::Completed, _) => self.paint("32", "succeeded"),
+                        (ItemStatus::Declined, _) => self.paint("31", "declined"),
+                        (_, Some(code)) => self.paint("31", &format!("exited {code}")),
+                        (_, None) => self.paint("31", "failed"),
+                    };
+                    self.write(&format!(" {verdict}:"));
+                    let lines: Vec<&str> = aggregated_output.lines().collect();
+                    for line in lines.iter().take(OUTPUT_LINES) {
+                        self.write(line);
+                    }
+                    if lines.len() > OUTPUT_LINES {
+                        self.write(&format!("... ({} more lines)", lines.len() - OUTPUT_LINES));
+                    }
+                }
+                ItemDetails::McpToolCall { error, status, .. } => match (status, error) {
+                    (ItemStatus::Completed, _) => {
+                        self.write(&format!(" {}", self.paint("32", "succeeded")))
+                    }
+                    (_, Some(error)) => {
+                        self.write(&format!(" {}: {error}", self.paint("31", "failed")));
+                    }
+                    (_, None) => self.write(&format!(" {}", self.paint("31", "failed"))),
+                },
+                ItemDetails::Error { message } => {
+                    self.write(&format!("{} {message}", self.paint("33", "warning:")));
+                }
+            },
+            TurnEvent::Error { message } => self.write(&self.paint("33", message)),
+            TurnEvent::TurnCompleted { usage } => {
+                self.write(&self.paint("1", "tokens used"));
+                self.write(&(usage.input_tokens + usage.output_tokens).to_string());
+            }
+            TurnEvent::TurnFailed { message } => {
+                self.write(&format!("{} {message}", self.paint("31", "ERROR:")));
+            }
+        }
+    }
+}

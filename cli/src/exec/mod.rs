@@ -1,0 +1,376 @@
+//! `codex exec`: one headless agent turn, as Codex runs it.
+//!
+//! The steps: check the git repo, read the prompt, load config and
+//! requirements once, resolve the model provider, start the supervised
+//! session and wait for every admitted MCP server's first attempt (each up
+//! to its own startup timeout), then run the turn. Servers that are
+//! disabled by requirements or fail to start become `error` items that say
+//! why, before the turn starts; a `required` one that fails ends the run.
+//!
+//! Output: with `--json`, stdout carries only JSONL; otherwise progress
+//! goes to stderr and only the final message to stdout (when stdout and
+//! stderr are not both terminals). Exit codes: 0 when the turn completed,
+//! 1 when it failed or on a config or usage error, 130 after Ctrl-C.
+
+mod human;
+mod jsonl;
+mod prompt;
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use codex_actors::config::SandboxMode;
+use codex_actors::model_stream::{ModelProvider, resolve_provider};
+use codex_actors::policy::fallback_warning;
+use codex_actors::session::{ServerState, Session, TurnRuntime};
+use codex_actors::turn::{self, Input, TurnConfig, TurnEvent, TurnOutcome};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::args::{ConfigOverrides, ExecArgs};
+use crate::context;
+use crate::error::CliError;
+
+/// How long a command may run when the model does not say.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+/// The exit code after Ctrl-C.
+const INTERRUPTED: u8 = 130;
+
+pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCode, CliError> {
+    let cwd = match &args.cd {
+        Some(dir) => dir.canonicalize().map_err(|source| CliError::Directory {
+            path: dir.clone(),
+            source,
+        })?,
+        None => std::env::current_dir().map_err(|source| CliError::Cwd { source })?,
+    };
+    if !(args.skip_git_repo_check || args.yolo || in_git_repo(&cwd)) {
+        return Err(CliError::NotInGitRepo);
+    }
+    if args.full_auto {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "warning: --full-auto is deprecated; use --sandbox workspace-write instead."
+        );
+    }
+    let stdin_is_terminal = std::io::stdin().is_terminal();
+    let (prompt, source) = prompt::resolve(
+        args.prompt.as_deref(),
+        stdin_is_terminal,
+        &mut std::io::stdin(),
+    )?;
+    match source {
+        prompt::Source::Stdin => note("Reading prompt from stdin..."),
+        prompt::Source::ArgumentAndStdin => note("Reading additional input from stdin..."),
+        prompt::Source::Argument => {}
+    }
+    let output_schema = args.output_schema.as_deref().map(read_schema).transpose()?;
+
+    let mut loaded = context::load_at(overrides, &cwd)?;
+    if let Some(model) = &args.model {
+        loaded.config.model.model = Some(model.clone());
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    let (model, provider) = resolve_provider(&loaded.config.model, &env)?;
+
+    // The sandbox: the flag, else config, else read-only; requirements may
+    // refuse it, and then it falls back with a warning item.
+    let mut warnings = Vec::new();
+    let requested = if args.yolo {
+        Some(SandboxMode::DangerFullAccess)
+    } else if let Some(text) = &args.sandbox {
+        Some(text.parse::<SandboxMode>().map_err(CliError::SandboxMode)?)
+    } else if args.full_auto {
+        Some(SandboxMode::WorkspaceWrite)
+    } else {
+        Some(loaded.config.sandbox_mode.unwrap_or(SandboxMode::ReadOnly))
+    };
+    let mut mode = loaded.effective.sandbox_mode.clone();
+    if let Some(requested) = requested
+        && let Err(err) = mode.set(requested)
+    {
+        warnings.push(fallback_warning("sandbox_mode", mode.get(), &err));
+    }
+    let sandbox = crate::sandbox::policy(
+        &loaded.config.sandbox_workspace_write,
+        *mode.get(),
+        &args.add_dir,
+    )?;
+    let command_env = loaded
+        .config
+        .shell_environment_policy
+        .apply(std::env::vars_os());
+
+    let json = args.json;
+    let settings = Settings {
+        cwd,
+        model,
+        provider: Arc::new(provider),
+        mode: *mode.get(),
+        reasoning_effort: loaded.config.model.reasoning_effort.clone(),
+        output_schema,
+        color: human::use_color(args.color),
+    };
+    let options = crate::session::session_options_at(overrides, &settings.cwd, Vec::new())?;
+    let preloaded = crate::session::preloaded(loaded);
+    let last_message_file = args.output_last_message.clone();
+    let outcome = codex_runtime::block_on(move || async move {
+        let session = Session::start(options, Some(preloaded)).await?;
+        let cancel = CancellationToken::new();
+        let on_signal = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_signal.cancel();
+            }
+        });
+        let runtime = TurnRuntime {
+            provider: Arc::clone(&settings.provider),
+            sandbox,
+            command_env,
+        };
+        let result = drive(
+            &session, &settings, prompt, warnings, &runtime, &cancel, json,
+        )
+        .await;
+        // Stops every server and every command, killing their groups.
+        session.shutdown().await;
+        result
+    })??;
+    finish(outcome, last_message_file.as_deref(), json)
+}
+
+/// What the turn runs with, resolved from flags and config.
+struct Settings {
+    cwd: PathBuf,
+    model: String,
+    provider: Arc<ModelProvider>,
+    mode: SandboxMode,
+    reasoning_effort: Option<String>,
+    output_schema: Option<Value>,
+    color: bool,
+}
+
+/// Waits for the servers, then runs the turn, printing as it goes.
+async fn drive(
+    session: &Session,
+    settings: &Settings,
+    prompt: String,
+    mut warnings: Vec<String>,
+    runtime: &TurnRuntime,
+    cancel: &CancellationToken,
+    json: bool,
+) -> Result<TurnOutcome, CliError> {
+    let thread_id = uuid::Uuid::new_v4().to_string();
+    let mut out = Output::new(json, settings.color);
+    out.thread_started(&thread_id, settings, &prompt);
+
+    let startup = tokio::select! {
+        statuses = session.wait_first_attempts() => statuses?,
+        () = cancel.cancelled() => return Ok(TurnOutcome::Interrupted),
+    };
+    let mut required_failed = Vec::new();
+    for status in &startup {
+        let reason = match &status.state {
+            ServerState::Disabled(reason) if reason.is_by_user() => continue,
+            ServerState::Disabled(reason) => {
+                warnings.push(format!(
+                    "MCP server '{}' is disabled: {reason}",
+                    status.name
+                ));
+                continue;
+            }
+            ServerState::Failed(reason)
+            | ServerState::Restarting {
+                last_failure: reason,
+            } => reason,
+            ServerState::Ready { .. } | ServerState::Starting => continue,
+        };
+        warnings.push(format!(
+            "MCP server '{}' failed to start: {reason}",
+            status.name
+        ));
+        if status.required {
+            required_failed.push(status.name.clone());
+        }
+    }
+    let mcp_tools = session.mcp_tools().await?;
+    let config = TurnConfig {
+        model: settings.model.clone(),
+        reasoning_effort: settings.reasoning_effort.clone(),
+        thread_id,
+        instructions: instructions(settings, mcp_tools.len()),
+        cwd: settings.cwd.clone(),
+        mcp_tools,
+        output_schema: settings.output_schema.clone(),
+        command_timeout: COMMAND_TIMEOUT,
+        seed: std::process::id().into(),
+    };
+    let mut machine = turn::Machine::new(config);
+    let mut inputs: Vec<Input> = warnings.into_iter().map(Input::Warning).collect();
+    if !required_failed.is_empty() {
+        for input in inputs {
+            for effect in machine.step(input) {
+                if let turn::Effect::Emit(event) = effect {
+                    out.event(&event);
+                }
+            }
+        }
+        let message = format!(
+            "required MCP servers failed to initialize: {}",
+            required_failed.join(", ")
+        );
+        out.fatal(&message);
+        return Err(CliError::RequiredServers(message));
+    }
+    inputs.push(Input::Start { prompt });
+    let mut on_event = |event: TurnEvent| out.event(&event);
+    Ok(session
+        .run_turn(&mut machine, inputs, runtime, cancel, &mut on_event)
+        .await)
+}
+
+/// Maps the outcome to an exit code, after `-o` and the final message.
+fn finish(
+    outcome: TurnOutcome,
+    last_message_file: Option<&Path>,
+    json: bool,
+) -> Result<ExitCode, CliError> {
+    match outcome {
+        TurnOutcome::Completed { last_message, .. } => {
+            if let Some(path) = last_message_file {
+                let text = last_message.clone().unwrap_or_default();
+                if last_message.is_none() {
+                    note(&format!(
+                        "Warning: no last agent message; wrote empty content to {}",
+                        path.display()
+                    ));
+                }
+                std::fs::write(path, text).map_err(|source| CliError::WriteFile {
+                    path: path.to_owned(),
+                    source,
+                })?;
+            }
+            let both_terminals = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+            if !json
+                && !both_terminals
+                && let Some(text) = last_message
+            {
+                writeln!(std::io::stdout().lock(), "{text}")?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        TurnOutcome::Failed { .. } => Ok(ExitCode::FAILURE),
+        TurnOutcome::Interrupted => Ok(ExitCode::from(INTERRUPTED)),
+    }
+}
+
+/// JSONL on stdout, or human progress on stderr.
+struct Output {
+    json: bool,
+    human: human::Renderer,
+}
+
+impl Output {
+    fn new(json: bool, color: bool) -> Self {
+        Output {
+            json,
+            human: human::Renderer::new(color),
+        }
+    }
+
+    fn line(&self, value: &Value) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{value}");
+        let _ = stdout.flush();
+    }
+
+    fn thread_started(&mut self, thread_id: &str, settings: &Settings, prompt: &str) {
+        if self.json {
+            self.line(&jsonl::thread_started(thread_id));
+        } else {
+            self.human.header(&[
+                ("workdir", settings.cwd.display().to_string()),
+                ("model", settings.model.clone()),
+                ("provider", settings.provider.id.clone()),
+                ("approval", "never".to_owned()),
+                ("sandbox", settings.mode.to_string()),
+                ("session id", thread_id.to_owned()),
+            ]);
+            self.human.prompt(prompt);
+        }
+    }
+
+    fn event(&mut self, event: &TurnEvent) {
+        if self.json {
+            self.line(&jsonl::event(event));
+        } else {
+            self.human.event(event);
+        }
+    }
+
+    fn fatal(&mut self, message: &str) {
+        if self.json {
+            self.line(&jsonl::error(message));
+        }
+        // Human mode: `main` prints the error once.
+    }
+}
+
+/// The developer message that opens the conversation.
+fn instructions(settings: &Settings, mcp_tools: usize) -> String {
+    let network = match settings.mode {
+        SandboxMode::DangerFullAccess | SandboxMode::ExternalSandbox => "enabled",
+        SandboxMode::ReadOnly | SandboxMode::WorkspaceWrite => "restricted",
+    };
+    let mut text = format!(
+        "You are a coding agent running non-interactively (`codex exec`). Nobody can answer \
+         questions or approve anything during this run: work with what you have, then give a \
+         concise final answer.\n\nUse the `exec_command` tool to run shell commands. They run \
+         in a `{mode}` sandbox with network access {network}, in {cwd} unless you pass \
+         `workdir`.",
+        mode = settings.mode,
+        cwd = settings.cwd.display(),
+    );
+    if mcp_tools > 0 {
+        text.push_str(
+            " Tools named `mcp__<server>__<tool>` are provided by MCP servers the \
+             administrator allowed.",
+        );
+    }
+    text.push_str(&format!(
+        "\n\n<environment_context>\n  <cwd>{}</cwd>\n  <approval_policy>never</approval_policy>\n  \
+         <sandbox_mode>{}</sandbox_mode>\n  <network_access>{network}</network_access>\n\
+         </environment_context>",
+        settings.cwd.display(),
+        settings.mode
+    ));
+    text
+}
+
+fn note(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+fn in_git_repo(cwd: &Path) -> bool {
+    cwd.ancestors().any(|dir| dir.join(".git").exists())
+}
+
+fn read_schema(path: &Path) -> Result<Value, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::OutputSchema {
+        path: path.to_owned(),
+        problem: source.to_string(),
+    })?;
+    serde_json::from_str(&text).map_err(|err| CliError::OutputSchema {
+        path: path.to_owned(),
+        problem: format!("not valid JSON: {err}"),
+    })
+}
+
+impl From<prompt::PromptError> for CliError {
+    fn from(err: prompt::PromptError) -> Self {
+        CliError::Prompt(err.to_string())
+    }
+}
