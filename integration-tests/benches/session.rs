@@ -15,11 +15,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use codex_actors::session::{ServerState, Session, SessionEvent};
 use codex_integration_tests::TestEnv;
+use codex_integration_tests::bench::{load_average, ms, pct, profile_bin, ratio, sorted, us};
 use codex_transports::{
     ConnectContext, StdioConfig, TransportConfig, TransportPluginExt as _, TransportRegistry,
 };
@@ -89,49 +89,11 @@ fn main() {
     println!("\nload average at end: {}", load_average());
 }
 
-/// `/proc/loadavg`'s first three fields: other work on the machine.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".to_owned())
-}
-
 // ---------------------------------------------------------------- helpers
 
 /// The test server next to this bench's profile directory, built on demand.
 fn test_server_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    // target/<profile>/deps/session-<hash> -> target/<profile>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("bench binary lives in target/<profile>/deps")
-        .to_path_buf();
-    let bin = profile_dir.join("codex-test-mcp-server");
-    if !bin.exists() {
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => "dev".to_owned(),
-            Some("release") => "release".to_owned(),
-            Some(other) => other.to_owned(),
-            None => "release".to_owned(),
-        };
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        eprintln!("building codex-test-mcp-server ({profile})");
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--profile",
-                &profile,
-                "-p",
-                "codex-test-mcp-server",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building codex-test-mcp-server failed");
-    }
-    assert!(bin.exists(), "{} is missing", bin.display());
-    bin
+    profile_bin("codex-test-mcp-server", "codex-test-mcp-server")
 }
 
 fn server_toml(server: &Path, name: &str, extra: &str) -> String {
@@ -143,30 +105,6 @@ fn server_toml(server: &Path, name: &str, extra: &str) -> String {
 
 fn echo_args() -> Option<serde_json::Map<String, serde_json::Value>> {
     serde_json::json!({"text": "ping"}).as_object().cloned()
-}
-
-/// Nearest-rank percentile of a sorted slice.
-fn pct(sorted: &[Duration], q: f64) -> Duration {
-    assert!(!sorted.is_empty());
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn sorted(mut samples: Vec<Duration>) -> Vec<Duration> {
-    samples.sort_unstable();
-    samples
-}
-
-fn us(d: Duration) -> String {
-    format!("{:.1} µs", d.as_secs_f64() * 1e6)
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1e3)
-}
-
-fn ratio(a: Duration, b: Duration) -> f64 {
-    a.as_secs_f64() / b.as_secs_f64()
 }
 
 fn kill9(pid: u32) {

@@ -14,6 +14,7 @@ use std::process::{Command, Output};
 
 use base64::Engine as _;
 
+pub mod bench;
 mod mcp_deps;
 
 pub use mcp_deps::McpDeps;

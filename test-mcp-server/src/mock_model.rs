@@ -172,7 +172,11 @@ impl RecordedRequest {
 #[derive(Debug, Default)]
 struct State {
     replies: VecDeque<Reply>,
+    /// Answers every request once `replies` is empty.
+    fallback: Option<Reply>,
     requests: Vec<RecordedRequest>,
+    /// Whether to keep request bodies (benchmarks turn this off).
+    record: bool,
 }
 
 /// A running mock; it stops when dropped.
@@ -197,7 +201,9 @@ impl MockModel {
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State {
             replies: replies.into(),
+            fallback: None,
             requests: Vec::new(),
+            record: true,
         }));
         let shared = Arc::clone(&state);
         let server = tokio::spawn(async move {
@@ -243,6 +249,14 @@ impl MockModel {
     pub fn push(&self, replies: Vec<Reply>) {
         lock(&self.state).replies.extend(replies);
     }
+
+    /// Answers `reply` to every request beyond the script, and stops
+    /// recording requests (for benchmarks that send thousands).
+    pub fn answer_forever(&self, reply: Reply) {
+        let mut state = lock(&self.state);
+        state.fallback = Some(reply);
+        state.record = false;
+    }
 }
 
 fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
@@ -283,13 +297,15 @@ async fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Response<Bo
     }
     let reply = {
         let mut state = lock(state);
-        state.requests.push(RecordedRequest {
-            method,
-            path,
-            headers,
-            body,
-        });
-        state.replies.pop_front()
+        if state.record {
+            state.requests.push(RecordedRequest {
+                method,
+                path,
+                headers,
+                body,
+            });
+        }
+        state.replies.pop_front().or_else(|| state.fallback.clone())
     };
     match reply {
         None => full(

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Benchmarks that compare against real Codex: installs @openai/codex@0.169.0
+# (pinned) under target/codex-peer, builds our binaries in release, then runs
+# the named benches (default: exec). Figures go to BENCHMARKS.md by hand.
+#
+#   scripts/bench.sh            # cargo bench -p codex-integration-tests --bench exec
+#   scripts/bench.sh session    # any bench of codex-integration-tests by name
+#
+# Not part of the test command: it needs the npm registry and takes minutes.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+peer="$repo/target/codex-peer"
+version="0.169.0"
+
+if [[ "$(cat "$peer/.installed" 2>/dev/null)" != "$version" ]]; then
+    command -v npm >/dev/null || { echo "bench: npm is needed to install @openai/codex" >&2; exit 1; }
+    rm -rf "$peer"
+    mkdir -p "$peer"
+    echo "bench: installing @openai/codex@$version into $peer"
+    npm install --prefix "$peer" --no-fund --no-audit --loglevel=error "@openai/codex@$version"
+    echo "$version" >"$peer/.installed"
+fi
+
+cd "$repo"
+cargo build --release -p codex-cli -p codex-test-mcp-server
+for bench in "${@:-exec}"; do
+    cargo bench -p codex-integration-tests --bench "$bench"
+done
