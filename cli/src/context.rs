@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use codex_actors::config::{ConfigSnapshot, LoadOptions, load_config, resolve_codex_home};
 use codex_actors::policy::{
-    EffectiveConfig, Requirements, RequirementsSources, apply_requirements, load_requirements,
+    EffectiveConfig, LaunchContext, Requirements, RequirementsSources, apply_requirements,
+    load_requirements,
 };
 
 use crate::args::ConfigOverrides;
@@ -20,6 +21,8 @@ pub(crate) struct Loaded {
     pub(crate) config: ConfigSnapshot,
     pub(crate) requirements: Requirements,
     pub(crate) effective: EffectiveConfig,
+    /// Where servers would be launched from: this cwd and environment.
+    pub(crate) launch: LaunchContext,
 }
 
 /// Loads everything for the current directory, printing non-fatal
@@ -37,12 +40,13 @@ pub(crate) fn load_at(overrides: &ConfigOverrides, cwd: &Path) -> Result<Loaded,
 
     let sources = RequirementsSources::from_env(|name| std::env::var_os(name), &cwd);
     let loaded_requirements = load_requirements(&sources)?;
+    let launch = launch_context(&cwd);
     let config = load_config(&LoadOptions {
         codex_home: codex_home.clone(),
         cwd,
         overrides,
     })?;
-    let effective = apply_requirements(&config, &loaded_requirements.requirements)?;
+    let effective = apply_requirements(&config, &loaded_requirements.requirements, &launch)?;
 
     let mut stderr = std::io::stderr().lock();
     for diagnostic in loaded_requirements
@@ -60,7 +64,23 @@ pub(crate) fn load_at(overrides: &ConfigOverrides, cwd: &Path) -> Result<Loaded,
         config,
         requirements: loaded_requirements.requirements,
         effective,
+        launch,
     })
+}
+
+/// The process environment (UTF-8 variables), as servers would inherit it.
+pub(crate) fn process_env() -> std::collections::BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// Servers launched from `cwd` with this process's environment.
+pub(crate) fn launch_context(cwd: &Path) -> LaunchContext {
+    LaunchContext {
+        cwd: cwd.to_owned(),
+        env: process_env(),
+    }
 }
 
 /// `CODEX_HOME`, or `~/.codex`.

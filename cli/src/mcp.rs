@@ -213,7 +213,9 @@ fn add(overrides: &ConfigOverrides, args: AddArgs) -> Result<(), CliError> {
     write_server(&path, &args.name, &server)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "Added global MCP server '{}'.", args.name)?;
-    if let Some(reason) = admit(&args.name, &server, &loaded.requirements).disabled_reason() {
+    if let Some(reason) =
+        admit(&args.name, &server, &loaded.requirements, &loaded.launch).disabled_reason()
+    {
         writeln!(
             out,
             "Note: '{}' is disabled by {reason}. It stays in config.toml and will start once requirements allow it.",

@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use codex_actors::config::McpServerConfig;
-use codex_actors::policy::{DisabledReason, McpServer, PolicyCause, RuleFamily};
+use codex_actors::policy::{
+    DisabledReason, McpServer, PolicyCause, RuleFamily, UrlMatcher, ValueMatcher,
+};
 use codex_transports::{HttpConfig, StdioConfig, TransportConfig};
 use serde_json::{Value, json};
 
@@ -82,6 +84,25 @@ pub(crate) fn dash_if_empty(text: String) -> String {
         "-".to_owned()
     } else {
         text
+    }
+}
+
+/// A matcher as it is written in requirements: a plain string for
+/// `exact`, else `{ "match": ..., "value" | "expression": ... }`.
+pub(crate) fn value_matcher_json(matcher: &ValueMatcher) -> Value {
+    match matcher {
+        ValueMatcher::Exact(value) => json!(value),
+        ValueMatcher::Prefix(value) => json!({ "match": "prefix", "value": value }),
+        ValueMatcher::Regex(pattern) => json!({ "match": "regex", "expression": pattern.source() }),
+    }
+}
+
+/// A URL matcher as written (URLs canonical, query values redacted).
+pub(crate) fn url_matcher_json(matcher: &UrlMatcher) -> Value {
+    match matcher {
+        UrlMatcher::Exact(url) => json!(url.redacted()),
+        UrlMatcher::Prefix(url) => json!({ "match": "prefix", "value": url.redacted() }),
+        UrlMatcher::Regex(pattern) => json!({ "match": "regex", "expression": pattern.source() }),
     }
 }
 
@@ -184,7 +205,7 @@ pub(crate) fn disabled_detail_json(server: &McpServer) -> Value {
             "args_mismatch"
         }
         PolicyCause::UrlMismatch { allowed, actual } => {
-            detail.insert("expected".into(), json!(allowed.redacted()));
+            detail.insert("expected".into(), json!(allowed));
             detail.insert("actual".into(), json!(actual.redacted()));
             "url_mismatch"
         }
@@ -200,6 +221,30 @@ pub(crate) fn disabled_detail_json(server: &McpServer) -> Value {
             detail.insert("variable".into(), json!(var));
             detail.insert("field".into(), json!(field));
             "env_not_permitted"
+        }
+        PolicyCause::EnvNotListed { var, field } => {
+            detail.insert("variable".into(), json!(var));
+            detail.insert("field".into(), json!(field));
+            "env_not_listed"
+        }
+        PolicyCause::CwdNotAllowed { cwd } => {
+            detail.insert("actual".into(), json!(cwd.display().to_string()));
+            "cwd_not_allowed"
+        }
+        PolicyCause::CwdMismatch { allowed, actual } => {
+            detail.insert("expected".into(), json!(allowed.display().to_string()));
+            detail.insert("actual".into(), json!(actual.display().to_string()));
+            "cwd_mismatch"
+        }
+        PolicyCause::HashMismatch { path, actual } => {
+            detail.insert("path".into(), json!(path.display().to_string()));
+            detail.insert("actual".into(), json!(actual));
+            "sha256_mismatch"
+        }
+        PolicyCause::HashUnverifiable { command, reason } => {
+            detail.insert("command".into(), json!(command));
+            detail.insert("reason".into(), json!(reason));
+            "sha256_unverifiable"
         }
     };
     let mut out = serde_json::Map::new();

@@ -82,6 +82,10 @@ fn show(loaded: &Loaded, args: &ListArgs) -> Result<(), CliError> {
                 join(policies)
             ));
         }
+        if let Some(dirs) = &layer.search_path {
+            let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+            text.push_str(&format!("  mcp_server_search_path: {}\n", dirs.join(":")));
+        }
     }
     text.push_str(&format!(
         "\nIn effect:\n  sandbox_mode: {}\n  approval_policy: {}\n",
@@ -114,6 +118,27 @@ fn explain(loaded: &Loaded, args: &NameArgs) -> Result<(), CliError> {
             ));
         }
     }
+    if let Admission::Allowed {
+        launch: Some(launch),
+        ..
+    } = &server.admission
+    {
+        match launch {
+            Ok(spec) => {
+                if let Some(program) = &spec.program {
+                    lines.push(format!("  runs: {}", program.path().display()));
+                }
+                lines.push(format!("  in: {}", spec.cwd.display()));
+                let names: Vec<String> = spec
+                    .env
+                    .keys()
+                    .map(|k| k.to_string_lossy().into_owned())
+                    .collect();
+                lines.push(format!("  environment: {}", names.join(", ")));
+            }
+            Err(err) => lines.push(format!("  cannot run: {err}")),
+        }
+    }
     if loaded.requirements.layers.is_empty() {
         lines.push("  no requirements are set: the allowlist does not filter".to_owned());
     }
@@ -126,7 +151,7 @@ fn explain(loaded: &Loaded, args: &NameArgs) -> Result<(), CliError> {
         let single = Requirements {
             layers: vec![layer.clone()],
         };
-        let verdict = match admit(&args.name, &as_enabled, &single) {
+        let verdict = match admit(&args.name, &as_enabled, &single, &loaded.launch) {
             Admission::Allowed { matched, .. } => match matched.first() {
                 Some(rule) => format!("allowed by {}", rule.rule),
                 None => "no allowlist; no denylist entry matches".to_owned(),
@@ -163,20 +188,37 @@ fn identity_text(identity: &RuleIdentity) -> String {
         RuleIdentity::Command {
             command,
             args: Some(args),
-        } => format!("command {command:?} args {args:?}"),
+        } => format!(
+            "command {command:?} args [{}]",
+            args.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         RuleIdentity::Command {
             command,
             args: None,
         } => format!("command {command:?}"),
-        RuleIdentity::Url(url) => format!("url {:?}", url.redacted()),
+        RuleIdentity::Url(url) => format!("url {url}"),
     }
 }
 
 fn allow_row(rule: &AllowRule) -> Vec<String> {
+    let mut identity = identity_text(&rule.identity);
+    if let Some(cwd) = &rule.cwd {
+        identity.push_str(&format!(" cwd {:?}", cwd.display().to_string()));
+    }
+    if let Some(vars) = &rule.allowed_env {
+        identity.push_str(&format!(" allowed_env [{}]", vars.join(", ")));
+    }
+    if let Some(digests) = &rule.sha256 {
+        let short: Vec<&str> = digests.iter().map(|d| &d[..d.len().min(12)]).collect();
+        identity.push_str(&format!(" sha256 [{}]", short.join(", ")));
+    }
     vec![
         "allow".to_owned(),
         rule_name(&rule.name),
-        identity_text(&rule.identity),
+        identity,
         rule.key.clone(),
     ]
 }
@@ -194,8 +236,11 @@ fn deny_row(rule: &DenyRule) -> Vec<String> {
 
 fn identity_json(identity: &RuleIdentity) -> Value {
     match identity {
-        RuleIdentity::Command { command, args } => json!({ "command": command, "args": args }),
-        RuleIdentity::Url(url) => json!({ "url": url.as_str() }),
+        RuleIdentity::Command { command, args } => json!({
+            "command": command,
+            "args": args.as_ref().map(|args| args.iter().map(output::value_matcher_json).collect::<Vec<_>>()),
+        }),
+        RuleIdentity::Url(url) => json!({ "url": output::url_matcher_json(url) }),
     }
 }
 
@@ -207,6 +252,9 @@ fn layer_json(layer: &RequirementsLayer) -> Value {
                 json!({
                     "name": rule_name(&rule.name),
                     "identity": identity_json(&rule.identity),
+                    "cwd": rule.cwd.as_ref().map(|cwd| cwd.display().to_string()),
+                    "allowed_env": rule.allowed_env,
+                    "sha256": rule.sha256,
                     "rule": rule.key,
                 })
             })
@@ -229,6 +277,7 @@ fn layer_json(layer: &RequirementsLayer) -> Value {
         "mcp_denylist": denylist,
         "allowed_sandbox_modes": layer.allowed_sandbox_modes.as_ref().map(|m| m.iter().map(|v| v.as_str()).collect::<Vec<_>>()),
         "allowed_approval_policies": layer.allowed_approval_policies.as_ref().map(|p| p.iter().map(|v| v.as_str()).collect::<Vec<_>>()),
+        "mcp_server_search_path": layer.search_path.as_ref().map(|dirs| dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>()),
     })
 }
 

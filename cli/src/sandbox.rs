@@ -93,7 +93,11 @@ pub(crate) fn policy(
 ) -> Result<SandboxPolicy, CliError> {
     let mut policy = SandboxPolicy::new(sandbox_mode(mode));
     policy.network_access = settings.network_access;
-    policy.exclude_tmpdir_env_var = settings.exclude_tmpdir_env_var;
+    // `$TMPDIR` is the user's own temp dir: writable like Codex makes it,
+    // unless config excludes it.
+    policy.tmpdir = (!settings.exclude_tmpdir_env_var)
+        .then(|| std::env::var_os("TMPDIR").map(PathBuf::from))
+        .flatten();
     policy.exclude_slash_tmp = settings.exclude_slash_tmp;
     policy.writable_roots = settings
         .writable_roots

@@ -5,7 +5,6 @@
 //! the policy first. Progress goes to stderr (only on a terminal); results
 //! go to stdout.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal as _, Write as _};
 
 use codex_actors::mcp_server::Timing;
@@ -139,9 +138,7 @@ pub(crate) fn session_options_at(
         requirements: RequirementsSources::from_env(|name| std::env::var_os(name), &cwd),
         cwd,
         overrides: overrides.parse()?,
-        env: std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect::<BTreeMap<_, _>>(),
+        env: context::process_env(),
         timing: Timing::default(),
         only,
         sandbox_launcher: std::env::current_exe()

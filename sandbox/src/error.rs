@@ -64,6 +64,10 @@ pub enum SandboxError {
     #[error("the command to run is empty")]
     EmptyCommand,
 
+    /// A pinned program can only be started on the pre-exec route.
+    #[error("a hash-pinned program can only be started on the pre-exec route")]
+    PinnedNeedsPreExec,
+
     /// The helper's arguments could not be parsed.
     #[error("bad sandbox helper arguments: {problem} (at {arg:?})")]
     HelperArgs {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::SandboxError;
 use crate::enforce::Prepared;
+use crate::executable::Executable;
 use crate::helper_args::HelperRequest;
 use crate::policy::SandboxPolicy;
 use crate::probe::probe;
@@ -21,8 +22,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// One command to run: argv, working directory, the exact environment, and a timeout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandSpec {
-    /// The program and its arguments; the program is looked up in `PATH`.
+    /// The program and its arguments. Without [`program`](Self::program),
+    /// `argv[0]` is looked up in `PATH`; with it, `argv[0]` is only the
+    /// name the program sees.
     pub argv: Vec<OsString>,
+    /// The exact file to run, resolved beforehand (MCP servers: by
+    /// admission, possibly pinned to an open, hashed file).
+    pub program: Option<Executable>,
     /// The working directory (absolute). Under `workspace-write` it is a writable root.
     pub cwd: PathBuf,
     /// The complete environment of the command, usually from
@@ -41,6 +47,7 @@ impl CommandSpec {
     ) -> Self {
         CommandSpec {
             argv,
+            program: None,
             cwd: cwd.into(),
             env,
             timeout: DEFAULT_TIMEOUT,
@@ -130,6 +137,11 @@ impl SandboxLauncher {
         spec: &CommandSpec,
         policy: &SandboxPolicy,
     ) -> Result<Command, SandboxError> {
+        if spec.program.as_ref().is_some_and(Executable::is_pinned) {
+            // A pinned file is an open descriptor of this process; the
+            // helper could not be handed it safely.
+            return Err(SandboxError::PinnedNeedsPreExec);
+        }
         let mut command = match resolve(spec, policy)? {
             None => direct(spec),
             Some(request) => {
@@ -151,8 +163,10 @@ impl SandboxLauncher {
         policy: &SandboxPolicy,
     ) -> Result<(Command, Option<Prepared>), SandboxError> {
         match self.route {
-            SpawnRoute::Helper => Ok((self.command(spec, policy)?, None)),
-            SpawnRoute::PreExec => {
+            SpawnRoute::Helper if !spec.program.as_ref().is_some_and(Executable::is_pinned) => {
+                Ok((self.command(spec, policy)?, None))
+            }
+            SpawnRoute::Helper | SpawnRoute::PreExec => {
                 let prepared = match resolve(spec, policy)? {
                     None => None,
                     Some(request) => Prepared::new(&request)?,
@@ -174,6 +188,14 @@ fn resolve(
     if spec.argv.is_empty() {
         return Err(SandboxError::EmptyCommand);
     }
+    if let Some(program) = &spec.program
+        && !program.path().is_absolute()
+    {
+        return Err(SandboxError::RelativePath {
+            what: "program",
+            path: program.path().to_owned(),
+        });
+    }
     if !spec.cwd.is_absolute() {
         return Err(SandboxError::RelativePath {
             what: "working directory",
@@ -183,27 +205,40 @@ fn resolve(
     if policy.is_unrestricted() {
         return Ok(None);
     }
-    let tmpdir = std::env::var_os("TMPDIR").map(PathBuf::from);
-    let roots = policy.writable_roots_for(&spec.cwd, tmpdir.as_deref())?;
+    let roots = policy.writable_roots_for(&spec.cwd)?;
     let read_only_subpaths: Vec<PathBuf> = roots
         .iter()
         .flat_map(|root| root.read_only_subpaths.iter().cloned())
         .collect();
     probe().check(policy, !read_only_subpaths.is_empty())?;
+    let mut command = spec.argv.clone();
+    if let Some(program) = &spec.program {
+        command[0] = program.path().as_os_str().to_owned();
+    }
     Ok(Some(HelperRequest {
         mode: policy.mode,
         writable_roots: roots.into_iter().map(|root| root.root).collect(),
         read_only_subpaths,
         network: policy.has_network_access(),
-        command: spec.argv.clone(),
+        command,
     }))
 }
 
 /// `spec`'s own program and arguments (argv is known to be non-empty).
 fn direct(spec: &CommandSpec) -> Command {
-    let mut command = Command::new(&spec.argv[0]);
-    command.args(&spec.argv[1..]);
-    command
+    match &spec.program {
+        Some(program) => {
+            let mut command = Command::new(program.exec_path());
+            std::os::unix::process::CommandExt::arg0(&mut command, &spec.argv[0]);
+            command.args(&spec.argv[1..]);
+            command
+        }
+        None => {
+            let mut command = Command::new(&spec.argv[0]);
+            command.args(&spec.argv[1..]);
+            command
+        }
+    }
 }
 
 /// Environment and working directory, the same on every route.

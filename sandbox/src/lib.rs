@@ -108,16 +108,20 @@
 mod enforce;
 mod env_policy;
 mod error;
+mod executable;
 mod helper_args;
 mod launcher;
 mod output;
 mod policy;
 mod probe;
 mod process;
+mod spawn;
+mod tree;
 
 pub use enforce::{HELPER_EXEC_FAILED, HELPER_NOT_FOUND, HELPER_SETUP_FAILED, exec_sandboxed_main};
 pub use env_policy::{CORE_ENV_VARS, DEFAULT_EXCLUDES, EnvInherit, ShellEnvironmentPolicy};
 pub use error::SandboxError;
+pub use executable::{Executable, sha256_file};
 pub use launcher::{
     CommandSpec, DEFAULT_TIMEOUT, NETWORK_DISABLED_ENV_VAR, SandboxLauncher, SpawnRoute,
 };
@@ -127,4 +131,9 @@ pub use probe::{Mechanism, Support, probe};
 pub use process::{
     ExecOutcome, IO_DRAIN_TIMEOUT, MAX_STREAMED_CHUNKS, OutputChunk, OutputStream, SandboxedChild,
     TIMEOUT_EXIT_CODE, run, run_streaming,
+};
+pub use spawn::PreparedCommand;
+pub use tree::{
+    ProcessTag, TAG_ENV, become_subreaper, is_subreaper, kill_descendants, reap_adopted,
+    register_owned, release_owned,
 };

@@ -71,8 +71,11 @@ pub struct SandboxPolicy {
     pub writable_roots: Vec<PathBuf>,
     /// Allow network access under `workspace-write`.
     pub network_access: bool,
-    /// Do not make `$TMPDIR` writable.
-    pub exclude_tmpdir_env_var: bool,
+    /// A temporary directory to make writable too (the caller's `$TMPDIR`,
+    /// when it chooses to honour it). This crate never reads the process
+    /// environment for it: a variable of the user's must not widen what a
+    /// server forced into a sandbox may write.
+    pub tmpdir: Option<PathBuf>,
     /// Do not make `/tmp` writable.
     pub exclude_slash_tmp: bool,
 }
@@ -92,14 +95,14 @@ const PROTECTED_NAMES: [&str; 3] = [".git", ".codex", ".agents"];
 
 impl SandboxPolicy {
     /// A policy with the given mode and the defaults of
-    /// `[sandbox_workspace_write]`: no extra roots, no network, `/tmp` and
-    /// `$TMPDIR` writable.
+    /// `[sandbox_workspace_write]`: no extra roots, no network, `/tmp`
+    /// writable, no temporary directory of the caller's.
     pub fn new(mode: SandboxMode) -> Self {
         SandboxPolicy {
             mode,
             writable_roots: Vec::new(),
             network_access: false,
-            exclude_tmpdir_env_var: false,
+            tmpdir: None,
             exclude_slash_tmp: false,
         }
     }
@@ -119,16 +122,12 @@ impl SandboxPolicy {
     }
 
     /// The writable roots for a command running in `cwd`, in Codex's order:
-    /// extra roots, `cwd`, `/tmp`, then `tmpdir` (the value of `$TMPDIR`).
+    /// extra roots, `cwd`, `/tmp`, then [`tmpdir`](Self::tmpdir).
     ///
     /// Empty for `read-only` and `danger-full-access`. Duplicate roots are
     /// dropped. A missing extra root or cwd is an error; a missing `/tmp` or
-    /// `$TMPDIR` is skipped.
-    pub fn writable_roots_for(
-        &self,
-        cwd: &Path,
-        tmpdir: Option<&Path>,
-    ) -> Result<Vec<WritableRoot>, SandboxError> {
+    /// `tmpdir` is skipped.
+    pub fn writable_roots_for(&self, cwd: &Path) -> Result<Vec<WritableRoot>, SandboxError> {
         match self.mode {
             SandboxMode::ReadOnly | SandboxMode::DangerFullAccess => return Ok(Vec::new()),
             SandboxMode::WorkspaceWrite => {}
@@ -154,7 +153,7 @@ impl SandboxPolicy {
         if !self.exclude_slash_tmp && slash_tmp.is_dir() {
             roots.push(slash_tmp.to_path_buf());
         }
-        if let Some(tmpdir) = tmpdir.filter(|_| !self.exclude_tmpdir_env_var)
+        if let Some(tmpdir) = &self.tmpdir
             && tmpdir.is_absolute()
             && tmpdir.is_dir()
         {
@@ -264,9 +263,8 @@ mod tests {
 
         let mut policy = SandboxPolicy::new(SandboxMode::WorkspaceWrite);
         policy.writable_roots = vec![extra.path().to_path_buf()];
-        let roots = policy
-            .writable_roots_for(cwd.path(), Some(tmpdir.path()))
-            .unwrap();
+        policy.tmpdir = Some(tmpdir.path().to_path_buf());
+        let roots = policy.writable_roots_for(cwd.path()).unwrap();
         assert_eq!(
             roots,
             vec![
@@ -290,11 +288,9 @@ mod tests {
         );
 
         policy.exclude_slash_tmp = true;
-        policy.exclude_tmpdir_env_var = true;
+        policy.tmpdir = None;
         policy.writable_roots = vec![cwd.path().to_path_buf()];
-        let roots = policy
-            .writable_roots_for(cwd.path(), Some(tmpdir.path()))
-            .unwrap();
+        let roots = policy.writable_roots_for(cwd.path()).unwrap();
         assert_eq!(roots.len(), 1, "duplicates are dropped: {roots:?}");
     }
 
@@ -304,18 +300,15 @@ mod tests {
         let mut policy = SandboxPolicy::new(SandboxMode::WorkspaceWrite);
         policy.writable_roots = vec![PathBuf::from("relative")];
         assert!(matches!(
-            policy.writable_roots_for(cwd.path(), None),
+            policy.writable_roots_for(cwd.path()),
             Err(SandboxError::RelativePath { .. })
         ));
         policy.writable_roots = vec![cwd.path().join("missing")];
         assert!(matches!(
-            policy.writable_roots_for(cwd.path(), None),
+            policy.writable_roots_for(cwd.path()),
             Err(SandboxError::MissingWritableRoot { .. })
         ));
         let read_only = SandboxPolicy::new(SandboxMode::ReadOnly);
-        assert_eq!(
-            read_only.writable_roots_for(cwd.path(), None).unwrap(),
-            vec![]
-        );
+        assert_eq!(read_only.writable_roots_for(cwd.path()).unwrap(), vec![]);
     }
 }

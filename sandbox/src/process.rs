@@ -19,6 +19,8 @@ use crate::SandboxError;
 use crate::launcher::{CommandSpec, SandboxLauncher, program_of};
 use crate::output::{CapturedOutput, HeadTailBuffer, OUTPUT_MAX_BYTES};
 use crate::policy::SandboxPolicy;
+use crate::spawn::PreparedCommand;
+use crate::tree::{ProcessTag, register_owned, release_owned};
 
 /// Exit code reported when the timeout killed the command.
 pub const TIMEOUT_EXIT_CODE: i32 = 124;
@@ -127,6 +129,7 @@ pub async fn run_streaming(
 pub struct SandboxedChild {
     child: Child,
     pid: u32,
+    tag: ProcessTag,
     exit_fd: Option<AsyncFd<OwnedFd>>,
     status: Option<ExitStatus>,
     timed_out: bool,
@@ -161,62 +164,27 @@ impl SandboxedChild {
         chunks: Option<mpsc::Sender<OutputChunk>>,
     ) -> Result<Self, SandboxError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| SandboxError::NoRuntime)?;
-        let (mut command, prepared) = launcher.command_for_route(spec, policy)?;
-        command
+        let mut prepared = PreparedCommand::new(spec, policy, launcher, true)?;
+        prepared
+            .command_mut()
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        let parent = std::process::id();
-        // SAFETY: the closure runs between fork and exec and only makes
-        // async-signal-safe system calls (prctl, getppid); it allocates
-        // nothing and touches no locks.
-        unsafe {
-            command.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // The parent may have died before the prctl took effect.
-                if libc::getppid() as u32 != parent {
-                    return Err(io::Error::from_raw_os_error(libc::ESRCH));
-                }
-                Ok(())
-            });
-        }
-        // The pre-exec route: the sandbox was prepared above, in this
-        // process; the child applies it after the working directory, stdio
-        // and process group are set up (std does those first) and right
-        // before it executes the command.
-        let prepared = prepared.map(Arc::new);
-        if let Some(prepared) = &prepared {
-            let prepared = Arc::clone(prepared);
-            // SAFETY: `Prepared::apply_or_exit` is async-signal-safe: it only
-            // makes system calls (unshare, open/write/close on /proc/self,
-            // mount, prctl, landlock_restrict_self, seccomp, write, _exit) on
-            // memory prepared before the fork, allocates nothing and takes no
-            // locks. On failure it exits with 125 instead of returning, so the
-            // command never runs unsandboxed. The Arc is only read (its
-            // refcount is not touched in the child).
-            unsafe {
-                command.pre_exec(move || {
-                    prepared.apply_or_exit();
-                    Ok(())
-                });
-            }
-        }
+        let (mut command, tag) = prepared.into_parts();
         let started = Instant::now();
         let spawned = command.spawn();
         let program = spawned.is_err().then(|| program_of(&command));
         // Close the Landlock ruleset descriptor in this process now: the
-        // closure inside `command` holds the only other reference. It is
+        // closure inside `command` holds the only reference. It is
         // close-on-exec, so the command never had it after its exec either.
         drop(command);
-        drop(prepared);
         let mut child = spawned.map_err(|source| SandboxError::Spawn {
             program: program.unwrap_or_default(),
             source,
         })?;
         let pid = child.id();
+        register_owned(pid);
         let exit_fd = pidfd_open(pid).and_then(|fd| {
             // SAFETY: the AsyncFd takes ownership of the OwnedFd, so the
             // descriptor stays open and unchanged for the AsyncFd's lifetime.
@@ -247,6 +215,7 @@ impl SandboxedChild {
         Ok(SandboxedChild {
             child,
             pid,
+            tag,
             exit_fd,
             status: None,
             timed_out: false,
@@ -264,10 +233,11 @@ impl SandboxedChild {
         self.pid
     }
 
-    /// Sends `SIGKILL` to the whole process group without waiting.
-    /// [`wait`](Self::wait) then reports exit code 137 (`128 + 9`).
+    /// Sends `SIGKILL` to the whole process tree (the group, and
+    /// descendants that left it) without waiting. [`wait`](Self::wait)
+    /// then reports exit code 137 (`128 + 9`).
     pub fn start_kill(&mut self) {
-        kill_group(self.pid);
+        self.tag.kill(self.pid);
     }
 
     /// Waits for the command to exit (or for the timeout, which kills the
@@ -289,7 +259,7 @@ impl SandboxedChild {
                 Some(status) => status,
                 None => {
                     self.timed_out = true;
-                    kill_group(self.pid);
+                    self.tag.kill(self.pid);
                     wait_exit(&mut self.child, self.exit_fd.as_ref()).await
                 }
             };
@@ -298,6 +268,7 @@ impl SandboxedChild {
                 source,
             })?;
             self.status = Some(status);
+            release_owned(self.pid);
             self.exited_after = self.started.elapsed();
         }
         let drain_deadline = *self
@@ -343,28 +314,18 @@ impl SandboxedChild {
 
 impl Drop for SandboxedChild {
     fn drop(&mut self) {
-        kill_group(self.pid);
+        // The whole tree: the group, and descendants that left it.
+        self.tag.kill(self.pid);
         if self.status.is_none() {
             // The leader is ours: make sure it is dead, then reap it. Both
             // errors can only mean it is already gone.
             let _ = self.child.kill();
             let _ = self.child.wait();
+            release_owned(self.pid);
         }
         for reader in self.readers.iter().flatten() {
             reader.abort();
         }
-    }
-}
-
-/// Sends SIGKILL to process group `pgid`; a group that is already gone is fine.
-fn kill_group(pgid: u32) {
-    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
-        return;
-    };
-    // SAFETY: killpg takes plain integers; the group is the one we created
-    // for our child (its pid), and ESRCH is ignored.
-    unsafe {
-        libc::killpg(pgid, libc::SIGKILL);
     }
 }
 

@@ -37,6 +37,15 @@ pub enum ConnectError {
         #[source]
         source: std::io::Error,
     },
+    /// A stdio server was to be connected without the launch admission
+    /// resolved for it.
+    #[error(
+        "MCP server `{server}`: no launch spec (stdio servers run only what admission resolved)"
+    )]
+    NoLaunch {
+        /// The server name.
+        server: String,
+    },
     /// `bearer_token_env_var` names a variable that is unset or blank.
     #[error(
         "MCP server `{server}`: environment variable `{var}` (bearer_token_env_var) is not set or is empty"

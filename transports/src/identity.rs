@@ -6,6 +6,33 @@
 
 use std::fmt;
 
+/// `%XX` escapes of RFC 3986 unreserved characters decoded; other escapes
+/// (such as `%2F`) kept, with upper-case hex.
+fn decode_unreserved(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = String::with_capacity(segment.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 3 <= bytes.len()
+            && let Some(byte) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+                out.push(byte as char);
+            } else {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i] as char);
+        i += 1;
+    }
+    out
+}
+
 /// What the policy matches for a stdio server: the program and its arguments,
 /// exactly as configured. No PATH lookup, no `~` expansion, no splitting of
 /// `command` on spaces.
@@ -104,6 +131,44 @@ impl CanonicalUrl {
     /// The parsed URL, without userinfo.
     pub fn as_url(&self) -> &url::Url {
         &self.url
+    }
+
+    /// A looser form for denylists, so that no other spelling of the same
+    /// endpoint escapes a denial: on top of the canonical form, empty path
+    /// segments are removed, percent-encoded unreserved characters are
+    /// decoded, a trailing slash and the query are ignored, and an
+    /// IPv4-mapped IPv6 host is written as IPv4. Never used to allow.
+    ///
+    /// ```
+    /// use codex_transports::CanonicalUrl;
+    ///
+    /// let key = |u| CanonicalUrl::parse(u).unwrap().deny_key();
+    /// assert_eq!(key("https://evil.example//%6Dcp/?x=1"), key("https://evil.example/mcp"));
+    /// assert_eq!(key("http://[::ffff:203.0.113.5]:80/"), key("http://203.0.113.5"));
+    /// ```
+    pub fn deny_key(&self) -> String {
+        let host = match self.url.host() {
+            Some(url::Host::Ipv6(ip)) => match ip.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => format!("[{ip}]"),
+            },
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Domain(domain)) => domain.trim_end_matches('.').to_ascii_lowercase(),
+            None => String::new(),
+        };
+        let port = self
+            .url
+            .port_or_known_default()
+            .map(|port| format!(":{port}"))
+            .unwrap_or_default();
+        let path: Vec<String> = self
+            .url
+            .path()
+            .split('/')
+            .filter(|segment| !segment.is_empty())
+            .map(decode_unreserved)
+            .collect();
+        format!("{}://{host}{port}/{}", self.url.scheme(), path.join("/"))
     }
 
     /// The URL with every query value replaced by `***`, for audit logs.

@@ -48,6 +48,7 @@ mod error;
 mod handshake;
 mod http;
 mod identity;
+mod launch;
 mod plugin;
 mod registry;
 mod sse;
@@ -61,6 +62,9 @@ pub use error::{ConnectError, HeaderProblem, HttpError};
 pub use handshake::{CLIENT_NAME, CLIENT_TITLE, PROTOCOL_VERSION, client_config};
 pub use http::{HttpClient, USER_AGENT_VALUE, read_body, sse_events};
 pub use identity::{CanonicalUrl, Identity, StdioIdentity, UrlError};
+pub use launch::{
+    ResolveError, ResolvedProgram, StdioLaunch, lexical_absolute, passthrough_env, resolve_program,
+};
 pub use plugin::{
     ConnectContext, Connection, DEFAULT_STDERR_CAPACITY, McpClient, TransportPlugin,
     TransportPluginExt,

@@ -91,6 +91,9 @@ pub struct ConnectContext {
     pub env: BTreeMap<String, String>,
     /// How many bytes of a stdio server's stderr to keep.
     pub stderr_capacity: usize,
+    /// What a stdio server runs, as admission resolved it. The stdio
+    /// plugin executes exactly this and refuses to connect without it.
+    pub launch: Option<crate::StdioLaunch>,
 }
 
 impl ConnectContext {
@@ -105,7 +108,15 @@ impl ConnectContext {
             cwd: cwd.into(),
             env,
             stderr_capacity: DEFAULT_STDERR_CAPACITY,
+            launch: None,
         }
+    }
+
+    /// The same context with the launch a stdio server runs.
+    #[must_use]
+    pub fn with_launch(mut self, launch: crate::StdioLaunch) -> Self {
+        self.launch = Some(launch);
+        self
     }
 }
 

@@ -1,17 +1,21 @@
 //! The stdio plugin: a child process speaking newline-delimited JSON-RPC.
 //!
-//! The child runs in its own process group. Its environment is cleared and
-//! rebuilt from the [`ConnectContext::env`] snapshot: first the
-//! [`PASSTHROUGH_ENV`] variables, then the config's `env_vars`, then its
-//! literal `env` (which wins). stderr is piped into a [`StderrTail`].
+//! The plugin executes exactly the [`StdioLaunch`](crate::StdioLaunch) in
+//! [`ConnectContext::launch`]: the resolved (possibly hash-pinned) program,
+//! its argv, cwd and exact environment, sandboxed when the launch says so,
+//! through `codex-sandbox`'s pre-exec route. It looks nothing up itself.
+//! The child runs in its own process group and carries a process tag.
+//! stderr is piped into a [`StderrTail`]. [`stdio_environment`] is how a
+//! launch's environment is usually built: first the [`PASSTHROUGH_ENV`]
+//! variables, then the config's `env_vars`, then its literal `env`.
 //!
 //! # Drop
 //!
-//! The transport owns a guard on the process group. Closing the transport
+//! The transport owns a guard on the process tree. Closing the transport
 //! closes the child's stdin, waits up to [`CLOSE_GRACE`] for the child to
-//! exit, then SIGKILLs the whole group; dropping it SIGKILLs the group at
-//! once. Grandchildren that stayed in the group die with it, so no orphans
-//! are left behind. A task reaps the group leader and publishes its exit
+//! exit, then SIGKILLs the whole tree; dropping it SIGKILLs the tree at
+//! once: the group, descendants that left it (`setsid`), and orphans of it
+//! that this process adopted as subreaper. A task reaps the group leader and publishes its exit
 //! status on [`ChildProcess`].
 
 use std::collections::BTreeMap;
@@ -19,13 +23,15 @@ use std::io;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
+use codex_sandbox::{
+    PreparedCommand, ProcessTag, SandboxLauncher, SandboxMode, SandboxPolicy, SpawnRoute,
+};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use rmcp::RoleClient;
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use rmcp::transport::async_rw::AsyncRwTransport;
-use rustix::process::{Pid, Signal};
 use tokio::process::{ChildStdin, ChildStdout, Command};
 use tokio::sync::watch;
 
@@ -128,40 +134,48 @@ pub fn stdio_environment(
 }
 
 async fn spawn(config: &StdioConfig, ctx: &ConnectContext) -> Result<Connection, ConnectError> {
-    let cwd = match &config.cwd {
-        Some(cwd) => ctx.cwd.join(cwd),
-        None => ctx.cwd.clone(),
-    };
-    let mut command = Command::new(&config.command);
-    command
-        .args(&config.args)
-        .env_clear()
-        .envs(stdio_environment(config, &ctx.env))
-        .current_dir(cwd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
     let spawn_error = |source| ConnectError::Spawn {
         server: ctx.server_name.clone(),
         command: config.command.clone(),
         source,
     };
+    let launch = ctx.launch.clone().ok_or_else(|| ConnectError::NoLaunch {
+        server: ctx.server_name.clone(),
+    })?;
+    let policy = launch
+        .sandbox
+        .clone()
+        .unwrap_or_else(|| SandboxPolicy::new(SandboxMode::DangerFullAccess));
     // The spawn blocks its thread until the child has called `execve`
     // (std waits for the exec to succeed or fail): about a millisecond per
     // server on our VMs. Do it on the blocking pool, not on the async
     // threads, where it would stall every actor on the System thread and
     // serialize the start of many servers. The group guard is made there
-    // too, so that if this future is dropped meanwhile, the whole group
-    // dies with the result.
+    // too, so that if this future is dropped meanwhile, the whole tree dies
+    // with the result.
     let (mut child, group) = tokio::task::spawn_blocking(move || {
+        // Sandboxed or not, the spec is executed as is, on the pre-exec
+        // route: no helper, no re-spelling of the command.
+        let launcher = SandboxLauncher::new("/", Vec::<std::ffi::OsString>::new())
+            .with_route(SpawnRoute::PreExec);
+        // Not tied to the spawning thread: the blocking pool's threads come
+        // and go (the tree is killed when the transport goes instead).
+        let mut prepared = PreparedCommand::new(&launch.spec, &policy, &launcher, false)
+            .map_err(io::Error::other)?;
+        std::os::unix::process::CommandExt::process_group(prepared.command_mut(), 0)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let (command, tag) = prepared.into_parts();
+        let mut command = Command::from(command);
+        command.kill_on_drop(true);
         let child = command.spawn()?;
         let pgid = child
             .id()
             .ok_or_else(|| io::Error::other("the child exited before it was tracked"))?;
-        // From here on the guard kills the group on every exit path.
-        Ok((child, GroupGuard { pgid }))
+        codex_sandbox::register_owned(pgid);
+        // From here on the guard kills the tree on every exit path.
+        Ok((child, GroupGuard { pgid, tag }))
     })
     .await
     .map_err(|join| io::Error::other(format!("the spawn did not finish: {join}")))
@@ -179,11 +193,13 @@ async fn spawn(config: &StdioConfig, ctx: &ConnectContext) -> Result<Connection,
     let (exit_tx, exit_rx) = watch::channel(None);
     tokio::spawn(async move {
         let status = child.wait().await.ok();
+        codex_sandbox::release_owned(pid);
         exit_tx.send_replace(Some(status));
     });
 
     let process = ChildProcess {
         pid,
+        tag: group.tag.clone(),
         stderr: tail,
         exit: exit_rx,
     };
@@ -203,6 +219,7 @@ async fn spawn(config: &StdioConfig, ctx: &ConnectContext) -> Result<Connection,
 #[derive(Debug, Clone)]
 pub struct ChildProcess {
     pid: u32,
+    tag: ProcessTag,
     stderr: StderrTail,
     exit: watch::Receiver<Option<Option<ExitStatus>>>,
 }
@@ -244,25 +261,17 @@ impl ChildProcess {
         }
     }
 
-    /// SIGKILLs the whole process group now. The transport still has to be
-    /// closed or dropped by its owner.
+    /// SIGKILLs the whole process tree now: the group, descendants that
+    /// left it, and orphans of it this process adopted. The transport still
+    /// has to be closed or dropped by its owner.
     pub fn kill_group(&self) -> io::Result<()> {
-        kill_group(self.pid)
+        self.tag.kill(self.pid);
+        Ok(())
     }
 }
 
-fn kill_group(pgid: u32) -> io::Result<()> {
-    let pid = i32::try_from(pgid)
-        .ok()
-        .and_then(Pid::from_raw)
-        .ok_or_else(|| io::Error::other(format!("invalid process group id {pgid}")))?;
-    match rustix::process::kill_process_group(pid, Signal::KILL) {
-        Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
-        Err(errno) => Err(errno.into()),
-    }
-}
-
-/// SIGKILLs the process group when dropped.
+/// SIGKILLs the server's process tree when dropped (see
+/// [`ProcessTag::kill`]).
 ///
 /// The group id stays reserved while any member lives, so the kill cannot
 /// reach an unrelated group unless every member is gone and the id was
@@ -270,16 +279,12 @@ fn kill_group(pgid: u32) -> io::Result<()> {
 #[derive(Debug)]
 struct GroupGuard {
     pgid: u32,
+    tag: ProcessTag,
 }
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
-        if let Err(error) = kill_group(self.pgid) {
-            tracing::warn!(
-                pgid = self.pgid,
-                "failed to kill MCP server process group: {error}"
-            );
-        }
+        self.tag.kill(self.pgid);
     }
 }
 
@@ -308,7 +313,7 @@ impl Transport<RoleClient> for StdioTransport {
     async fn close(&mut self) -> Result<(), Self::Error> {
         let closed = self.io.close().await;
         let _ = tokio::time::timeout(CLOSE_GRACE, self.process.exited()).await;
-        let killed = kill_group(self.group.pgid);
-        closed.and(killed)
+        self.group.tag.kill(self.group.pgid);
+        closed
     }
 }

@@ -10,7 +10,7 @@ use codex_transports::{
 use pretty_assertions::assert_eq;
 use rmcp::model::CallToolRequestParams;
 
-use common::{PATIENCE, ctx, http_config, http_server, parent_env, stdio_server};
+use common::{PATIENCE, ctx, http_config, http_server, parent_env, stdio_server, with_launch};
 
 const TOOLS: [&str; 7] = [
     "add",
@@ -41,6 +41,7 @@ async fn call(client: &McpClient, tool: &'static str, args: serde_json::Value) -
 
 /// Initialise, list tools (paginated), call echo and add, close.
 async fn scenario(config: TransportConfig, ctx: ConnectContext) {
+    let ctx = with_launch(ctx, &config);
     let registry = TransportRegistry::default();
     let mut client = registry
         .connect_and_initialize(&config, &ctx, PATIENCE)
@@ -107,7 +108,7 @@ async fn handshake_timeout_bounds_a_hanging_server() {
     let error = plugin
         .connect_and_initialize(
             &config,
-            &ctx("hang", parent_env()),
+            &with_launch(ctx("hang", parent_env()), &config),
             Duration::from_millis(500),
         )
         .await

@@ -12,7 +12,9 @@ use codex_transports::{
 use pretty_assertions::assert_eq;
 use rmcp::model::CallToolRequestParams;
 
-use common::{PATIENCE, ctx, eventually, group_is_dead, parent_env, server_binary, stdio_server};
+use common::{
+    PATIENCE, ctx, eventually, group_is_dead, parent_env, server_binary, stdio_server, with_launch,
+};
 
 /// A stdio config that runs `script` under `/bin/sh` and then execs our
 /// test server.
@@ -54,17 +56,23 @@ async fn environment_is_cleared_then_rebuilt_and_cwd_applied() {
     ]);
 
     let client = TransportRegistry::default()
-        .connect_and_initialize(&TransportConfig::Stdio(config), &ctx("env", env), PATIENCE)
+        .connect_and_initialize(
+            &TransportConfig::Stdio(config.clone()),
+            &with_launch(ctx("env", env), &TransportConfig::Stdio(config)),
+            PATIENCE,
+        )
         .await
         .expect("initialises");
 
     let written = std::fs::read_to_string(dir.path().join("env.txt")).expect("env.txt");
-    let seen: BTreeMap<&str, &str> = written
+    let mut seen: BTreeMap<&str, &str> = written
         .lines()
         .filter_map(|line| line.split_once('='))
         // Variables the shell itself sets.
         .filter(|(name, _)| !matches!(*name, "PWD" | "OLDPWD" | "SHLVL" | "_"))
         .collect();
+    // The one variable the spawn adds: the tag its process tree is found by.
+    assert!(seen.remove(codex_sandbox::TAG_ENV).is_some(), "{seen:?}");
     assert_eq!(
         seen,
         BTreeMap::from([
@@ -86,7 +94,11 @@ async fn environment_is_cleared_then_rebuilt_and_cwd_applied() {
 #[tokio::test]
 async fn crash_exit_status_and_stderr_tail_are_reported() {
     let client = TransportRegistry::default()
-        .connect_and_initialize(&stdio_server(&[]), &ctx("crash", parent_env()), PATIENCE)
+        .connect_and_initialize(
+            &stdio_server(&[]),
+            &with_launch(ctx("crash", parent_env()), &stdio_server(&[])),
+            PATIENCE,
+        )
         .await
         .expect("initialises");
     let process = client.process.clone().expect("stdio has a process");
@@ -121,7 +133,10 @@ async fn crash_on_init_quotes_stderr_in_the_error() {
     let error = TransportRegistry::default()
         .connect_and_initialize(
             &stdio_server(&["--crash-on-init"]),
-            &ctx("boom", parent_env()),
+            &with_launch(
+                ctx("boom", parent_env()),
+                &stdio_server(&["--crash-on-init"]),
+            ),
             PATIENCE,
         )
         .await
@@ -148,8 +163,20 @@ async fn spawn_failure_names_server_and_command() {
         env_vars: Vec::new(),
         cwd: None,
     });
+    // A launch whose program vanished after it was resolved: the exec
+    // fails, and the error says which server and which command.
+    let mut spec = codex_sandbox::CommandSpec::new(
+        vec!["mcp-server".into()],
+        std::env::temp_dir(),
+        BTreeMap::new(),
+    );
+    spec.program = Some(codex_sandbox::Executable::at("/nonexistent/mcp-server"));
+    let launch = codex_transports::StdioLaunch {
+        spec,
+        sandbox: None,
+    };
     let error = TransportRegistry::default()
-        .connect(&config, &ctx("ghost", parent_env()))
+        .connect(&config, &ctx("ghost", parent_env()).with_launch(launch))
         .await
         .expect_err("spawn fails");
     let message = error.to_string();
@@ -162,7 +189,11 @@ async fn spawn_failure_names_server_and_command() {
 #[tokio::test]
 async fn garbage_on_stdout_is_skipped() {
     let client = TransportRegistry::default()
-        .connect_and_initialize(&stdio_server(&[]), &ctx("garbage", parent_env()), PATIENCE)
+        .connect_and_initialize(
+            &stdio_server(&[]),
+            &with_launch(ctx("garbage", parent_env()), &stdio_server(&[])),
+            PATIENCE,
+        )
         .await
         .expect("initialises");
     let peer = client.service.peer();
@@ -190,8 +221,8 @@ async fn server_with_grandchild() -> (codex_transports::McpClient, u32, u32) {
     let config = shell_then_server(&format!("sleep 300 & echo $! > '{}'", pidfile.display()));
     let client = TransportRegistry::default()
         .connect_and_initialize(
-            &TransportConfig::Stdio(config),
-            &ctx("tree", parent_env()),
+            &TransportConfig::Stdio(config.clone()),
+            &with_launch(ctx("tree", parent_env()), &TransportConfig::Stdio(config)),
             PATIENCE,
         )
         .await
@@ -236,7 +267,11 @@ async fn drop_kills_the_whole_process_group() {
 #[tokio::test]
 async fn plain_server_group_is_gone_after_close() {
     let mut client = TransportRegistry::default()
-        .connect_and_initialize(&stdio_server(&[]), &ctx("plain", parent_env()), PATIENCE)
+        .connect_and_initialize(
+            &stdio_server(&[]),
+            &with_launch(ctx("plain", parent_env()), &stdio_server(&[])),
+            PATIENCE,
+        )
         .await
         .expect("initialises");
     let process = client.process.clone().expect("stdio process");
@@ -263,7 +298,10 @@ async fn exit_after_calls_ends_the_connection() {
     let client = TransportRegistry::default()
         .connect_and_initialize(
             &stdio_server(&["--exit-after-calls", "1"]),
-            &ctx("once", parent_env()),
+            &with_launch(
+                ctx("once", parent_env()),
+                &stdio_server(&["--exit-after-calls", "1"]),
+            ),
             PATIENCE,
         )
         .await

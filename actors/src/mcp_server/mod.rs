@@ -357,12 +357,15 @@ pub(crate) fn server_spec(id: ChildId, setup: Arc<ServerSetup>) -> (ChildSpec, M
         Admission::Disabled(reason) => Err(ActorError::custom(ServerFailure::NotAdmitted {
             reason: reason.to_string(),
         })),
-        Admission::Allowed { sandbox, .. } => {
+        Admission::Allowed {
+            sandbox, launch, ..
+        } => {
             let sandbox = stricter(actor_setup.config.sandbox, sandbox);
             Ok(McpServerActor::new(
                 Arc::clone(&actor_setup),
                 cx.clone(),
                 sandbox,
+                launch,
             ))
         }
     });

@@ -10,7 +10,7 @@ use actix::prelude::*;
 use codex_runtime::{ActorError, ChildContext};
 use codex_sandbox::{CommandSpec, SandboxPolicy};
 use codex_transports::{
-    ChildProcess, ConnectContext, ConnectError, McpClient, StdioConfig, TransportConfig,
+    ChildProcess, ConnectContext, ConnectError, McpClient, StdioLaunch, TransportConfig,
     TransportPluginExt as _,
 };
 use rmcp::model::{CallToolResult, ClientRequest, PingRequest};
@@ -19,6 +19,7 @@ use rmcp::service::{Peer, RoleClient};
 use super::machine::{Effect, Input, Machine, MachineConfig, ServerFailure, ToolInfo};
 use super::{CallTool, Live, ServerEvent, ServerSetup, ToolCallError};
 use crate::config::SandboxMode;
+use crate::policy::LaunchError;
 
 /// One incarnation of one MCP server.
 pub(crate) struct McpServerActor {
@@ -29,6 +30,8 @@ pub(crate) struct McpServerActor {
     process: Option<ChildProcess>,
     /// The sandbox this incarnation runs in (config and requirements).
     sandbox: Option<SandboxMode>,
+    /// What a stdio server runs, as admission resolved it.
+    launch: Option<Result<CommandSpec, LaunchError>>,
     /// The connection calls go to, once ready.
     live: Option<Live>,
 }
@@ -38,6 +41,7 @@ impl McpServerActor {
         setup: Arc<ServerSetup>,
         cx: ChildContext,
         sandbox: Option<SandboxMode>,
+        launch: Option<Result<CommandSpec, LaunchError>>,
     ) -> Self {
         let machine = Machine::new(
             MachineConfig {
@@ -55,6 +59,7 @@ impl McpServerActor {
             peer: None,
             process: None,
             sandbox,
+            launch,
             live: None,
         }
     }
@@ -139,9 +144,10 @@ impl Actor for McpServerActor {
         });
         let setup = Arc::clone(&self.setup);
         let sandbox = self.sandbox;
+        let launch = self.launch.take();
         // Calls that arrive while connecting wait in the mailbox.
         ctx.wait(
-            connect(setup, sandbox)
+            connect(setup, sandbox, launch)
                 .into_actor(self)
                 .map(|result, act, ctx| match result {
                     Ok((client, tools)) => {
@@ -196,34 +202,48 @@ impl Actor for McpServerActor {
 async fn connect(
     setup: Arc<ServerSetup>,
     sandbox: Option<SandboxMode>,
+    launch: Option<Result<CommandSpec, LaunchError>>,
 ) -> Result<(McpClient, Vec<ToolInfo>), ServerFailure> {
     let timeout = setup.startup_timeout();
-    let transport = match sandbox {
-        None => setup.config.transport.clone(),
-        Some(mode) => {
-            sandboxed_transport(&setup, mode).map_err(|message| ServerFailure::Startup {
-                server: setup.name.clone(),
-                message,
-                stderr_tail: String::new(),
-            })?
-        }
+    let startup = |message: String| ServerFailure::Startup {
+        server: setup.name.clone(),
+        message,
+        stderr_tail: String::new(),
     };
-    let context = ConnectContext::new(
+    let mut context = ConnectContext::new(
         setup.name.clone(),
         setup.cwd.clone(),
         setup.env.as_ref().clone(),
     );
+    match (&setup.config.transport, launch) {
+        (TransportConfig::Stdio(_), Some(Ok(spec))) => {
+            context = context.with_launch(StdioLaunch {
+                spec,
+                sandbox: sandbox
+                    .map(|mode| server_sandbox(&setup, mode))
+                    .transpose()
+                    .map_err(startup)?,
+            });
+        }
+        (TransportConfig::Stdio(_), Some(Err(err))) => return Err(startup(err.to_string())),
+        (TransportConfig::Stdio(_), None) => {
+            return Err(startup("admission resolved no launch".to_owned()));
+        }
+        (TransportConfig::StreamableHttp(_) | TransportConfig::Sse(_), _) => {
+            if let Some(mode) = sandbox {
+                return Err(startup(format!(
+                    "must run in a {mode} sandbox, but only stdio servers can be sandboxed"
+                )));
+            }
+        }
+    }
     let plugin = setup
         .registry
         .get(setup.config.transport.kind())
-        .map_err(|err| ServerFailure::Startup {
-            server: setup.name.clone(),
-            message: err.to_string(),
-            stderr_tail: String::new(),
-        })?;
+        .map_err(|err| startup(err.to_string()))?;
     let started = Instant::now();
     let client = plugin
-        .connect_and_initialize(&transport, &context, timeout)
+        .connect_and_initialize(&setup.config.transport, &context, timeout)
         .await
         .map_err(|err| startup_failure(&setup.name, timeout, err))?;
     let remaining = timeout.saturating_sub(started.elapsed());
@@ -256,44 +276,22 @@ async fn connect(
     Ok((client, tools))
 }
 
-/// The stdio transport rewritten to start through the sandbox helper. The
-/// identity the policy admitted is the original command; only the process
-/// that runs it changes.
-fn sandboxed_transport(setup: &ServerSetup, mode: SandboxMode) -> Result<TransportConfig, String> {
-    let TransportConfig::Stdio(stdio) = &setup.config.transport else {
-        return Err("only stdio servers can run in a sandbox".to_owned());
-    };
-    let launcher = setup.sandbox_launcher.as_ref().ok_or_else(|| {
-        format!("must run in a {mode} sandbox, but no sandbox helper is available")
-    })?;
-    let cwd = match &stdio.cwd {
-        Some(cwd) if cwd.is_absolute() => cwd.clone(),
-        Some(cwd) => setup.cwd.join(cwd),
-        None => setup.cwd.clone(),
-    };
-    let policy = SandboxPolicy::new(match mode {
+/// The sandbox a server runs in. Its writable roots come from the session
+/// (its working directory and `/tmp`), never from the server's own `cwd`
+/// or the process `TMPDIR`.
+fn server_sandbox(setup: &ServerSetup, mode: SandboxMode) -> Result<SandboxPolicy, String> {
+    let mode = match mode {
         SandboxMode::ReadOnly => codex_sandbox::SandboxMode::ReadOnly,
         SandboxMode::WorkspaceWrite => codex_sandbox::SandboxMode::WorkspaceWrite,
         SandboxMode::DangerFullAccess | SandboxMode::ExternalSandbox => {
             codex_sandbox::SandboxMode::DangerFullAccess
         }
-    });
-    let argv = std::iter::once(&stdio.command)
-        .chain(&stdio.args)
-        .map(std::ffi::OsString::from)
-        .collect();
-    let spec = CommandSpec::new(argv, cwd.clone(), Default::default());
-    let command = launcher
-        .command(&spec, &policy)
-        .map_err(|err| format!("cannot sandbox it: {err}"))?;
-    let text = |s: &std::ffi::OsStr| s.to_string_lossy().into_owned();
-    Ok(TransportConfig::Stdio(StdioConfig {
-        command: text(command.get_program()),
-        args: command.get_args().map(text).collect(),
-        env: stdio.env.clone(),
-        env_vars: stdio.env_vars.clone(),
-        cwd: Some(cwd),
-    }))
+    };
+    let mut policy = SandboxPolicy::new(mode);
+    if mode == codex_sandbox::SandboxMode::WorkspaceWrite {
+        policy.writable_roots = vec![setup.cwd.clone()];
+    }
+    Ok(policy)
 }
 
 fn tail_of(client: &McpClient) -> String {

@@ -1,25 +1,40 @@
-//! [`admit`]: the one function that decides whether a server may run.
+//! [`admit`]: the one function that decides whether a server may run, and
+//! what exactly runs.
 //!
 //! Every path that spawns or connects to an MCP server (startup, restart,
-//! probes, hot reload, `mcp tools`, `mcp call`) asks this function first and
-//! acts only on [`Admission::Allowed`].
+//! probes, hot reload, `mcp tools`, `mcp call`, `exec`) asks this function
+//! first and acts only on [`Admission::Allowed`]. For a stdio server the
+//! verdict carries the launch (`CommandSpec`): the resolved program, the
+//! argv, the resolved cwd and the exact environment. The stdio plugin runs
+//! that and nothing else.
 //!
 //! The decision, in order:
-//! 1. every denylist of every layer: a matching entry disables (deny wins);
-//! 2. every layer that has an allowlist: the server's name must be covered
-//!    by an entry (or a `"*"` entry) whose identity matches the server's
-//!    transport identity; an empty allowlist disables everything;
-//! 3. under an allowlist, environment variables that would let a user run
-//!    other code inside an allowed program (`LD_PRELOAD`, `NODE_OPTIONS`,
-//!    ...) disable the server;
+//! 1. the server is resolved ([`launch`](super::launch)): under any
+//!    allowlist a bare command is looked up only on the admin's search path;
+//! 2. every denylist of every layer, matched by **what runs**: a command
+//!    rule matches the resolved executable whatever the spelling, a URL rule
+//!    matches every spelling of the endpoint; a matching entry disables;
+//! 3. every layer that has an allowlist: the name must be covered by an
+//!    entry (or `"*"`) whose identity matches **exactly** (the configured
+//!    command as written, args and URL by their matchers), and whose
+//!    further checks pass: `cwd` (a server that sets one needs a rule that
+//!    names it), the environment (the built-in denylist, then `allowed_env`),
+//!    and `sha256` (the file is opened, hashed, and later started from that
+//!    same open file). An empty allowlist disables everything;
 //! 4. finally the user's own `enabled = false`.
 
 use std::fmt;
+use std::path::PathBuf;
 
-use codex_transports::{CanonicalUrl, Identity, StdioIdentity, TransportConfig, TransportKind};
+use codex_sandbox::{CommandSpec, Executable};
+use codex_transports::{
+    CanonicalUrl, Identity, ResolveError, StdioConfig, TransportConfig, TransportKind,
+    lexical_absolute, resolve_program,
+};
 
+use super::launch::{LaunchContext, Resolved, canonical_dir, env_is_denied, resolve, search_path};
 use super::requirements::{
-    AllowRule, DenyRule, RequirementSource, Requirements, RequirementsLayer, RuleIdentity, RuleName,
+    AllowRule, RequirementSource, Requirements, RequirementsLayer, RuleIdentity, RuleName,
 };
 use crate::config::{McpServerConfig, SandboxMode};
 
@@ -34,6 +49,8 @@ pub enum Admission {
         matched: Vec<RuleMatch>,
         /// The strictest sandbox any matched entry demands.
         sandbox: Option<SandboxMode>,
+        /// For a stdio server: exactly what runs, or why it cannot.
+        launch: Option<Result<CommandSpec, LaunchError>>,
     },
     /// The server stays in config but is not started.
     Disabled(DisabledReason),
@@ -52,6 +69,16 @@ impl Admission {
             Admission::Disabled(reason) => Some(reason),
         }
     }
+}
+
+/// Why an admitted stdio server cannot be launched (it then fails to
+/// start with this reason; it is not disabled).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LaunchError {
+    /// The command cannot be found or run.
+    #[error(transparent)]
+    Program(#[from] ResolveError),
 }
 
 /// An allowlist entry that admitted a server.
@@ -134,15 +161,15 @@ pub enum PolicyCause {
     },
     /// Same program, different arguments.
     ArgsMismatch {
-        /// From the entry.
+        /// From the entry, one matcher per argument, as text.
         allowed: Vec<String>,
         /// From config.
         actual: Vec<String>,
     },
-    /// Different canonical URL.
+    /// The URL does not match.
     UrlMismatch {
-        /// From the entry.
-        allowed: Box<CanonicalUrl>,
+        /// From the entry (a matcher, as text).
+        allowed: String,
         /// From config.
         actual: Box<CanonicalUrl>,
     },
@@ -162,6 +189,39 @@ pub enum PolicyCause {
         var: String,
         /// `env` (a literal) or `env_vars` (passed through).
         field: &'static str,
+    },
+    /// A variable the entry's `allowed_env` does not list.
+    EnvNotListed {
+        /// The variable.
+        var: String,
+        /// `env` or `env_vars`.
+        field: &'static str,
+    },
+    /// The server sets a `cwd` and the entry names none.
+    CwdNotAllowed {
+        /// The server's resolved cwd.
+        cwd: PathBuf,
+    },
+    /// The server's resolved cwd is not the entry's.
+    CwdMismatch {
+        /// From the entry.
+        allowed: PathBuf,
+        /// The server's resolved cwd.
+        actual: PathBuf,
+    },
+    /// The executable does not hash to a pinned digest.
+    HashMismatch {
+        /// The resolved file.
+        path: PathBuf,
+        /// Its SHA-256.
+        actual: String,
+    },
+    /// The entry pins a digest, and the executable cannot be read.
+    HashUnverifiable {
+        /// The command.
+        command: String,
+        /// Why.
+        reason: String,
     },
 }
 
@@ -192,13 +252,16 @@ impl fmt::Display for PolicyCause {
                 write!(f, "command {actual:?} does not match allowed {allowed:?}")
             }
             PolicyCause::ArgsMismatch { allowed, actual } => {
-                write!(f, "args {actual:?} do not match allowed {allowed:?}")
+                write!(
+                    f,
+                    "args {actual:?} do not match allowed [{}]",
+                    allowed.join(", ")
+                )
             }
             PolicyCause::UrlMismatch { allowed, actual } => write!(
                 f,
-                "url {:?} does not match allowed {:?}",
-                actual.redacted(),
-                allowed.redacted()
+                "url {:?} does not match allowed {allowed}",
+                actual.redacted()
             ),
             PolicyCause::UserinfoInUrl { url } => write!(
                 f,
@@ -210,19 +273,62 @@ impl fmt::Display for PolicyCause {
                 f,
                 "{field} sets {var}, which can change what an allowed server runs"
             ),
+            PolicyCause::EnvNotListed { var, field } => write!(
+                f,
+                "{field} sets {var}, which the rule's allowed_env does not list"
+            ),
+            PolicyCause::CwdNotAllowed { cwd } => write!(
+                f,
+                "cwd {:?} is set, but the rule does not name a cwd",
+                cwd.display().to_string()
+            ),
+            PolicyCause::CwdMismatch { allowed, actual } => write!(
+                f,
+                "cwd {:?} does not match allowed {:?}",
+                actual.display().to_string(),
+                allowed.display().to_string()
+            ),
+            PolicyCause::HashMismatch { path, actual } => write!(
+                f,
+                "{} has sha256 {actual}, which the rule does not pin",
+                path.display()
+            ),
+            PolicyCause::HashUnverifiable { command, reason } => write!(
+                f,
+                "the rule pins a sha256, but {command:?} cannot be hashed: {reason}"
+            ),
         }
     }
 }
 
-/// Decides whether server `name`, configured as `server`, may run.
-pub fn admit(name: &str, server: &McpServerConfig, requirements: &Requirements) -> Admission {
+/// Decides whether server `name`, configured as `server`, may run in `ctx`.
+pub fn admit(
+    name: &str,
+    server: &McpServerConfig,
+    requirements: &Requirements,
+    ctx: &LaunchContext,
+) -> Admission {
     let identity = server.transport.identity();
+    let under_allowlist = requirements.layers.iter().any(|l| l.allowlist.is_some());
+    let admin_search = search_path(requirements);
+    let resolved = match &server.transport {
+        TransportConfig::Stdio(stdio) => Some((
+            stdio,
+            resolve(
+                stdio,
+                ctx,
+                under_allowlist.then_some(admin_search.as_slice()),
+            ),
+        )),
+        TransportConfig::StreamableHttp(_) | TransportConfig::Sse(_) => None,
+    };
     for layer in &requirements.layers {
-        if let Some(rule) = layer
-            .denylist
-            .iter()
-            .find(|rule| deny_matches(rule, name, &identity, server.transport.kind()))
-        {
+        if let Some(rule) = layer.denylist.iter().find(|rule| {
+            rule.name.covers(name)
+                && rule.identity.as_ref().is_none_or(|wanted| {
+                    denies(wanted, &identity, resolved.as_ref().map(|(_, r)| r))
+                })
+        }) {
             return disabled(
                 layer,
                 PolicyCause::Denied {
@@ -233,11 +339,18 @@ pub fn admit(name: &str, server: &McpServerConfig, requirements: &Requirements) 
     }
     let mut matched = Vec::new();
     let mut sandbox = None;
+    let mut pinned: Option<Executable> = None;
     for layer in &requirements.layers {
         let Some(allowlist) = &layer.allowlist else {
             continue;
         };
-        match check_allowlist(allowlist, name, &server.transport, &identity) {
+        let candidate = Candidate {
+            name,
+            transport: &server.transport,
+            identity: &identity,
+            resolved: resolved.as_ref(),
+        };
+        match check_allowlist(allowlist, &candidate, &mut pinned) {
             Ok(rule) => {
                 sandbox = stricter(sandbox, rule.sandbox);
                 matched.push(RuleMatch {
@@ -248,26 +361,15 @@ pub fn admit(name: &str, server: &McpServerConfig, requirements: &Requirements) 
             Err(cause) => return disabled(layer, cause),
         }
     }
-    if let (Some(first), TransportConfig::Stdio(stdio)) = (matched.first(), &server.transport) {
-        let literal = stdio.env.keys().map(|var| (var, "env"));
-        let passed = stdio.env_vars.iter().map(|var| (var, "env_vars"));
-        if let Some((var, field)) = literal
-            .chain(passed)
-            .find(|(var, _)| env_is_dangerous(var, &stdio.command))
-        {
-            return Admission::Disabled(DisabledReason::Requirements {
-                source: first.source.clone(),
-                cause: PolicyCause::EnvNotPermitted {
-                    var: var.clone(),
-                    field,
-                },
-            });
-        }
-    }
     if !server.enabled {
         return Admission::Disabled(DisabledReason::ByUser);
     }
-    Admission::Allowed { matched, sandbox }
+    let launch = resolved.map(|(stdio, resolved)| launch(stdio, resolved, pinned));
+    Admission::Allowed {
+        matched,
+        sandbox,
+        launch,
+    }
 }
 
 /// The stricter of two sandbox demands: read-only over workspace-write over
@@ -281,6 +383,29 @@ pub fn stricter(a: Option<SandboxMode>, b: Option<SandboxMode>) -> Option<Sandbo
     if rank(b) > rank(a) { b } else { a }
 }
 
+/// The command spec that runs `stdio`, as resolved.
+fn launch(
+    stdio: &StdioConfig,
+    resolved: Resolved,
+    pinned: Option<Executable>,
+) -> Result<CommandSpec, LaunchError> {
+    let program = resolved.program?;
+    let argv = std::iter::once(program.found.clone().into_os_string())
+        .chain(stdio.args.iter().map(Into::into))
+        .collect();
+    let mut spec = CommandSpec::new(
+        argv,
+        resolved.cwd,
+        resolved
+            .env
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect(),
+    );
+    spec.program = Some(pinned.unwrap_or_else(|| Executable::at(program.real)));
+    Ok(spec)
+}
+
 fn disabled(layer: &RequirementsLayer, cause: PolicyCause) -> Admission {
     Admission::Disabled(DisabledReason::Requirements {
         source: layer.source.clone(),
@@ -288,55 +413,183 @@ fn disabled(layer: &RequirementsLayer, cause: PolicyCause) -> Admission {
     })
 }
 
-fn deny_matches(rule: &DenyRule, name: &str, identity: &Identity, kind: TransportKind) -> bool {
-    rule.name.covers(name)
-        && rule
-            .identity
-            .as_ref()
-            .is_none_or(|wanted| identity_mismatch(wanted, identity, kind).is_none())
+/// Whether a deny rule's identity covers the server: by what runs.
+fn denies(wanted: &RuleIdentity, identity: &Identity, resolved: Option<&Resolved>) -> bool {
+    match (wanted, identity) {
+        (RuleIdentity::Url(matcher), Identity::Url(url)) => matcher.denies(url),
+        (RuleIdentity::Command { command, args }, Identity::Command(actual)) => {
+            let args_match = args.as_ref().is_none_or(|matchers| {
+                matchers.len() == actual.args.len()
+                    && matchers.iter().zip(&actual.args).all(|(m, a)| m.matches(a))
+            });
+            args_match && same_program(command, &actual.command, resolved)
+        }
+        (RuleIdentity::Url(_), Identity::Command(_))
+        | (RuleIdentity::Command { .. }, Identity::Url(_)) => false,
+    }
 }
 
-/// The matching entry, or the most helpful reason none matched.
+/// Whether the deny rule's `command` names the program the server runs:
+/// the same resolved file, or the same spelling when nothing resolves.
+fn same_program(rule: &str, configured: &str, resolved: Option<&Resolved>) -> bool {
+    if rule == configured {
+        return true;
+    }
+    let Some(resolved) = resolved else {
+        return false;
+    };
+    let rule_real = resolve_program(rule, &resolved.search, &resolved.cwd)
+        .map(|p| p.real)
+        .unwrap_or_else(|_| lexical_absolute(&resolved.cwd.join(rule)));
+    match &resolved.program {
+        Ok(program) => program.real == rule_real || program.found == rule_real,
+        Err(_) => {
+            configured.contains('/')
+                && lexical_absolute(&resolved.cwd.join(configured)) == rule_real
+        }
+    }
+}
+
+/// The server as the allowlist sees it.
+struct Candidate<'a> {
+    name: &'a str,
+    transport: &'a TransportConfig,
+    identity: &'a Identity,
+    resolved: Option<&'a (&'a StdioConfig, Resolved)>,
+}
+
+/// The matching entry, or the most helpful reason none matched. A rule
+/// that pins a digest leaves the opened executable in `pinned`.
 fn check_allowlist<'r>(
     allowlist: &'r [AllowRule],
-    name: &str,
-    transport: &TransportConfig,
-    identity: &Identity,
+    candidate: &Candidate<'_>,
+    pinned: &mut Option<Executable>,
 ) -> Result<&'r AllowRule, PolicyCause> {
     if allowlist.is_empty() {
         return Err(PolicyCause::EmptyAllowlist);
     }
-    if let Identity::Url(url) = identity
+    if let Identity::Url(url) = candidate.identity
         && url.has_userinfo()
     {
         return Err(PolicyCause::UserinfoInUrl {
             url: Box::new(url.clone()),
         });
     }
-    let kind = transport.kind();
-    if let Some(rule) = allowlist.iter().find(|rule| {
-        rule.name.covers(name) && identity_mismatch(&rule.identity, identity, kind).is_none()
-    }) {
-        return Ok(rule);
+    let kind = candidate.transport.kind();
+    let identity_matches: Vec<&AllowRule> = allowlist
+        .iter()
+        .filter(|rule| {
+            rule.name.covers(candidate.name)
+                && identity_mismatch(&rule.identity, candidate.identity, kind).is_none()
+        })
+        .collect();
+    let mut first_failure = None;
+    for rule in &identity_matches {
+        match further_checks(rule, candidate, pinned) {
+            Ok(()) => return Ok(rule),
+            Err(cause) => {
+                first_failure.get_or_insert(cause);
+            }
+        }
+    }
+    if let Some(cause) = first_failure {
+        return Err(cause);
     }
     // Explain against the entries written for this very name; a `"*"` entry
     // that does not match says nothing more useful than "not listed".
+    let name = candidate.name;
     let named = || {
         allowlist
             .iter()
             .filter(|rule| rule.name == RuleName::Exact(name.to_owned()))
     };
-    let same_family = named().find(|rule| family(&rule.identity) == family_of(transport.kind()));
+    let same_family = named().find(|rule| family(&rule.identity) == family_of(kind));
     match same_family.or_else(|| named().next()) {
-        Some(rule) => Err(identity_mismatch(&rule.identity, identity, kind).unwrap_or(
-            PolicyCause::NotInAllowlist {
-                name: name.to_owned(),
-            },
-        )),
+        Some(rule) => Err(
+            identity_mismatch(&rule.identity, candidate.identity, kind).unwrap_or(
+                PolicyCause::NotInAllowlist {
+                    name: name.to_owned(),
+                },
+            ),
+        ),
         None => Err(PolicyCause::NotInAllowlist {
             name: name.to_owned(),
         }),
     }
+}
+
+/// `cwd`, the environment and `sha256`, for a rule whose identity matched.
+fn further_checks(
+    rule: &AllowRule,
+    candidate: &Candidate<'_>,
+    pinned: &mut Option<Executable>,
+) -> Result<(), PolicyCause> {
+    let Some((stdio, resolved)) = candidate.resolved else {
+        return Ok(());
+    };
+    match (&rule.cwd, &stdio.cwd) {
+        (Some(allowed), _) => {
+            let allowed = canonical_dir(allowed);
+            if allowed != resolved.cwd {
+                return Err(PolicyCause::CwdMismatch {
+                    allowed,
+                    actual: resolved.cwd.clone(),
+                });
+            }
+        }
+        (None, Some(_)) => {
+            return Err(PolicyCause::CwdNotAllowed {
+                cwd: resolved.cwd.clone(),
+            });
+        }
+        (None, None) => {}
+    }
+    let literal = stdio.env.keys().map(|var| (var, "env"));
+    let passed = stdio.env_vars.iter().map(|var| (var, "env_vars"));
+    for (var, field) in literal.chain(passed) {
+        if env_is_denied(var) {
+            return Err(PolicyCause::EnvNotPermitted {
+                var: var.clone(),
+                field,
+            });
+        }
+        if let Some(allowed) = &rule.allowed_env
+            && !allowed.contains(var)
+        {
+            return Err(PolicyCause::EnvNotListed {
+                var: var.clone(),
+                field,
+            });
+        }
+    }
+    if let Some(digests) = &rule.sha256 {
+        let program = resolved
+            .program
+            .as_ref()
+            .map_err(|err| PolicyCause::HashUnverifiable {
+                command: stdio.command.clone(),
+                reason: err.to_string(),
+            })?;
+        let exe = match pinned.take() {
+            Some(exe) if exe.path() == program.real => exe,
+            _ => Executable::open_pinned(&program.real).map_err(|err| {
+                PolicyCause::HashUnverifiable {
+                    command: stdio.command.clone(),
+                    reason: err.to_string(),
+                }
+            })?,
+        };
+        let digest = exe.digest().unwrap_or_default().to_owned();
+        let ok = digests.contains(&digest);
+        *pinned = Some(exe);
+        if !ok {
+            return Err(PolicyCause::HashMismatch {
+                path: program.real.clone(),
+                actual: digest,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn family(identity: &RuleIdentity) -> RuleFamily {
@@ -354,41 +607,34 @@ fn family_of(kind: TransportKind) -> RuleFamily {
     }
 }
 
-/// `None` when `actual` satisfies `wanted`, else what differs.
+/// `None` when `actual` satisfies `wanted` exactly, else what differs.
 fn identity_mismatch(
     wanted: &RuleIdentity,
     actual: &Identity,
     kind: TransportKind,
 ) -> Option<PolicyCause> {
     match (wanted, actual) {
-        (
-            RuleIdentity::Command { command, args },
-            Identity::Command(StdioIdentity {
-                command: actual_command,
-                args: actual_args,
-            }),
-        ) => {
-            if command != actual_command {
-                Some(PolicyCause::CommandMismatch {
+        (RuleIdentity::Command { command, args }, Identity::Command(stdio)) => {
+            if *command != stdio.command {
+                return Some(PolicyCause::CommandMismatch {
                     allowed: command.clone(),
-                    actual: actual_command.clone(),
-                })
-            } else {
-                match args {
-                    Some(args) if args != actual_args => Some(PolicyCause::ArgsMismatch {
-                        allowed: args.clone(),
-                        actual: actual_args.clone(),
-                    }),
-                    Some(_) | None => None,
-                }
+                    actual: stdio.command.clone(),
+                });
             }
+            let matchers = args.as_ref()?;
+            let ok = matchers.len() == stdio.args.len()
+                && matchers.iter().zip(&stdio.args).all(|(m, a)| m.matches(a));
+            (!ok).then(|| PolicyCause::ArgsMismatch {
+                allowed: matchers.iter().map(ToString::to_string).collect(),
+                actual: stdio.args.clone(),
+            })
         }
-        (RuleIdentity::Url(allowed), Identity::Url(url)) => {
+        (RuleIdentity::Url(matcher), Identity::Url(url)) => {
             // Userinfo is compared away: `https://x@host/` is the same
             // endpoint as `https://host/` for a denylist, and is refused
             // separately by allowlists.
-            (allowed.as_str() != url.as_str()).then(|| PolicyCause::UrlMismatch {
-                allowed: Box::new(allowed.clone()),
+            (!matcher.matches(url)).then(|| PolicyCause::UrlMismatch {
+                allowed: matcher.to_string(),
                 actual: Box::new(url.clone()),
             })
         }
@@ -401,38 +647,6 @@ fn identity_mismatch(
             actual: kind,
         }),
     }
-}
-
-/// Variables that make an allowed program load or run something else.
-const DANGEROUS_ENV: &[&str] = &[
-    "BASH_ENV",
-    "ENV",
-    "JAVA_TOOL_OPTIONS",
-    "_JAVA_OPTIONS",
-    "NODE_OPTIONS",
-    "NODE_PATH",
-    "PERL5LIB",
-    "PERL5OPT",
-    "PIP_EXTRA_INDEX_URL",
-    "PIP_INDEX_URL",
-    "PYTHONHOME",
-    "PYTHONPATH",
-    "PYTHONSTARTUP",
-    "RUBYLIB",
-    "RUBYOPT",
-    "UV_EXTRA_INDEX_URL",
-    "UV_INDEX_URL",
-];
-const DANGEROUS_ENV_PREFIXES: &[&str] =
-    &["LD_", "DYLD_", "BASH_FUNC_", "npm_config_", "NPM_CONFIG_"];
-
-fn env_is_dangerous(var: &str, command: &str) -> bool {
-    DANGEROUS_ENV.contains(&var)
-        || DANGEROUS_ENV_PREFIXES
-            .iter()
-            .any(|prefix| var.starts_with(prefix))
-        // A bare command is looked up on PATH: changing PATH changes the program.
-        || (var == "PATH" && !command.contains('/'))
 }
 
 #[cfg(test)]

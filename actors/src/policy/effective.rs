@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use super::admit::{Admission, admit};
 use super::constrained::{Constrained, ConstraintError};
+use super::launch::LaunchContext;
 use super::requirements::{Requirements, RequirementsError, RequirementsLayer, join};
 use crate::config::{ApprovalPolicy, ConfigSnapshot, McpServerConfig, SandboxMode};
 
@@ -83,10 +84,11 @@ pub fn allowed_set<T: Copy + PartialEq>(
     }
 }
 
-/// Applies `requirements` to `config`.
+/// Applies `requirements` to `config`, for servers launched in `context`.
 pub fn apply_requirements(
     config: &ConfigSnapshot,
     requirements: &Requirements,
+    context: &LaunchContext,
 ) -> Result<EffectiveConfig, RequirementsError> {
     let mut warnings = Vec::new();
     let sandbox_mode = constrain(
@@ -108,7 +110,7 @@ pub fn apply_requirements(
         &mut warnings,
     );
     Ok(EffectiveConfig {
-        mcp_servers: constrain_servers(&config.mcp_servers, requirements),
+        mcp_servers: constrain_servers(&config.mcp_servers, requirements, context),
         sandbox_mode,
         approval_policy,
         warnings,
@@ -119,8 +121,10 @@ pub fn apply_requirements(
 pub fn constrain_servers(
     servers: &BTreeMap<String, McpServerConfig>,
     requirements: &Requirements,
+    context: &LaunchContext,
 ) -> Constrained<McpServers> {
     let requirements = requirements.clone();
+    let context = context.clone();
     let initial = servers
         .iter()
         .map(|(name, config)| {
@@ -129,6 +133,7 @@ pub fn constrain_servers(
                 admission: Admission::Allowed {
                     matched: Vec::new(),
                     sandbox: None,
+                    launch: None,
                 },
             };
             (name.clone(), server)
@@ -138,7 +143,7 @@ pub fn constrain_servers(
         servers
             .into_iter()
             .map(|(name, mut server)| {
-                server.admission = admit(&name, &server.config, &requirements);
+                server.admission = admit(&name, &server.config, &requirements, &context);
                 (name, server)
             })
             .collect()

@@ -6,23 +6,32 @@
 use std::sync::{Arc, RwLock};
 
 use super::admit::{Admission, DisabledReason, admit};
+use super::launch::LaunchContext;
 use super::requirements::Requirements;
 use crate::config::McpServerConfig;
 
-/// Shared, replaceable requirements. Starts closed: until the session has
-/// loaded requirements once, it admits nothing.
+/// Shared, replaceable requirements, and where the session launches
+/// servers from. Starts closed: until the session has loaded requirements
+/// once, it admits nothing.
 #[derive(Debug, Clone)]
 pub struct AdmissionGate {
     requirements: Arc<RwLock<Option<Requirements>>>,
+    context: Arc<LaunchContext>,
 }
 
 impl AdmissionGate {
-    /// A gate that refuses every server until [`replace`](Self::replace)
-    /// gives it requirements.
-    pub fn closed() -> Self {
+    /// A gate for servers launched in `context` that refuses every server
+    /// until [`replace`](Self::replace) gives it requirements.
+    pub fn closed(context: LaunchContext) -> Self {
         AdmissionGate {
             requirements: Arc::new(RwLock::new(None)),
+            context: Arc::new(context),
         }
+    }
+
+    /// Where servers are launched from.
+    pub fn context(&self) -> &LaunchContext {
+        &self.context
     }
 
     /// Replaces the requirements (first load and hot reload).
@@ -40,7 +49,7 @@ impl AdmissionGate {
             Err(poisoned) => poisoned.into_inner(),
         };
         match guard.as_ref() {
-            Some(requirements) => admit(name, config, requirements),
+            Some(requirements) => admit(name, config, requirements, &self.context),
             None => Admission::Disabled(DisabledReason::NotLoaded),
         }
     }
@@ -60,7 +69,10 @@ mod tests {
             env_vars: Vec::new(),
             cwd: None,
         }));
-        let gate = AdmissionGate::closed();
+        let gate = AdmissionGate::closed(LaunchContext {
+            cwd: "/".into(),
+            env: Default::default(),
+        });
         assert_eq!(
             gate.admit("s", &config),
             Admission::Disabled(DisabledReason::NotLoaded)

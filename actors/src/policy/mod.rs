@@ -10,16 +10,22 @@ mod admit;
 mod constrained;
 mod effective;
 mod gate;
+mod launch;
+mod matcher;
 mod plan;
 mod requirements;
 
-pub use admit::{Admission, DisabledReason, PolicyCause, RuleFamily, RuleMatch, admit, stricter};
+pub use admit::{
+    Admission, DisabledReason, LaunchError, PolicyCause, RuleFamily, RuleMatch, admit, stricter,
+};
 pub use constrained::{Constrained, ConstraintError};
 pub use effective::{
     AllowedSet, EffectiveConfig, McpServer, McpServers, allowed_set, apply_requirements,
     constrain_servers, fallback_warning,
 };
 pub use gate::AdmissionGate;
+pub use launch::{DEFAULT_SEARCH_PATH, LaunchContext, env_is_denied, search_path};
+pub use matcher::{Pattern, UrlMatcher, ValueMatcher};
 pub use plan::{AuditEvent, Plan, StopReason, audit, plan};
 pub use requirements::{
     AllowRule, DenyRule, LoadedRequirements, REQUIREMENTS_BASE64_ENV, REQUIREMENTS_FILE_ENV,

@@ -151,7 +151,11 @@ mod tests {
             .expect("requirements");
             reqs.push(layer);
         }
-        constrain_servers(&map, &reqs).into_inner()
+        let ctx = crate::policy::LaunchContext {
+            cwd: "/".into(),
+            env: Default::default(),
+        };
+        constrain_servers(&map, &reqs, &ctx).into_inner()
     }
 
     fn running(servers: &McpServers) -> BTreeMap<String, McpServerConfig> {

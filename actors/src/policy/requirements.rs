@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use codex_transports::CanonicalUrl;
 
+use super::matcher::{Pattern, UrlMatcher, ValueMatcher};
+
 use crate::config::{
     ApprovalPolicy, Diagnostic, Location, Origin, SandboxMode, SyntaxError, TomlLayer,
     read_optional,
@@ -111,15 +113,17 @@ impl RuleName {
 /// The transport identity a rule requires.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RuleIdentity {
-    /// A stdio server with this exact command, and these exact args if given.
+    /// A stdio server with this command, and these args if given.
     Command {
-        /// Compared byte for byte with the configured `command`.
+        /// An allowlist compares it byte for byte with the configured
+        /// `command`; a denylist with what the command resolves to.
         command: String,
-        /// When present, must equal the configured `args`.
-        args: Option<Vec<String>>,
+        /// When present, one matcher per argument, in order: the server
+        /// must have exactly as many arguments.
+        args: Option<Vec<ValueMatcher>>,
     },
-    /// An HTTP server (streamable or SSE) with this canonical URL.
-    Url(CanonicalUrl),
+    /// An HTTP server (streamable or SSE) whose canonical URL matches.
+    Url(UrlMatcher),
 }
 
 /// One allowlist entry.
@@ -132,6 +136,15 @@ pub struct AllowRule {
     /// The sandbox the server must run in (stdio rules only); a server
     /// configured looser is started in this sandbox anyway.
     pub sandbox: Option<SandboxMode>,
+    /// `cwd`: the server's resolved working directory must be this one.
+    /// Without it, a server may not set a `cwd` at all.
+    pub cwd: Option<PathBuf>,
+    /// `allowed_env`: the only variables the server may set (through `env`
+    /// or `env_vars`). The built-in denylist applies either way.
+    pub allowed_env: Option<Vec<String>>,
+    /// `sha256`: the resolved executable (for a `#!` script, the script)
+    /// must hash to one of these (lower-case hex).
+    pub sha256: Option<Vec<String>>,
     /// The rule's key path, e.g. `mcp_server_allowlist.docs`.
     pub key: String,
 }
@@ -161,6 +174,9 @@ pub struct RequirementsLayer {
     pub allowed_sandbox_modes: Option<Vec<SandboxMode>>,
     /// `allowed_approval_policies`; the first is the default.
     pub allowed_approval_policies: Option<Vec<ApprovalPolicy>>,
+    /// `mcp_server_search_path`: where the bare command of a server is
+    /// looked up under an allowlist (absolute directories).
+    pub search_path: Option<Vec<PathBuf>>,
 }
 
 /// Every layer that was found, highest priority first (system file, env
@@ -308,6 +324,7 @@ fn parse_layer(
         denylist: Vec::new(),
         allowed_sandbox_modes: None,
         allowed_approval_policies: None,
+        search_path: None,
     };
     for (key, value) in &doc.table {
         match key.as_str() {
@@ -323,6 +340,7 @@ fn parse_layer(
                     let path = [key.as_str(), name.as_str()];
                     let mut fields = parser.table(&path, entry)?.clone();
                     let sandbox = parser.rule_sandbox(&path, fields.remove("sandbox"))?;
+                    let extra = parser.rule_extras(&path, &mut fields)?;
                     let identity = parser.rule_identity(&path, &fields)?.ok_or_else(|| {
                         parser.invalid(&path, "an allowlist entry needs `command` or `url`")
                     })?;
@@ -331,9 +349,23 @@ fn parse_layer(
                         name,
                         identity,
                         sandbox,
+                        extra,
                         rule_key(key, name),
                     )?);
                 }
+            }
+            "mcp_server_search_path" => {
+                let dirs: Vec<String> = parser.values(key, value)?;
+                let mut search = Vec::new();
+                for dir in dirs {
+                    let path = PathBuf::from(&dir);
+                    if !path.is_absolute() {
+                        return Err(parser
+                            .invalid(&[key], &format!("{dir:?} is not an absolute directory")));
+                    }
+                    search.push(path);
+                }
+                layer.search_path = Some(search);
             }
             "mcp_server_denylist" => {
                 for (name, entry) in parser.table(&[key], value)? {
@@ -474,23 +506,27 @@ impl Parser<'_> {
     }
 
     /// `[mcp_servers.NAME]` with its `identity` sub-table (Codex's spelling).
+    /// `cwd`, `allowed_env` and `sha256` may sit in either table.
     fn identity_rule(
         &self,
         name: &str,
         entry: &toml::Value,
     ) -> Result<AllowRule, RequirementsError> {
         let path = ["mcp_servers", name];
-        let fields = self.table(&path, entry)?;
+        let mut fields = self.table(&path, entry)?.clone();
+        let mut extra = self.rule_extras(&path, &mut fields)?;
         let mut identity = None;
         let mut sandbox = None;
-        for (key, value) in fields {
+        for (key, value) in &fields {
             match key.as_str() {
                 "identity" => {
                     let id_path = ["mcp_servers", name, "identity"];
-                    let id_fields = self.table(&id_path, value)?;
-                    identity = Some(self.rule_identity(&id_path, id_fields)?.ok_or_else(|| {
-                        self.invalid(&id_path, "an identity needs `command` or `url`")
-                    })?);
+                    let mut id_fields = self.table(&id_path, value)?.clone();
+                    extra = extra.merge(self.rule_extras(&id_path, &mut id_fields)?);
+                    identity =
+                        Some(self.rule_identity(&id_path, &id_fields)?.ok_or_else(|| {
+                            self.invalid(&id_path, "an identity needs `command` or `url`")
+                        })?);
                 }
                 "sandbox" => {
                     sandbox = self.rule_sandbox(&path, Some(value.clone()))?;
@@ -505,7 +541,7 @@ impl Parser<'_> {
         }
         let identity = identity.ok_or_else(|| self.invalid(&path, "missing field `identity`"))?;
         let key = format!("{}.identity", rule_key("mcp_servers", name));
-        self.allow_rule(&path, name, identity, sandbox, key)
+        self.allow_rule(&path, name, identity, sandbox, extra, key)
     }
 
     fn allow_rule(
@@ -514,19 +550,93 @@ impl Parser<'_> {
         name: &str,
         identity: RuleIdentity,
         sandbox: Option<SandboxMode>,
+        extra: RuleExtras,
         key: String,
     ) -> Result<AllowRule, RequirementsError> {
-        if sandbox.is_some() && matches!(identity, RuleIdentity::Url(_)) {
-            return Err(self.invalid(
-                path,
-                "`sandbox` goes with `command`: a remote server cannot be sandboxed",
-            ));
+        if matches!(identity, RuleIdentity::Url(_)) {
+            let stdio_only = [
+                ("sandbox", sandbox.is_some()),
+                ("cwd", extra.cwd.is_some()),
+                ("allowed_env", extra.allowed_env.is_some()),
+                ("sha256", extra.sha256.is_some()),
+            ];
+            if let Some((field, _)) = stdio_only.iter().find(|(_, set)| *set) {
+                return Err(self.invalid(
+                    path,
+                    &format!("`{field}` goes with `command`: it means nothing for a remote server"),
+                ));
+            }
         }
         Ok(AllowRule {
             name: RuleName::parse(name),
             identity,
             sandbox,
+            cwd: extra.cwd,
+            allowed_env: extra.allowed_env,
+            sha256: extra.sha256,
             key,
+        })
+    }
+
+    /// Removes and parses `cwd`, `allowed_env` and `sha256` from `fields`.
+    fn rule_extras(
+        &self,
+        path: &[&str],
+        fields: &mut toml::Table,
+    ) -> Result<RuleExtras, RequirementsError> {
+        let at = |key: &'static str| {
+            let mut full = path.to_vec();
+            full.push(key);
+            full
+        };
+        let cwd = match fields.remove("cwd") {
+            None => None,
+            Some(value) => {
+                let text = self.string(&at("cwd"), &value)?;
+                let dir = PathBuf::from(&text);
+                if !dir.is_absolute() {
+                    return Err(self.invalid(
+                        &at("cwd"),
+                        &format!("{text:?} is not an absolute directory"),
+                    ));
+                }
+                Some(codex_transports::lexical_absolute(&dir))
+            }
+        };
+        let strings =
+            |key: &'static str, value: toml::Value| -> Result<Vec<String>, RequirementsError> {
+                let items = value
+                    .as_array()
+                    .ok_or_else(|| self.invalid(&at(key), "expected an array of strings"))?;
+                items
+                    .iter()
+                    .map(|item| self.string(&at(key), item))
+                    .collect()
+            };
+        let allowed_env = fields
+            .remove("allowed_env")
+            .map(|value| strings("allowed_env", value))
+            .transpose()?;
+        let sha256 = match fields.remove("sha256") {
+            None => None,
+            Some(value) => {
+                let digests = strings("sha256", value)?;
+                for digest in &digests {
+                    let hex = digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit());
+                    if !hex {
+                        return Err(self.invalid(
+                            &at("sha256"),
+                            &format!("{digest:?} is not a SHA-256 digest (64 hex digits)"),
+                        ));
+                    }
+                }
+                Some(digests.iter().map(|d| d.to_ascii_lowercase()).collect())
+            }
+        };
+        Ok(RuleExtras {
+            cwd,
+            allowed_env,
+            sha256,
         })
     }
 
@@ -552,6 +662,7 @@ impl Parser<'_> {
     }
 
     /// `command` (+ `args`) or `url` from a rule table; `None` if neither.
+    /// `url` and each `args` element may be a matcher table.
     fn rule_identity(
         &self,
         path: &[&str],
@@ -568,15 +679,15 @@ impl Parser<'_> {
         for (key, value) in fields {
             match key.as_str() {
                 "command" => command = Some(self.string(&at(path, key), value)?),
-                "url" => url = Some((self.string(&at(path, key), value)?, at(path, key))),
+                "url" => url = Some(self.url_matcher(&at(path, key), value)?),
                 "args" => {
                     let items = value.as_array().ok_or_else(|| {
-                        self.invalid(&at(path, key), "expected an array of strings")
+                        self.invalid(&at(path, key), "expected an array of strings or matchers")
                     })?;
                     args = Some(
                         items
                             .iter()
-                            .map(|item| self.string(&at(path, key), item))
+                            .map(|item| self.value_matcher(&at(path, key), item))
                             .collect::<Result<Vec<_>, _>>()?,
                     );
                 }
@@ -597,13 +708,123 @@ impl Parser<'_> {
                 Err(self.invalid(&at(path, "args"), "`args` goes with `command`, not `url`"))
             }
             (Some(command), None, args) => Ok(Some(RuleIdentity::Command { command, args })),
-            (None, Some((url, url_path)), None) => {
-                let canonical = CanonicalUrl::parse(&url)
-                    .map_err(|err| self.invalid(&url_path, &err.to_string()))?;
-                Ok(Some(RuleIdentity::Url(canonical)))
-            }
+            (None, Some(url), None) => Ok(Some(RuleIdentity::Url(url))),
             (None, None, Some(_)) => Err(self.invalid(&at(path, "args"), "`args` needs `command`")),
             (None, None, None) => Ok(None),
+        }
+    }
+
+    /// A plain string, or `{ match = "exact" | "prefix", value = ... }`, or
+    /// `{ match = "regex", expression = ... }`: (kind, text).
+    fn matcher_parts(
+        &self,
+        path: &[&str],
+        value: &toml::Value,
+    ) -> Result<(String, String), RequirementsError> {
+        let table = match value {
+            toml::Value::String(text) => return Ok(("exact".to_owned(), text.clone())),
+            toml::Value::Table(table) => table,
+            other => {
+                return Err(self.invalid(
+                    path,
+                    &format!(
+                        "expected a string or a matcher table, found {}",
+                        crate::config::type_name(other)
+                    ),
+                ));
+            }
+        };
+        let kind = match table.get("match") {
+            Some(kind) => self.string(path, kind)?,
+            None => return Err(self.invalid(path, "a matcher table needs `match`")),
+        };
+        let key = match kind.as_str() {
+            "exact" | "prefix" => "value",
+            "regex" => "expression",
+            other => {
+                return Err(self.invalid(
+                    path,
+                    &format!("unknown matcher {other:?} (expected exact, prefix or regex)"),
+                ));
+            }
+        };
+        for extra in table.keys().filter(|k| *k != "match" && *k != key) {
+            self.warn(
+                path,
+                format!(
+                    "unknown matcher key `{extra}` in {} (ignored)",
+                    path.join(".")
+                ),
+            );
+        }
+        let text = match table.get(key) {
+            Some(text) => self.string(path, text)?,
+            None => {
+                return Err(self.invalid(path, &format!("a `{kind}` matcher needs `{key}`")));
+            }
+        };
+        Ok((kind, text))
+    }
+
+    fn pattern(&self, path: &[&str], expression: &str) -> Result<Pattern, RequirementsError> {
+        Pattern::new(expression).map_err(|err| {
+            self.invalid(
+                path,
+                &format!(
+                    "invalid regex for server `{}`: {err}",
+                    path.get(1).unwrap_or(&"?")
+                ),
+            )
+        })
+    }
+
+    fn value_matcher(
+        &self,
+        path: &[&str],
+        value: &toml::Value,
+    ) -> Result<ValueMatcher, RequirementsError> {
+        let (kind, text) = self.matcher_parts(path, value)?;
+        Ok(match kind.as_str() {
+            "prefix" => ValueMatcher::Prefix(text),
+            "regex" => ValueMatcher::Regex(self.pattern(path, &text)?),
+            _ => ValueMatcher::Exact(text),
+        })
+    }
+
+    fn url_matcher(
+        &self,
+        path: &[&str],
+        value: &toml::Value,
+    ) -> Result<UrlMatcher, RequirementsError> {
+        let (kind, text) = self.matcher_parts(path, value)?;
+        if kind == "regex" {
+            return Ok(UrlMatcher::Regex(self.pattern(path, &text)?));
+        }
+        let canonical =
+            CanonicalUrl::parse(&text).map_err(|err| self.invalid(path, &err.to_string()))?;
+        Ok(if kind == "prefix" {
+            UrlMatcher::Prefix(canonical)
+        } else {
+            UrlMatcher::Exact(canonical)
+        })
+    }
+}
+
+/// The stdio-only checks of an allowlist entry.
+#[derive(Debug, Default)]
+struct RuleExtras {
+    cwd: Option<PathBuf>,
+    allowed_env: Option<Vec<String>>,
+    sha256: Option<Vec<String>>,
+}
+
+impl RuleExtras {
+    /// Fields set in `other` (the identity table) win.
+    fn merge(self, other: RuleExtras) -> RuleExtras {
+        RuleExtras {
+            cwd: other.cwd.or(self.cwd),
+            allowed_env: other.allowed_env.or(self.allowed_env),
+            sha256: other.sha256.or(self.sha256),
         }
     }
 }

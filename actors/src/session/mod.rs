@@ -37,8 +37,8 @@ use crate::mcp_server::{
     server_spec,
 };
 use crate::policy::{
-    AdmissionGate, AuditEvent, McpServers, Requirements, RequirementsError, RequirementsSources,
-    StopReason, audit, constrain_servers, load_requirements, plan,
+    AdmissionGate, AuditEvent, LaunchContext, McpServers, Requirements, RequirementsError,
+    RequirementsSources, StopReason, audit, constrain_servers, load_requirements, plan,
 };
 use crate::sandbox_process::{CommandEvent, CommandExit, SandboxProcessActor, Stream};
 use crate::sink::EventSink;
@@ -370,7 +370,10 @@ impl Session {
             shared: Shared {
                 registry: Arc::new(TransportRegistry::default()),
                 env: Arc::new(options.env.clone()),
-                gate: AdmissionGate::closed(),
+                gate: AdmissionGate::closed(LaunchContext {
+                    cwd: options.cwd.clone(),
+                    env: options.env.clone(),
+                }),
                 events,
                 internal,
                 routes: Arc::new(DashMap::new()),
@@ -525,7 +528,8 @@ impl Session {
         };
         // Each server is admitted here once; the first incarnation of a
         // server started below reuses this verdict.
-        let admitted = constrain_servers(&servers, &requirements).into_inner();
+        let admitted =
+            constrain_servers(&servers, &requirements, self.shared.gate.context()).into_inner();
         self.apply(admitted, requirements).await
     }
 

@@ -35,6 +35,7 @@ url = "https://bot:hunter2@tracker.example.com/mcp"
 const REQUIREMENTS: &str = r#"
 [mcp_servers.docs.identity]
 command = "docs-server"
+cwd = "/srv/docs"
 
 [mcp_servers.off.identity]
 command = "off-server"

@@ -241,7 +241,14 @@ async fn connect(config: &TransportConfig) -> McpClient {
         .get(config.kind())
         .unwrap_or_else(|e| panic!("{e}"));
     let cwd = std::env::temp_dir();
-    let ctx = ConnectContext::new("third-party", cwd, std::env::vars().collect());
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let mut ctx = ConnectContext::new("third-party", cwd.clone(), env.clone());
+    if let TransportConfig::Stdio(stdio) = config {
+        // The transport under test, outside a session: no admission.
+        let launch = codex_transports::StdioLaunch::unchecked(stdio, &cwd, &env)
+            .unwrap_or_else(|e| panic!("resolving {}: {e}", stdio.command));
+        ctx = ctx.with_launch(launch);
+    }
     plugin
         .connect_and_initialize(config, &ctx, CONNECT_TIMEOUT)
         .await

@@ -146,6 +146,11 @@ async fn environment_is_exactly_the_filtered_policy(route: SpawnRoute) {
     .unwrap();
     let mut lines: Vec<String> = outcome.stdout.text().lines().map(String::from).collect();
     lines.sort();
+    // The one variable we add: the tag that lets the process tree be found
+    // and killed.
+    let tag = format!("{}=", codex_sandbox::TAG_ENV);
+    assert_eq!(lines.iter().filter(|l| l.starts_with(&tag)).count(), 1);
+    lines.retain(|l| !l.starts_with(&tag));
     assert_eq!(
         lines,
         [

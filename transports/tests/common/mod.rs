@@ -59,6 +59,19 @@ pub fn ctx(name: &str, env: BTreeMap<String, String>) -> ConnectContext {
     ConnectContext::new(name, std::env::temp_dir(), env)
 }
 
+/// `ctx` with the launch of `config` when it is a stdio server, resolved
+/// without policy (these tests exercise the transport, not admission).
+pub fn with_launch(ctx: ConnectContext, config: &TransportConfig) -> ConnectContext {
+    match config {
+        TransportConfig::Stdio(stdio) => {
+            let launch = codex_transports::StdioLaunch::unchecked(stdio, &ctx.cwd, &ctx.env)
+                .expect("the test server resolves");
+            ctx.with_launch(launch)
+        }
+        TransportConfig::StreamableHttp(_) | TransportConfig::Sse(_) => ctx,
+    }
+}
+
 /// Our test server over stdio with `args`.
 pub fn stdio_server(args: &[&str]) -> TransportConfig {
     TransportConfig::Stdio(StdioConfig {

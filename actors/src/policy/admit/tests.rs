@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::config::{Origin, resolve_server};
+use crate::policy::LaunchContext;
 use crate::policy::requirements::parse_requirements;
 use expect_test::{Expect, expect};
 use proptest::prelude::*;
@@ -26,9 +27,22 @@ fn server(text: &str) -> McpServerConfig {
         .0
 }
 
+/// Servers launched from `/` with a PATH of the system directories.
+fn ctx() -> LaunchContext {
+    LaunchContext {
+        cwd: "/".into(),
+        env: std::collections::BTreeMap::from([(
+            "PATH".to_owned(),
+            "/usr/local/bin:/usr/bin:/bin".to_owned(),
+        )]),
+    }
+}
+
 fn verdict(name: &str, server_toml: &str, layers: &[&str]) -> String {
-    match admit(name, &server(server_toml), &requirements(layers)) {
-        Admission::Allowed { matched, sandbox } => {
+    match admit(name, &server(server_toml), &requirements(layers), &ctx()) {
+        Admission::Allowed {
+            matched, sandbox, ..
+        } => {
             let rules: Vec<String> = matched.iter().map(|m| m.rule.clone()).collect();
             match sandbox {
                 Some(mode) => format!("allowed [{}] in sandbox {mode}", rules.join(", ")),
@@ -285,7 +299,7 @@ fn e1_to_e5_dangerous_env_disables() {
 }
 
 #[test]
-fn e4_path_override_matters_only_for_bare_commands() {
+fn e4_path_in_env_is_never_permitted_under_an_allowlist() {
     let bare = "[mcp_server_allowlist.t]\ncommand = \"npx\"";
     let verdict_bare = verdict(
         "t",
@@ -293,11 +307,15 @@ fn e4_path_override_matters_only_for_bare_commands() {
         &[bare],
     );
     assert!(verdict_bare.contains("env sets PATH"), "{verdict_bare}");
+    // Even for an absolute command: PATH also picks the interpreter of a
+    // `#!/usr/bin/env` script and every program the server runs.
     check(
         "github",
         "command = \"/opt/mcp/github-mcp\"\nenv = { PATH = \"/usr/bin\" }",
         GITHUB,
-        expect!["allowed [mcp_servers.github.identity]"],
+        expect![[
+            r#"disabled: requirements (/etc/req0.toml): env sets PATH, which can change what an allowed server runs"#
+        ]],
     );
 }
 
@@ -596,15 +614,15 @@ proptest! {
         extra in arb_layer(),
     ) {
         let layers: Vec<&str> = layers.iter().map(String::as_str).collect();
-        let before = admit(&name, &server(&server_toml), &requirements(&layers)).is_allowed();
+        let before = admit(&name, &server(&server_toml), &requirements(&layers), &ctx()).is_allowed();
         let mut more = layers.clone();
         more.push(&extra);
-        let after = admit(&name, &server(&server_toml), &requirements(&more)).is_allowed();
+        let after = admit(&name, &server(&server_toml), &requirements(&more), &ctx()).is_allowed();
         prop_assert!(before || !after, "a new layer enabled {name}");
         // Wherever the new layer is inserted.
         let mut first = vec![extra.as_str()];
         first.extend(&layers);
-        let after_first = admit(&name, &server(&server_toml), &requirements(&first)).is_allowed();
+        let after_first = admit(&name, &server(&server_toml), &requirements(&first), &ctx()).is_allowed();
         prop_assert!(before || !after_first);
     }
 
@@ -617,8 +635,8 @@ proptest! {
         let layers: Vec<&str> = layers.iter().map(String::as_str).collect();
         let reqs = requirements(&layers);
         let config = server(&server_toml);
-        let original = admit(&name, &config, &reqs);
-        let renamed = admit(&new_name, &config, &reqs);
+        let original = admit(&name, &config, &reqs, &ctx());
+        let renamed = admit(&new_name, &config, &reqs, &ctx());
         // Only a rule that names the new name (or "*") can admit it; the
         // identity must match either way, so a server disabled for its
         // identity stays disabled under any name.
@@ -652,7 +670,7 @@ proptest! {
             .iter()
             .map(|(name, text)| (name.clone(), server(text)))
             .collect();
-        let mut constrained = crate::policy::constrain_servers(&map, &reqs);
+        let mut constrained = crate::policy::constrain_servers(&map, &reqs, &ctx());
         let once = constrained.get().clone();
         constrained.set(once.clone()).expect("normalizer never fails");
         prop_assert_eq!(constrained.get(), &once);

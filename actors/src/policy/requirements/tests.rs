@@ -64,8 +64,8 @@ args = ["-y", "@acme/mcp@1.2.3"]
         expect![[r#"
             allowlist: 3 rule(s)
               mcp_server_allowlist.hello_world Exact("hello_world") Command { command: "hello-world-mcp", args: None }
-              mcp_server_allowlist."*" Any Command { command: "npx", args: Some(["-y", "@acme/mcp@1.2.3"]) }
-              mcp_servers.docs.identity Exact("docs") Url(CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("docs.example.com")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false })
+              mcp_server_allowlist."*" Any Command { command: "npx", args: Some([Exact("-y"), Exact("@acme/mcp@1.2.3")]) }
+              mcp_servers.docs.identity Exact("docs") Url(Exact(CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("docs.example.com")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false }))
         "#]],
     );
 }
@@ -88,7 +88,7 @@ url = "https://evil.example/mcp"
         expect![[r#"
             allowlist: none
             deny mcp_server_denylist.docs Exact("docs") None
-            deny mcp_server_denylist."*" Any Some(Url(CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("evil.example")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false }))
+            deny mcp_server_denylist."*" Any Some(Url(Exact(CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("evil.example")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false })))
         "#]],
     );
 }
@@ -137,14 +137,14 @@ description = "fine"
 note = "not fine"
 [mcp_servers.docs.identity]
 command = "docs"
-sha256 = "abc"
+checksum = "abc"
 "#,
         expect![[r#"
             allowlist: 1 rule(s)
               mcp_servers.docs.identity Exact("docs") Command { command: "docs", args: None }
             warning: req.toml:2:1: unknown requirements key `allowed_web_search_modes` (ignored)
             warning: req.toml:6:1: unknown requirements key `mcp_servers.docs.note` (ignored)
-            warning: req.toml:9:1: unknown requirements key `mcp_servers.docs.identity.sha256` (ignored)
+            warning: req.toml:9:1: unknown requirements key `mcp_servers.docs.identity.checksum` (ignored)
         "#]],
     );
 }
@@ -207,7 +207,7 @@ fn sandbox_demands() {
     check(
         "[mcp_server_allowlist.web]\nurl = \"https://h/\"\nsandbox = \"read-only\"\n",
         expect![[r#"
-            error: invalid requirements: req.toml:1:23: mcp_server_allowlist.web: `sandbox` goes with `command`: a remote server cannot be sandboxed
+            error: invalid requirements: req.toml:1:23: mcp_server_allowlist.web: `sandbox` goes with `command`: it means nothing for a remote server
         "#]],
     );
     check(

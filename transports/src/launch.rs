@@ -1,0 +1,213 @@
+//! [`StdioLaunch`]: exactly what a stdio server runs, and
+//! [`resolve_program`], the mechanism that finds it.
+//!
+//! Admission (in `codex-actors`) decides the policy: which directories a
+//! bare command is looked up in, which environment the server gets, whether
+//! the file is pinned by hash, whether it runs in a sandbox. The result is
+//! a [`StdioLaunch`] that the stdio plugin executes as is: no `PATH` lookup
+//! and no environment of its own at spawn time.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Component, Path, PathBuf};
+
+use codex_sandbox::{CommandSpec, Executable, SandboxPolicy};
+
+use crate::config::StdioConfig;
+use crate::stdio::PASSTHROUGH_ENV;
+
+/// Exactly what a stdio server runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StdioLaunch {
+    /// The program (resolved, possibly pinned), `argv` (`argv[0]` is the
+    /// name the program sees), the working directory and the exact
+    /// environment.
+    pub spec: CommandSpec,
+    /// The sandbox it runs in, if any.
+    pub sandbox: Option<SandboxPolicy>,
+}
+
+impl StdioLaunch {
+    /// A launch for `config` as a plain process would start it, without any
+    /// policy: the program looked up on the `PATH` the child would get, the
+    /// environment from [`stdio_environment`](crate::stdio_environment).
+    /// For tests and tools that connect outside a session; sessions launch
+    /// only what admission resolved.
+    ///
+    /// # Errors
+    ///
+    /// When the program cannot be found.
+    pub fn unchecked(
+        config: &StdioConfig,
+        cwd: &Path,
+        parent_env: &BTreeMap<String, String>,
+    ) -> Result<StdioLaunch, ResolveError> {
+        let env = crate::stdio_environment(config, parent_env);
+        let cwd = match &config.cwd {
+            Some(dir) => cwd.join(dir),
+            None => cwd.to_owned(),
+        };
+        let search: Vec<PathBuf> = env
+            .get("PATH")
+            .map(|path| std::env::split_paths(path).collect())
+            .unwrap_or_default();
+        let program = resolve_program(&config.command, &search, &cwd)?;
+        let argv = std::iter::once(program.found.clone().into_os_string())
+            .chain(config.args.iter().map(OsString::from))
+            .collect();
+        let mut spec = CommandSpec::new(
+            argv,
+            cwd,
+            env.into_iter()
+                .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+                .collect(),
+        );
+        spec.program = Some(Executable::at(program.real));
+        Ok(StdioLaunch {
+            spec,
+            sandbox: None,
+        })
+    }
+}
+
+/// Where a command was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedProgram {
+    /// The absolute path it was found at (a symlink stays a symlink): what
+    /// the program sees as `argv[0]`.
+    pub found: PathBuf,
+    /// The same with every symlink resolved: the file that runs.
+    pub real: PathBuf,
+}
+
+/// Why a command cannot be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResolveError {
+    /// A bare command is in none of the directories searched.
+    #[error("`{command}` was not found in {}", join(searched))]
+    NotFound {
+        /// The command as configured.
+        command: String,
+        /// The directories searched, in order.
+        searched: Vec<PathBuf>,
+    },
+    /// A path names nothing runnable.
+    #[error("`{}` does not exist or is not an executable file", path.display())]
+    NotExecutable {
+        /// The path, made absolute.
+        path: PathBuf,
+    },
+}
+
+fn join(dirs: &[PathBuf]) -> String {
+    if dirs.is_empty() {
+        return "an empty search path".to_owned();
+    }
+    dirs.iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Finds `command`: a bare name in the first of `search` that holds an
+/// executable file of that name (relative entries of `search` are
+/// skipped: the current directory never chooses a program); a path with a
+/// `/` made absolute against `cwd`. Symlinks are then resolved.
+///
+/// # Errors
+///
+/// [`ResolveError`] when nothing runnable is found.
+pub fn resolve_program(
+    command: &str,
+    search: &[PathBuf],
+    cwd: &Path,
+) -> Result<ResolvedProgram, ResolveError> {
+    if command.contains('/') {
+        let path = lexical_absolute(&cwd.join(command));
+        return match runnable(&path) {
+            Some(real) => Ok(ResolvedProgram { found: path, real }),
+            None => Err(ResolveError::NotExecutable { path }),
+        };
+    }
+    let searched: Vec<PathBuf> = search
+        .iter()
+        .filter(|dir| dir.is_absolute())
+        .cloned()
+        .collect();
+    for dir in &searched {
+        let path = dir.join(command);
+        if let Some(real) = runnable(&path) {
+            return Ok(ResolvedProgram { found: path, real });
+        }
+    }
+    Err(ResolveError::NotFound {
+        command: command.to_owned(),
+        searched,
+    })
+}
+
+/// The resolved path of `path` when it is an executable regular file.
+fn runnable(path: &Path) -> Option<PathBuf> {
+    let real = std::fs::canonicalize(path).ok()?;
+    let meta = std::fs::metadata(&real).ok()?;
+    (meta.is_file() && meta.permissions().mode() & 0o111 != 0).then_some(real)
+}
+
+/// `path` with `.` and `..` removed lexically (it is absolute already).
+pub fn lexical_absolute(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The variables a stdio server may receive from the parent environment
+/// without being configured to.
+pub fn passthrough_env() -> &'static [&'static str] {
+    &PASSTHROUGH_ENV
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_names_use_only_absolute_search_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let tool = bin.join("tool");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink(&tool, bin.join("alias")).unwrap();
+        let found = resolve_program("alias", &[PathBuf::from("rel"), bin.clone()], dir.path())
+            .expect("found");
+        assert_eq!(found.found, bin.join("alias"));
+        assert_eq!(found.real, tool.canonicalize().unwrap());
+        // A relative search entry, such as an empty PATH element, is never
+        // searched, even when the cwd holds the program.
+        assert!(matches!(
+            resolve_program("tool", &[PathBuf::from("bin")], dir.path()),
+            Err(ResolveError::NotFound { .. })
+        ));
+        // Paths are taken relative to the cwd, with dot segments removed.
+        let found = resolve_program("./bin/../bin/tool", &[], dir.path()).expect("found");
+        assert_eq!(found.found, bin.join("tool"));
+        // Not executable.
+        let data = bin.join("data");
+        std::fs::write(&data, "x").unwrap();
+        assert!(matches!(
+            resolve_program(data.to_str().unwrap(), &[], dir.path()),
+            Err(ResolveError::NotExecutable { .. })
+        ));
+    }
+}
