@@ -173,6 +173,9 @@ pub(crate) struct ListArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Show env and header values instead of `*****`.
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
 }
 
 #[derive(Debug, Args)]
@@ -213,6 +216,9 @@ pub(crate) struct GetArgs {
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Show env and header values instead of `*****`.
+    #[arg(long)]
+    pub(crate) show_secrets: bool,
 }
 
 #[derive(Debug, Args)]
@@ -260,6 +266,9 @@ pub(crate) enum RequirementsCommand {
     Show(ListArgs),
     /// Explain the verdict for one configured MCP server.
     Explain(NameArgs),
+    /// Print an allowlist rule that pins one stdio server's executable by
+    /// its SHA-256, for an admin to paste into requirements.toml.
+    Pin(NameArgs),
 }
 
 fn parse_env_pair(raw: &str) -> Result<(String, String), String> {

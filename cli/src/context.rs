@@ -95,11 +95,7 @@ pub(crate) fn codex_home() -> Result<PathBuf, CliError> {
 
 /// Codex's rule for server names.
 pub(crate) fn validate_name(name: &str) -> Result<(), CliError> {
-    let valid = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if valid {
+    if codex_actors::config::valid_server_name(name) {
         Ok(())
     } else {
         Err(CliError::InvalidName {

@@ -147,6 +147,20 @@ pub(crate) enum CliError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// `requirements pin` of an HTTP server.
+    #[error("'{name}' is not a stdio server: only executables can be pinned by hash")]
+    PinRemote {
+        /// The server.
+        name: String,
+    },
+    /// `requirements pin` could not hash the executable.
+    #[error("cannot pin '{name}': {problem}")]
+    Pin {
+        /// The server.
+        name: String,
+        /// What failed.
+        problem: String,
+    },
     /// A `required = true` server did not start.
     #[error("{0}")]
     RequiredServers(String),
@@ -189,6 +203,8 @@ impl CliError {
             | CliError::Provider(_)
             | CliError::WriteFile { .. }
             | CliError::RequiredServers(_)
+            | CliError::PinRemote { .. }
+            | CliError::Pin { .. }
             | CliError::Output(_) => 1,
         }
     }

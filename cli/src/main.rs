@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, McpCommand};
 use crate::error::CliError;
 
 fn main() -> ExitCode {
@@ -41,7 +41,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let global = cli.config_overrides;
     let done = match cli.command {
-        Command::Exec(args) => return exec::run(&global, args),
+        Command::Exec(args) => return owning_processes(|| exec::run(&global, args)),
+        Command::Mcp(command @ (McpCommand::Tools(_) | McpCommand::Call(_))) => {
+            owning_processes(|| mcp::run(&global, command))
+        }
         Command::Mcp(command) => mcp::run(&global, command),
         Command::Requirements(command) => requirements::run(&global, command),
         Command::Debug(command) => debug::run(command),
@@ -49,6 +52,19 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Sandbox(command) => return sandbox::run(&global, command),
     };
     done.map(|()| ExitCode::SUCCESS)
+}
+
+/// Runs a command that starts MCP servers and sandboxed commands, so that
+/// nothing it started outlives it: this process becomes the subreaper of
+/// its descendants (orphans come back to it instead of to PID 1), and
+/// whatever is left when the command ends is killed.
+fn owning_processes<T>(command: impl FnOnce() -> T) -> T {
+    if let Err(error) = codex_sandbox::become_subreaper() {
+        tracing::warn!("cannot become a child subreaper: {error}");
+    }
+    let result = command();
+    codex_sandbox::kill_descendants();
+    result
 }
 
 /// Logs (per-actor spans, admission audit events) go to stderr, and only

@@ -30,6 +30,7 @@ pub(crate) fn run(overrides: &ConfigOverrides, command: McpCommand) -> Result<()
 
 fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
     let loaded = context::load(overrides)?;
+    let secrets = output::Secrets::from_flag(args.show_secrets);
     let servers = loaded.effective.mcp_servers.get();
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -41,7 +42,7 @@ fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
                     "enabled": server.admission.is_allowed(),
                     "disabled_reason": output::disabled_reason_json(server),
                     "disabled_detail": output::disabled_detail_json(server),
-                    "transport": output::transport_json(&server.config.transport),
+                    "transport": output::transport_json(&server.config.transport, secrets),
                     "startup_timeout_sec": server.config.startup_timeout.map(|d| d.as_secs_f64()),
                     "tool_timeout_sec": server.config.tool_timeout.map(|d| d.as_secs_f64()),
                     "auth_status": output::auth_status(&server.config).1,
@@ -68,7 +69,7 @@ fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
                 name.clone(),
                 stdio.command.clone(),
                 output::dash_if_empty(stdio.args.join(" ")),
-                output::masked_env(stdio),
+                output::masked_env(stdio, secrets),
                 stdio
                     .cwd
                     .as_ref()
@@ -79,7 +80,10 @@ fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
             TransportConfig::StreamableHttp(http) | TransportConfig::Sse(http) => {
                 http_rows.push(vec![
                     name.clone(),
-                    output::display_url(http),
+                    match secrets {
+                        output::Secrets::Masked => output::display_url(http),
+                        output::Secrets::Shown => http.url.clone(),
+                    },
                     http.bearer_token_env_var
                         .clone()
                         .unwrap_or_else(|| "-".to_owned()),
@@ -111,6 +115,7 @@ fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
 
 fn get(overrides: &ConfigOverrides, args: &GetArgs) -> Result<(), CliError> {
     let loaded = context::load(overrides)?;
+    let secrets = output::Secrets::from_flag(args.show_secrets);
     let server = find(&loaded, &args.name)?;
     let config = &server.config;
     let mut out = std::io::stdout().lock();
@@ -120,7 +125,7 @@ fn get(overrides: &ConfigOverrides, args: &GetArgs) -> Result<(), CliError> {
             "enabled": server.admission.is_allowed(),
             "disabled_reason": output::disabled_reason_json(server),
             "disabled_detail": output::disabled_detail_json(server),
-            "transport": output::transport_json(&config.transport),
+            "transport": output::transport_json(&config.transport, secrets),
             "enabled_tools": config.enabled_tools,
             "disabled_tools": config.disabled_tools,
             "startup_timeout_sec": config.startup_timeout.map(|d| d.as_secs_f64()),
@@ -160,7 +165,7 @@ fn get(overrides: &ConfigOverrides, args: &GetArgs) -> Result<(), CliError> {
                 .as_ref()
                 .map_or("-".to_owned(), |cwd| cwd.display().to_string());
             lines.push(format!("  cwd: {cwd}"));
-            lines.push(format!("  env: {}", output::masked_env(stdio)));
+            lines.push(format!("  env: {}", output::masked_env(stdio, secrets)));
             if let Some(mode) = config.sandbox {
                 lines.push(format!("  sandbox: {mode}"));
             }
@@ -169,7 +174,10 @@ fn get(overrides: &ConfigOverrides, args: &GetArgs) -> Result<(), CliError> {
             lines.push(format!("  url: {}", output::display_url(http)));
             let var = http.bearer_token_env_var.as_deref().unwrap_or("-");
             lines.push(format!("  bearer_token_env_var: {var}"));
-            lines.push(format!("  http_headers: {}", output::masked_headers(http)));
+            lines.push(format!(
+                "  http_headers: {}",
+                output::masked_headers(http, secrets)
+            ));
             lines.push(format!("  env_http_headers: {}", output::env_headers(http)));
         }
     }

@@ -37,23 +37,27 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// `KEY=*****` for each `env` key (sorted), then each `env_vars` name.
-pub(crate) fn masked_env(stdio: &StdioConfig) -> String {
-    let cells: Vec<String> = stdio
-        .env
-        .keys()
-        .chain(&stdio.env_vars)
-        .map(|key| format!("{key}=*****"))
-        .collect();
+/// `KEY=*****` for each `env` key (sorted; the value when shown), then
+/// each `env_vars` name.
+pub(crate) fn masked_env(stdio: &StdioConfig, secrets: Secrets) -> String {
+    let literal = stdio.env.iter().map(|(key, value)| match secrets {
+        Secrets::Masked => format!("{key}={MASK}"),
+        Secrets::Shown => format!("{key}={value}"),
+    });
+    let passed = stdio.env_vars.iter().map(|key| format!("{key}={MASK}"));
+    let cells: Vec<String> = literal.chain(passed).collect();
     dash_if_empty(cells.join(", "))
 }
 
-/// `K=*****, ...` for static headers, sorted.
-pub(crate) fn masked_headers(http: &HttpConfig) -> String {
+/// `K=*****, ...` for static headers, sorted (the values when shown).
+pub(crate) fn masked_headers(http: &HttpConfig, secrets: Secrets) -> String {
     let cells: Vec<String> = http
         .http_headers
-        .keys()
-        .map(|key| format!("{key}=*****"))
+        .iter()
+        .map(|(key, value)| match secrets {
+            Secrets::Masked => format!("{key}={MASK}"),
+            Secrets::Shown => format!("{key}={value}"),
+        })
         .collect();
     dash_if_empty(cells.join(", "))
 }
@@ -138,25 +142,68 @@ pub(crate) fn seconds(duration: Duration) -> String {
 }
 
 /// The `transport` object of `list --json` and `get --json`.
-pub(crate) fn transport_json(transport: &TransportConfig) -> Value {
+pub(crate) fn transport_json(transport: &TransportConfig, secrets: Secrets) -> Value {
+    let values = |map: &std::collections::BTreeMap<String, String>| -> Value {
+        if map.is_empty() {
+            return Value::Null;
+        }
+        json!(
+            map.iter()
+                .map(|(k, v)| (k.clone(), secrets.show(v)))
+                .collect::<serde_json::Map<String, Value>>()
+        )
+    };
     match transport {
         TransportConfig::Stdio(stdio) => json!({
             "type": "stdio",
             "command": stdio.command,
             "args": stdio.args,
-            "env": if stdio.env.is_empty() { Value::Null } else { json!(stdio.env) },
+            "env": values(&stdio.env),
             "env_vars": stdio.env_vars,
             "cwd": stdio.cwd.as_ref().map(|cwd| cwd.to_string_lossy().into_owned()),
         }),
         TransportConfig::StreamableHttp(http) | TransportConfig::Sse(http) => json!({
             "type": transport.kind().as_str(),
-            "url": http.url,
+            "url": match secrets {
+                Secrets::Masked => display_url(http),
+                Secrets::Shown => http.url.clone(),
+            },
             "bearer_token_env_var": http.bearer_token_env_var,
-            "http_headers": if http.http_headers.is_empty() { Value::Null } else { json!(http.http_headers) },
+            "http_headers": values(&http.http_headers),
             "env_http_headers": if http.env_http_headers.is_empty() { Value::Null } else { json!(http.env_http_headers) },
         }),
     }
 }
+
+/// Whether env and header values are shown (`--show-secrets`) or masked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Secrets {
+    /// `*****`, the default everywhere.
+    Masked,
+    /// The values, when the user asks.
+    Shown,
+}
+
+impl Secrets {
+    pub(crate) fn from_flag(show: bool) -> Self {
+        if show {
+            Secrets::Shown
+        } else {
+            Secrets::Masked
+        }
+    }
+
+    /// `value`, or the mask.
+    pub(crate) fn show(self, value: &str) -> Value {
+        match self {
+            Secrets::Masked => Value::String(MASK.to_owned()),
+            Secrets::Shown => Value::String(value.to_owned()),
+        }
+    }
+}
+
+/// What a secret looks like in output.
+pub(crate) const MASK: &str = "*****";
 
 /// Codex's `disabled_reason` string: set only for requirement reasons.
 pub(crate) fn disabled_reason_json(server: &McpServer) -> Value {

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use codex_actors::config::McpServerConfig;
 use codex_actors::policy::{
     Admission, AllowRule, DenyRule, DisabledReason, Requirements, RequirementsLayer, RuleIdentity,
-    RuleName, admit,
+    RuleName, admit, resolve_program_for,
 };
 use codex_transports::TransportConfig;
 use serde_json::{Value, json};
@@ -24,7 +24,63 @@ pub(crate) fn run(
     match command {
         RequirementsCommand::Show(args) => show(&loaded, &args),
         RequirementsCommand::Explain(args) => explain(&loaded, &args),
+        RequirementsCommand::Pin(args) => pin(&loaded, &args),
     }
+}
+
+/// `requirements pin NAME`: the rule that admits exactly this server as it
+/// is configured now, with the digest of the file it runs.
+fn pin(loaded: &Loaded, args: &NameArgs) -> Result<(), CliError> {
+    let Some(server) = loaded.effective.mcp_servers.get().get(&args.name) else {
+        return Err(CliError::UnknownServer {
+            name: args.name.clone(),
+        });
+    };
+    let TransportConfig::Stdio(stdio) = &server.config.transport else {
+        return Err(CliError::PinRemote {
+            name: args.name.clone(),
+        });
+    };
+    let program =
+        resolve_program_for(stdio, &loaded.requirements, &loaded.launch).map_err(|err| {
+            CliError::Pin {
+                name: args.name.clone(),
+                problem: err.to_string(),
+            }
+        })?;
+    let digest = codex_sandbox::sha256_file(&program.real).map_err(|err| CliError::Pin {
+        name: args.name.clone(),
+        problem: format!("{}: {err}", program.real.display()),
+    })?;
+    let quote = |text: &str| toml::Value::String(text.to_owned()).to_string();
+    let list = |items: &mut dyn Iterator<Item = &String>| {
+        items.map(|item| quote(item)).collect::<Vec<_>>().join(", ")
+    };
+    let mut rule = format!(
+        "# {} runs {} (sha256 as of now; add the next digest before an update)\n\
+         [mcp_server_allowlist.{}]\ncommand = {}\n",
+        args.name,
+        program.real.display(),
+        args.name,
+        quote(&stdio.command)
+    );
+    if !stdio.args.is_empty() {
+        rule.push_str(&format!("args = [{}]\n", list(&mut stdio.args.iter())));
+    }
+    if let Some(cwd) = &stdio.cwd {
+        let cwd = codex_transports::lexical_absolute(&loaded.launch.cwd.join(cwd));
+        rule.push_str(&format!("cwd = {}\n", quote(&cwd.display().to_string())));
+    }
+    let vars: Vec<&String> = stdio.env.keys().chain(&stdio.env_vars).collect();
+    if !vars.is_empty() {
+        rule.push_str(&format!(
+            "allowed_env = [{}]\n",
+            list(&mut vars.into_iter())
+        ));
+    }
+    rule.push_str(&format!("sha256 = [{}]\n", quote(&digest)));
+    write!(std::io::stdout().lock(), "{rule}")?;
+    Ok(())
 }
 
 fn show(loaded: &Loaded, args: &ListArgs) -> Result<(), CliError> {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use codex_actors::config::{SandboxMode as ConfigMode, WorkspaceWriteSettings};
-use codex_actors::policy::fallback_warning;
+use codex_actors::policy::{Requirements, fallback_warning};
 use codex_sandbox::{CommandSpec, SandboxLauncher, SandboxMode, SandboxPolicy};
 
 use crate::args::{ConfigOverrides, SandboxCommand, SandboxLinuxArgs};
@@ -68,6 +68,7 @@ fn linux(overrides: &ConfigOverrides, args: SandboxLinuxArgs) -> Result<ExitCode
         &loaded.config.sandbox_workspace_write,
         *mode.get(),
         &args.add_dir,
+        &loaded.requirements,
     )?;
 
     let env = loaded
@@ -90,12 +91,18 @@ pub(crate) fn policy(
     settings: &WorkspaceWriteSettings,
     mode: ConfigMode,
     add_dirs: &[PathBuf],
+    requirements: &Requirements,
 ) -> Result<SandboxPolicy, CliError> {
     let mut policy = SandboxPolicy::new(sandbox_mode(mode));
     policy.network_access = settings.network_access;
-    // `$TMPDIR` is the user's own temp dir: writable like Codex makes it,
-    // unless config excludes it.
-    policy.tmpdir = (!settings.exclude_tmpdir_env_var)
+    // `$TMPDIR` is the user's own temp dir: writable as Codex makes it,
+    // unless config excludes it, or requirements constrain the sandbox
+    // mode: then a variable must not widen what the admin's mode allows.
+    let constrained = requirements
+        .layers
+        .iter()
+        .any(|layer| layer.allowed_sandbox_modes.is_some());
+    policy.tmpdir = (!settings.exclude_tmpdir_env_var && !constrained)
         .then(|| std::env::var_os("TMPDIR").map(PathBuf::from))
         .flatten();
     policy.exclude_slash_tmp = settings.exclude_slash_tmp;

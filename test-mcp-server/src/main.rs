@@ -29,6 +29,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(64);
         }
     };
+    if let Some(secs) = &options.orphan_sleep {
+        // `setsid` gives the sleep a session (and group) of its own; the
+        // shell exits at once, so the sleep is re-parented away from us.
+        let spawned = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("setsid sleep {secs} </dev/null >/dev/null 2>&1 &"))
+            .status();
+        if let Err(error) = spawned {
+            eprintln!("codex-test-mcp-server: cannot start the orphan: {error}");
+        }
+    }
     let result = match options.mode.clone() {
         Mode::Stdio => serve_stdio(options).await,
         Mode::Http(addr) => serve_http(addr, options).await,

@@ -31,6 +31,10 @@ pub struct Options {
     /// Tools per `tools/list` page; all in one page when absent
     /// (`--tools-page-size`).
     pub tools_page_size: Option<usize>,
+    /// Start `sleep SECS` in a new session through a shell that exits at
+    /// once, leaving an orphan that left our process group
+    /// (`--orphan-sleep SECS`): the case a group kill misses.
+    pub orphan_sleep: Option<String>,
 }
 
 /// The command line could not be understood.
@@ -58,7 +62,7 @@ pub enum UsageError {
 
 /// Usage text.
 pub(crate) const USAGE: &str = "usage: codex-test-mcp-server [--http ADDR] [--name NAME] [--crash-on-init] \
-[--slow-init-ms N] [--exit-after-calls N] [--hang] [--tools-page-size N]";
+[--slow-init-ms N] [--exit-after-calls N] [--hang] [--tools-page-size N] [--orphan-sleep SECS]";
 
 impl Options {
     /// Parses the arguments after the program name.
@@ -75,6 +79,7 @@ impl Options {
             exit_after_calls: None,
             hang: false,
             tools_page_size: None,
+            orphan_sleep: None,
         };
         let mut args = args.into_iter().map(Into::into);
         while let Some(arg) = args.next() {
@@ -91,6 +96,10 @@ impl Options {
                         Some(parse_value("--exit-after-calls", args.next())?);
                 }
                 "--hang" => options.hang = true,
+                "--orphan-sleep" => {
+                    let secs: f64 = parse_value("--orphan-sleep", args.next())?;
+                    options.orphan_sleep = Some(secs.to_string());
+                }
                 "--tools-page-size" => {
                     let size: usize = parse_value("--tools-page-size", args.next())?;
                     if size == 0 {

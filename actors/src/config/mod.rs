@@ -217,6 +217,14 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
         None => {}
         Some(toml::Value::Table(servers)) => {
             for (name, value) in servers {
+                if !valid_server_name(name) {
+                    return Err(invalid(
+                        &["mcp_servers".to_owned(), name.clone()],
+                        format!(
+                            "invalid server name {name:?}: use only letters, digits, '-' and '_'"
+                        ),
+                    ));
+                }
                 let (config, ignored) = mcp::resolve_server(name, value)
                     .map_err(|problem| invalid(&problem.path, problem.message))?;
                 for path in ignored {
@@ -284,6 +292,16 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
         layers: layers.into_iter().map(|layer| layer.origin).collect(),
         diagnostics,
     })
+}
+
+/// Codex's rule for server names: `^[A-Za-z0-9_-]+$`. A name is part of
+/// tool names (`mcp__<server>__<tool>`) and of requirements keys, so
+/// anything else could be read two ways.
+pub fn valid_server_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn read_layer(path: &Path) -> Result<Option<TomlLayer>, ConfigError> {

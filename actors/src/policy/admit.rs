@@ -476,12 +476,19 @@ fn check_allowlist<'r>(
         });
     }
     let kind = candidate.transport.kind();
+    // Entries that name the server exactly are the admin's word on it; a
+    // `"*"` entry speaks only for names that have none, so it cannot undo
+    // a named entry's `cwd`, `allowed_env` or `sha256`.
+    let named_exactly = allowlist
+        .iter()
+        .any(|rule| rule.name == RuleName::Exact(candidate.name.to_owned()));
     let identity_matches: Vec<&AllowRule> = allowlist
         .iter()
-        .filter(|rule| {
-            rule.name.covers(candidate.name)
-                && identity_mismatch(&rule.identity, candidate.identity, kind).is_none()
+        .filter(|rule| match &rule.name {
+            RuleName::Exact(name) => name == candidate.name,
+            RuleName::Any => !named_exactly,
         })
+        .filter(|rule| identity_mismatch(&rule.identity, candidate.identity, kind).is_none())
         .collect();
     let mut first_failure = None;
     for rule in &identity_matches {

@@ -51,6 +51,22 @@ pub fn search_path(requirements: &Requirements) -> Vec<PathBuf> {
     result.unwrap_or_else(|| DEFAULT_SEARCH_PATH.iter().map(PathBuf::from).collect())
 }
 
+/// The program `stdio` would run under `requirements` in `ctx`: what
+/// admission resolves, without judging it (for `requirements pin`).
+///
+/// # Errors
+///
+/// When it cannot be found.
+pub fn resolve_program_for(
+    stdio: &StdioConfig,
+    requirements: &Requirements,
+    ctx: &LaunchContext,
+) -> Result<ResolvedProgram, ResolveError> {
+    let under_allowlist = requirements.layers.iter().any(|l| l.allowlist.is_some());
+    let search = search_path(requirements);
+    resolve(stdio, ctx, under_allowlist.then_some(search.as_slice())).program
+}
+
 /// A stdio server, resolved.
 #[derive(Debug, Clone)]
 pub(crate) struct Resolved {

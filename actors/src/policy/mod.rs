@@ -24,7 +24,9 @@ pub use effective::{
     constrain_servers, fallback_warning,
 };
 pub use gate::AdmissionGate;
-pub use launch::{DEFAULT_SEARCH_PATH, LaunchContext, env_is_denied, search_path};
+pub use launch::{
+    DEFAULT_SEARCH_PATH, LaunchContext, env_is_denied, resolve_program_for, search_path,
+};
 pub use matcher::{Pattern, UrlMatcher, ValueMatcher};
 pub use plan::{AuditEvent, Plan, StopReason, audit, plan};
 pub use requirements::{

@@ -311,7 +311,12 @@ pub struct Session {
     reload_lock: tokio::sync::Mutex<()>,
     next_command: std::sync::atomic::AtomicU64,
     next_source: std::sync::atomic::AtomicU64,
+    /// Reaps orphans this process adopted, when it is a subreaper.
+    reaper: Option<tokio::task::JoinHandle<()>>,
 }
+
+/// How often adopted orphans that died are reaped.
+const REAP_INTERVAL: Duration = Duration::from_secs(2);
 
 /// What every server's setup is built from.
 #[derive(Debug, Clone)]
@@ -384,6 +389,17 @@ impl Session {
             reload_lock: tokio::sync::Mutex::new(()),
             next_command: std::sync::atomic::AtomicU64::new(1),
             next_source: std::sync::atomic::AtomicU64::new(1),
+            // Orphans of servers re-parented to this process become its
+            // zombies when they die; nobody else waits for them.
+            reaper: codex_sandbox::is_subreaper().then(|| {
+                tokio::spawn(async {
+                    let mut every = tokio::time::interval(REAP_INTERVAL);
+                    loop {
+                        every.tick().await;
+                        codex_sandbox::reap_adopted();
+                    }
+                })
+            }),
         };
         match preloaded {
             Some(preloaded) => {
@@ -741,5 +757,8 @@ impl Session {
     /// supervisor. Each server's process group is killed on the way.
     pub async fn shutdown(&self) {
         let _ = self.root.shutdown().await;
+        if let Some(reaper) = &self.reaper {
+            reaper.abort();
+        }
     }
 }

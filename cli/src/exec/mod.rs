@@ -98,6 +98,7 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
         &loaded.config.sandbox_workspace_write,
         *mode.get(),
         &args.add_dir,
+        &loaded.requirements,
     )?;
     let command_env = loaded
         .config

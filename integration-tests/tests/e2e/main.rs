@@ -10,6 +10,10 @@ mod conformance;
 mod errors;
 /// `codex exec` against a mock of the model API.
 mod exec;
+/// What the admin allowed is exactly what runs: cwd, PATH, environment,
+/// denylist spellings, sandbox roots, orphans, secrets, matchers, names and
+/// hash pinning.
+mod launch_identity;
 /// `codex mcp add` and `remove` editing config.toml in place.
 mod mcp_add_remove;
 /// `codex mcp list` and `get`, text and JSON.

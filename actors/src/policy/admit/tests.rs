@@ -676,3 +676,171 @@ proptest! {
         prop_assert_eq!(constrained.get(), &once);
     }
 }
+
+// Launch identity laws.
+
+/// Spellings of `/usr/bin/env`, the same file whatever the path says.
+fn arb_env_spelling() -> impl Strategy<Value = String> {
+    let prefix = prop::sample::select(vec![
+        "/usr/bin",
+        "/bin",
+        "/usr/./bin",
+        "/usr//bin",
+        "/usr/bin/../bin",
+        "/bin/../usr/bin",
+        "/usr/lib/../bin",
+    ]);
+    prop_oneof![
+        Just("env".to_owned()),
+        prefix.prop_map(|p| format!("{p}/env")),
+    ]
+}
+
+/// Spellings of `https://evil.example/mcp`.
+fn arb_url_spelling() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(vec![
+            "evil.example",
+            "EVIL.example",
+            "evil.example.",
+            "Evil.Example.",
+        ]),
+        prop::sample::select(vec!["", ":443"]),
+        prop::sample::select(vec![
+            "/mcp",
+            "/mcp/",
+            "//mcp",
+            "/%6Dcp",
+            "/m%63p",
+            "/%6d%63%70/",
+            "/x/../mcp",
+        ]),
+        prop::sample::select(vec!["", "?x=1", "?token=abc&y"]),
+        prop::sample::select(vec!["", "#frag"]),
+    )
+        .prop_map(|(host, port, path, query, fragment)| {
+            format!("https://{host}{port}{path}{query}{fragment}")
+        })
+}
+
+proptest! {
+    #[test]
+    fn a_deny_rule_matches_every_spelling_of_an_executable(
+        rule in arb_env_spelling(),
+        configured in arb_env_spelling(),
+        allowlisted in any::<bool>(),
+    ) {
+        let mut layers = vec![format!("[mcp_server_denylist.\"*\"]\ncommand = {rule:?}\n")];
+        if allowlisted {
+            layers.push(format!("[mcp_server_allowlist.\"*\"]\ncommand = {configured:?}\n"));
+        }
+        let layers: Vec<&str> = layers.iter().map(String::as_str).collect();
+        let text = verdict("s", &format!("command = {configured:?}"), &layers);
+        prop_assert!(text.contains("denied by"), "{rule} vs {configured}: {text}");
+    }
+
+    #[test]
+    fn a_deny_rule_matches_every_spelling_of_a_url(
+        rule in arb_url_spelling(),
+        configured in arb_url_spelling(),
+    ) {
+        let layer = format!("[mcp_server_denylist.\"*\"]\nurl = {rule:?}\n");
+        let text = verdict("s", &format!("url = {configured:?}"), &[&layer]);
+        prop_assert!(text.contains("denied by"), "{rule} vs {configured}: {text}");
+    }
+
+    #[test]
+    fn cwd_allowed_env_and_sha256_never_enable_a_server(
+        sets_cwd in any::<bool>(),
+        vars in prop::collection::btree_set(prop::sample::select(vec!["API_KEY", "OTHER", "NODE_OPTIONS", "home"]), 0..3),
+        rule_cwd in prop::option::of(prop::sample::select(vec!["/", "/tmp", "/usr"])),
+        allowed_env in prop::option::of(prop::collection::vec(prop::sample::select(vec!["API_KEY", "OTHER", "NODE_OPTIONS", "home"]), 0..3)),
+        sha in prop::option::of(prop::sample::select(vec![
+            "0000000000000000000000000000000000000000000000000000000000000000".to_owned(),
+            env_digest(),
+        ])),
+    ) {
+        let mut server_toml = "command = \"/usr/bin/env\"\n".to_owned();
+        if sets_cwd {
+            server_toml.push_str("cwd = \"/tmp\"\n");
+        }
+        if !vars.is_empty() {
+            let pairs: Vec<String> = vars.iter().map(|v| format!("{v} = \"x\"")).collect();
+            server_toml.push_str(&format!("env = {{ {} }}\n", pairs.join(", ")));
+        }
+        let base = "[mcp_server_allowlist.s]\ncommand = \"/usr/bin/env\"\n".to_owned();
+        let mut tightened = base.clone();
+        if let Some(cwd) = rule_cwd {
+            tightened.push_str(&format!("cwd = {cwd:?}\n"));
+        }
+        if let Some(list) = &allowed_env {
+            tightened.push_str(&format!("allowed_env = {list:?}\n"));
+        }
+        if let Some(digest) = &sha {
+            tightened.push_str(&format!("sha256 = [{digest:?}]\n"));
+        }
+        let before = admit("s", &server(&server_toml), &requirements(&[&base]), &ctx()).is_allowed();
+        let after = admit("s", &server(&server_toml), &requirements(&[&tightened]), &ctx()).is_allowed();
+        if sets_cwd && rule_cwd == Some("/tmp") {
+            // The one way in for a server that sets its own cwd: a rule that
+            // names that very cwd (a rule naming none disables it). That is
+            // the "cwd is identity", and the only exception.
+            prop_assert!(!before);
+        } else {
+            prop_assert!(before || !after, "{tightened} enabled {server_toml}");
+        }
+        if sets_cwd && rule_cwd.is_some_and(|cwd| cwd != "/tmp") {
+            prop_assert!(!after, "another cwd admitted {server_toml}");
+        }
+    }
+}
+
+/// The digest of `/usr/bin/env`, computed once.
+pub(super) fn env_digest() -> String {
+    static DIGEST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DIGEST
+        .get_or_init(|| {
+            codex_sandbox::sha256_file(std::path::Path::new("/usr/bin/env"))
+                .expect("hash /usr/bin/env")
+        })
+        .clone()
+}
+
+#[test]
+fn sha256_pins_the_resolved_file() {
+    let rule = |digest: &str| {
+        format!("[mcp_server_allowlist.s]\ncommand = \"env\"\nsha256 = [{digest:?}]\n")
+    };
+    check(
+        "s",
+        "command = \"env\"",
+        &rule(&env_digest()),
+        expect!["allowed [mcp_server_allowlist.s]"],
+    );
+    let wrong = verdict("s", "command = \"env\"", &[&rule(&"a".repeat(64))]);
+    assert!(wrong.contains("has sha256"), "{wrong}");
+    let missing = verdict(
+        "s",
+        "command = \"no-such-mcp\"",
+        &[
+            "[mcp_server_allowlist.s]\ncommand = \"no-such-mcp\"\nsha256 = [\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"]\n",
+        ],
+    );
+    assert!(missing.contains("cannot be hashed"), "{missing}");
+    // The launch runs the opened, hashed file.
+    let Admission::Allowed {
+        launch: Some(Ok(spec)),
+        ..
+    } = admit(
+        "s",
+        &server("command = \"env\""),
+        &requirements(&[&rule(&env_digest())]),
+        &ctx(),
+    )
+    else {
+        panic!("admitted");
+    };
+    let program = spec.program.expect("a program");
+    assert!(program.is_pinned());
+    assert_eq!(program.digest(), Some(env_digest().as_str()));
+}
