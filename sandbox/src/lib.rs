@@ -38,6 +38,14 @@
 //! * [`run`], [`run_streaming`] and [`SandboxedChild`] spawn the command in
 //!   its own process group, kill the whole group on timeout (exit code 124)
 //!   or on drop, and keep at most 1 MiB per stream ([`CapturedOutput`]).
+//! * [`Executable`] is a resolved program; [`Executable::open_pinned`]
+//!   opens and hashes it, and the command is then started from that open
+//!   file (`/proc/self/fd/N`), so it cannot be swapped after the check.
+//! * [`PreparedCommand`] is a command ready to spawn on the pre-exec route
+//!   with its own stdio (stdio MCP servers use it).
+//! * [`ProcessTag`], [`become_subreaper`], [`kill_descendants`] and
+//!   [`reap_adopted`]: every spawn is tagged, and killing a command kills
+//!   its whole tree, `setsid` grandchildren included.
 //! * [`probe`] reports which kernel mechanisms exist ([`Support`]). A
 //!   restricted mode whose mechanism is missing is refused with
 //!   [`SandboxError::Unsupported`]; nothing ever runs unsandboxed silently.
@@ -79,8 +87,10 @@
 //! * UDP and other non-`AF_UNIX` traffic is blocked only by seccomp, so only
 //!   when seccomp is available (it is required for network-off modes).
 //!   32-bit (`int 0x80`) syscalls kill a command whose network is off.
-//! * Processes that leave the process group (`setsid`) escape the timeout
-//!   and drop kill, though they stay sandboxed.
+//! * A descendant that leaves the process group (`setsid`) and also scrubs
+//!   its environment of [`TAG_ENV`] is found only while its parent chain
+//!   reaches the command, or, once orphaned, at the owner's final
+//!   [`kill_descendants`].
 //!
 //! # Example
 //!
