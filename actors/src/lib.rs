@@ -20,6 +20,7 @@
 //! assert!(warnings.is_empty());
 //! ```
 
+pub mod audit_log;
 pub mod config;
 pub mod config_source;
 pub mod mcp_server;

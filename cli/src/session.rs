@@ -115,6 +115,7 @@ pub(crate) fn preloaded(loaded: context::Loaded) -> Preloaded {
     Preloaded {
         servers: loaded.effective.mcp_servers.into_inner(),
         requirements: loaded.requirements,
+        tools_lock_allows_new: loaded.config.tools_lock_allows_new,
     }
 }
 
@@ -144,6 +145,7 @@ pub(crate) fn session_options_at(
         sandbox_launcher: std::env::current_exe()
             .ok()
             .map(|exe| codex_sandbox::SandboxLauncher::new(exe, crate::sandbox::HELPER_ARGS)),
+        tool_locks: true,
     })
 }
 

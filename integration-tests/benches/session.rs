@@ -486,6 +486,7 @@ async fn bench_crash(server: &Path, plan: Plan) {
                     tools,
                     elapsed,
                     pid: Some(pid),
+                    ..
                 } if server == "crashy" && *inc > incarnation => {
                     Some((*inc, *pid, tools.len(), *elapsed))
                 }

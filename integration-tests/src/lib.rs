@@ -69,7 +69,7 @@ impl TestEnv {
     /// crate API: this `CODEX_HOME` and cwd, the process environment, the
     /// default timing, no requirements source (the system file is a
     /// missing file here: tests never touch `/etc`) and no sandbox
-    /// launcher. Tests change what they need with struct update syntax.
+    /// launcher; tool locks apply. Tests change what they need with struct update syntax.
     pub fn session_options(&self) -> codex_actors::session::SessionOptions {
         codex_actors::session::SessionOptions {
             codex_home: self.codex_home(),
@@ -84,6 +84,7 @@ impl TestEnv {
             timing: codex_actors::mcp_server::Timing::default(),
             only: Vec::new(),
             sandbox_launcher: None,
+            tool_locks: true,
         }
     }
 

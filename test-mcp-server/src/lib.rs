@@ -1,7 +1,8 @@
 //! A small, scriptable MCP server for testing our client side.
 //!
 //! [`TestServer`] is an rmcp [`ServerHandler`](rmcp::ServerHandler) with a handful of tools
-//! (`echo`, `add`, `sleep`, `big_output`, `write_file`, `crash`, `garbage`) whose
+//! (`echo`, `add`, `sleep`, `big_output`, `write_file`, `crash`, `garbage`,
+//! `mutate`) whose
 //! behaviour is shaped by [`Options`], parsed from the command line with
 //! [`Options::parse`]. The binary `codex-test-mcp-server` serves it over
 //! stdio (the default) or streamable HTTP (`--http 127.0.0.1:0`).
@@ -22,7 +23,7 @@ mod options;
 mod server;
 
 pub use options::{Mode, Options, UsageError};
-pub use server::TestServer;
+pub use server::{EXTRA_TOOL, TestServer};
 
 /// The recognisable line `--crash-on-init` writes to stderr before exiting.
 pub const CRASH_ON_INIT_LINE: &str = "codex-test-mcp-server: crashing on initialize as asked";

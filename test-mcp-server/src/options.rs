@@ -35,6 +35,10 @@ pub struct Options {
     /// once, leaving an orphan that left our process group
     /// (`--orphan-sleep SECS`): the case a group kill misses.
     pub orphan_sleep: Option<String>,
+    /// `echo`'s description instead of its own (`--echo-description TEXT`).
+    pub echo_description: Option<String>,
+    /// List one more tool, `extra` (`--extra-tool`).
+    pub extra_tool: bool,
 }
 
 /// The command line could not be understood.
@@ -62,7 +66,7 @@ pub enum UsageError {
 
 /// Usage text.
 pub(crate) const USAGE: &str = "usage: codex-test-mcp-server [--http ADDR] [--name NAME] [--crash-on-init] \
-[--slow-init-ms N] [--exit-after-calls N] [--hang] [--tools-page-size N] [--orphan-sleep SECS]";
+[--slow-init-ms N] [--exit-after-calls N] [--hang] [--tools-page-size N] [--orphan-sleep SECS] [--echo-description TEXT] [--extra-tool]";
 
 impl Options {
     /// Parses the arguments after the program name.
@@ -80,6 +84,8 @@ impl Options {
             hang: false,
             tools_page_size: None,
             orphan_sleep: None,
+            echo_description: None,
+            extra_tool: false,
         };
         let mut args = args.into_iter().map(Into::into);
         while let Some(arg) = args.next() {
@@ -96,6 +102,13 @@ impl Options {
                         Some(parse_value("--exit-after-calls", args.next())?);
                 }
                 "--hang" => options.hang = true,
+                "--echo-description" => {
+                    options.echo_description = Some(
+                        args.next()
+                            .ok_or(UsageError::MissingValue("--echo-description"))?,
+                    );
+                }
+                "--extra-tool" => options.extra_tool = true,
                 "--orphan-sleep" => {
                     let secs: f64 = parse_value("--orphan-sleep", args.next())?;
                     options.orphan_sleep = Some(secs.to_string());

@@ -1,8 +1,8 @@
 //! The MCP server handler and its tools.
 
 use std::io::Write;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -33,7 +33,12 @@ pub struct TestServer {
     options: Arc<Options>,
     calls: Arc<AtomicU64>,
     tool_router: ToolRouter<Self>,
+    /// `echo`'s description, when changed (`--echo-description`, `mutate`).
+    echo_description: Arc<Mutex<Option<String>>>,
 }
+
+/// The tool `--extra-tool` adds to the list.
+pub const EXTRA_TOOL: &str = "extra";
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 struct EchoArgs {
@@ -62,6 +67,12 @@ struct BigOutputArgs {
 }
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct MutateArgs {
+    /// The new description of `echo`.
+    description: String,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 struct WriteFileArgs {
     /// The file to write.
     path: String,
@@ -74,10 +85,28 @@ impl TestServer {
     /// A server shaped by `options`.
     pub fn new(options: Options) -> Self {
         TestServer {
+            echo_description: Arc::new(Mutex::new(options.echo_description.clone())),
             options: Arc::new(options),
             calls: Arc::new(AtomicU64::new(0)),
             tool_router: Self::tool_router(),
         }
+    }
+
+    #[tool(
+        description = "Changes the description of `echo` and tells the client its tools changed"
+    )]
+    async fn mutate(
+        &self,
+        Parameters(MutateArgs { description }): Parameters<MutateArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> String {
+        *self
+            .echo_description
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(description);
+        // Best effort: a client that is gone misses the notification.
+        let _ = context.peer.notify_tool_list_changed().await;
+        "tools changed".to_owned()
     }
 
     #[tool(description = "Returns its `text` argument unchanged")]
@@ -183,7 +212,27 @@ impl ServerHandler for TestServer {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let tools = self.tool_router.list_all();
+        let mut tools = self.tool_router.list_all();
+        let echo_description = self
+            .echo_description
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(description) = echo_description {
+            for tool in tools.iter_mut().filter(|t| t.name == "echo") {
+                tool.description = Some(description.clone().into());
+            }
+        }
+        if self.options.extra_tool {
+            let mut extra = tools
+                .iter()
+                .find(|t| t.name == "crash")
+                .cloned()
+                .ok_or_else(|| ErrorData::internal_error("no template tool", None))?;
+            extra.name = EXTRA_TOOL.into();
+            extra.description = Some("A tool that appeared later".into());
+            tools.push(extra);
+        }
         let Some(page_size) = self.options.tools_page_size else {
             return Ok(ListToolsResult::with_all_items(tools));
         };
@@ -210,10 +259,13 @@ impl ServerHandler for TestServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let response = self
-            .tool_router
-            .call(ToolCallContext::new(self, request, context))
-            .await;
+        let response = if self.options.extra_tool && request.name == EXTRA_TOOL {
+            Ok(CallToolResult::success(vec![ContentBlock::text("extra")]).into())
+        } else {
+            self.tool_router
+                .call(ToolCallContext::new(self, request, context))
+                .await
+        };
         let answered = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         if self.options.exit_after_calls == Some(answered) {
             tokio::spawn(async {

@@ -12,12 +12,13 @@ use rmcp::model::CallToolRequestParams;
 
 use common::{PATIENCE, ctx, http_config, http_server, parent_env, stdio_server, with_launch};
 
-const TOOLS: [&str; 7] = [
+const TOOLS: [&str; 8] = [
     "add",
     "big_output",
     "crash",
     "echo",
     "garbage",
+    "mutate",
     "sleep",
     "write_file",
 ];

@@ -61,6 +61,9 @@ pub struct ConfigSnapshot {
     pub shell_environment_policy: codex_sandbox::ShellEnvironmentPolicy,
     /// `model`, `model_provider` and `[model_providers]`.
     pub model: ModelSettings,
+    /// `mcp_tools_lock_new = "allow"`: tools the user's lock does not know
+    /// are offered anyway (never under an admin's lock).
+    pub tools_lock_allows_new: bool,
     /// `$CODEX_HOME/config.toml`, whether or not it exists.
     pub user_config_path: PathBuf,
     /// The layers that were applied, lowest first.
@@ -271,6 +274,16 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
     let shell_environment_policy =
         sandbox_settings::shell_environment_policy(merged.get("shell_environment_policy"))
             .map_err(field_error)?;
+    let tools_lock_allows_new = match setting("mcp_tools_lock_new")? {
+        None | Some("withhold") => false,
+        Some("allow") => true,
+        Some(other) => {
+            return Err(invalid(
+                &["mcp_tools_lock_new".to_owned()],
+                format!("unknown value {other:?} (expected allow or withhold)"),
+            ));
+        }
+    };
     let (model, ignored) = model::model_settings(&merged).map_err(field_error)?;
     for path in ignored {
         let key = path.last().map_or("", String::as_str);
@@ -288,6 +301,7 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
         sandbox_workspace_write,
         shell_environment_policy,
         model,
+        tools_lock_allows_new,
         user_config_path,
         layers: layers.into_iter().map(|layer| layer.origin).collect(),
         diagnostics,

@@ -7,7 +7,10 @@
 //! and never reaches the machine.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crate::policy::{ToolLock, ToolRules, Withheld, WithheldTool};
 
 /// A tool as the server listed it, reduced to what the session needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +21,9 @@ pub struct ToolInfo {
     pub description: Option<String>,
     /// The JSON schema of its arguments.
     pub input_schema: serde_json::Value,
+    /// The canonical definition a tool lock pins (name, title,
+    /// description, schemas, annotations).
+    pub definition: serde_json::Value,
 }
 
 /// Why an incarnation ended abnormally.
@@ -119,18 +125,33 @@ pub enum Input {
     PingFailed,
     /// Time to ping.
     PingDue,
+    /// The server listed its tools again (after `tools/list_changed`).
+    ToolsListed {
+        /// Every tool it listed.
+        tools: Vec<ToolInfo>,
+    },
 }
 
 /// What the shell must do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Tell the supervisor and the session the server is ready with these
-    /// (filtered) tools, after `elapsed`.
+    /// tools, after `elapsed`.
     Ready {
-        /// Tools after `enabled_tools` / `disabled_tools`.
+        /// The tools offered: every filter lets them through and every
+        /// lock pins them.
         tools: Vec<ToolInfo>,
+        /// The tools an admin rule forbids or a lock withholds.
+        withheld: Vec<WithheldTool>,
         /// Time since the incarnation started.
         elapsed: Duration,
+    },
+    /// The server's tools changed while it is ready.
+    ToolsChanged {
+        /// The tools offered now.
+        tools: Vec<ToolInfo>,
+        /// The tools withheld now.
+        withheld: Vec<WithheldTool>,
     },
     /// Send a ping bounded by this timeout.
     Ping(Duration),
@@ -143,10 +164,10 @@ pub enum Effect {
 pub struct MachineConfig {
     /// The server's name.
     pub server: String,
-    /// `enabled_tools`.
-    pub enabled_tools: Option<Vec<String>>,
-    /// `disabled_tools`.
-    pub disabled_tools: Option<Vec<String>>,
+    /// The user's and the admin's tool filters, from admission.
+    pub rules: ToolRules,
+    /// The tool locks in force when this incarnation started.
+    pub locks: Arc<Vec<ToolLock>>,
     /// How long a ping may take.
     pub ping_timeout: Duration,
 }
@@ -182,14 +203,16 @@ impl Machine {
             (Phase::Closed, _) => Vec::new(),
             (Phase::Connecting, Input::Connected { tools }) => {
                 self.phase = Phase::Ready;
+                let (tools, withheld) = judge_tools(&self.config, tools);
                 vec![Effect::Ready {
-                    tools: filter_tools(
-                        tools,
-                        self.config.enabled_tools.as_deref(),
-                        self.config.disabled_tools.as_deref(),
-                    ),
+                    tools,
+                    withheld,
                     elapsed: now.saturating_duration_since(self.started_at),
                 }]
+            }
+            (Phase::Ready, Input::ToolsListed { tools }) => {
+                let (tools, withheld) = judge_tools(&self.config, tools);
+                vec![Effect::ToolsChanged { tools, withheld }]
             }
             (Phase::Connecting | Phase::Ready, Input::ConnectFailed(failure)) => {
                 self.phase = Phase::Closed;
@@ -226,25 +249,50 @@ impl Machine {
             }
             // Late or out-of-order news changes nothing.
             (Phase::Ready, Input::PingDue | Input::Connected { .. })
-            | (Phase::Connecting, Input::PingDue | Input::PingFailed | Input::PingAnswered) => {
-                Vec::new()
-            }
+            | (
+                Phase::Connecting,
+                Input::PingDue
+                | Input::PingFailed
+                | Input::PingAnswered
+                | Input::ToolsListed { .. },
+            ) => Vec::new(),
         }
     }
 }
 
-/// Applies `enabled_tools` (when set, only those) and then `disabled_tools`,
-/// comparing raw MCP tool names.
-pub fn filter_tools(
+/// Splits a server's tools into those offered and those withheld: a tool
+/// any filter removes is out (silently for the user's own filter, as a
+/// [`Withheld::Forbidden`] for an admin's), then a tool any lock does not
+/// pin as listed is withheld.
+pub fn judge_tools(
+    config: &MachineConfig,
     tools: Vec<ToolInfo>,
-    enabled: Option<&[String]>,
-    disabled: Option<&[String]>,
-) -> Vec<ToolInfo> {
-    tools
-        .into_iter()
-        .filter(|tool| enabled.is_none_or(|list| list.contains(&tool.name)))
-        .filter(|tool| !disabled.is_some_and(|list| list.contains(&tool.name)))
-        .collect()
+) -> (Vec<ToolInfo>, Vec<WithheldTool>) {
+    let mut offered = Vec::new();
+    let mut withheld = Vec::new();
+    for tool in tools {
+        if let Some(refusal) = config.rules.refusal(&tool.name) {
+            if refusal.by_admin() {
+                withheld.push(WithheldTool {
+                    name: tool.name,
+                    why: Withheld::Forbidden(refusal),
+                });
+            }
+            continue;
+        }
+        let locked = config
+            .locks
+            .iter()
+            .find_map(|lock| lock.withholds(&config.server, &tool.name, &tool.definition));
+        match locked {
+            Some(why) => withheld.push(WithheldTool {
+                name: tool.name,
+                why,
+            }),
+            None => offered.push(tool),
+        }
+    }
+    (offered, withheld)
 }
 
 impl fmt::Display for Phase {
@@ -263,18 +311,48 @@ mod tests {
     use expect_test::{Expect, expect};
 
     fn tool(name: &str) -> ToolInfo {
+        tool_described(name, "")
+    }
+
+    fn tool_described(name: &str, description: &str) -> ToolInfo {
         ToolInfo {
             name: name.to_owned(),
-            description: None,
+            description: Some(description.to_owned()),
             input_schema: serde_json::json!({"type": "object"}),
+            definition: crate::policy::tool_definition(&serde_json::json!({
+                "name": name, "description": description,
+            })),
         }
+    }
+
+    fn rules() -> ToolRules {
+        use crate::policy::{FilterOrigin, RequirementSource, ToolFilter};
+        ToolRules::new([
+            (
+                FilterOrigin::User,
+                ToolFilter {
+                    enabled: None,
+                    disabled: Some(vec!["rm".to_owned()]),
+                },
+            ),
+            (
+                FilterOrigin::Rule {
+                    source: RequirementSource::EnvBase64,
+                    rule: "mcp_server_allowlist.docs".to_owned(),
+                },
+                ToolFilter {
+                    enabled: None,
+                    disabled: Some(vec!["delete_repository".to_owned()]),
+                },
+            ),
+        ])
     }
 
     fn config() -> MachineConfig {
         MachineConfig {
             server: "docs".to_owned(),
-            enabled_tools: None,
-            disabled_tools: Some(vec!["rm".to_owned()]),
+            rules: rules(),
+            locks: Arc::new(Vec::new()),
             ping_timeout: Duration::from_secs(5),
         }
     }
@@ -291,9 +369,14 @@ mod tests {
             let now = start + Duration::from_secs(i as u64 + 1);
             for effect in machine.step(input, now) {
                 let text = match effect {
-                    Effect::Ready { tools, elapsed } => {
+                    Effect::Ready {
+                        tools,
+                        withheld,
+                        elapsed,
+                    } => {
                         let names: Vec<_> = tools.iter().map(|t| t.name.as_str()).collect();
-                        format!("ready {names:?} after {elapsed:?}")
+                        let held: Vec<_> = withheld.iter().map(|w| w.name.as_str()).collect();
+                        format!("ready {names:?} withheld {held:?} after {elapsed:?}")
                     }
                     other => format!("{other:?}"),
                 };
@@ -310,7 +393,12 @@ mod tests {
             vec![
                 Input::PingDue,
                 Input::Connected {
-                    tools: vec![tool("echo"), tool("rm"), tool("add")],
+                    tools: vec![
+                        tool("echo"),
+                        tool("rm"),
+                        tool("add"),
+                        tool("delete_repository"),
+                    ],
                 },
                 Input::PingDue,
                 Input::PingDue,
@@ -323,7 +411,7 @@ mod tests {
             ],
             expect![[r#"
                   phase: connecting
-                Connected -> ready ["echo", "add"] after 2s
+                Connected -> ready ["echo", "add"] withheld ["delete_repository"] after 2s
                   phase: ready
                 PingDue -> Ping(5s)
                   phase: ready
@@ -345,7 +433,7 @@ mod tests {
                 Input::PingFailed,
             ],
             expect![[r#"
-                Connected -> ready [] after 1s
+                Connected -> ready [] withheld [] after 1s
                   phase: ready
                 PingDue -> Ping(5s)
                   phase: ready
@@ -370,26 +458,76 @@ mod tests {
     }
 
     #[test]
-    fn tool_filters() {
-        let tools = || vec![tool("a"), tool("b"), tool("c")];
-        let names = |tools: Vec<ToolInfo>| tools.into_iter().map(|t| t.name).collect::<Vec<_>>();
-        let list = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        assert_eq!(names(filter_tools(tools(), None, None)), ["a", "b", "c"]);
-        assert_eq!(
-            names(filter_tools(tools(), Some(&list(&["a", "c"])), None)),
-            ["a", "c"]
+    fn locks_withhold_changed_and_new_tools_and_reapply_on_change() {
+        use crate::policy::{LockOrigin, ToolLock, render_lock};
+        use std::collections::BTreeMap;
+        let pinned = BTreeMap::from([(
+            "docs".to_owned(),
+            BTreeMap::from([
+                (
+                    "echo".to_owned(),
+                    tool_described("echo", "Echoes").definition,
+                ),
+                ("add".to_owned(), tool_described("add", "Adds").definition),
+            ]),
+        )]);
+        let lock = ToolLock::parse(
+            LockOrigin::User {
+                path: "/lock".into(),
+                allow_new: false,
+            },
+            &render_lock(&pinned),
+        )
+        .expect("lock");
+        let config = MachineConfig {
+            locks: Arc::new(vec![lock]),
+            ..config()
+        };
+        let start = Instant::now();
+        let mut machine = Machine::new(config, start);
+        let listed = |echo: &str| {
+            vec![
+                tool_described("echo", echo),
+                tool_described("add", "Adds"),
+                tool_described("extra", "New"),
+            ]
+        };
+        let effects = machine.step(
+            Input::Connected {
+                tools: listed("Echoes"),
+            },
+            start,
         );
+        let Effect::Ready {
+            tools, withheld, ..
+        } = &effects[0]
+        else {
+            panic!("{effects:?}");
+        };
         assert_eq!(
-            names(filter_tools(tools(), None, Some(&list(&["b"])))),
-            ["a", "c"]
+            tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            ["echo", "add"]
         );
+        assert_eq!(withheld.len(), 1);
+        assert_eq!(withheld[0].why.state(), "unpinned");
+        // The server changes `echo` and says so: the lock applies again.
+        let effects = machine.step(
+            Input::ToolsListed {
+                tools: listed("Echoes, and reads ~/.ssh"),
+            },
+            start,
+        );
+        let Effect::ToolsChanged { tools, withheld } = &effects[0] else {
+            panic!("{effects:?}");
+        };
         assert_eq!(
-            names(filter_tools(
-                tools(),
-                Some(&list(&["a", "b"])),
-                Some(&list(&["a"]))
-            )),
-            ["b"]
+            tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            ["add"]
         );
+        let states: Vec<(&str, &str)> = withheld
+            .iter()
+            .map(|w| (w.name.as_str(), w.why.state()))
+            .collect();
+        assert_eq!(states, [("echo", "changed"), ("extra", "unpinned")]);
     }
 }

@@ -28,11 +28,11 @@ use codex_transports::TransportRegistry;
 use rmcp::model::CallToolResult;
 
 pub use machine::{
-    Effect, Input, Machine, MachineConfig, Phase, ServerFailure, ToolInfo, filter_tools,
+    Effect, Input, Machine, MachineConfig, Phase, ServerFailure, ToolInfo, judge_tools,
 };
 
 use crate::config::McpServerConfig;
-use crate::policy::{Admission, AdmissionGate, stricter};
+use crate::policy::{Admission, AdmissionGate, ToolRules, Withheld, WithheldTool, stricter};
 use crate::sink::EventSink;
 use shell::McpServerActor;
 
@@ -75,12 +75,49 @@ pub enum ServerEvent {
         server: String,
         /// Its incarnation number.
         incarnation: u64,
-        /// Tools after filtering.
+        /// The tools offered.
         tools: Vec<ToolInfo>,
+        /// The tools an admin rule forbids or a lock withholds.
+        withheld: Vec<WithheldTool>,
         /// Time from start to ready.
         elapsed: Duration,
         /// The server process (and process group leader), for stdio.
         pid: Option<u32>,
+    },
+    /// A ready incarnation's tools changed (`tools/list_changed`).
+    ToolsChanged {
+        /// The server.
+        server: String,
+        /// Its incarnation number.
+        incarnation: u64,
+        /// The tools offered now.
+        tools: Vec<ToolInfo>,
+        /// The tools withheld now.
+        withheld: Vec<WithheldTool>,
+    },
+    /// A stdio server's process was started.
+    ProcessStarted {
+        /// The server.
+        server: String,
+        /// Its incarnation number.
+        incarnation: u64,
+        /// The process (and group) id.
+        pid: u32,
+        /// The file it runs.
+        executable: Option<PathBuf>,
+        /// The file's SHA-256, when a rule pinned it.
+        sha256: Option<String>,
+    },
+    /// A stdio server's process was stopped (its tree killed).
+    ProcessStopped {
+        /// The server.
+        server: String,
+        /// Its incarnation number.
+        incarnation: u64,
+        /// The process (and group) id.
+        pid: u32,
+        /// How it ended.
+        status: String,
     },
     /// An incarnation ended abnormally; the supervisor may restart it.
     Failed {
@@ -177,6 +214,16 @@ pub enum ToolCallError {
         /// The tool.
         tool: String,
     },
+    /// An admin rule forbids the tool, or a tool lock withholds it.
+    #[error("tool '{tool}' of MCP server '{server}' is refused: {reason}")]
+    Refused {
+        /// The server.
+        server: String,
+        /// The tool.
+        tool: String,
+        /// Which rule or lock, and why.
+        reason: String,
+    },
     /// The server did not list the tool.
     #[error("MCP server '{server}' has no tool '{tool}'")]
     UnknownTool {
@@ -216,10 +263,12 @@ pub enum ToolCallError {
 pub(crate) struct Live {
     pub(crate) server: String,
     pub(crate) peer: rmcp::service::Peer<rmcp::service::RoleClient>,
-    /// Tool names after `enabled_tools` / `disabled_tools`.
+    /// The tools offered.
     pub(crate) tools: Arc<Vec<String>>,
-    /// Whether the config filters tools (for the error wording).
-    pub(crate) filtered: bool,
+    /// The filters, to say why a tool that is not offered is refused.
+    pub(crate) rules: Arc<ToolRules>,
+    /// Tools withheld, and why.
+    pub(crate) withheld: Arc<std::collections::BTreeMap<String, Withheld>>,
     pub(crate) timeout: Duration,
     pub(crate) incarnation: u64,
 }
@@ -234,11 +283,22 @@ impl Live {
     ) -> Result<CallToolResult, ToolCallError> {
         let server = self.server;
         if !self.tools.contains(&tool) {
-            return Err(if self.filtered {
-                ToolCallError::Disabled { server, tool }
-            } else {
-                ToolCallError::UnknownTool { server, tool }
-            });
+            return Err(
+                match (self.withheld.get(&tool), self.rules.refusal(&tool)) {
+                    (Some(why), _) => ToolCallError::Refused {
+                        server,
+                        reason: why.to_string(),
+                        tool,
+                    },
+                    (None, Some(refusal)) if refusal.by_admin() => ToolCallError::Refused {
+                        server,
+                        reason: format!("removed by {refusal}"),
+                        tool,
+                    },
+                    (None, Some(_)) => ToolCallError::Disabled { server, tool },
+                    (None, None) => ToolCallError::UnknownTool { server, tool },
+                },
+            );
         }
         let mut params = rmcp::model::CallToolRequestParams::new(tool.clone());
         if let Some(arguments) = arguments {
@@ -358,7 +418,10 @@ pub(crate) fn server_spec(id: ChildId, setup: Arc<ServerSetup>) -> (ChildSpec, M
             reason: reason.to_string(),
         })),
         Admission::Allowed {
-            sandbox, launch, ..
+            sandbox,
+            launch,
+            tools,
+            ..
         } => {
             let sandbox = stricter(actor_setup.config.sandbox, sandbox);
             Ok(McpServerActor::new(
@@ -366,6 +429,7 @@ pub(crate) fn server_spec(id: ChildId, setup: Arc<ServerSetup>) -> (ChildSpec, M
                 cx.clone(),
                 sandbox,
                 launch,
+                tools,
             ))
         }
     });

@@ -3,6 +3,7 @@
 //!
 //! The only file of this actor kind that knows actix.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,12 +15,13 @@ use codex_transports::{
     TransportPluginExt as _,
 };
 use rmcp::model::{CallToolResult, ClientRequest, PingRequest};
-use rmcp::service::{Peer, RoleClient};
+use rmcp::service::{NotificationContext, Peer, RoleClient};
+use tokio::sync::mpsc;
 
 use super::machine::{Effect, Input, Machine, MachineConfig, ServerFailure, ToolInfo};
 use super::{CallTool, Live, ServerEvent, ServerSetup, ToolCallError};
 use crate::config::SandboxMode;
-use crate::policy::LaunchError;
+use crate::policy::{LaunchError, ToolRules};
 
 /// One incarnation of one MCP server.
 pub(crate) struct McpServerActor {
@@ -34,6 +36,14 @@ pub(crate) struct McpServerActor {
     launch: Option<Result<CommandSpec, LaunchError>>,
     /// The connection calls go to, once ready.
     live: Option<Live>,
+    /// The tool filters from admission, for refusing calls.
+    rules: Arc<ToolRules>,
+    /// Signals `notifications/tools/list_changed`.
+    tools_changed: Option<mpsc::UnboundedReceiver<()>>,
+    /// The resolved program of a stdio server, for the audit log.
+    executable: Option<std::path::PathBuf>,
+    /// Its SHA-256, when a rule pinned it.
+    pinned_digest: Option<String>,
 }
 
 impl McpServerActor {
@@ -42,16 +52,24 @@ impl McpServerActor {
         cx: ChildContext,
         sandbox: Option<SandboxMode>,
         launch: Option<Result<CommandSpec, LaunchError>>,
+        rules: ToolRules,
     ) -> Self {
         let machine = Machine::new(
             MachineConfig {
                 server: setup.name.clone(),
-                enabled_tools: setup.config.enabled_tools.clone(),
-                disabled_tools: setup.config.disabled_tools.clone(),
+                rules: rules.clone(),
+                // The locks in force now: a restart applies them afresh.
+                locks: setup.gate.tool_locks(),
                 ping_timeout: setup.timing.ping_timeout,
             },
             now(),
         );
+        let program = launch
+            .as_ref()
+            .and_then(|launch| launch.as_ref().ok())
+            .and_then(|spec| spec.program.as_ref());
+        let executable = program.map(|p| p.path().to_owned());
+        let pinned_digest = program.and_then(|p| p.digest()).map(str::to_owned);
         McpServerActor {
             setup,
             cx,
@@ -61,7 +79,34 @@ impl McpServerActor {
             sandbox,
             launch,
             live: None,
+            rules: Arc::new(rules),
+            tools_changed: None,
+            executable,
+            pinned_digest,
         }
+    }
+
+    /// Publishes the tools a ready incarnation offers, for direct calls.
+    fn go_live(&mut self, tools: &[ToolInfo], withheld: &[crate::policy::WithheldTool]) {
+        let Some(peer) = self.peer.clone() else {
+            return;
+        };
+        let live = Live {
+            server: self.setup.name.clone(),
+            peer,
+            tools: Arc::new(tools.iter().map(|t| t.name.clone()).collect()),
+            rules: Arc::clone(&self.rules),
+            withheld: Arc::new(
+                withheld
+                    .iter()
+                    .map(|w| (w.name.clone(), w.why.clone()))
+                    .collect::<BTreeMap<_, _>>(),
+            ),
+            timeout: self.setup.tool_timeout(),
+            incarnation: self.cx.incarnation().0,
+        };
+        self.setup.live.set(live.clone());
+        self.live = Some(live);
     }
 
     fn deliver(&mut self, input: Input, ctx: &mut Context<Self>) {
@@ -72,27 +117,33 @@ impl McpServerActor {
 
     fn perform(&mut self, effect: Effect, ctx: &mut Context<Self>) {
         match effect {
-            Effect::Ready { tools, elapsed } => {
-                if let Some(peer) = self.peer.clone() {
-                    let live = Live {
-                        server: self.setup.name.clone(),
-                        peer,
-                        tools: Arc::new(tools.iter().map(|t| t.name.clone()).collect()),
-                        filtered: self.setup.config.enabled_tools.is_some()
-                            || self.setup.config.disabled_tools.is_some(),
-                        timeout: self.setup.tool_timeout(),
-                        incarnation: self.cx.incarnation().0,
-                    };
-                    self.setup.live.set(live.clone());
-                    self.live = Some(live);
-                }
+            Effect::Ready {
+                tools,
+                withheld,
+                elapsed,
+            } => {
+                self.go_live(&tools, &withheld);
                 self.cx.ready();
                 self.setup.publish(ServerEvent::Ready {
                     server: self.setup.name.clone(),
                     incarnation: self.cx.incarnation().0,
                     tools,
+                    withheld,
                     elapsed,
                     pid: self.process.as_ref().map(ChildProcess::pid),
+                });
+                // From now on, a changed tool list is listed and judged again.
+                if let Some(changed) = self.tools_changed.take() {
+                    ctx.add_stream(tokio_stream_of(changed));
+                }
+            }
+            Effect::ToolsChanged { tools, withheld } => {
+                self.go_live(&tools, &withheld);
+                self.setup.publish(ServerEvent::ToolsChanged {
+                    server: self.setup.name.clone(),
+                    incarnation: self.cx.incarnation().0,
+                    tools,
+                    withheld,
                 });
             }
             Effect::Ping(timeout) => {
@@ -150,9 +201,19 @@ impl Actor for McpServerActor {
             connect(setup, sandbox, launch)
                 .into_actor(self)
                 .map(|result, act, ctx| match result {
-                    Ok((client, tools)) => {
+                    Ok((client, tools, changed)) => {
                         act.peer = Some(client.service.peer().clone());
                         act.process = client.process.clone();
+                        act.tools_changed = Some(changed);
+                        if let Some(process) = &client.process {
+                            act.setup.publish(ServerEvent::ProcessStarted {
+                                server: act.setup.name.clone(),
+                                incarnation: act.cx.incarnation().0,
+                                pid: process.pid(),
+                                executable: act.executable.clone(),
+                                sha256: act.pinned_digest.clone(),
+                            });
+                        }
                         let process = client.process;
                         let service = client.service;
                         let watch = async move {
@@ -189,21 +250,109 @@ impl Actor for McpServerActor {
 
     fn stopping(&mut self, _ctx: &mut Context<Self>) -> Running {
         self.setup.live.clear(self.cx.incarnation().0);
-        // The transport's drop kills the group too; doing it here makes the
+        // The transport's drop kills the tree too; doing it here makes the
         // kill happen before the supervisor reports the child stopped.
         if let Some(process) = &self.process {
             let _ = process.kill_group();
+            self.setup.publish(ServerEvent::ProcessStopped {
+                server: self.setup.name.clone(),
+                incarnation: self.cx.incarnation().0,
+                pid: process.pid(),
+                status: process
+                    .try_exit_status()
+                    .flatten()
+                    .map_or_else(|| "killed".to_owned(), |status| status.to_string()),
+            });
         }
         Running::Stop
     }
 }
+
+/// Our rmcp client handler: announces what `client_config` says, and
+/// reports `notifications/tools/list_changed`.
+#[derive(Debug, Clone)]
+struct NotifyingHandler {
+    info: rmcp::model::ClientConfig,
+    tools_changed: mpsc::UnboundedSender<()>,
+}
+
+impl rmcp::ClientHandler for NotifyingHandler {
+    fn get_info(&self) -> rmcp::model::ClientConfig {
+        self.info.clone()
+    }
+
+    fn on_tool_list_changed(
+        &self,
+        _context: NotificationContext<RoleClient>,
+    ) -> impl Future<Output = ()> + Send + '_ {
+        // The actor may be gone; then nobody needs to know.
+        let _ = self.tools_changed.send(());
+        std::future::ready(())
+    }
+}
+
+/// A stream of the list-changed signals, as inputs.
+fn tokio_stream_of(
+    mut changed: mpsc::UnboundedReceiver<()>,
+) -> impl futures::Stream<Item = ToolsListChanged> {
+    futures::stream::poll_fn(move |cx| changed.poll_recv(cx).map(|o| o.map(|()| ToolsListChanged)))
+}
+
+/// `notifications/tools/list_changed` arrived.
+#[derive(Debug)]
+struct ToolsListChanged;
+
+impl StreamHandler<ToolsListChanged> for McpServerActor {
+    fn handle(&mut self, _: ToolsListChanged, ctx: &mut Context<Self>) {
+        let Some(peer) = self.peer.clone() else {
+            return;
+        };
+        let timeout = self.setup.startup_timeout();
+        let list = async move { tokio::time::timeout(timeout, peer.list_all_tools()).await };
+        ctx.spawn(list.into_actor(self).map(|result, act, ctx| match result {
+            Ok(Ok(tools)) => act.deliver(
+                Input::ToolsListed {
+                    tools: tools.into_iter().map(tool_info).collect(),
+                },
+                ctx,
+            ),
+            // A server that cannot list its tools any more keeps the old
+            // list; the next ping tells whether it is alive.
+            Ok(Err(err)) => tracing::warn!(server = %act.setup.name, "tools/list failed: {err}"),
+            Err(_) => tracing::warn!(server = %act.setup.name, "tools/list timed out"),
+        }));
+    }
+
+    /// The connection is gone; the actor learns it from the transport.
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
+}
+
+/// What the session keeps of a listed tool.
+fn tool_info(tool: rmcp::model::Tool) -> ToolInfo {
+    let definition = crate::policy::tool_definition(
+        &serde_json::to_value(&tool).unwrap_or(serde_json::Value::Null),
+    );
+    ToolInfo {
+        name: tool.name.into_owned(),
+        description: tool.description.map(|d| d.into_owned()),
+        input_schema: serde_json::Value::Object(tool.input_schema.as_ref().clone()),
+        definition,
+    }
+}
+
+/// A connected client, its tools, and the list-changed signals.
+type Connected = (
+    McpClient<NotifyingHandler>,
+    Vec<ToolInfo>,
+    mpsc::UnboundedReceiver<()>,
+);
 
 /// Connects, handshakes and lists every tool, all under the startup timeout.
 async fn connect(
     setup: Arc<ServerSetup>,
     sandbox: Option<SandboxMode>,
     launch: Option<Result<CommandSpec, LaunchError>>,
-) -> Result<(McpClient, Vec<ToolInfo>), ServerFailure> {
+) -> Result<Connected, ServerFailure> {
     let timeout = setup.startup_timeout();
     let startup = |message: String| ServerFailure::Startup {
         server: setup.name.clone(),
@@ -242,8 +391,13 @@ async fn connect(
         .get(setup.config.transport.kind())
         .map_err(|err| startup(err.to_string()))?;
     let started = Instant::now();
+    let (tools_changed, changed) = mpsc::unbounded_channel();
+    let handler = NotifyingHandler {
+        info: codex_transports::client_config(),
+        tools_changed,
+    };
     let client = plugin
-        .connect_and_initialize(&setup.config.transport, &context, timeout)
+        .connect_and_initialize_with(handler, &setup.config.transport, &context, timeout)
         .await
         .map_err(|err| startup_failure(&setup.name, timeout, err))?;
     let remaining = timeout.saturating_sub(started.elapsed());
@@ -265,15 +419,8 @@ async fn connect(
             });
         }
     };
-    let tools = tools
-        .into_iter()
-        .map(|tool| ToolInfo {
-            name: tool.name.into_owned(),
-            description: tool.description.map(|d| d.into_owned()),
-            input_schema: serde_json::Value::Object(tool.input_schema.as_ref().clone()),
-        })
-        .collect();
-    Ok((client, tools))
+    let tools = tools.into_iter().map(tool_info).collect();
+    Ok((client, tools, changed))
 }
 
 /// The sandbox a server runs in. Its writable roots come from the session
@@ -294,7 +441,7 @@ fn server_sandbox(setup: &ServerSetup, mode: SandboxMode) -> Result<SandboxPolic
     Ok(policy)
 }
 
-fn tail_of(client: &McpClient) -> String {
+fn tail_of<H: rmcp::ClientHandler>(client: &McpClient<H>) -> String {
     client
         .process
         .as_ref()

@@ -36,6 +36,7 @@ use super::launch::{LaunchContext, Resolved, canonical_dir, env_is_denied, resol
 use super::requirements::{
     AllowRule, RequirementSource, Requirements, RequirementsLayer, RuleIdentity, RuleName,
 };
+use super::tools::{FilterOrigin, ToolFilter, ToolRules};
 use crate::config::{McpServerConfig, SandboxMode};
 
 /// The verdict for one server.
@@ -51,6 +52,8 @@ pub enum Admission {
         sandbox: Option<SandboxMode>,
         /// For a stdio server: exactly what runs, or why it cannot.
         launch: Option<Result<CommandSpec, LaunchError>>,
+        /// The tool filters of the user and of every matched entry.
+        tools: ToolRules,
     },
     /// The server stays in config but is not started.
     Disabled(DisabledReason),
@@ -340,6 +343,13 @@ pub fn admit(
     let mut matched = Vec::new();
     let mut sandbox = None;
     let mut pinned: Option<Executable> = None;
+    let mut filters = vec![(
+        FilterOrigin::User,
+        ToolFilter {
+            enabled: server.enabled_tools.clone(),
+            disabled: server.disabled_tools.clone(),
+        },
+    )];
     for layer in &requirements.layers {
         let Some(allowlist) = &layer.allowlist else {
             continue;
@@ -357,6 +367,13 @@ pub fn admit(
                     source: layer.source.clone(),
                     rule: rule.key.clone(),
                 });
+                filters.push((
+                    FilterOrigin::Rule {
+                        source: layer.source.clone(),
+                        rule: rule.key.clone(),
+                    },
+                    rule.tools.clone(),
+                ));
             }
             Err(cause) => return disabled(layer, cause),
         }
@@ -369,6 +386,7 @@ pub fn admit(
         matched,
         sandbox,
         launch,
+        tools: ToolRules::new(filters),
     }
 }
 

@@ -134,6 +134,7 @@ pub fn constrain_servers(
                     matched: Vec::new(),
                     sandbox: None,
                     launch: None,
+                    tools: Default::default(),
                 },
             };
             (name.clone(), server)

@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use super::admit::{Admission, DisabledReason, admit};
 use super::launch::LaunchContext;
+use super::lock::ToolLock;
 use super::requirements::Requirements;
 use crate::config::McpServerConfig;
 
@@ -16,6 +17,7 @@ use crate::config::McpServerConfig;
 #[derive(Debug, Clone)]
 pub struct AdmissionGate {
     requirements: Arc<RwLock<Option<Requirements>>>,
+    locks: Arc<RwLock<Arc<Vec<ToolLock>>>>,
     context: Arc<LaunchContext>,
 }
 
@@ -25,7 +27,24 @@ impl AdmissionGate {
     pub fn closed(context: LaunchContext) -> Self {
         AdmissionGate {
             requirements: Arc::new(RwLock::new(None)),
+            locks: Arc::new(RwLock::new(Arc::new(Vec::new()))),
             context: Arc::new(context),
+        }
+    }
+
+    /// Replaces the tool locks in force (first load and hot reload).
+    pub fn replace_locks(&self, locks: Vec<ToolLock>) {
+        match self.locks.write() {
+            Ok(mut guard) => *guard = Arc::new(locks),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(locks),
+        }
+    }
+
+    /// The tool locks in force.
+    pub fn tool_locks(&self) -> Arc<Vec<ToolLock>> {
+        match self.locks.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
     }
 

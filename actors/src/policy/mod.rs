@@ -11,9 +11,11 @@ mod constrained;
 mod effective;
 mod gate;
 mod launch;
+mod lock;
 mod matcher;
 mod plan;
 mod requirements;
+mod tools;
 
 pub use admit::{
     Admission, DisabledReason, LaunchError, PolicyCause, RuleFamily, RuleMatch, admit, stricter,
@@ -27,6 +29,10 @@ pub use gate::AdmissionGate;
 pub use launch::{
     DEFAULT_SEARCH_PATH, LaunchContext, env_is_denied, resolve_program_for, search_path,
 };
+pub use lock::{
+    LOCK_FILE, LockError, LockOrigin, LockState, LockedTool, ToolLock, Withheld, WithheldTool,
+    canonical, digest, render_lock, tool_definition, tool_locks,
+};
 pub use matcher::{Pattern, UrlMatcher, ValueMatcher};
 pub use plan::{AuditEvent, Plan, StopReason, audit, plan};
 pub use requirements::{
@@ -34,3 +40,4 @@ pub use requirements::{
     RequirementSource, Requirements, RequirementsError, RequirementsLayer, RequirementsSources,
     RuleIdentity, RuleName, SYSTEM_REQUIREMENTS_FILE, load_requirements, parse_requirements,
 };
+pub use tools::{FilterOrigin, ToolFilter, ToolRefusal, ToolRules};

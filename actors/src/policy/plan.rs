@@ -61,6 +61,9 @@ pub struct AuditEvent {
     pub allowed: bool,
     /// The rules that admitted it, or the reason it is disabled.
     pub detail: String,
+    /// The requirements sources that decided (the disabling layer, or the
+    /// layers whose entries admitted it); empty when none did.
+    pub sources: Vec<String>,
 }
 
 /// Compares `running` (name → config of each running server) with `next`
@@ -104,9 +107,9 @@ pub fn audit(servers: &McpServers) -> Vec<AuditEvent> {
                     format!("{} {}", server.config.transport.kind(), url.redacted())
                 }
             };
-            let (allowed, detail) = match &server.admission {
+            let (allowed, detail, sources) = match &server.admission {
                 Admission::Allowed { matched, .. } if matched.is_empty() => {
-                    (true, "no allowlist applies".to_owned())
+                    (true, "no allowlist applies".to_owned(), Vec::new())
                 }
                 Admission::Allowed { matched, .. } => (
                     true,
@@ -115,14 +118,22 @@ pub fn audit(servers: &McpServers) -> Vec<AuditEvent> {
                         .map(|m| format!("{} ({})", m.rule, m.source))
                         .collect::<Vec<_>>()
                         .join(", "),
+                    matched.iter().map(|m| m.source.to_string()).collect(),
                 ),
-                Admission::Disabled(reason) => (false, reason.to_string()),
+                Admission::Disabled(reason) => {
+                    let sources = match reason {
+                        DisabledReason::Requirements { source, .. } => vec![source.to_string()],
+                        DisabledReason::ByUser | DisabledReason::NotLoaded => Vec::new(),
+                    };
+                    (false, reason.to_string(), sources)
+                }
             };
             AuditEvent {
                 server: name.clone(),
                 identity,
                 allowed,
                 detail,
+                sources,
             }
         })
         .collect()

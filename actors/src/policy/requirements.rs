@@ -19,6 +19,7 @@ use base64::Engine as _;
 use codex_transports::CanonicalUrl;
 
 use super::matcher::{Pattern, UrlMatcher, ValueMatcher};
+use super::tools::ToolFilter;
 
 use crate::config::{
     ApprovalPolicy, Diagnostic, Location, Origin, SandboxMode, SyntaxError, TomlLayer,
@@ -145,6 +146,9 @@ pub struct AllowRule {
     /// `sha256`: the resolved executable (for a `#!` script, the script)
     /// must hash to one of these (lower-case hex).
     pub sha256: Option<Vec<String>>,
+    /// `enabled_tools` / `disabled_tools`: the tools the admin lets this
+    /// server offer (intersected with the user's and every other layer's).
+    pub tools: ToolFilter,
     /// The rule's key path, e.g. `mcp_server_allowlist.docs`.
     pub key: String,
 }
@@ -177,6 +181,11 @@ pub struct RequirementsLayer {
     /// `mcp_server_search_path`: where the bare command of a server is
     /// looked up under an allowlist (absolute directories).
     pub search_path: Option<Vec<PathBuf>>,
+    /// `mcp_tools_lock`: the tool lock that applies instead of the user's.
+    pub tools_lock: Option<PathBuf>,
+    /// `audit_log`: where every policy decision is appended, one JSON line
+    /// each.
+    pub audit_log: Option<PathBuf>,
 }
 
 /// Every layer that was found, highest priority first (system file, env
@@ -325,6 +334,8 @@ fn parse_layer(
         allowed_sandbox_modes: None,
         allowed_approval_policies: None,
         search_path: None,
+        tools_lock: None,
+        audit_log: None,
     };
     for (key, value) in &doc.table {
         match key.as_str() {
@@ -352,6 +363,20 @@ fn parse_layer(
                         extra,
                         rule_key(key, name),
                     )?);
+                }
+            }
+            "mcp_tools_lock" | "audit_log" => {
+                let text = parser.string(&[key], value)?;
+                let path = PathBuf::from(&text);
+                if !path.is_absolute() {
+                    return Err(
+                        parser.invalid(&[key], &format!("{text:?} is not an absolute path"))
+                    );
+                }
+                if key == "audit_log" {
+                    layer.audit_log = Some(path);
+                } else {
+                    layer.tools_lock = Some(path);
                 }
             }
             "mcp_server_search_path" => {
@@ -574,11 +599,13 @@ impl Parser<'_> {
             cwd: extra.cwd,
             allowed_env: extra.allowed_env,
             sha256: extra.sha256,
+            tools: extra.tools,
             key,
         })
     }
 
-    /// Removes and parses `cwd`, `allowed_env` and `sha256` from `fields`.
+    /// Removes and parses `cwd`, `allowed_env`, `sha256`, `enabled_tools`
+    /// and `disabled_tools` from `fields`.
     fn rule_extras(
         &self,
         path: &[&str],
@@ -633,10 +660,21 @@ impl Parser<'_> {
                 Some(digests.iter().map(|d| d.to_ascii_lowercase()).collect())
             }
         };
+        let tools = ToolFilter {
+            enabled: fields
+                .remove("enabled_tools")
+                .map(|value| strings("enabled_tools", value))
+                .transpose()?,
+            disabled: fields
+                .remove("disabled_tools")
+                .map(|value| strings("disabled_tools", value))
+                .transpose()?,
+        };
         Ok(RuleExtras {
             cwd,
             allowed_env,
             sha256,
+            tools,
         })
     }
 
@@ -810,12 +848,13 @@ impl Parser<'_> {
     }
 }
 
-/// The stdio-only checks of an allowlist entry.
+/// The checks of an allowlist entry besides its identity.
 #[derive(Debug, Default)]
 struct RuleExtras {
     cwd: Option<PathBuf>,
     allowed_env: Option<Vec<String>>,
     sha256: Option<Vec<String>>,
+    tools: ToolFilter,
 }
 
 impl RuleExtras {
@@ -825,6 +864,10 @@ impl RuleExtras {
             cwd: other.cwd.or(self.cwd),
             allowed_env: other.allowed_env.or(self.allowed_env),
             sha256: other.sha256.or(self.sha256),
+            tools: ToolFilter {
+                enabled: other.tools.enabled.or(self.tools.enabled),
+                disabled: other.tools.disabled.or(self.tools.disabled),
+            },
         }
     }
 }

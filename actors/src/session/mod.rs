@@ -30,15 +30,20 @@ use tokio::sync::broadcast;
 pub use registry::{MAX_TOOL_NAME, QualifiedTool, qualify};
 pub use turn::TurnRuntime;
 
+use crate::audit_log::{
+    AuditEntry, AuditLogActor, AuditReport, Configure as ConfigureAudit, Record as AuditRecord,
+};
 use crate::config::{ConfigError, ConfigOverride, LoadOptions, McpServerConfig, load_config};
 use crate::config_source::ConfigSourceActor;
 use crate::mcp_server::{
     McpServerHandle, ServerEvent, ServerFailure, ServerSetup, Timing, ToolCallError, ToolInfo,
     server_spec,
 };
+use crate::policy::ToolLock;
 use crate::policy::{
-    AdmissionGate, AuditEvent, LaunchContext, McpServers, Requirements, RequirementsError,
-    RequirementsSources, StopReason, audit, constrain_servers, load_requirements, plan,
+    AdmissionGate, AuditEvent, LaunchContext, LockError, McpServers, Requirements,
+    RequirementsError, RequirementsSources, StopReason, WithheldTool, audit, constrain_servers,
+    load_requirements, plan, tool_locks,
 };
 use crate::sandbox_process::{CommandEvent, CommandExit, SandboxProcessActor, Stream};
 use crate::sink::EventSink;
@@ -70,12 +75,50 @@ pub enum SessionEvent {
         server: String,
         /// Its incarnation number.
         incarnation: u64,
-        /// Tools after filtering.
+        /// The tools offered.
         tools: Vec<ToolInfo>,
+        /// The tools an admin rule forbids or a lock withholds.
+        withheld: Vec<WithheldTool>,
         /// Time from start to ready.
         elapsed: Duration,
         /// The server process (and process group leader), for stdio.
         pid: Option<u32>,
+    },
+    /// A ready server's tools changed (`tools/list_changed`), and were
+    /// judged again.
+    ToolsChanged {
+        /// The server.
+        server: String,
+        /// Its incarnation number.
+        incarnation: u64,
+        /// The tools offered now.
+        tools: Vec<ToolInfo>,
+        /// The tools withheld now.
+        withheld: Vec<WithheldTool>,
+    },
+    /// A stdio server's process started.
+    ProcessStarted {
+        /// The server.
+        server: String,
+        /// Its incarnation number.
+        incarnation: u64,
+        /// The process id.
+        pid: u32,
+        /// The file it runs.
+        executable: Option<PathBuf>,
+        /// That file's SHA-256, when pinned.
+        sha256: Option<String>,
+    },
+    /// A stdio server's process stopped (its tree killed).
+    ProcessStopped {
+        /// The server.
+        server: String,
+        /// Its incarnation number.
+        incarnation: u64,
+        /// The process id.
+        pid: u32,
+        /// How it ended.
+        status: String,
     },
     /// An incarnation ended abnormally; the supervisor may restart it.
     ServerFailed {
@@ -144,14 +187,51 @@ impl From<ServerEvent> for SessionEvent {
                 server,
                 incarnation,
                 tools,
+                withheld,
                 elapsed,
                 pid,
             } => SessionEvent::ServerReady {
                 server,
                 incarnation,
                 tools,
+                withheld,
                 elapsed,
                 pid,
+            },
+            ServerEvent::ToolsChanged {
+                server,
+                incarnation,
+                tools,
+                withheld,
+            } => SessionEvent::ToolsChanged {
+                server,
+                incarnation,
+                tools,
+                withheld,
+            },
+            ServerEvent::ProcessStarted {
+                server,
+                incarnation,
+                pid,
+                executable,
+                sha256,
+            } => SessionEvent::ProcessStarted {
+                server,
+                incarnation,
+                pid,
+                executable,
+                sha256,
+            },
+            ServerEvent::ProcessStopped {
+                server,
+                incarnation,
+                pid,
+                status,
+            } => SessionEvent::ProcessStopped {
+                server,
+                incarnation,
+                pid,
+                status,
             },
             ServerEvent::Failed {
                 server,
@@ -224,6 +304,8 @@ pub struct ServerStatus {
     pub required: bool,
     /// Its tools when ready.
     pub tools: Vec<ToolInfo>,
+    /// Its tools that an admin rule forbids or a lock withholds.
+    pub withheld: Vec<WithheldTool>,
     /// The live process (and process group leader), for a ready stdio server.
     pub pid: Option<u32>,
 }
@@ -248,6 +330,9 @@ pub struct SessionOptions {
     /// How to start sandboxed stdio servers (the `codex` binary in its
     /// sandbox-helper mode).
     pub sandbox_launcher: Option<codex_sandbox::SandboxLauncher>,
+    /// Apply tool locks (`codex mcp lock` turns this off to see every
+    /// tool as it is now).
+    pub tool_locks: bool,
 }
 
 /// Why a sandboxed command produced no exit status.
@@ -287,6 +372,9 @@ pub enum SessionError {
     /// The TLS client could not be set up.
     #[error("cannot set up TLS: {0}")]
     Tls(String),
+    /// A tool lock cannot be read.
+    #[error(transparent)]
+    Lock(#[from] LockError),
 }
 
 /// Config and requirements the caller already loaded, with each server's
@@ -298,6 +386,8 @@ pub struct Preloaded {
     pub servers: McpServers,
     /// The requirements they were admitted under.
     pub requirements: Requirements,
+    /// `mcp_tools_lock_new = "allow"` in the user's config.
+    pub tools_lock_allows_new: bool,
 }
 
 /// A running session. Dropping it does not stop it; call
@@ -313,6 +403,10 @@ pub struct Session {
     next_source: std::sync::atomic::AtomicU64,
     /// Reaps orphans this process adopted, when it is a subreaper.
     reaper: Option<tokio::task::JoinHandle<()>>,
+    /// The audit log.
+    audit: ChildHandle<AuditLogActor>,
+    /// What the audit files missed.
+    audit_report: Arc<std::sync::Mutex<Vec<AuditReport>>>,
 }
 
 /// How often adopted orphans that died are reaped.
@@ -356,10 +450,23 @@ impl Session {
         let (events, _) = broadcast::channel(4096);
         let (internal, _) = broadcast::channel(4096);
         let bus = EventBus::new(4096);
+        let audit_report = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let report = Arc::clone(&audit_report);
+        // Started before any server, so it stops after all of them.
+        let (audit_spec, audit) = ChildSpec::actor("audit", move |_| {
+            Ok(AuditLogActor::new(Vec::new(), Arc::clone(&report)))
+        });
+        let audit_sink = {
+            let audit = audit.clone();
+            EventSink::new(move |entry| {
+                let _ = audit.try_send(AuditRecord(entry));
+            })
+        };
         let mut seed = Some(SessionActor::new(
             internal.clone(),
             events.clone(),
             bus.subscribe(),
+            audit_sink,
         ));
         let (state, actor) = ChildSpec::actor("state", move |_| {
             seed.take()
@@ -367,7 +474,12 @@ impl Session {
         });
         let state = state.restart(Restart::Temporary).significant(true);
         let config = SupervisorConfig::default().auto_shutdown(AutoShutdown::AnySignificant);
-        let root = Supervisor::start("session", config, &bus, vec![state]);
+        let root = Supervisor::start(
+            "session",
+            config,
+            &bus,
+            vec![state, audit_spec.restart(Restart::Permanent)],
+        );
         root.ready().await.map_err(|_| SessionError::Stopped)?;
         let session = Session {
             actor,
@@ -391,6 +503,8 @@ impl Session {
             next_source: std::sync::atomic::AtomicU64::new(1),
             // Orphans of servers re-parented to this process become its
             // zombies when they die; nobody else waits for them.
+            audit,
+            audit_report,
             reaper: codex_sandbox::is_subreaper().then(|| {
                 tokio::spawn(async {
                     let mut every = tokio::time::interval(REAP_INTERVAL);
@@ -405,7 +519,11 @@ impl Session {
             Some(preloaded) => {
                 let _serial = session.reload_lock.lock().await;
                 let servers = session.only(preloaded.servers);
-                session.apply(servers, preloaded.requirements).await?;
+                let locks =
+                    session.locks(&preloaded.requirements, preloaded.tools_lock_allows_new)?;
+                session
+                    .apply(servers, preloaded.requirements, locks)
+                    .await?;
             }
             None => session.reload().await?,
         }
@@ -483,7 +601,9 @@ impl Session {
         if let Some(handle) = direct
             && handle.is_live()
         {
-            return handle.call(tool, arguments).await;
+            let result = handle.call(tool, arguments).await;
+            self.audit_refusal(&result);
+            return result;
         }
         let route = self
             .ask(Route {
@@ -494,12 +614,30 @@ impl Session {
                 server: server.to_owned(),
                 reason: "the session has stopped".to_owned(),
             })?;
-        match route {
+        let result = match route {
             Ok(handle) => handle.call(tool, arguments).await,
             Err(reason) => Err(ToolCallError::Unavailable {
                 server: server.to_owned(),
                 reason,
             }),
+        };
+        self.audit_refusal(&result);
+        result
+    }
+
+    /// A refused call makes an audit line.
+    fn audit_refusal(&self, result: &Result<CallToolResult, ToolCallError>) {
+        if let Err(ToolCallError::Refused {
+            server,
+            tool,
+            reason,
+        }) = result
+        {
+            let _ = self.audit.try_send(AuditRecord(AuditEntry::CallRefused {
+                server: server.clone(),
+                tool: tool.clone(),
+                reason: reason.clone(),
+            }));
         }
     }
 
@@ -533,7 +671,11 @@ impl Session {
     /// A source that fails to load leaves everything as it was.
     pub async fn reload(&self) -> Result<(), SessionError> {
         let _serial = self.reload_lock.lock().await;
-        let (servers, requirements) = match self.load() {
+        let loaded = self.load().and_then(|(servers, requirements, allows_new)| {
+            let locks = self.locks(&requirements, allows_new)?;
+            Ok((servers, requirements, locks))
+        });
+        let (servers, requirements, locks) = match loaded {
             Ok(loaded) => loaded,
             Err(err) => {
                 let _ = self.shared.events.send(SessionEvent::ConfigError {
@@ -546,7 +688,32 @@ impl Session {
         // server started below reuses this verdict.
         let admitted =
             constrain_servers(&servers, &requirements, self.shared.gate.context()).into_inner();
-        self.apply(admitted, requirements).await
+        self.apply(admitted, requirements, locks).await
+    }
+
+    /// The tool locks in force, unless this session ignores them.
+    fn locks(
+        &self,
+        requirements: &Requirements,
+        allows_new: bool,
+    ) -> Result<Vec<ToolLock>, SessionError> {
+        if !self.options.tool_locks {
+            return Ok(Vec::new());
+        }
+        Ok(tool_locks(
+            requirements,
+            &self.options.codex_home,
+            allows_new,
+        )?)
+    }
+
+    /// What the audit files missed so far (a file that cannot be written
+    /// counts its lines as dropped; nothing is lost silently).
+    pub fn audit_report(&self) -> Vec<AuditReport> {
+        self.audit_report
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Brings the running servers in line with `admitted`. Callers hold
@@ -555,9 +722,17 @@ impl Session {
         &self,
         admitted: McpServers,
         requirements: Requirements,
+        locks: Vec<ToolLock>,
     ) -> Result<(), SessionError> {
-        // New requirements first, so restarts in flight see them too.
+        let audit_files = requirements
+            .layers
+            .iter()
+            .filter_map(|layer| layer.audit_log.clone())
+            .collect();
+        let _ = self.audit.try_send(ConfigureAudit(audit_files));
+        // New requirements and locks first, so restarts in flight see them.
         self.shared.gate.replace(requirements);
+        self.shared.gate.replace_locks(locks);
         for event in audit(&admitted) {
             tracing::info!(
                 server = %event.server,
@@ -566,6 +741,13 @@ impl Session {
                 detail = %event.detail,
                 "admission"
             );
+            let _ = self.audit.try_send(AuditRecord(AuditEntry::Admission {
+                server: event.server.clone(),
+                identity: event.identity.clone(),
+                allowed: event.allowed,
+                detail: event.detail.clone(),
+                sources: event.sources.clone(),
+            }));
             let _ = self.shared.events.send(SessionEvent::Admission(event));
         }
         let running = self.ask(RunningConfigs).await?;
@@ -649,14 +831,21 @@ impl Session {
         servers
     }
 
-    fn load(&self) -> Result<(BTreeMap<String, McpServerConfig>, Requirements), SessionError> {
+    #[allow(clippy::type_complexity)]
+    fn load(
+        &self,
+    ) -> Result<(BTreeMap<String, McpServerConfig>, Requirements, bool), SessionError> {
         let requirements = load_requirements(&self.options.requirements)?.requirements;
         let config = load_config(&LoadOptions {
             codex_home: self.options.codex_home.clone(),
             cwd: self.options.cwd.clone(),
             overrides: self.options.overrides.clone(),
         })?;
-        Ok((self.only(config.mcp_servers), requirements))
+        Ok((
+            self.only(config.mcp_servers),
+            requirements,
+            config.tools_lock_allows_new,
+        ))
     }
 
     /// The files whose changes should trigger [`Session::reload`].

@@ -11,9 +11,11 @@ use codex_runtime::{ActorError, ChildId, Event, EventKind, Exit};
 use tokio::sync::{broadcast, oneshot};
 
 use super::{ServerState, ServerStatus, SessionEvent};
+use crate::audit_log::AuditEntry;
 use crate::config::McpServerConfig;
 use crate::mcp_server::{McpServerHandle, ToolInfo};
-use crate::policy::{Admission, McpServers, StopReason};
+use crate::policy::{Admission, McpServers, StopReason, WithheldTool};
+use crate::sink::EventSink;
 
 #[derive(Debug)]
 struct Entry {
@@ -23,6 +25,7 @@ struct Entry {
     running: bool,
     handle: Option<McpServerHandle>,
     tools: Vec<ToolInfo>,
+    withheld: Vec<WithheldTool>,
     pid: Option<u32>,
     last_failure: Option<String>,
     /// The current start has had an outcome (ready or failed).
@@ -42,6 +45,8 @@ pub(crate) struct SessionActor {
     /// a subscriber that sees `ServerReady` can call the server at once.
     events: broadcast::Sender<SessionEvent>,
     runtime_events: Option<broadcast::Receiver<Event>>,
+    /// Where audit lines go.
+    audit: EventSink<AuditEntry>,
 }
 
 impl SessionActor {
@@ -49,8 +54,10 @@ impl SessionActor {
         internal: broadcast::Sender<SessionEvent>,
         events: broadcast::Sender<SessionEvent>,
         runtime_events: broadcast::Receiver<Event>,
+        audit: EventSink<AuditEntry>,
     ) -> Self {
         SessionActor {
+            audit,
             internal,
             servers: BTreeMap::new(),
             subtrees: HashMap::new(),
@@ -86,6 +93,7 @@ impl SessionActor {
     }
 
     fn apply(&mut self, event: SessionEvent) {
+        self.audit_event(&event);
         match event {
             SessionEvent::ServerStarting { server, .. } => {
                 if let Some(entry) = self.servers.get_mut(&server)
@@ -98,6 +106,7 @@ impl SessionActor {
             SessionEvent::ServerReady {
                 server,
                 tools,
+                withheld,
                 elapsed,
                 pid,
                 ..
@@ -107,9 +116,24 @@ impl SessionActor {
                 {
                     entry.state = ServerState::Ready { elapsed };
                     entry.tools = tools;
+                    entry.withheld = withheld;
                     entry.pid = pid;
                     entry.last_failure = None;
                     entry.tried = true;
+                }
+            }
+            SessionEvent::ToolsChanged {
+                server,
+                tools,
+                withheld,
+                ..
+            } => {
+                if let Some(entry) = self.servers.get_mut(&server)
+                    && entry.running
+                    && matches!(entry.state, ServerState::Ready { .. })
+                {
+                    entry.tools = tools;
+                    entry.withheld = withheld;
                 }
             }
             SessionEvent::ServerFailed {
@@ -126,6 +150,7 @@ impl SessionActor {
                         last_failure: text.clone(),
                     };
                     entry.tools.clear();
+                    entry.withheld.clear();
                     entry.pid = None;
                     entry.last_failure = Some(text);
                     entry.tried = true;
@@ -133,11 +158,60 @@ impl SessionActor {
             }
             SessionEvent::ServerGaveUp { .. }
             | SessionEvent::ServerStopped { .. }
+            | SessionEvent::ProcessStarted { .. }
+            | SessionEvent::ProcessStopped { .. }
             | SessionEvent::Admission(_)
             | SessionEvent::ConfigError { .. }
             | SessionEvent::Reloaded
             | SessionEvent::CommandOutput { .. }
             | SessionEvent::CommandExited { .. } => {}
+        }
+    }
+
+    /// The audit lines a server event makes: withheld tools and process
+    /// starts and stops.
+    fn audit_event(&self, event: &SessionEvent) {
+        match event {
+            SessionEvent::ServerReady {
+                server, withheld, ..
+            }
+            | SessionEvent::ToolsChanged {
+                server, withheld, ..
+            } => {
+                for tool in withheld {
+                    self.audit.report(AuditEntry::ToolWithheld {
+                        server: server.clone(),
+                        tool: tool.name.clone(),
+                        state: tool.why.state().to_owned(),
+                        reason: tool.why.to_string(),
+                    });
+                }
+            }
+            SessionEvent::ProcessStarted {
+                server,
+                incarnation,
+                pid,
+                executable,
+                sha256,
+            } => self.audit.report(AuditEntry::ServerStarted {
+                server: server.clone(),
+                incarnation: *incarnation,
+                pid: *pid,
+                executable: executable.clone(),
+                sha256: sha256.clone(),
+            }),
+            SessionEvent::ProcessStopped {
+                server,
+                incarnation,
+                pid,
+                status,
+            } => self.audit.report(AuditEntry::ServerStopped {
+                server: server.clone(),
+                incarnation: *incarnation,
+                pid: *pid,
+                status: status.clone(),
+            }),
+            _ => {}
         }
     }
 
@@ -193,6 +267,7 @@ impl SessionActor {
             entry.state = ServerState::Failed(reason.clone());
             entry.tried = true;
             entry.tools.clear();
+            entry.withheld.clear();
             let _ = self.events.send(SessionEvent::ServerGaveUp {
                 server: name.to_owned(),
                 reason,
@@ -303,6 +378,7 @@ impl Handler<Snapshot> for SessionActor {
                     state: entry.state.clone(),
                     required: entry.config.required,
                     tools: entry.tools.clone(),
+                    withheld: entry.withheld.clone(),
                     pid: entry.pid,
                 })
                 .collect(),
@@ -369,6 +445,7 @@ impl Handler<MarkStopped> for SessionActor {
             entry.handle = None;
             entry.pid = None;
             entry.tools.clear();
+            entry.withheld.clear();
             entry.state = ServerState::Disabled(msg.reason.clone());
         }
         let _ = self.events.send(SessionEvent::ServerStopped {
@@ -408,6 +485,7 @@ impl Handler<ApplyAdmitted> for SessionActor {
                 running: false,
                 handle: None,
                 tools: Vec::new(),
+                withheld: Vec::new(),
                 pid: None,
                 last_failure: None,
                 tried: false,

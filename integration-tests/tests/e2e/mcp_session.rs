@@ -265,6 +265,6 @@ fn startup_progress_goes_to_a_terminal_only() {
             .lines()
             .find(|line| line.starts_with(&progress) && line.ends_with("tools)"))
             .unwrap_or_else(|| panic!("no progress line for {server}:\n{}", tty.stdout));
-        assert!(line.contains("(7 tools)"), "{line}");
+        assert!(line.contains("(8 tools)"), "{line}");
     }
 }
