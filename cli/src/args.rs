@@ -162,6 +162,8 @@ pub(crate) enum McpCommand {
     Tools(ToolsArgs),
     /// Call one tool through a supervised session.
     Call(CallArgs),
+    /// Pin the tools of the configured servers in $CODEX_HOME/mcp-tools.lock.
+    Lock(LockArgs),
     /// Log in to an MCP server with OAuth (not supported yet).
     Login(LoginArgs),
     /// Remove stored OAuth credentials (not supported yet).
@@ -185,6 +187,13 @@ pub(crate) struct ToolsArgs {
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LockArgs {
+    /// Only these servers (the pins of the others are kept).
+    #[arg(value_name = "NAME")]
+    pub(crate) names: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -164,6 +164,9 @@ pub(crate) enum CliError {
     /// A `required = true` server did not start.
     #[error("{0}")]
     RequiredServers(String),
+    /// A tool lock file cannot be read or parsed.
+    #[error(transparent)]
+    Lock(#[from] codex_actors::policy::LockError),
     /// Writing to stdout failed.
     #[error("failed to write output: {0}")]
     Output(#[from] std::io::Error),
@@ -205,6 +208,7 @@ impl CliError {
             | CliError::RequiredServers(_)
             | CliError::PinRemote { .. }
             | CliError::Pin { .. }
+            | CliError::Lock(_)
             | CliError::Output(_) => 1,
         }
     }

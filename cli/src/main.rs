@@ -10,6 +10,7 @@ mod context;
 mod debug;
 mod error;
 mod exec;
+mod lock;
 mod mcp;
 mod output;
 mod requirements;
@@ -42,9 +43,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let global = cli.config_overrides;
     let done = match cli.command {
         Command::Exec(args) => return owning_processes(|| exec::run(&global, args)),
-        Command::Mcp(command @ (McpCommand::Tools(_) | McpCommand::Call(_))) => {
-            owning_processes(|| mcp::run(&global, command))
-        }
+        Command::Mcp(
+            command @ (McpCommand::Tools(_) | McpCommand::Call(_) | McpCommand::Lock(_)),
+        ) => owning_processes(|| mcp::run(&global, command)),
         Command::Mcp(command) => mcp::run(&global, command),
         Command::Requirements(command) => requirements::run(&global, command),
         Command::Debug(command) => debug::run(command),

@@ -23,6 +23,7 @@ pub(crate) fn run(overrides: &ConfigOverrides, command: McpCommand) -> Result<()
         McpCommand::Remove(args) => remove(overrides, &args),
         McpCommand::Tools(args) => crate::session::tools(overrides, &args),
         McpCommand::Call(args) => crate::session::call(overrides, args),
+        McpCommand::Lock(args) => crate::lock::lock(overrides, &args),
         McpCommand::Login(args) => login(overrides, &args),
         McpCommand::Logout(args) => logout(overrides, &args),
     }

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use codex_actors::config::McpServerConfig;
 use codex_actors::policy::{
     Admission, AllowRule, DenyRule, DisabledReason, Requirements, RequirementsLayer, RuleIdentity,
-    RuleName, admit, resolve_program_for,
+    RuleName, ToolRules, admit, resolve_program_for,
 };
 use codex_transports::TransportConfig;
 use serde_json::{Value, json};
@@ -142,6 +142,12 @@ fn show(loaded: &Loaded, args: &ListArgs) -> Result<(), CliError> {
             let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
             text.push_str(&format!("  mcp_server_search_path: {}\n", dirs.join(":")));
         }
+        if let Some(lock) = &layer.tools_lock {
+            text.push_str(&format!("  mcp_tools_lock: {}\n", lock.display()));
+        }
+        if let Some(log) = &layer.audit_log {
+            text.push_str(&format!("  audit_log: {}\n", log.display()));
+        }
     }
     text.push_str(&format!(
         "\nIn effect:\n  sandbox_mode: {}\n  approval_policy: {}\n",
@@ -195,6 +201,20 @@ fn explain(loaded: &Loaded, args: &NameArgs) -> Result<(), CliError> {
             Err(err) => lines.push(format!("  cannot run: {err}")),
         }
     }
+    if let Admission::Allowed { tools, .. } = &server.admission {
+        lines.extend(tool_rule_lines(tools));
+    }
+    if let Some(lock) = loaded
+        .requirements
+        .layers
+        .iter()
+        .find_map(|layer| layer.tools_lock.as_ref())
+    {
+        lines.push(format!(
+            "  tool lock: {} (required by the admin)",
+            lock.display()
+        ));
+    }
     if loaded.requirements.layers.is_empty() {
         lines.push("  no requirements are set: the allowlist does not filter".to_owned());
     }
@@ -230,6 +250,37 @@ fn explain(loaded: &Loaded, args: &NameArgs) -> Result<(), CliError> {
     lines.push(format!("  {verdict}"));
     writeln!(std::io::stdout().lock(), "{}", lines.join("\n"))?;
     Ok(())
+}
+
+/// What each tool filter keeps and removes, the admin's rules included.
+fn tool_rule_lines(rules: &ToolRules) -> Vec<String> {
+    if rules.filters().is_empty() {
+        return vec!["  tools: every tool the server lists".to_owned()];
+    }
+    let mut lines = Vec::new();
+    for (origin, filter) in rules.filters() {
+        if let Some(enabled) = &filter.enabled {
+            lines.push(format!(
+                "  tools kept by {origin}: {}",
+                names_or_none(enabled)
+            ));
+        }
+        if let Some(disabled) = &filter.disabled {
+            lines.push(format!(
+                "  tools removed by {origin}: {}",
+                names_or_none(disabled)
+            ));
+        }
+    }
+    lines
+}
+
+fn names_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "(none)".to_owned()
+    } else {
+        names.join(", ")
+    }
 }
 
 fn rule_name(name: &RuleName) -> String {
@@ -271,6 +322,12 @@ fn allow_row(rule: &AllowRule) -> Vec<String> {
         let short: Vec<&str> = digests.iter().map(|d| &d[..d.len().min(12)]).collect();
         identity.push_str(&format!(" sha256 [{}]", short.join(", ")));
     }
+    if let Some(enabled) = &rule.tools.enabled {
+        identity.push_str(&format!(" enabled_tools [{}]", enabled.join(", ")));
+    }
+    if let Some(disabled) = &rule.tools.disabled {
+        identity.push_str(&format!(" disabled_tools [{}]", disabled.join(", ")));
+    }
     vec![
         "allow".to_owned(),
         rule_name(&rule.name),
@@ -311,6 +368,8 @@ fn layer_json(layer: &RequirementsLayer) -> Value {
                     "cwd": rule.cwd.as_ref().map(|cwd| cwd.display().to_string()),
                     "allowed_env": rule.allowed_env,
                     "sha256": rule.sha256,
+                    "enabled_tools": rule.tools.enabled,
+                    "disabled_tools": rule.tools.disabled,
                     "rule": rule.key,
                 })
             })
@@ -334,6 +393,8 @@ fn layer_json(layer: &RequirementsLayer) -> Value {
         "allowed_sandbox_modes": layer.allowed_sandbox_modes.as_ref().map(|m| m.iter().map(|v| v.as_str()).collect::<Vec<_>>()),
         "allowed_approval_policies": layer.allowed_approval_policies.as_ref().map(|p| p.iter().map(|v| v.as_str()).collect::<Vec<_>>()),
         "mcp_server_search_path": layer.search_path.as_ref().map(|dirs| dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>()),
+        "mcp_tools_lock": layer.tools_lock.as_ref().map(|p| p.display().to_string()),
+        "audit_log": layer.audit_log.as_ref().map(|p| p.display().to_string()),
     })
 }
 

@@ -8,7 +8,7 @@
 use std::io::{IsTerminal as _, Write as _};
 
 use codex_actors::mcp_server::Timing;
-use codex_actors::policy::RequirementsSources;
+use codex_actors::policy::{RequirementsSources, Withheld, WithheldTool};
 use codex_actors::session::{
     Preloaded, QualifiedTool, ServerState, ServerStatus, Session, SessionEvent, SessionOptions,
 };
@@ -35,6 +35,7 @@ pub(crate) fn tools(overrides: &ConfigOverrides, args: &ToolsArgs) -> Result<(),
         let statuses = session.statuses().await;
         let tools = session.tools().await;
         session.shutdown().await;
+        warn_audit_drops(&session);
         let statuses = statuses?;
         let tools = tools?;
         print_tools(&statuses, &tools, json)?;
@@ -82,6 +83,7 @@ pub(crate) fn call(overrides: &ConfigOverrides, args: CallArgs) -> Result<(), Cl
             Err(err) => Err(err),
         };
         session.shutdown().await;
+        warn_audit_drops(&session);
         let result = result?;
         let mut out = std::io::stdout().lock();
         if args.json {
@@ -119,7 +121,7 @@ pub(crate) fn preloaded(loaded: context::Loaded) -> Preloaded {
     }
 }
 
-fn session_options(
+pub(crate) fn session_options(
     overrides: &ConfigOverrides,
     only: Vec<String>,
 ) -> Result<SessionOptions, CliError> {
@@ -151,7 +153,7 @@ pub(crate) fn session_options_at(
 
 /// Waits for startup; on a terminal, prints one line per server as it
 /// settles.
-async fn wait_with_progress(session: &Session) -> Result<(), CliError> {
+pub(crate) async fn wait_with_progress(session: &Session) -> Result<(), CliError> {
     let show = std::io::stderr().is_terminal();
     let mut events = session.subscribe();
     let wait = session.wait_startup();
@@ -176,6 +178,15 @@ async fn wait_with_progress(session: &Session) -> Result<(), CliError> {
             }
         }
     }
+}
+
+/// The withheld tools a user is shown: a lock's verdicts. Tools an admin
+/// forbids are never listed.
+fn shown_withheld(status: &ServerStatus) -> impl Iterator<Item = &WithheldTool> {
+    status
+        .withheld
+        .iter()
+        .filter(|tool| !matches!(tool.why, Withheld::Forbidden(_)))
 }
 
 fn first_line(text: &str) -> &str {
@@ -230,12 +241,27 @@ fn print_tools(
                         })
                     })
                     .collect();
+                let withheld: Vec<Value> = shown_withheld(status)
+                    .map(|tool| {
+                        let diff = match &tool.why {
+                            Withheld::Changed { diff, .. } => Some(diff.clone()),
+                            _ => None,
+                        };
+                        json!({
+                            "name": tool.name,
+                            "state": tool.why.state(),
+                            "reason": tool.why.to_string(),
+                            "diff": diff,
+                        })
+                    })
+                    .collect();
                 json!({
                     "name": status.name,
                     "status": state,
                     "reason": reason,
                     "startup_sec": startup,
                     "tools": tools,
+                    "withheld": withheld,
                 })
             })
             .collect();
@@ -276,7 +302,43 @@ fn print_tools(
                 text.push_str(&format!("  {}\n", line.trim_end()));
             }
         }
+        let withheld: Vec<Vec<String>> = shown_withheld(status)
+            .map(|tool| {
+                let why = match &tool.why {
+                    Withheld::Changed { diff, .. } => diff.join("; "),
+                    Withheld::Unpinned { lock } => {
+                        format!("not in {} (run `codex mcp lock`)", lock.display())
+                    }
+                    Withheld::Forbidden(refusal) => refusal.to_string(),
+                };
+                vec![tool.name.clone(), tool.why.state().to_owned(), why]
+            })
+            .collect();
+        if !withheld.is_empty() {
+            for line in output::table(&["Withheld", "State", "Why"], &withheld).lines() {
+                text.push_str(&format!("  {}\n", line.trim_end()));
+            }
+        }
     }
     out.write_all(text.as_bytes())?;
     Ok(())
+}
+
+/// Warns on stderr about every audit file that missed lines. Call after
+/// [`Session::shutdown`], when the count is final.
+pub(crate) fn warn_audit_drops(session: &Session) {
+    for report in session.audit_report() {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "warning: audit log {} could not be written ({}); {} line{} dropped",
+            report.path.display(),
+            report.last_error,
+            report.dropped,
+            if report.dropped == 1 {
+                " was"
+            } else {
+                "s were"
+            }
+        );
+    }
 }

@@ -220,6 +220,7 @@ async fn bench_hops(runs: usize) {
             instructions: "bench".to_owned(),
             cwd: env.work_dir(),
             mcp_tools: tools.clone(),
+            mcp_servers: vec!["mini".to_owned()],
             output_schema: None,
             command_timeout: Duration::from_secs(10),
             seed: 1,

@@ -247,6 +247,52 @@ pub fn test_server_bin() -> PathBuf {
     bin
 }
 
+/// Our test server serving streamable HTTP on 127.0.0.1, killed on drop.
+#[derive(Debug)]
+pub struct HttpTestServer {
+    /// `http://127.0.0.1:PORT/mcp`.
+    pub url: String,
+    child: std::process::Child,
+}
+
+impl HttpTestServer {
+    /// Starts `codex-test-mcp-server --http 127.0.0.1:0 ARGS` and waits
+    /// (up to 30 s) for the address it prints.
+    pub fn start(args: &[&str]) -> HttpTestServer {
+        use std::io::BufRead as _;
+        let mut child = Command::new(test_server_bin())
+            .args(["--http", "127.0.0.1:0"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("test server starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the test server prints its address");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        HttpTestServer { url, child }
+    }
+}
+
+impl Drop for HttpTestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Replaces run-to-run variation (startup times) with placeholders, for
 /// snapshots.
 pub fn redact_timings(text: &str) -> String {

@@ -56,26 +56,70 @@ where
     H: ClientHandler,
 {
     let started = tokio::time::Instant::now();
-    let timed_out = |stderr_tail: String| ConnectError::HandshakeTimeout {
-        server: ctx.server_name.clone(),
-        timeout,
-        stderr_tail,
-    };
     let connection = tokio::time::timeout(timeout, plugin.connect(config, ctx))
         .await
-        .map_err(|_| timed_out(String::new()))??;
-    let process = connection.process;
+        .map_err(|_| ConnectError::HandshakeTimeout {
+            server: ctx.server_name.clone(),
+            timeout,
+            stderr_tail: String::new(),
+        })??;
     let remaining = timeout.saturating_sub(started.elapsed());
+    // A timeout is reported against the whole budget, not what was left.
+    initialize(handler, connection, &ctx.server_name, remaining)
+        .await
+        .map_err(|err| match err {
+            ConnectError::HandshakeTimeout {
+                server,
+                stderr_tail,
+                ..
+            } => ConnectError::HandshakeTimeout {
+                server,
+                timeout,
+                stderr_tail,
+            },
+            other => other,
+        })
+}
+
+/// Runs the `initialize` handshake on an opened connection, within
+/// `timeout`. For callers that need the connection's process between the
+/// spawn and the handshake (to record that it started, say);
+/// [`TransportPluginExt::connect_and_initialize_with`](crate::TransportPluginExt::connect_and_initialize_with)
+/// does both steps.
+///
+/// # Errors
+///
+/// [`ConnectError::Initialize`] or [`ConnectError::HandshakeTimeout`], each
+/// with the tail of a stdio server's stderr.
+///
+/// # Cancel safety
+///
+/// Dropping the future drops the connection, which kills a stdio server's
+/// process group.
+pub async fn initialize<H>(
+    handler: H,
+    connection: crate::plugin::Connection,
+    server_name: &str,
+    timeout: Duration,
+) -> Result<McpClient<H>, ConnectError>
+where
+    H: ClientHandler,
+{
+    let process = connection.process;
     // On failure or timeout rmcp drops the transport, which kills a stdio
     // server's process group; its stderr then reaches EOF.
-    match tokio::time::timeout(remaining, rmcp::serve_client(handler, connection.transport)).await {
+    match tokio::time::timeout(timeout, rmcp::serve_client(handler, connection.transport)).await {
         Ok(Ok(service)) => Ok(McpClient { service, process }),
         Ok(Err(source)) => Err(ConnectError::Initialize {
-            server: ctx.server_name.clone(),
+            server: server_name.to_owned(),
             source: Box::new(source),
             stderr_tail: drained_stderr(process.as_ref()).await,
         }),
-        Err(_) => Err(timed_out(drained_stderr(process.as_ref()).await)),
+        Err(_) => Err(ConnectError::HandshakeTimeout {
+            server: server_name.to_owned(),
+            timeout,
+            stderr_tail: drained_stderr(process.as_ref()).await,
+        }),
     }
 }
 

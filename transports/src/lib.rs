@@ -59,7 +59,7 @@ mod streamable;
 pub use boxed::BoxedTransport;
 pub use config::{HttpConfig, StdioConfig, TransportConfig, TransportKind, UnknownTransport};
 pub use error::{ConnectError, HeaderProblem, HttpError};
-pub use handshake::{CLIENT_NAME, CLIENT_TITLE, PROTOCOL_VERSION, client_config};
+pub use handshake::{CLIENT_NAME, CLIENT_TITLE, PROTOCOL_VERSION, client_config, initialize};
 pub use http::{HttpClient, USER_AGENT_VALUE, read_body, sse_events};
 pub use identity::{CanonicalUrl, Identity, StdioIdentity, UrlError};
 pub use launch::{

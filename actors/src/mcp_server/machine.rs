@@ -459,16 +459,19 @@ mod tests {
 
     #[test]
     fn locks_withhold_changed_and_new_tools_and_reapply_on_change() {
-        use crate::policy::{LockOrigin, ToolLock, render_lock};
+        use crate::policy::{LockOrigin, LockedTool, ToolLock, render_lock};
         use std::collections::BTreeMap;
         let pinned = BTreeMap::from([(
             "docs".to_owned(),
             BTreeMap::from([
                 (
                     "echo".to_owned(),
-                    tool_described("echo", "Echoes").definition,
+                    LockedTool::pin(&tool_described("echo", "Echoes").definition),
                 ),
-                ("add".to_owned(), tool_described("add", "Adds").definition),
+                (
+                    "add".to_owned(),
+                    LockedTool::pin(&tool_described("add", "Adds").definition),
+                ),
             ]),
         )]);
         let lock = ToolLock::parse(

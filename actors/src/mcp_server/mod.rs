@@ -150,6 +150,10 @@ pub struct ServerSetup {
     pub gate: AdmissionGate,
     /// Where incarnations report.
     pub events: EventSink<ServerEvent>,
+    /// Where process starts and stops are recorded. Straight to the audit
+    /// log, not through the session actor: a process stopped by the
+    /// session's own shutdown is recorded too.
+    pub audit: EventSink<crate::audit_log::AuditEntry>,
     /// Ping settings.
     pub timing: Timing,
     /// Where the ready incarnation publishes its connection, so calls skip

@@ -11,12 +11,13 @@ use actix::prelude::*;
 use codex_runtime::{ActorError, ChildContext};
 use codex_sandbox::{CommandSpec, SandboxPolicy};
 use codex_transports::{
-    ChildProcess, ConnectContext, ConnectError, McpClient, StdioLaunch, TransportConfig,
-    TransportPluginExt as _,
+    ChildProcess, ConnectContext, ConnectError, Connection, McpClient, StdioLaunch, TransportConfig,
 };
 use rmcp::model::{CallToolResult, ClientRequest, PingRequest};
 use rmcp::service::{NotificationContext, Peer, RoleClient};
 use tokio::sync::mpsc;
+
+use crate::audit_log::AuditEntry;
 
 use super::machine::{Effect, Input, Machine, MachineConfig, ServerFailure, ToolInfo};
 use super::{CallTool, Live, ServerEvent, ServerSetup, ToolCallError};
@@ -196,24 +197,20 @@ impl Actor for McpServerActor {
         let setup = Arc::clone(&self.setup);
         let sandbox = self.sandbox;
         let launch = self.launch.take();
+        let program = Program {
+            incarnation: self.cx.incarnation().0,
+            executable: self.executable.clone(),
+            digest: self.pinned_digest.clone(),
+        };
         // Calls that arrive while connecting wait in the mailbox.
         ctx.wait(
-            connect(setup, sandbox, launch)
+            connect(setup, sandbox, launch, program)
                 .into_actor(self)
                 .map(|result, act, ctx| match result {
                     Ok((client, tools, changed)) => {
                         act.peer = Some(client.service.peer().clone());
                         act.process = client.process.clone();
                         act.tools_changed = Some(changed);
-                        if let Some(process) = &client.process {
-                            act.setup.publish(ServerEvent::ProcessStarted {
-                                server: act.setup.name.clone(),
-                                incarnation: act.cx.incarnation().0,
-                                pid: process.pid(),
-                                executable: act.executable.clone(),
-                                sha256: act.pinned_digest.clone(),
-                            });
-                        }
                         let process = client.process;
                         let service = client.service;
                         let watch = async move {
@@ -243,7 +240,12 @@ impl Actor for McpServerActor {
                         let every = act.setup.timing.ping_interval;
                         ctx.run_interval(every, |act, ctx| act.deliver(Input::PingDue, ctx));
                     }
-                    Err(failure) => act.deliver(Input::ConnectFailed(failure), ctx),
+                    Err((failure, process)) => {
+                        // A process that died in the handshake still
+                        // started; `stopping` records its end.
+                        act.process = process;
+                        act.deliver(Input::ConnectFailed(failure), ctx);
+                    }
                 }),
         );
     }
@@ -254,14 +256,21 @@ impl Actor for McpServerActor {
         // kill happen before the supervisor reports the child stopped.
         if let Some(process) = &self.process {
             let _ = process.kill_group();
+            let status = process
+                .try_exit_status()
+                .flatten()
+                .map_or_else(|| "killed".to_owned(), |status| status.to_string());
+            self.setup.audit.report(AuditEntry::ServerStopped {
+                server: self.setup.name.clone(),
+                incarnation: self.cx.incarnation().0,
+                pid: process.pid(),
+                status: status.clone(),
+            });
             self.setup.publish(ServerEvent::ProcessStopped {
                 server: self.setup.name.clone(),
                 incarnation: self.cx.incarnation().0,
                 pid: process.pid(),
-                status: process
-                    .try_exit_status()
-                    .flatten()
-                    .map_or_else(|| "killed".to_owned(), |status| status.to_string()),
+                status,
             });
         }
         Running::Stop
@@ -347,13 +356,100 @@ type Connected = (
     mpsc::UnboundedReceiver<()>,
 );
 
-/// Connects, handshakes and lists every tool, all under the startup timeout.
+/// What a stdio server runs, for [`ServerEvent::ProcessStarted`].
+struct Program {
+    incarnation: u64,
+    executable: Option<std::path::PathBuf>,
+    /// Its SHA-256 when a rule pinned it (the bytes that were executed).
+    digest: Option<String>,
+}
+
+/// Connects, handshakes and lists every tool, all under the startup
+/// timeout. A stdio server's process is announced as soon as it is
+/// spawned, and handed back on failure so that its end is recorded too.
 async fn connect(
     setup: Arc<ServerSetup>,
     sandbox: Option<SandboxMode>,
     launch: Option<Result<CommandSpec, LaunchError>>,
-) -> Result<Connected, ServerFailure> {
+    program: Program,
+) -> Result<Connected, (ServerFailure, Option<ChildProcess>)> {
     let timeout = setup.startup_timeout();
+    // An unpinned program is hashed for the audit log (only when there is
+    // one), alongside the spawn.
+    let hashing = match (&program.executable, &program.digest) {
+        (Some(path), None) if setup.gate.audits() => {
+            let path = path.clone();
+            Some(tokio::task::spawn_blocking(move || {
+                codex_sandbox::sha256_file(&path).ok()
+            }))
+        }
+        _ => None,
+    };
+    let started = Instant::now();
+    let connection = open(&setup, sandbox, launch, timeout)
+        .await
+        .map_err(|failure| (failure, None))?;
+    let process = connection.process.clone();
+    if let Some(spawned) = &process {
+        let digest = match hashing {
+            Some(task) => task.await.ok().flatten(),
+            None => program.digest,
+        };
+        setup.audit.report(AuditEntry::ServerStarted {
+            server: setup.name.clone(),
+            incarnation: program.incarnation,
+            pid: spawned.pid(),
+            executable: program.executable.clone(),
+            sha256: digest.clone(),
+        });
+        setup.publish(ServerEvent::ProcessStarted {
+            server: setup.name.clone(),
+            incarnation: program.incarnation,
+            pid: spawned.pid(),
+            executable: program.executable,
+            sha256: digest,
+        });
+    }
+    let (tools_changed, changed) = mpsc::unbounded_channel();
+    let handler = NotifyingHandler {
+        info: codex_transports::client_config(),
+        tools_changed,
+    };
+    let remaining = timeout.saturating_sub(started.elapsed());
+    let failed = |failure| (failure, process.clone());
+    let client = codex_transports::initialize(handler, connection, &setup.name, remaining)
+        .await
+        .map_err(|err| failed(startup_failure(&setup.name, timeout, err)))?;
+    let remaining = timeout.saturating_sub(started.elapsed());
+    let peer = client.service.peer().clone();
+    let tools = match tokio::time::timeout(remaining, peer.list_all_tools()).await {
+        Ok(Ok(tools)) => tools,
+        Ok(Err(err)) => {
+            return Err(failed(ServerFailure::Startup {
+                server: setup.name.clone(),
+                message: format!("tools/list failed: {err}"),
+                stderr_tail: tail_of(&client),
+            }));
+        }
+        Err(_) => {
+            return Err(failed(ServerFailure::StartupTimeout {
+                server: setup.name.clone(),
+                after: timeout,
+                stderr_tail: tail_of(&client),
+            }));
+        }
+    };
+    let tools = tools.into_iter().map(tool_info).collect();
+    Ok((client, tools, changed))
+}
+
+/// Opens the transport (spawning a stdio server) within `timeout`.
+async fn open(
+    setup: &ServerSetup,
+    sandbox: Option<SandboxMode>,
+    launch: Option<Result<CommandSpec, LaunchError>>,
+    timeout: Duration,
+) -> Result<Connection, ServerFailure> {
     let startup = |message: String| ServerFailure::Startup {
         server: setup.name.clone(),
         message,
@@ -369,7 +465,7 @@ async fn connect(
             context = context.with_launch(StdioLaunch {
                 spec,
                 sandbox: sandbox
-                    .map(|mode| server_sandbox(&setup, mode))
+                    .map(|mode| server_sandbox(setup, mode))
                     .transpose()
                     .map_err(startup)?,
             });
@@ -390,37 +486,15 @@ async fn connect(
         .registry
         .get(setup.config.transport.kind())
         .map_err(|err| startup(err.to_string()))?;
-    let started = Instant::now();
-    let (tools_changed, changed) = mpsc::unbounded_channel();
-    let handler = NotifyingHandler {
-        info: codex_transports::client_config(),
-        tools_changed,
-    };
-    let client = plugin
-        .connect_and_initialize_with(handler, &setup.config.transport, &context, timeout)
-        .await
-        .map_err(|err| startup_failure(&setup.name, timeout, err))?;
-    let remaining = timeout.saturating_sub(started.elapsed());
-    let peer = client.service.peer().clone();
-    let tools = match tokio::time::timeout(remaining, peer.list_all_tools()).await {
-        Ok(Ok(tools)) => tools,
-        Ok(Err(err)) => {
-            return Err(ServerFailure::Startup {
-                server: setup.name.clone(),
-                message: format!("tools/list failed: {err}"),
-                stderr_tail: tail_of(&client),
-            });
-        }
-        Err(_) => {
-            return Err(ServerFailure::StartupTimeout {
-                server: setup.name.clone(),
-                after: timeout,
-                stderr_tail: tail_of(&client),
-            });
-        }
-    };
-    let tools = tools.into_iter().map(tool_info).collect();
-    Ok((client, tools, changed))
+    match tokio::time::timeout(timeout, plugin.connect(&setup.config.transport, &context)).await {
+        Ok(Ok(connection)) => Ok(connection),
+        Ok(Err(err)) => Err(startup_failure(&setup.name, timeout, err)),
+        Err(_) => Err(ServerFailure::StartupTimeout {
+            server: setup.name.clone(),
+            after: timeout,
+            stderr_tail: String::new(),
+        }),
+    }
 }
 
 /// The sandbox a server runs in. Its writable roots come from the session

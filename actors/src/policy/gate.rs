@@ -61,6 +61,20 @@ impl AdmissionGate {
         }
     }
 
+    /// Whether the requirements in force name an audit log.
+    pub fn audits(&self) -> bool {
+        let guard = match self.requirements.read() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard.as_ref().is_some_and(|requirements| {
+            requirements
+                .layers
+                .iter()
+                .any(|layer| layer.audit_log.is_some())
+        })
+    }
+
     /// The verdict of [`admit`] under the current requirements.
     pub fn admit(&self, name: &str, config: &McpServerConfig) -> Admission {
         let guard = match self.requirements.read() {

@@ -80,6 +80,17 @@ pub struct LockedTool {
     pub definition: Value,
 }
 
+impl LockedTool {
+    /// A pin of `definition` (a canonical tool definition, see
+    /// [`tool_definition`]).
+    pub fn pin(definition: &Value) -> Self {
+        LockedTool {
+            sha256: digest(definition),
+            definition: canonical(definition),
+        }
+    }
+}
+
 /// Why a lock file cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -259,6 +270,11 @@ impl ToolLock {
         self.servers.get(server)
     }
 
+    /// Every server's pins.
+    pub fn servers(&self) -> &BTreeMap<String, BTreeMap<String, LockedTool>> {
+        &self.servers
+    }
+
     /// The verdict on `definition` (a canonical tool definition) of
     /// `server`.
     pub fn check(&self, server: &str, name: &str, definition: &Value) -> LockState {
@@ -328,20 +344,19 @@ pub fn tool_locks(
         .collect()
 }
 
-/// The file `codex mcp lock` writes: `definitions` maps each server to its
-/// tools' canonical definitions. Every key sorted, two-space indents, a
-/// trailing newline.
-pub fn render_lock(definitions: &BTreeMap<String, BTreeMap<String, Value>>) -> String {
+/// The file `codex mcp lock` writes: each server's pins, every key sorted,
+/// two-space indents, a trailing newline.
+pub fn render_lock(pins: &BTreeMap<String, BTreeMap<String, LockedTool>>) -> String {
     let mut servers = Map::new();
-    for (server, tools) in definitions {
-        let mut pins = Map::new();
-        for (name, definition) in tools {
-            pins.insert(
+    for (server, tools) in pins {
+        let mut entries = Map::new();
+        for (name, pin) in tools {
+            entries.insert(
                 name.clone(),
-                json!({ "definition": canonical(definition), "sha256": digest(definition) }),
+                json!({ "definition": canonical(&pin.definition), "sha256": pin.sha256 }),
             );
         }
-        servers.insert(server.clone(), Value::Object(pins));
+        servers.insert(server.clone(), Value::Object(entries));
     }
     let doc = canonical(&json!({
         "comment": "Tool definitions pinned by `codex mcp lock`; a tool whose definition no longer matches is withheld.",
@@ -440,7 +455,7 @@ mod tests {
     fn the_file_is_sorted_and_round_trips() {
         let definitions = BTreeMap::from([(
             "mini".to_owned(),
-            BTreeMap::from([("echo".to_owned(), echo("Echoes"))]),
+            BTreeMap::from([("echo".to_owned(), LockedTool::pin(&echo("Echoes")))]),
         )]);
         let text = render_lock(&definitions);
         expect![[r#"
@@ -487,7 +502,7 @@ mod tests {
     fn changes_and_new_tools_are_withheld() {
         let definitions = BTreeMap::from([(
             "mini".to_owned(),
-            BTreeMap::from([("echo".to_owned(), echo("Echoes"))]),
+            BTreeMap::from([("echo".to_owned(), LockedTool::pin(&echo("Echoes")))]),
         )]);
         let lock = ToolLock::parse(user("/l"), &render_lock(&definitions)).expect("parses");
         let changed = lock

@@ -407,6 +407,9 @@ pub struct Session {
     audit: ChildHandle<AuditLogActor>,
     /// What the audit files missed.
     audit_report: Arc<std::sync::Mutex<Vec<AuditReport>>>,
+    /// The admission decision last recorded for each server: a reload
+    /// records only the decisions that changed.
+    decided: std::sync::Mutex<BTreeMap<String, AuditEvent>>,
 }
 
 /// How often adopted orphans that died are reaped.
@@ -505,6 +508,7 @@ impl Session {
             // zombies when they die; nobody else waits for them.
             audit,
             audit_report,
+            decided: std::sync::Mutex::new(BTreeMap::new()),
             reaper: codex_sandbox::is_subreaper().then(|| {
                 tokio::spawn(async {
                     let mut every = tokio::time::interval(REAP_INTERVAL);
@@ -515,19 +519,25 @@ impl Session {
                 })
             }),
         };
-        match preloaded {
+        let first = match preloaded {
             Some(preloaded) => {
                 let _serial = session.reload_lock.lock().await;
                 let servers = session.only(preloaded.servers);
-                let locks =
-                    session.locks(&preloaded.requirements, preloaded.tools_lock_allows_new)?;
-                session
-                    .apply(servers, preloaded.requirements, locks)
-                    .await?;
+                match session.locks(&preloaded.requirements, preloaded.tools_lock_allows_new) {
+                    Ok(locks) => session.apply(servers, preloaded.requirements, locks).await,
+                    Err(err) => Err(err),
+                }
             }
-            None => session.reload().await?,
+            None => session.reload().await,
+        };
+        match first {
+            Ok(()) => Ok(session),
+            Err(err) => {
+                // Nothing of a session that failed to start outlives it.
+                session.shutdown().await;
+                Err(err)
+            }
         }
-        Ok(session)
     }
 
     /// Waits until no server is starting or restarting, then fails if a
@@ -733,7 +743,22 @@ impl Session {
         // New requirements and locks first, so restarts in flight see them.
         self.shared.gate.replace(requirements);
         self.shared.gate.replace_locks(locks);
-        for event in audit(&admitted) {
+        let events = {
+            let mut decided = self
+                .decided
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let events: Vec<AuditEvent> = audit(&admitted)
+                .into_iter()
+                .filter(|event| decided.get(&event.server) != Some(event))
+                .collect();
+            decided.retain(|server, _| admitted.contains_key(server));
+            for event in &events {
+                decided.insert(event.server.clone(), event.clone());
+            }
+            events
+        };
+        for event in events {
             tracing::info!(
                 server = %event.server,
                 identity = %event.identity,
@@ -789,6 +814,12 @@ impl Session {
                 events: EventSink::new(move |event: ServerEvent| {
                     let _ = internal.send(event.into());
                 }),
+                audit: {
+                    let audit = self.audit.clone();
+                    EventSink::new(move |entry| {
+                        let _ = audit.try_send(AuditRecord(entry));
+                    })
+                },
                 timing: self.options.timing,
                 sandbox_launcher: self.options.sandbox_launcher.clone(),
                 live: Default::default(),

@@ -168,50 +168,25 @@ impl SessionActor {
         }
     }
 
-    /// The audit lines a server event makes: withheld tools and process
-    /// starts and stops.
+    /// The audit lines a server event makes: the tools it withholds.
+    /// (Process starts and stops go to the audit log from the server
+    /// actor itself.)
     fn audit_event(&self, event: &SessionEvent) {
-        match event {
-            SessionEvent::ServerReady {
-                server, withheld, ..
+        if let SessionEvent::ServerReady {
+            server, withheld, ..
+        }
+        | SessionEvent::ToolsChanged {
+            server, withheld, ..
+        } = event
+        {
+            for tool in withheld {
+                self.audit.report(AuditEntry::ToolWithheld {
+                    server: server.clone(),
+                    tool: tool.name.clone(),
+                    state: tool.why.state().to_owned(),
+                    reason: tool.why.to_string(),
+                });
             }
-            | SessionEvent::ToolsChanged {
-                server, withheld, ..
-            } => {
-                for tool in withheld {
-                    self.audit.report(AuditEntry::ToolWithheld {
-                        server: server.clone(),
-                        tool: tool.name.clone(),
-                        state: tool.why.state().to_owned(),
-                        reason: tool.why.to_string(),
-                    });
-                }
-            }
-            SessionEvent::ProcessStarted {
-                server,
-                incarnation,
-                pid,
-                executable,
-                sha256,
-            } => self.audit.report(AuditEntry::ServerStarted {
-                server: server.clone(),
-                incarnation: *incarnation,
-                pid: *pid,
-                executable: executable.clone(),
-                sha256: sha256.clone(),
-            }),
-            SessionEvent::ProcessStopped {
-                server,
-                incarnation,
-                pid,
-                status,
-            } => self.audit.report(AuditEntry::ServerStopped {
-                server: server.clone(),
-                incarnation: *incarnation,
-                pid: *pid,
-                status: status.clone(),
-            }),
-            _ => {}
         }
     }
 

@@ -347,7 +347,12 @@ impl Machine {
                 }
             };
         }
-        let Some((server, tool)) = self.routes.get(&call.name).cloned() else {
+        let route = self
+            .routes
+            .get(&call.name)
+            .cloned()
+            .or_else(|| unoffered_route(&self.config.mcp_servers, &call.name));
+        let Some((server, tool)) = route else {
             self.answered(call.call_id, format!("unsupported call: {}", call.name));
             return Vec::new();
         };
@@ -608,6 +613,20 @@ fn mcp_output(outcome: &McpOutcome) -> String {
     } else {
         text
     }
+}
+
+/// The server and tool that `name` (`mcp__<server>__<tool>`) means, for a
+/// tool not on offer. The longest server name that fits wins, so a server
+/// named `a__b` is not mistaken for `a`.
+fn unoffered_route(servers: &[String], name: &str) -> Option<(String, String)> {
+    let rest = name.strip_prefix("mcp__")?;
+    servers
+        .iter()
+        .filter_map(|server| {
+            let tool = rest.strip_prefix(server.as_str())?.strip_prefix("__")?;
+            (!tool.is_empty()).then(|| (server.clone(), tool.to_owned()))
+        })
+        .max_by_key(|(server, _)| server.len())
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ fn config() -> TurnConfig {
                 parameters: json!({"type": "object"}),
             },
         }],
+        mcp_servers: vec!["mini".to_owned(), "mini__x".to_owned()],
         output_schema: None,
         command_timeout: Duration::from_secs(10),
         seed: 7,
@@ -274,5 +275,37 @@ fn retries_show_and_failures_reconcile_open_items() {
             TurnFailed { message: "unexpected status 400: bad" }
             Finish(Failed { message: "unexpected status 400: bad" })
         "#]],
+    );
+}
+
+#[test]
+fn calls_to_tools_not_on_offer_go_to_their_server() {
+    let servers = config().mcp_servers;
+    let route = |name: &str| unoffered_route(&servers, name);
+    assert_eq!(
+        route("mcp__mini__delete_repository"),
+        Some(("mini".to_owned(), "delete_repository".to_owned()))
+    );
+    assert_eq!(
+        route("mcp__mini__x__y"),
+        Some(("mini__x".to_owned(), "y".to_owned())),
+        "the longest server name wins"
+    );
+    assert_eq!(route("mcp__other__t"), None, "not a server of the session");
+    assert_eq!(route("mcp__mini__"), None);
+    assert_eq!(route("mini__echo"), None);
+
+    let mut machine = Machine::new(config());
+    machine.step(start());
+    let effects = machine.step(response(
+        vec![call("c1", "mcp__mini__delete_repository", "{}")],
+        1,
+    ));
+    assert!(
+        effects.iter().any(|effect| matches!(
+            effect,
+            Effect::CallTool { server, tool, .. } if server == "mini" && tool == "delete_repository"
+        )),
+        "{effects:?}"
     );
 }

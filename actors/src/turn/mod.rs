@@ -45,6 +45,11 @@ pub struct TurnConfig {
     /// MCP tools on offer: the name the model sees, the server and the
     /// tool's own name, and what the model is told about it.
     pub mcp_tools: Vec<McpTool>,
+    /// Every MCP server of the session. A call to `mcp__<server>__<tool>`
+    /// that is not on offer (a tool an admin forbids or a lock withholds)
+    /// still goes to its server, whose refusal, naming the rule, becomes
+    /// the output the model reads.
+    pub mcp_servers: Vec<String>,
     /// `--output-schema`.
     pub output_schema: Option<serde_json::Value>,
     /// How long a command may run when the call does not say.

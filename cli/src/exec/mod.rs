@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use codex_actors::config::SandboxMode;
 use codex_actors::model_stream::{ModelProvider, resolve_provider};
-use codex_actors::policy::fallback_warning;
+use codex_actors::policy::{Withheld, fallback_warning};
 use codex_actors::session::{ServerState, Session, TurnRuntime};
 use codex_actors::turn::{self, Input, TurnConfig, TurnEvent, TurnOutcome};
 use serde_json::Value;
@@ -138,6 +138,7 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
         .await;
         // Stops every server and every command, killing their groups.
         session.shutdown().await;
+        crate::session::warn_audit_drops(&session);
         result
     })??;
     finish(outcome, last_message_file.as_deref(), json)
@@ -197,6 +198,21 @@ async fn drive(
             required_failed.push(status.name.clone());
         }
     }
+    for status in &startup {
+        for tool in &status.withheld {
+            // Tools an admin forbids are never mentioned to the model.
+            if matches!(tool.why, Withheld::Forbidden(_)) {
+                continue;
+            }
+            warnings.push(format!(
+                "MCP tool '{}' of server '{}' is withheld ({}): {}",
+                tool.name,
+                status.name,
+                tool.why.state(),
+                tool.why
+            ));
+        }
+    }
     let mcp_tools = session.mcp_tools().await?;
     let config = TurnConfig {
         model: settings.model.clone(),
@@ -205,6 +221,7 @@ async fn drive(
         instructions: instructions(settings, mcp_tools.len()),
         cwd: settings.cwd.clone(),
         mcp_tools,
+        mcp_servers: startup.iter().map(|status| status.name.clone()).collect(),
         output_schema: settings.output_schema.clone(),
         command_timeout: COMMAND_TIMEOUT,
         seed: std::process::id().into(),

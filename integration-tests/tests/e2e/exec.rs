@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
 /// A test world: a `CODEX_HOME` whose config points at a mock model.
-struct Exec {
-    env: TestEnv,
-    model: MockModel,
+pub(crate) struct Exec {
+    pub(crate) env: TestEnv,
+    pub(crate) model: MockModel,
 }
 
 impl Exec {
@@ -23,7 +23,7 @@ impl Exec {
     }
 
     /// `extra` is appended to the config (MCP servers, providers).
-    async fn with_config(replies: Vec<Reply>, extra: &str) -> Exec {
+    pub(crate) async fn with_config(replies: Vec<Reply>, extra: &str) -> Exec {
         let model = MockModel::start(replies).await.expect("mock model");
         let mut env = TestEnv::new();
         env.write_config(&format!("model = \"gpt-5-codex\"\n{extra}"));
@@ -34,7 +34,7 @@ impl Exec {
 
     /// Runs `codex exec ARGS` (with `--skip-git-repo-check`), feeding
     /// `stdin` when given; stdin is otherwise empty.
-    async fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
+    pub(crate) async fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
         let mut all = vec!["exec", "--skip-git-repo-check"];
         all.extend_from_slice(args);
         let mut command = tokio::process::Command::from(self.env.command(&all));
@@ -58,7 +58,7 @@ impl Exec {
 }
 
 /// The JSONL lines of a run, with the thread id replaced.
-fn events(run: &Run) -> Vec<Value> {
+pub(crate) fn events(run: &Run) -> Vec<Value> {
     run.stdout
         .lines()
         .map(|line| {

@@ -33,3 +33,5 @@ mod supervised_session;
 mod third_party;
 /// Project conventions, checked.
 mod tidy;
+/// Admin tool rules, tool locks and the audit log.
+mod tool_policy;

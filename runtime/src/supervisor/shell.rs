@@ -501,6 +501,12 @@ impl Actor for Supervisor {
     }
 
     fn stopping(&mut self, ctx: &mut Context<Self>) -> Running {
+        // Actix polls a context once more when its runtime is torn down
+        // (the system was dropped without a shutdown). Nothing async can
+        // run then; `Drop` aborts the children.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Running::Stop;
+        }
         match self.phase {
             Phase::Done => Running::Stop,
             Phase::Closing => Running::Continue,
