@@ -21,6 +21,7 @@
 //! ```
 
 pub mod audit_log;
+pub mod chaos;
 pub mod config;
 pub mod config_source;
 pub mod mcp_server;

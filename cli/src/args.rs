@@ -140,6 +140,44 @@ pub(crate) enum DebugCommand {
     /// Act as an MCP client for the official conformance suite: connect to
     /// URL and run the scenario named by `MCP_CONFORMANCE_SCENARIO`.
     ConformanceClient(ConformanceArgs),
+    /// Drive a workload through a supervised session under a fault plan
+    /// and report what survived.
+    Chaos(ChaosArgs),
+    /// Run an HTTP proxy in front of URL that injects the plan's faults
+    /// with `target = "model"` (for the model endpoint).
+    FaultProxy(FaultProxyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChaosArgs {
+    /// The fault plan (TOML).
+    #[arg(long, value_name = "PLAN.toml")]
+    pub(crate) plan: std::path::PathBuf,
+    /// Stop after N calls (100 when neither this nor --duration is given).
+    #[arg(long, value_name = "N", conflicts_with = "duration")]
+    pub(crate) calls: Option<u64>,
+    /// Stop after S seconds.
+    #[arg(long, value_name = "S")]
+    pub(crate) duration: Option<f64>,
+    /// Calls in flight at once.
+    #[arg(long, value_name = "K", default_value_t = 4)]
+    pub(crate) concurrency: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FaultProxyArgs {
+    /// The fault plan (TOML); its faults must target "model".
+    #[arg(long, value_name = "PLAN.toml")]
+    pub(crate) plan: std::path::PathBuf,
+    /// Where to forward (the origin of this URL; paths pass through).
+    #[arg(long, value_name = "URL")]
+    pub(crate) upstream: String,
+    /// Where to listen.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub(crate) listen: std::net::SocketAddr,
 }
 
 #[derive(Debug, Args)]

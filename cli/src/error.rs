@@ -167,6 +167,31 @@ pub(crate) enum CliError {
     /// A tool lock file cannot be read or parsed.
     #[error(transparent)]
     Lock(#[from] codex_actors::policy::LockError),
+    /// A fault plan cannot be used.
+    #[error(transparent)]
+    Plan(#[from] codex_actors::chaos::PlanError),
+    /// A chaos run could not run its workload.
+    #[error(transparent)]
+    Chaos(#[from] codex_actors::chaos::ChaosError),
+    /// A chaos run left something behind or lost a call.
+    #[error("chaos run failed: {0}")]
+    ChaosFailed(String),
+    /// `--upstream` is not a URL.
+    #[error("--upstream {url}: {reason}")]
+    Upstream {
+        /// What was given.
+        url: String,
+        /// Why it is not a URL.
+        reason: String,
+    },
+    /// A listening socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// Writing to stdout failed.
     #[error("failed to write output: {0}")]
     Output(#[from] std::io::Error),
@@ -209,6 +234,11 @@ impl CliError {
             | CliError::PinRemote { .. }
             | CliError::Pin { .. }
             | CliError::Lock(_)
+            | CliError::Plan(_)
+            | CliError::Chaos(_)
+            | CliError::ChaosFailed(_)
+            | CliError::Upstream { .. }
+            | CliError::Listen { .. }
             | CliError::Output(_) => 1,
         }
     }

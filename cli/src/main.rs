@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::args::{Cli, Command, McpCommand};
+use crate::args::{Cli, Command, DebugCommand, McpCommand};
 use crate::error::CliError;
 
 fn main() -> ExitCode {
@@ -48,7 +48,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         ) => owning_processes(|| mcp::run(&global, command)),
         Command::Mcp(command) => mcp::run(&global, command),
         Command::Requirements(command) => requirements::run(&global, command),
-        Command::Debug(command) => debug::run(command),
+        Command::Debug(command @ DebugCommand::Chaos(_)) => {
+            return owning_processes(|| debug::run(&global, command));
+        }
+        Command::Debug(command) => return debug::run(&global, command),
         // The command's own exit code is ours.
         Command::Sandbox(command) => return sandbox::run(&global, command),
     };

@@ -148,6 +148,7 @@ pub(crate) fn session_options_at(
             .ok()
             .map(|exe| codex_sandbox::SandboxLauncher::new(exe, crate::sandbox::HELPER_ARGS)),
         tool_locks: true,
+        transports: None,
     })
 }
 

@@ -85,6 +85,7 @@ impl TestEnv {
             only: Vec::new(),
             sandbox_launcher: None,
             tool_locks: true,
+            transports: None,
         }
     }
 

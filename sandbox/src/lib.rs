@@ -144,6 +144,6 @@ pub use process::{
 };
 pub use spawn::PreparedCommand;
 pub use tree::{
-    ProcessTag, TAG_ENV, become_subreaper, is_subreaper, kill_descendants, reap_adopted,
-    register_owned, release_owned,
+    ProcessTag, TAG_ENV, become_subreaper, is_subreaper, kill_descendants, leftover_processes,
+    reap_adopted, register_owned, release_owned,
 };

@@ -159,6 +159,30 @@ pub fn kill_descendants() {
     tracing::warn!("some descendants survived {MAX_PASSES} kill passes");
 }
 
+/// Processes this one started that are still alive: its live
+/// descendants, and every process, wherever it was re-parented, that
+/// carries one of its tags. For reports that check nothing was left
+/// behind.
+pub fn leftover_processes() -> Vec<u32> {
+    let me = std::process::id();
+    let prefix = format!("{TAG_ENV}={me}.");
+    let table = scan();
+    table
+        .iter()
+        .filter(|(pid, proc)| **pid != me && !proc.zombie)
+        .filter(|(pid, _)| {
+            descends_from(&table, **pid, me) || {
+                std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
+                    environ
+                        .split(|&b| b == 0)
+                        .any(|entry| entry.starts_with(prefix.as_bytes()))
+                })
+            }
+        })
+        .map(|(pid, _)| *pid)
+        .collect()
+}
+
 static OWNED: Mutex<Option<HashSet<u32>>> = Mutex::new(None);
 static SEEN_ZOMBIES: Mutex<Option<HashSet<u32>>> = Mutex::new(None);
 

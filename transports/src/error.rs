@@ -46,6 +46,14 @@ pub enum ConnectError {
         /// The server name.
         server: String,
     },
+    /// The fault-injection proxy in front of the server could not start.
+    #[error("MCP server `{server}`: the fault proxy could not start: {reason}")]
+    Proxy {
+        /// The server name.
+        server: String,
+        /// Why.
+        reason: String,
+    },
     /// `bearer_token_env_var` names a variable that is unset or blank.
     #[error(
         "MCP server `{server}`: environment variable `{var}` (bearer_token_env_var) is not set or is empty"

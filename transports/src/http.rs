@@ -175,6 +175,17 @@ impl HttpClient {
     }
 }
 
+impl HttpClient {
+    /// Sends `request` and returns whatever comes back, redirects
+    /// included (for the fault proxy, which passes answers through).
+    pub(crate) async fn send_raw(
+        &self,
+        request: Request<Full<Bytes>>,
+    ) -> Result<Response<Incoming>, hyper_util::client::legacy::Error> {
+        self.client.request(request).await
+    }
+}
+
 fn redirect_error(uri: &http::Uri, response: &Response<Incoming>) -> HttpError {
     let location = response
         .headers()

@@ -45,6 +45,7 @@
 mod boxed;
 mod config;
 mod error;
+pub mod fault;
 mod handshake;
 mod http;
 mod identity;

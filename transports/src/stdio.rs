@@ -77,13 +77,13 @@ impl TransportPlugin for StdioPlugin {
     ) -> BoxFuture<'a, Result<Connection, ConnectError>> {
         async move {
             let stdio = stdio_config(config)?;
-            spawn(stdio, ctx).await
+            Ok(spawn(stdio, ctx).await?.into_connection())
         }
         .boxed()
     }
 }
 
-fn stdio_config(config: &TransportConfig) -> Result<&StdioConfig, ConnectError> {
+pub(crate) fn stdio_config(config: &TransportConfig) -> Result<&StdioConfig, ConnectError> {
     match config {
         TransportConfig::Stdio(stdio) => Ok(stdio),
         TransportConfig::StreamableHttp(_) | TransportConfig::Sse(_) => {
@@ -133,7 +133,84 @@ pub fn stdio_environment(
     env
 }
 
-async fn spawn(config: &StdioConfig, ctx: &ConnectContext) -> Result<Connection, ConnectError> {
+/// A spawned stdio server before its transport is built: its pipes, its
+/// process, and the guard that kills its tree.
+pub(crate) struct Spawned {
+    pub(crate) stdout: ChildStdout,
+    pub(crate) stdin: ChildStdin,
+    pub(crate) process: ChildProcess,
+    group: GroupGuard,
+}
+
+impl Spawned {
+    /// rmcp's line codec straight over the child's pipes.
+    fn into_connection(self) -> Connection {
+        let Spawned {
+            stdout,
+            stdin,
+            process,
+            group,
+        } = self;
+        Self::connection(stdout, stdin, process, group, ())
+    }
+
+    /// The pipes, and what builds the transport once something sits
+    /// between them and rmcp.
+    pub(crate) fn split(self) -> (ChildStdout, ChildStdin, Unfinished) {
+        let Spawned {
+            stdout,
+            stdin,
+            process,
+            group,
+        } = self;
+        (stdout, stdin, Unfinished { process, group })
+    }
+
+    fn connection<R, W, K>(
+        read: R,
+        write: W,
+        process: ChildProcess,
+        group: GroupGuard,
+        keep: K,
+    ) -> Connection
+    where
+        R: tokio::io::AsyncRead + Send + Unpin + 'static,
+        W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+        K: Send + 'static,
+    {
+        let transport = StdioTransport {
+            io: AsyncRwTransport::new_client(read, write),
+            group,
+            process: process.clone(),
+            _keep: keep,
+        };
+        Connection::local(BoxedTransport::new("stdio", transport), process)
+    }
+}
+
+/// A spawned server whose pipes were taken by [`Spawned::split`].
+pub(crate) struct Unfinished {
+    pub(crate) process: ChildProcess,
+    group: GroupGuard,
+}
+
+impl Unfinished {
+    /// rmcp's line codec over `read` and `write`, which lead to the
+    /// child's pipes; `keep` lives as long as the transport.
+    pub(crate) fn connection<R, W, K>(self, read: R, write: W, keep: K) -> Connection
+    where
+        R: tokio::io::AsyncRead + Send + Unpin + 'static,
+        W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+        K: Send + 'static,
+    {
+        Spawned::connection(read, write, self.process, self.group, keep)
+    }
+}
+
+pub(crate) async fn spawn(
+    config: &StdioConfig,
+    ctx: &ConnectContext,
+) -> Result<Spawned, ConnectError> {
     let spawn_error = |source| ConnectError::Spawn {
         server: ctx.server_name.clone(),
         command: config.command.clone(),
@@ -203,15 +280,12 @@ async fn spawn(config: &StdioConfig, ctx: &ConnectContext) -> Result<Connection,
         stderr: tail,
         exit: exit_rx,
     };
-    let transport = StdioTransport {
-        io: AsyncRwTransport::new_client(stdout, stdin),
-        group,
-        process: process.clone(),
-    };
-    Ok(Connection::local(
-        BoxedTransport::new("stdio", transport),
+    Ok(Spawned {
+        stdout,
+        stdin,
         process,
-    ))
+        group,
+    })
 }
 
 /// A running stdio server, as seen from outside its transport. Cheap to
@@ -288,15 +362,22 @@ impl Drop for GroupGuard {
     }
 }
 
-/// The stdio transport: rmcp's line codec over the child's pipes, plus the
-/// group guard.
-struct StdioTransport {
-    io: AsyncRwTransport<RoleClient, ChildStdout, ChildStdin>,
+/// The stdio transport: rmcp's line codec over the child's pipes (or over
+/// streams that lead to them), plus the group guard.
+struct StdioTransport<R: tokio::io::AsyncRead, W: tokio::io::AsyncWrite, K> {
+    io: AsyncRwTransport<RoleClient, R, W>,
     group: GroupGuard,
     process: ChildProcess,
+    /// Whatever else must live as long as the transport (relay tasks).
+    _keep: K,
 }
 
-impl Transport<RoleClient> for StdioTransport {
+impl<R, W, K> Transport<RoleClient> for StdioTransport<R, W, K>
+where
+    R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+    K: Send + 'static,
+{
     type Error = io::Error;
 
     fn send(

@@ -29,7 +29,7 @@ pub use overrides::{ConfigOverride, OverrideError};
 pub use sandbox_settings::WorkspaceWriteSettings;
 pub use settings::{ApprovalPolicy, SandboxMode, UnknownValue, WireApi};
 
-pub(crate) use layer::{TomlLayer, merge_into, read_optional};
+pub(crate) use layer::{TomlLayer, line_column, merge_into, read_optional};
 #[cfg(test)]
 pub(crate) use mcp::resolve_server;
 pub(crate) use mcp::type_name;

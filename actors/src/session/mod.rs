@@ -333,6 +333,10 @@ pub struct SessionOptions {
     /// Apply tool locks (`codex mcp lock` turns this off to see every
     /// tool as it is now).
     pub tool_locks: bool,
+    /// The transport plugins; the built-in ones when `None`. A chaos run
+    /// passes `FaultInjector::registry()` here: the same plugins, behind
+    /// the fault injector.
+    pub transports: Option<Arc<TransportRegistry>>,
 }
 
 /// Why a sandboxed command produced no exit status.
@@ -488,7 +492,10 @@ impl Session {
             actor,
             root,
             shared: Shared {
-                registry: Arc::new(TransportRegistry::default()),
+                registry: options
+                    .transports
+                    .clone()
+                    .unwrap_or_else(|| Arc::new(TransportRegistry::default())),
                 env: Arc::new(options.env.clone()),
                 gate: AdmissionGate::closed(LaunchContext {
                     cwd: options.cwd.clone(),

@@ -4,6 +4,8 @@
 
 /// Attempts to get past the policy from the user's side.
 mod bypass;
+/// Fault injection: `codex debug chaos` and `codex debug fault-proxy`.
+mod chaos;
 /// The official MCP conformance suite against `codex debug conformance-client`.
 mod conformance;
 /// Malformed input: clear errors, right exit codes, no panics.

@@ -638,9 +638,19 @@ proptest! {
         let original = admit(&name, &config, &reqs, &ctx());
         let renamed = admit(&new_name, &config, &reqs, &ctx());
         // Only a rule that names the new name (or "*") can admit it; the
-        // identity must match either way, so a server disabled for its
-        // identity stays disabled under any name.
-        if let Admission::Disabled(DisabledReason::Requirements { cause, .. }) = &original {
+        // identity must match either way, so a server that "*" disabled for
+        // its identity stays disabled under any name "*" speaks for. (A
+        // server judged by a rule that names it exactly may be admitted
+        // under another name by "*": that is the admin's "*" rule, which
+        // allows this identity under any name no entry names.)
+        let named = |n: &str| {
+            reqs.layers.iter().any(|l| {
+                l.allowlist.iter().flatten().any(|r| r.name == RuleName::Exact(n.to_owned()))
+            })
+        };
+        if let Admission::Disabled(DisabledReason::Requirements { cause, .. }) = &original
+            && !named(&name)
+        {
             let identity_failure = matches!(
                 cause,
                 PolicyCause::CommandMismatch { .. }
@@ -650,10 +660,7 @@ proptest! {
                     | PolicyCause::UserinfoInUrl { .. }
                     | PolicyCause::EmptyAllowlist
             );
-            let named_rule_exists = reqs.layers.iter().any(|l| {
-                l.allowlist.iter().flatten().any(|r| r.name == RuleName::Exact(new_name.clone()))
-            });
-            if identity_failure && !named_rule_exists {
+            if identity_failure && !named(&new_name) {
                 prop_assert!(!renamed.is_allowed(), "{name} -> {new_name} was enabled");
             }
         }
