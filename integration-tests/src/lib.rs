@@ -15,6 +15,7 @@ use std::process::{Command, Output};
 use base64::Engine as _;
 
 pub mod bench;
+pub mod load;
 mod mcp_deps;
 
 pub use mcp_deps::McpDeps;

@@ -577,3 +577,33 @@ async fn a_model_that_keeps_failing_ends_the_turn_cleanly() {
     );
     assert!(started.elapsed() < Duration::from_secs(60));
 }
+
+#[test]
+fn ten_thousand_calls_over_twenty_servers_lose_none() {
+    use codex_integration_tests::load;
+    let env = TestEnv::new();
+    env.write_config(&load::config(&test_server_bin()));
+    let calls = load::CALLS.to_string();
+    let concurrency = load::CONCURRENCY.to_string();
+    let (run, report, tagged) = chaos(
+        &env,
+        &load::plan(),
+        &["--calls", &calls, "--concurrency", &concurrency],
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(report["calls"]["issued"], load::CALLS);
+    assert_eq!(report["calls"]["unaccounted"], 0, "{}", report["calls"]);
+    let fired = report["injected"].as_array().map_or(0, Vec::len)
+        + report["skipped"].as_array().map_or(0, Vec::len);
+    // About 1 % of 10,000.
+    assert!((50..=160).contains(&fired), "{fired} faults");
+    assert_eq!(report["leftover_processes"], 0);
+    assert_eq!(tagged, 0);
+    assert_eq!(report["leaked_fds"], 0);
+    let servers = report["servers"].as_object().expect("servers");
+    assert_eq!(servers.len(), load::SERVERS);
+    assert!(
+        servers.values().all(|s| s["state"] == "ready"),
+        "{report:#}"
+    );
+}
