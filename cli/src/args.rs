@@ -47,6 +47,9 @@ pub(crate) enum Command {
     /// Tools for developing and testing this runtime.
     #[command(subcommand, hide = true)]
     Debug(DebugCommand),
+    /// Show the runtime end to end, offline: admission, a supervised
+    /// session, a model turn, a crash and a live policy change.
+    Demo(DemoArgs),
 }
 
 /// `codex exec`.
@@ -146,6 +149,23 @@ pub(crate) enum DebugCommand {
     /// Run an HTTP proxy in front of URL that injects the plan's faults
     /// with `target = "model"` (for the model endpoint).
     FaultProxy(FaultProxyArgs),
+    /// Serve the test MCP server (stdio, or `--http ADDR`); `codex demo`
+    /// uses it as its servers.
+    TestServer(TestServerArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TestServerArgs {
+    /// The test server's own flags (`--help` lists them).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub(crate) args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Print a machine-readable record of the run instead.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -192,6 +192,9 @@ pub(crate) enum CliError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// `codex demo` could not set itself up.
+    #[error("demo: {0}")]
+    Demo(String),
     /// Writing to stdout failed.
     #[error("failed to write output: {0}")]
     Output(#[from] std::io::Error),
@@ -239,6 +242,7 @@ impl CliError {
             | CliError::ChaosFailed(_)
             | CliError::Upstream { .. }
             | CliError::Listen { .. }
+            | CliError::Demo(_)
             | CliError::Output(_) => 1,
         }
     }

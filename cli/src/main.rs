@@ -8,6 +8,7 @@
 mod args;
 mod context;
 mod debug;
+mod demo;
 mod error;
 mod exec;
 mod lock;
@@ -52,6 +53,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             return owning_processes(|| debug::run(&global, command));
         }
         Command::Debug(command) => return debug::run(&global, command),
+        Command::Demo(args) => return owning_processes(|| demo::run(&args)),
         // The command's own exit code is ours.
         Command::Sandbox(command) => return sandbox::run(&global, command),
     };

@@ -20,9 +20,11 @@
 
 pub mod mock_model;
 mod options;
+mod serve;
 mod server;
 
 pub use options::{Mode, Options, UsageError};
+pub use serve::serve;
 pub use server::{EXTRA_TOOL, TestServer};
 
 /// The recognisable line `--crash-on-init` writes to stderr before exiting.

@@ -13,7 +13,7 @@
 //! 1 when it failed or on a config or usage error, 130 after Ctrl-C.
 
 mod human;
-mod jsonl;
+pub(crate) mod jsonl;
 mod prompt;
 
 use std::io::{IsTerminal as _, Write as _};

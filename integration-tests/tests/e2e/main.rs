@@ -8,6 +8,8 @@ mod bypass;
 mod chaos;
 /// The official MCP conformance suite against `codex debug conformance-client`.
 mod conformance;
+/// `codex demo`, the README's main command.
+mod demo;
 /// Malformed input: clear errors, right exit codes, no panics.
 mod errors;
 /// `codex exec` against a mock of the model API.

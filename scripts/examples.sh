@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: `codex mcp list` on the example CODEX_HOME, under the example
+# `codex mcp list` on the example CODEX_HOME, under the example
 # admin requirements. Extra arguments go to `codex mcp list` (e.g. --json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
