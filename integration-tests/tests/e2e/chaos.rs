@@ -607,3 +607,28 @@ fn ten_thousand_calls_over_twenty_servers_lose_none() {
         "{report:#}"
     );
 }
+
+#[test]
+fn a_sandboxed_command_that_hangs_is_killed_at_its_timeout() {
+    let env = TestEnv::new();
+    env.write_config("sandbox_mode = \"workspace-write\"\n");
+    let plan = "seed = 3\npace_ms = 50\n\
+                [[workload]]\ncommand = [\"echo\", \"hi\"]\ntimeout_ms = 500\n\
+                [[fault]]\ntarget = \"sandbox\"\nwhen = { every_calls = 4 }\naction = \"hang\"\n";
+    let started = std::time::Instant::now();
+    let (run, report, tagged) = chaos(&env, plan, &["--duration", "1", "--concurrency", "2"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let issued = report["calls"]["issued"].as_u64().unwrap_or(0);
+    assert!(issued >= 8, "{report:#}");
+    let hung = report["injected"].as_array().map_or(0, Vec::len) as u64;
+    assert_eq!(hung, issued / 4, "{report:#}");
+    // Each hung command ends as an error at its timeout; the rest succeed.
+    assert_eq!(report["calls"]["error"], hung, "{report:#}");
+    assert_eq!(report["calls"]["ok"], issued - hung, "{report:#}");
+    assert_eq!(report["calls"]["unaccounted"], 0);
+    assert_eq!(
+        (report["leftover_processes"].clone(), tagged),
+        (Value::from(0), 0)
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
