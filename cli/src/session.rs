@@ -260,6 +260,7 @@ fn print_tools(
                     "name": status.name,
                     "status": state,
                     "reason": reason,
+                    "protocol_version": status.protocol_version,
                     "startup_sec": startup,
                     "tools": tools,
                     "withheld": withheld,

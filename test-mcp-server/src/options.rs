@@ -39,6 +39,9 @@ pub struct Options {
     pub echo_description: Option<String>,
     /// List one more tool, `extra` (`--extra-tool`).
     pub extra_tool: bool,
+    /// Speak only the revisions with `initialize` (up to 2025-11-25), as
+    /// servers built before 2026-07-28 do (`--legacy`).
+    pub legacy: bool,
 }
 
 /// The command line could not be understood.
@@ -66,7 +69,7 @@ pub enum UsageError {
 
 /// Usage text.
 pub(crate) const USAGE: &str = "usage: codex-test-mcp-server [--http ADDR] [--name NAME] [--crash-on-init] \
-[--slow-init-ms N] [--exit-after-calls N] [--hang] [--tools-page-size N] [--orphan-sleep SECS] [--echo-description TEXT] [--extra-tool]";
+[--slow-init-ms N] [--exit-after-calls N] [--hang] [--tools-page-size N] [--orphan-sleep SECS] [--echo-description TEXT] [--extra-tool] [--legacy]";
 
 impl Options {
     /// Parses the arguments after the program name.
@@ -86,6 +89,7 @@ impl Options {
             orphan_sleep: None,
             echo_description: None,
             extra_tool: false,
+            legacy: false,
         };
         let mut args = args.into_iter().map(Into::into);
         while let Some(arg) = args.next() {
@@ -109,6 +113,7 @@ impl Options {
                     );
                 }
                 "--extra-tool" => options.extra_tool = true,
+                "--legacy" => options.legacy = true,
                 "--orphan-sleep" => {
                     let secs: f64 = parse_value("--orphan-sleep", args.next())?;
                     options.orphan_sleep = Some(secs.to_string());

@@ -9,9 +9,9 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    InitializeRequestParams, InitializeResult, ListToolsResult, PaginatedRequestParams,
-    ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, DiscoverResult,
+    Implementation, InitializeRequestParams, InitializeResult, ListToolsResult,
+    PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, schemars, tool, tool_router};
@@ -35,6 +35,8 @@ pub struct TestServer {
     tool_router: ToolRouter<Self>,
     /// `echo`'s description, when changed (`--echo-description`, `mutate`).
     echo_description: Arc<Mutex<Option<String>>>,
+    /// Whether a `server/discover` (the 2026-07-28 start) was answered.
+    discovered: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The tool `--extra-tool` adds to the list.
@@ -89,6 +91,7 @@ impl TestServer {
             options: Arc::new(options),
             calls: Arc::new(AtomicU64::new(0)),
             tool_router: Self::tool_router(),
+            discovered: Arc::default(),
         }
     }
 
@@ -181,6 +184,20 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// What `--crash-on-init` and `--slow-init-ms` do to a start, whichever
+    /// lifecycle it uses.
+    async fn starting(&self) {
+        if self.options.crash_on_init {
+            eprintln!("{CRASH_ON_INIT_LINE}");
+            std::process::exit(CRASH_ON_INIT_EXIT_CODE);
+        }
+        if !self.options.slow_init.is_zero() {
+            tokio::time::sleep(self.options.slow_init).await;
+        }
+    }
+}
+
 impl ServerHandler for TestServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
@@ -196,15 +213,40 @@ impl ServerHandler for TestServer {
         request: InitializeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<InitializeResult, ErrorData> {
-        if self.options.crash_on_init {
-            eprintln!("{CRASH_ON_INIT_LINE}");
-            std::process::exit(CRASH_ON_INIT_EXIT_CODE);
-        }
-        if !self.options.slow_init.is_zero() {
-            tokio::time::sleep(self.options.slow_init).await;
-        }
+        self.starting().await;
         context.peer.set_peer_info(request.clone());
         self.negotiate_initialize(&request)
+    }
+
+    fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
+        if self.options.legacy {
+            std::borrow::Cow::Borrowed(ProtocolVersion::known_up_to(
+                &ProtocolVersion::LATEST_WITH_INITIALIZE,
+            ))
+        } else {
+            std::borrow::Cow::Borrowed(ProtocolVersion::KNOWN_VERSIONS)
+        }
+    }
+
+    async fn discover(
+        &self,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<DiscoverResult, ErrorData> {
+        if self.options.legacy {
+            // As a server from before 2026-07-28: no such method.
+            return Err(ErrorData::method_not_found::<
+                rmcp::model::DiscoverRequestMethod,
+            >());
+        }
+        // The start-up behaviours apply to the first discover only (later
+        // ones are liveness checks).
+        if !self.discovered.swap(true, Ordering::SeqCst) {
+            self.starting().await;
+        }
+        Ok(DiscoverResult::from_server_info(
+            self.supported_protocol_versions().into_owned(),
+            self.get_info(),
+        ))
     }
 
     async fn list_tools(

@@ -147,6 +147,17 @@ pub enum ConnectError {
     },
 }
 
+impl ConnectError {
+    /// The `WWW-Authenticate` challenge of a server that asked for a login
+    /// (401) or a wider scope (403) during the handshake.
+    pub fn auth_challenge(&self) -> Option<&str> {
+        match self {
+            ConnectError::Initialize { source, .. } => source.auth_challenge(),
+            _ => None,
+        }
+    }
+}
+
 fn stderr_suffix(tail: &str) -> String {
     let tail = tail.trim_end();
     if tail.is_empty() {

@@ -44,6 +44,43 @@ pub fn client_config() -> ClientConfig {
     .with_protocol_version(PROTOCOL_VERSION)
 }
 
+/// The newest protocol revision we speak: stateless, with `server/discover`
+/// instead of `initialize`.
+pub const MODERN_PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion::V_2026_07_28;
+
+/// How a connection agrees on a protocol revision.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Lifecycle {
+    /// Offer [`MODERN_PROTOCOL_VERSION`] with `server/discover`; a server
+    /// that answers it as a legacy server (an error, or nothing within ten
+    /// seconds) gets the `initialize` handshake at [`PROTOCOL_VERSION`].
+    #[default]
+    Negotiate,
+    /// Only the `initialize` handshake, at [`PROTOCOL_VERSION`].
+    Legacy,
+    /// Only `server/discover`, at [`MODERN_PROTOCOL_VERSION`].
+    Modern,
+}
+
+impl Lifecycle {
+    fn mode(self) -> rmcp::service::ClientLifecycleMode {
+        match self {
+            // A server that refuses 2026-07-28 with the versions it knows
+            // gets the newest of ours among them; one that does not know
+            // `server/discover` at all gets `initialize`.
+            Lifecycle::Negotiate => rmcp::service::ClientLifecycleMode::Auto {
+                preferred_versions: vec![MODERN_PROTOCOL_VERSION, PROTOCOL_VERSION],
+                legacy_version: Some(PROTOCOL_VERSION),
+            },
+            Lifecycle::Legacy => rmcp::service::ClientLifecycleMode::Initialize,
+            Lifecycle::Modern => rmcp::service::ClientLifecycleMode::Discover {
+                preferred_versions: vec![MODERN_PROTOCOL_VERSION],
+            },
+        }
+    }
+}
+
 pub(crate) async fn connect_and_initialize<P, H>(
     plugin: &P,
     handler: H,
@@ -65,20 +102,26 @@ where
         })??;
     let remaining = timeout.saturating_sub(started.elapsed());
     // A timeout is reported against the whole budget, not what was left.
-    initialize(handler, connection, &ctx.server_name, remaining)
-        .await
-        .map_err(|err| match err {
-            ConnectError::HandshakeTimeout {
-                server,
-                stderr_tail,
-                ..
-            } => ConnectError::HandshakeTimeout {
-                server,
-                timeout,
-                stderr_tail,
-            },
-            other => other,
-        })
+    initialize(
+        handler,
+        connection,
+        &ctx.server_name,
+        remaining,
+        ctx.lifecycle,
+    )
+    .await
+    .map_err(|err| match err {
+        ConnectError::HandshakeTimeout {
+            server,
+            stderr_tail,
+            ..
+        } => ConnectError::HandshakeTimeout {
+            server,
+            timeout,
+            stderr_tail,
+        },
+        other => other,
+    })
 }
 
 /// Runs the `initialize` handshake on an opened connection, within
@@ -101,6 +144,7 @@ pub async fn initialize<H>(
     connection: crate::plugin::Connection,
     server_name: &str,
     timeout: Duration,
+    lifecycle: Lifecycle,
 ) -> Result<McpClient<H>, ConnectError>
 where
     H: ClientHandler,
@@ -108,7 +152,8 @@ where
     let process = connection.process;
     // On failure or timeout rmcp drops the transport, which kills a stdio
     // server's process group; its stderr then reaches EOF.
-    match tokio::time::timeout(timeout, rmcp::serve_client(handler, connection.transport)).await {
+    let serve = rmcp::serve_client_with_lifecycle(handler, connection.transport, lifecycle.mode());
+    match tokio::time::timeout(timeout, serve).await {
         Ok(Ok(service)) => Ok(McpClient { service, process }),
         Ok(Err(source)) => Err(ConnectError::Initialize {
             server: server_name.to_owned(),

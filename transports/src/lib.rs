@@ -50,6 +50,7 @@ mod handshake;
 mod http;
 mod identity;
 mod launch;
+pub mod oauth;
 mod plugin;
 mod registry;
 mod sse;
@@ -60,7 +61,10 @@ mod streamable;
 pub use boxed::BoxedTransport;
 pub use config::{HttpConfig, StdioConfig, TransportConfig, TransportKind, UnknownTransport};
 pub use error::{ConnectError, HeaderProblem, HttpError};
-pub use handshake::{CLIENT_NAME, CLIENT_TITLE, PROTOCOL_VERSION, client_config, initialize};
+pub use handshake::{
+    CLIENT_NAME, CLIENT_TITLE, Lifecycle, MODERN_PROTOCOL_VERSION, PROTOCOL_VERSION, client_config,
+    initialize,
+};
 pub use http::{HttpClient, USER_AGENT_VALUE, read_body, sse_events};
 pub use identity::{CanonicalUrl, Identity, StdioIdentity, UrlError};
 pub use launch::{

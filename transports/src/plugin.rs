@@ -94,6 +94,8 @@ pub struct ConnectContext {
     /// What a stdio server runs, as admission resolved it. The stdio
     /// plugin executes exactly this and refuses to connect without it.
     pub launch: Option<crate::StdioLaunch>,
+    /// How the handshake agrees on a protocol revision.
+    pub lifecycle: crate::Lifecycle,
 }
 
 impl ConnectContext {
@@ -109,6 +111,7 @@ impl ConnectContext {
             env,
             stderr_capacity: DEFAULT_STDERR_CAPACITY,
             launch: None,
+            lifecycle: crate::Lifecycle::default(),
         }
     }
 

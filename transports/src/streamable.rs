@@ -18,7 +18,9 @@ use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHEN
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use rmcp::model::{ClientJsonRpcMessage, JsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::model::{
+    ClientJsonRpcMessage, ClientRequest, ErrorData, JsonRpcMessage, ServerJsonRpcMessage,
+};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::{
     AuthRequiredError, HttpStatusError, InsufficientScopeError, StreamableHttpClient,
@@ -168,6 +170,43 @@ fn scope_of(challenge: &str) -> Option<String> {
     Some(value.to_owned())
 }
 
+/// The error answer to a `server/discover` that a server without a session
+/// refused with a client error (other than an auth challenge), correlated
+/// with the request's id.
+fn discover_refused(
+    message: &ClientJsonRpcMessage,
+    session_attached: bool,
+    status: StatusCode,
+    body: &[u8],
+) -> Option<StreamableHttpPostResponse> {
+    if session_attached
+        || !status.is_client_error()
+        || matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+    {
+        return None;
+    }
+    let JsonRpcMessage::Request(request) = message else {
+        return None;
+    };
+    if !matches!(request.request, ClientRequest::DiscoverRequest(_)) {
+        return None;
+    }
+    let error = match serde_json::from_slice::<ServerJsonRpcMessage>(body) {
+        Ok(JsonRpcMessage::Error(error)) => error.error,
+        _ => ErrorData::invalid_request(
+            format!(
+                "server/discover refused with HTTP {status}: {}",
+                String::from_utf8_lossy(body)
+            ),
+            None,
+        ),
+    };
+    Some(StreamableHttpPostResponse::Json(
+        ServerJsonRpcMessage::error(error, Some(request.id.clone())),
+        None,
+    ))
+}
+
 fn session_id_of(headers: &HeaderMap) -> Option<String> {
     headers
         .get(SESSION_ID)
@@ -282,6 +321,12 @@ impl StreamableHttpClient for HyperStreamableClient {
             let (bytes, _) = read_body(response.into_body(), limit)
                 .await
                 .map_err(StreamableHttpError::Client)?;
+            // A legacy server refusing `server/discover` tells the lifecycle
+            // to fall back to `initialize`: answer with an error that
+            // carries the request's own id, whatever the body said.
+            if let Some(answer) = discover_refused(&message, session_attached, status, &bytes) {
+                return Ok(answer);
+            }
             // A JSON-RPC error in the body is the real answer.
             if is_json
                 && let Ok(error @ JsonRpcMessage::Error(_)) =

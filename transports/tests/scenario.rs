@@ -50,7 +50,7 @@ async fn scenario(config: TransportConfig, ctx: ConnectContext) {
         .expect("connects and initialises");
 
     let info = client.service.peer().peer_info().expect("server info");
-    assert_eq!(info.protocol_version.as_str(), "2025-11-25");
+    assert_eq!(info.protocol_version.as_str(), "2026-07-28");
     assert_eq!(
         info.server_info.as_ref().map(|i| i.name.as_str()),
         Some("scenario")

@@ -83,6 +83,8 @@ pub enum ServerEvent {
         elapsed: Duration,
         /// The server process (and process group leader), for stdio.
         pid: Option<u32>,
+        /// The protocol revision agreed with it.
+        protocol_version: Option<String>,
     },
     /// A ready incarnation's tools changed (`tools/list_changed`).
     ToolsChanged {
@@ -308,12 +310,12 @@ impl Live {
         if let Some(arguments) = arguments {
             params = params.with_arguments(arguments);
         }
-        match tokio::time::timeout(self.timeout, self.peer.call_tool(params)).await {
+        match tokio::time::timeout(self.timeout, call_rounds(&self.peer, params)).await {
             Ok(Ok(result)) => Ok(result),
-            Ok(Err(err)) => Err(ToolCallError::Service {
+            Ok(Err(message)) => Err(ToolCallError::Service {
                 server,
                 tool,
-                message: err.to_string(),
+                message,
             }),
             Err(_) => Err(ToolCallError::Timeout {
                 server,
@@ -323,6 +325,69 @@ impl Live {
         }
     }
 }
+
+/// How many `input_required` rounds one call may take (SEP-2322).
+const MAX_INPUT_ROUNDS: usize = 10;
+
+/// `tools/call`, following `input_required` results (2026-07-28): each
+/// round answers the server's input requests and sends the call again, with
+/// a new request id, the answers and the server's `requestState` echoed
+/// verbatim. A headless session has nobody to ask, so it declines every
+/// elicitation and shares no roots; a sampling request (which we never
+/// announce) ends the call with an error.
+async fn call_rounds(
+    peer: &rmcp::service::Peer<rmcp::service::RoleClient>,
+    mut params: rmcp::model::CallToolRequestParams,
+) -> Result<CallToolResult, String> {
+    use rmcp::model::{CallToolResponse, InputRequest};
+    for _ in 0..MAX_INPUT_ROUNDS {
+        match peer
+            .call_tool_once(params.clone())
+            .await
+            .map_err(|err| err.to_string())?
+        {
+            CallToolResponse::Complete(result) => return Ok(result),
+            CallToolResponse::InputRequired(asked) => {
+                let mut answers = rmcp::model::InputResponses::new();
+                for (key, request) in asked.input_requests.unwrap_or_default() {
+                    let answer = match request {
+                        InputRequest::Elicitation(_) => serde_json::json!({"action": "decline"}),
+                        InputRequest::ListRoots(_) => serde_json::json!({"roots": []}),
+                        InputRequest::CreateMessage(_) => {
+                            return Err(
+                                "the server asked for sampling, which this client does not offer"
+                                    .to_owned(),
+                            );
+                        }
+                        _ => {
+                            return Err(format!(
+                                "the server asked for input this client does not know ({key})"
+                            ));
+                        }
+                    };
+                    answers.insert(key, answer);
+                }
+                params.input_responses = (!answers.is_empty()).then_some(answers);
+                params.request_state = asked.request_state;
+            }
+            CallToolResponse::Task(_) => {
+                return Err(
+                    "the server answered with a task, which this client does not offer".to_owned(),
+                );
+            }
+            _ => {
+                return Err(
+                    "the server answered with a result this client does not know".to_owned(),
+                );
+            }
+        }
+    }
+    Err(format!(
+        "the server still needed input after {MAX_INPUT_ROUNDS} rounds"
+    ))
+}
+
+impl Live {}
 
 /// Shared between a server's incarnations and its handle. Set when an
 /// incarnation is ready, cleared when it fails or stops.

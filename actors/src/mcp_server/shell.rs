@@ -13,7 +13,9 @@ use codex_sandbox::{CommandSpec, SandboxPolicy};
 use codex_transports::{
     ChildProcess, ConnectContext, ConnectError, Connection, McpClient, StdioLaunch, TransportConfig,
 };
-use rmcp::model::{CallToolResult, ClientRequest, PingRequest};
+use rmcp::model::{
+    CallToolResult, ClientRequest, DiscoverRequest, DiscoverRequestParams, PingRequest,
+};
 use rmcp::service::{NotificationContext, Peer, RoleClient};
 use tokio::sync::mpsc;
 
@@ -132,6 +134,11 @@ impl McpServerActor {
                     withheld,
                     elapsed,
                     pid: self.process.as_ref().map(ChildProcess::pid),
+                    protocol_version: self
+                        .peer
+                        .as_ref()
+                        .and_then(|peer| peer.peer_info())
+                        .map(|info| info.protocol_version.as_str().to_owned()),
                 });
                 // From now on, a changed tool list is listed and judged again.
                 if let Some(changed) = self.tools_changed.take() {
@@ -152,7 +159,18 @@ impl McpServerActor {
                     return;
                 };
                 let ping = async move {
-                    let request = ClientRequest::PingRequest(PingRequest::default());
+                    // 2026-07-28 has no `ping`: a fresh `server/discover`
+                    // (never the cached one) shows the server answers.
+                    let modern = peer
+                        .peer_info()
+                        .is_some_and(|info| !info.protocol_version.has_initialize());
+                    let request = if modern {
+                        ClientRequest::DiscoverRequest(DiscoverRequest::new(
+                            DiscoverRequestParams {},
+                        ))
+                    } else {
+                        ClientRequest::PingRequest(PingRequest::default())
+                    };
                     tokio::time::timeout(timeout, peer.send_request(request)).await
                 };
                 ctx.spawn(ping.into_actor(self).map(|result, act, ctx| {
@@ -417,9 +435,15 @@ async fn connect(
     };
     let remaining = timeout.saturating_sub(started.elapsed());
     let failed = |failure| (failure, process.clone());
-    let client = codex_transports::initialize(handler, connection, &setup.name, remaining)
-        .await
-        .map_err(|err| failed(startup_failure(&setup.name, timeout, err)))?;
+    let client = codex_transports::initialize(
+        handler,
+        connection,
+        &setup.name,
+        remaining,
+        codex_transports::Lifecycle::Negotiate,
+    )
+    .await
+    .map_err(|err| failed(startup_failure(&setup.name, timeout, err)))?;
     let remaining = timeout.saturating_sub(started.elapsed());
     let peer = client.service.peer().clone();
     let tools = match tokio::time::timeout(remaining, peer.list_all_tools()).await {

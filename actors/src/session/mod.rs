@@ -83,6 +83,8 @@ pub enum SessionEvent {
         elapsed: Duration,
         /// The server process (and process group leader), for stdio.
         pid: Option<u32>,
+        /// The protocol revision agreed with it.
+        protocol_version: Option<String>,
     },
     /// A ready server's tools changed (`tools/list_changed`), and were
     /// judged again.
@@ -190,6 +192,7 @@ impl From<ServerEvent> for SessionEvent {
                 withheld,
                 elapsed,
                 pid,
+                protocol_version,
             } => SessionEvent::ServerReady {
                 server,
                 incarnation,
@@ -197,6 +200,7 @@ impl From<ServerEvent> for SessionEvent {
                 withheld,
                 elapsed,
                 pid,
+                protocol_version,
             },
             ServerEvent::ToolsChanged {
                 server,
@@ -308,6 +312,8 @@ pub struct ServerStatus {
     pub withheld: Vec<WithheldTool>,
     /// The live process (and process group leader), for a ready stdio server.
     pub pid: Option<u32>,
+    /// The protocol revision agreed with a ready server.
+    pub protocol_version: Option<String>,
 }
 
 /// How to start a session. No `Default`: the caller says where config lives.

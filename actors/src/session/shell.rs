@@ -27,6 +27,7 @@ struct Entry {
     tools: Vec<ToolInfo>,
     withheld: Vec<WithheldTool>,
     pid: Option<u32>,
+    protocol_version: Option<String>,
     last_failure: Option<String>,
     /// The current start has had an outcome (ready or failed).
     tried: bool,
@@ -109,6 +110,7 @@ impl SessionActor {
                 withheld,
                 elapsed,
                 pid,
+                protocol_version,
                 ..
             } => {
                 if let Some(entry) = self.servers.get_mut(&server)
@@ -118,6 +120,7 @@ impl SessionActor {
                     entry.tools = tools;
                     entry.withheld = withheld;
                     entry.pid = pid;
+                    entry.protocol_version = protocol_version;
                     entry.last_failure = None;
                     entry.tried = true;
                 }
@@ -152,6 +155,7 @@ impl SessionActor {
                     entry.tools.clear();
                     entry.withheld.clear();
                     entry.pid = None;
+                    entry.protocol_version = None;
                     entry.last_failure = Some(text);
                     entry.tried = true;
                 }
@@ -355,6 +359,7 @@ impl Handler<Snapshot> for SessionActor {
                     tools: entry.tools.clone(),
                     withheld: entry.withheld.clone(),
                     pid: entry.pid,
+                    protocol_version: entry.protocol_version.clone(),
                 })
                 .collect(),
         )
@@ -419,6 +424,7 @@ impl Handler<MarkStopped> for SessionActor {
             entry.running = false;
             entry.handle = None;
             entry.pid = None;
+            entry.protocol_version = None;
             entry.tools.clear();
             entry.withheld.clear();
             entry.state = ServerState::Disabled(msg.reason.clone());
@@ -462,6 +468,7 @@ impl Handler<ApplyAdmitted> for SessionActor {
                 tools: Vec::new(),
                 withheld: Vec::new(),
                 pid: None,
+                protocol_version: None,
                 last_failure: None,
                 tried: false,
             });

@@ -268,3 +268,50 @@ fn startup_progress_goes_to_a_terminal_only() {
         assert!(line.contains("(8 tools)"), "{line}");
     }
 }
+
+#[test]
+fn each_server_speaks_the_newest_revision_it_knows() {
+    let web = codex_integration_tests::HttpTestServer::start(&["--legacy"]);
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "{}{}[mcp_servers.old_web]\nurl = {:?}\n",
+        server("modern", ""),
+        server("old", "args = [\"--legacy\"]"),
+        web.url
+    ));
+    let run = env.codex(&["mcp", "tools", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let servers: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let versions: Vec<(String, String)> = servers
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or_default().to_owned(),
+                s["protocol_version"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            ("modern".to_owned(), "2026-07-28".to_owned()),
+            ("old".to_owned(), "2025-11-25".to_owned()),
+            ("old_web".to_owned(), "2025-11-25".to_owned()),
+        ]
+    );
+    // Calls work on both wires.
+    for name in ["modern", "old", "old_web"] {
+        let call = env.codex(&["mcp", "call", name, "echo", "--args", r#"{"text": "hi"}"#]);
+        assert_eq!(
+            (call.code, call.stdout.as_str()),
+            (0, "hi\n"),
+            "{name}: {}",
+            call.transcript()
+        );
+    }
+}

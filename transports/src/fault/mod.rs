@@ -76,7 +76,7 @@ pub enum Fault {
     /// Forward the start of the answer, then cut the body short (HTTP
     /// only).
     Truncate,
-    /// Forward the start of the answer, then send nothing more, keeping the
+    /// Send the answer's status and headers, then nothing more, keeping the
     /// connection open (HTTP only).
     Stall,
 }

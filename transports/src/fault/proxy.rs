@@ -217,7 +217,11 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Result<Response<
                 Err(std::io::Error::other("injected fault: body truncated"))
             })))
         }
-        Some(Fault::Stall) => Box::pin(frames.take(1).chain(futures::stream::pending())),
+        // Headers only: the answer itself never comes.
+        Some(Fault::Stall) => {
+            drop(frames);
+            Box::pin(futures::stream::pending())
+        }
         _ => frames,
     };
     if damaged {

@@ -132,6 +132,14 @@ pub fn mcp_answer(body: &[u8], protocol_version: &str) -> Option<serde_json::Val
                 .unwrap_or_default();
             serde_json::json!({"content": [{"type": "text", "text": text}]})
         }
+        // A server from before 2026-07-28 knows no `server/discover`.
+        "server/discover" => {
+            return Some(serde_json::json!({
+                "jsonrpc": "2.0",
+                "id": id,
+                "error": {"code": -32601, "message": "Method not found"}
+            }));
+        }
         _ => serde_json::json!({}),
     };
     Some(serde_json::json!({"jsonrpc": "2.0", "id": id, "result": result}))
