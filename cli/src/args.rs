@@ -222,9 +222,9 @@ pub(crate) enum McpCommand {
     Call(CallArgs),
     /// Pin the tools of the configured servers in $CODEX_HOME/mcp-tools.lock.
     Lock(LockArgs),
-    /// Log in to an MCP server with OAuth (not supported yet).
+    /// Log in to a streamable HTTP MCP server with OAuth.
     Login(LoginArgs),
-    /// Remove stored OAuth credentials (not supported yet).
+    /// Remove the stored OAuth credentials of a server.
     Logout(NameArgs),
 }
 
@@ -301,6 +301,9 @@ pub(crate) struct LoginArgs {
     /// OAuth scopes, comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub(crate) scopes: Vec<String>,
+    /// Do not open a browser: print the URL and wait for the redirect.
+    #[arg(long)]
+    pub(crate) no_browser: bool,
 }
 
 #[derive(Debug, Args)]

@@ -46,13 +46,13 @@ pub(crate) enum CliError {
     /// OAuth on a stdio server.
     #[error("{0}")]
     OAuthStdio(&'static str),
-    /// OAuth is not implemented by this runtime yet.
-    #[error(
-        "OAuth {action} is not supported yet; set `bearer_token_env_var` for servers that need a token"
-    )]
-    OAuthUnsupported {
-        /// `login` or `logout`.
-        action: &'static str,
+    /// An OAuth login or logout failed.
+    #[error("OAuth for MCP server '{server}': {message}")]
+    OAuth {
+        /// The server.
+        server: String,
+        /// What failed.
+        message: String,
     },
     /// `-s` names no sandbox mode.
     #[error("{0}")]
@@ -214,7 +214,7 @@ impl CliError {
             | CliError::InvalidUrl(_)
             | CliError::CommandRequired
             | CliError::OAuthStdio(_)
-            | CliError::OAuthUnsupported { .. }
+            | CliError::OAuth { .. }
             | CliError::SandboxMode(_)
             | CliError::Sandbox(_)
             | CliError::Cwd { .. }

@@ -12,6 +12,7 @@ mod demo;
 mod error;
 mod exec;
 mod lock;
+mod login;
 mod mcp;
 mod output;
 mod requirements;

@@ -10,7 +10,7 @@ use codex_actors::policy::{McpServer, admit};
 use codex_transports::{CanonicalUrl, HttpConfig, StdioConfig, TransportConfig};
 use serde_json::{Value, json};
 
-use crate::args::{AddArgs, ConfigOverrides, GetArgs, ListArgs, LoginArgs, McpCommand, NameArgs};
+use crate::args::{AddArgs, ConfigOverrides, GetArgs, ListArgs, McpCommand, NameArgs};
 use crate::context::{self, Loaded, validate_name};
 use crate::error::CliError;
 use crate::output;
@@ -24,8 +24,8 @@ pub(crate) fn run(overrides: &ConfigOverrides, command: McpCommand) -> Result<()
         McpCommand::Tools(args) => crate::session::tools(overrides, &args),
         McpCommand::Call(args) => crate::session::call(overrides, args),
         McpCommand::Lock(args) => crate::lock::lock(overrides, &args),
-        McpCommand::Login(args) => login(overrides, &args),
-        McpCommand::Logout(args) => logout(overrides, &args),
+        McpCommand::Login(args) => crate::login::login(overrides, &args),
+        McpCommand::Logout(args) => crate::login::logout(overrides, &args),
     }
 }
 
@@ -33,6 +33,7 @@ fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
     let loaded = context::load(overrides)?;
     let secrets = output::Secrets::from_flag(args.show_secrets);
     let servers = loaded.effective.mcp_servers.get();
+    let logins = output::logins(&loaded.codex_home);
     let mut out = std::io::stdout().lock();
     if args.json {
         let items: Vec<Value> = servers
@@ -46,7 +47,7 @@ fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
                     "transport": output::transport_json(&server.config.transport, secrets),
                     "startup_timeout_sec": server.config.startup_timeout.map(|d| d.as_secs_f64()),
                     "tool_timeout_sec": server.config.tool_timeout.map(|d| d.as_secs_f64()),
-                    "auth_status": output::auth_status(&server.config).1,
+                    "auth_status": output::auth_status(name, &server.config, &logins).1,
                 })
             })
             .collect();
@@ -64,7 +65,9 @@ fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
     let mut http_rows = Vec::new();
     for (name, server) in servers {
         let status = output::status(server);
-        let auth = output::auth_status(&server.config).0.to_owned();
+        let auth = output::auth_status(name, &server.config, &logins)
+            .0
+            .to_owned();
         match &server.config.transport {
             TransportConfig::Stdio(stdio) => stdio_rows.push(vec![
                 name.clone(),
@@ -248,32 +251,6 @@ fn remove(overrides: &ConfigOverrides, args: &NameArgs) -> Result<(), CliError> 
         writeln!(out, "No MCP server named '{}' found.", args.name)?;
     }
     Ok(())
-}
-
-fn login(overrides: &ConfigOverrides, args: &LoginArgs) -> Result<(), CliError> {
-    let loaded = context::load(overrides)?;
-    let server = find(&loaded, &args.name)?;
-    if matches!(server.config.transport, TransportConfig::Stdio(_)) {
-        return Err(CliError::OAuthStdio(
-            "OAuth login is only supported for streamable HTTP servers.",
-        ));
-    }
-    Err(CliError::OAuthUnsupported { action: "login" })
-}
-
-fn logout(overrides: &ConfigOverrides, args: &NameArgs) -> Result<(), CliError> {
-    let loaded = context::load(overrides)?;
-    let Some(server) = loaded.effective.mcp_servers.get().get(&args.name) else {
-        return Err(CliError::UnknownServerInConfiguration {
-            name: args.name.clone(),
-        });
-    };
-    if matches!(server.config.transport, TransportConfig::Stdio(_)) {
-        return Err(CliError::OAuthStdio(
-            "OAuth logout is only supported for streamable_http transports.",
-        ));
-    }
-    Err(CliError::OAuthUnsupported { action: "logout" })
 }
 
 fn find<'a>(loaded: &'a Loaded, name: &str) -> Result<&'a McpServer, CliError> {

@@ -121,19 +121,41 @@ pub(crate) fn status(server: &McpServer) -> String {
     }
 }
 
-/// Codex's `auth_status`, without network probes: this runtime has no OAuth,
-/// so only a configured bearer token changes it.
-pub(crate) fn auth_status(config: &McpServerConfig) -> (&'static str, &'static str) {
+/// Codex's `auth_status`, without a network probe (so `mcp list` stays
+/// fast and offline): stdio servers are `Unsupported`; an HTTP server with
+/// `bearer_token_env_var` is `Bearer token`, one with a stored login
+/// `OAuth`, one configured for OAuth (`scopes`, `oauth_client_id`) but not
+/// logged in `Not logged in`, any other `Unsupported`.
+pub(crate) fn auth_status(
+    name: &str,
+    config: &McpServerConfig,
+    logins: &[(String, String)],
+) -> (&'static str, &'static str) {
     match &config.transport {
         TransportConfig::Stdio(_) => ("Unsupported", "unsupported"),
         TransportConfig::StreamableHttp(http) | TransportConfig::Sse(http) => {
+            let logged_in = logins
+                .iter()
+                .any(|(server, url)| server == name && url == http.canonical_url.as_str());
             if http.bearer_token_env_var.is_some() {
                 ("Bearer token", "bearer_token")
+            } else if logged_in {
+                ("OAuth", "o_auth")
+            } else if config.oauth.client_id.is_some() || config.oauth.scopes.is_some() {
+                ("Not logged in", "not_logged_in")
             } else {
                 ("Unsupported", "unsupported")
             }
         }
     }
+}
+
+/// The servers (name, URL) with a stored OAuth login under `codex_home`; a
+/// credentials file that cannot be read counts as none.
+pub(crate) fn logins(codex_home: &std::path::Path) -> Vec<(String, String)> {
+    codex_transports::oauth::CredentialStore::in_home(codex_home)
+        .logins()
+        .unwrap_or_default()
 }
 
 /// Seconds as Codex prints them in `get`: `10`, `1.5`.

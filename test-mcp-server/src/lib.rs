@@ -19,6 +19,7 @@
 //! ```
 
 pub mod mock_model;
+pub mod oauth;
 mod options;
 mod serve;
 mod server;

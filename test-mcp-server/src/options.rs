@@ -42,6 +42,11 @@ pub struct Options {
     /// Speak only the revisions with `initialize` (up to 2025-11-25), as
     /// servers built before 2026-07-28 do (`--legacy`).
     pub legacy: bool,
+    /// Over HTTP, require OAuth and serve a small authorization server on
+    /// the same port (`--oauth`).
+    pub oauth: bool,
+    /// How long its access tokens live (`--token-ttl-secs`, default 3600).
+    pub token_ttl: Duration,
 }
 
 /// The command line could not be understood.
@@ -69,7 +74,7 @@ pub enum UsageError {
 
 /// Usage text.
 pub(crate) const USAGE: &str = "usage: codex-test-mcp-server [--http ADDR] [--name NAME] [--crash-on-init] \
-[--slow-init-ms N] [--exit-after-calls N] [--hang] [--tools-page-size N] [--orphan-sleep SECS] [--echo-description TEXT] [--extra-tool] [--legacy]";
+[--slow-init-ms N] [--exit-after-calls N] [--hang] [--tools-page-size N] [--orphan-sleep SECS] [--echo-description TEXT] [--extra-tool] [--legacy] [--oauth] [--token-ttl-secs N]";
 
 impl Options {
     /// Parses the arguments after the program name.
@@ -90,6 +95,8 @@ impl Options {
             echo_description: None,
             extra_tool: false,
             legacy: false,
+            oauth: false,
+            token_ttl: Duration::from_secs(3600),
         };
         let mut args = args.into_iter().map(Into::into);
         while let Some(arg) = args.next() {
@@ -114,6 +121,11 @@ impl Options {
                 }
                 "--extra-tool" => options.extra_tool = true,
                 "--legacy" => options.legacy = true,
+                "--oauth" => options.oauth = true,
+                "--token-ttl-secs" => {
+                    let secs: u64 = parse_value("--token-ttl-secs", args.next())?;
+                    options.token_ttl = Duration::from_secs(secs);
+                }
                 "--orphan-sleep" => {
                     let secs: f64 = parse_value("--orphan-sleep", args.next())?;
                     options.orphan_sleep = Some(secs.to_string());

@@ -64,18 +64,60 @@ async fn serve_http(
             held.push(stream);
         }
     }
+    let oauth = options.oauth.then(|| {
+        let base = format!("http://{}", listener.local_addr().unwrap_or(addr));
+        crate::oauth::OAuthState::new(base, options.token_ttl)
+    });
     let server = TestServer::new(options);
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),
         Arc::new(LocalSessionManager::default()),
         StreamableHttpServerConfig::default(),
     );
+    if let Some(state) = oauth {
+        return serve_protected(listener, service, state).await;
+    }
     loop {
         let (stream, _) = listener.accept().await?;
         let service = TowerToHyperService::new(service.clone());
         tokio::spawn(async move {
             let connection = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            if let Err(error) = connection.await
+                && !error.is_incomplete_message()
+            {
+                eprintln!("codex-test-mcp-server: connection error: {error}");
+            }
+        });
+    }
+}
+
+/// The MCP service behind the `--oauth` authorization server.
+async fn serve_protected(
+    listener: TcpListener,
+    service: StreamableHttpService<TestServer, LocalSessionManager>,
+    state: Arc<std::sync::Mutex<crate::oauth::OAuthState>>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let service = service.clone();
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            let handler = hyper::service::service_fn(move |request| {
+                let service = service.clone();
+                let state = Arc::clone(&state);
+                async move {
+                    Ok::<_, std::convert::Infallible>(
+                        match crate::oauth::handle(&state, request).await {
+                            Ok(answer) => answer,
+                            Err(request) => service.handle(request).await,
+                        },
+                    )
+                }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), handler)
                 .with_upgrades();
             if let Err(error) = connection.await
                 && !error.is_incomplete_message()

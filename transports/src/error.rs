@@ -46,6 +46,15 @@ pub enum ConnectError {
         /// The server name.
         server: String,
     },
+    /// The credentials file cannot be read.
+    #[error("MCP server `{server}`: {source}")]
+    Credentials {
+        /// The server name.
+        server: String,
+        /// Why.
+        #[source]
+        source: crate::oauth::StoreError,
+    },
     /// The fault-injection proxy in front of the server could not start.
     #[error("MCP server `{server}`: the fault proxy could not start: {reason}")]
     Proxy {

@@ -96,6 +96,10 @@ pub struct ConnectContext {
     pub launch: Option<crate::StdioLaunch>,
     /// How the handshake agrees on a protocol revision.
     pub lifecycle: crate::Lifecycle,
+    /// The OAuth credentials file (`$CODEX_HOME/.credentials.json`): an
+    /// HTTP server without a configured bearer token uses the login stored
+    /// there for its name and URL.
+    pub credentials: Option<PathBuf>,
 }
 
 impl ConnectContext {
@@ -112,6 +116,7 @@ impl ConnectContext {
             stderr_capacity: DEFAULT_STDERR_CAPACITY,
             launch: None,
             lifecycle: crate::Lifecycle::default(),
+            credentials: None,
         }
     }
 

@@ -33,6 +33,7 @@ use crate::boxed::BoxedTransport;
 use crate::config::{HttpConfig, TransportConfig, TransportKind};
 use crate::error::{ConnectError, HttpError};
 use crate::http::{HttpClient, ServerHeaders, media_type_is, read_body, sse_events};
+use crate::oauth::{CredentialStore, OAuthBearer};
 use crate::plugin::{ConnectContext, Connection, TransportPlugin};
 
 const JSON: &str = "application/json";
@@ -77,7 +78,22 @@ impl TransportPlugin for StreamableHttpPlugin {
                 .map(|(name, value)| (name.clone(), value.clone()))
                 .collect();
             transport_config = transport_config.custom_headers(custom);
-            let client = HyperStreamableClient { stack };
+            // A configured token wins; else the stored login, if any.
+            let oauth = match (&headers.bearer, &ctx.credentials) {
+                (None, Some(path)) => OAuthBearer::load(
+                    &CredentialStore::new(path.clone()),
+                    &ctx.server_name,
+                    http.canonical_url.as_str(),
+                    stack.clone(),
+                )
+                .map_err(|source| ConnectError::Credentials {
+                    server: ctx.server_name.clone(),
+                    source,
+                })?
+                .map(Arc::new),
+                _ => None,
+            };
+            let client = HyperStreamableClient { stack, oauth };
             let transport = StreamableHttpClientTransport::with_client(client, transport_config);
             Ok(Connection::remote(BoxedTransport::new(
                 "streamable_http",
@@ -97,10 +113,12 @@ fn http_config(config: &TransportConfig) -> Result<&HttpConfig, ConnectError> {
     }
 }
 
-/// rmcp's `StreamableHttpClient` over [`HttpClient`].
+/// rmcp's `StreamableHttpClient` over [`HttpClient`], with a stored OAuth
+/// login when the server has one.
 #[derive(Debug, Clone)]
 struct HyperStreamableClient {
     stack: HttpClient,
+    oauth: Option<Arc<OAuthBearer>>,
 }
 
 impl HyperStreamableClient {
@@ -129,11 +147,45 @@ impl HyperStreamableClient {
         Ok(request)
     }
 
-    async fn send(&self, request: Request<Full<Bytes>>) -> Result<Response<Incoming>, Error> {
+    /// Sends `request`; with a stored login, as its bearer, and once more
+    /// with a refreshed token if the server refuses the first.
+    async fn send(&self, mut request: Request<Full<Bytes>>) -> Result<Response<Incoming>, Error> {
+        let Some(oauth) = &self.oauth else {
+            return self
+                .stack
+                .send(request)
+                .await
+                .map_err(StreamableHttpError::Client);
+        };
+        let token = oauth.token().await;
+        set_bearer(&mut request, &token);
+        let (parts, body) = request.into_parts();
+        let again = Request::from_parts(parts.clone(), body.clone());
+        let response = self
+            .stack
+            .send(Request::from_parts(parts, body))
+            .await
+            .map_err(StreamableHttpError::Client)?;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        let Some(fresh) = oauth.after_refusal(&token).await else {
+            return Ok(response);
+        };
+        let mut again = again;
+        set_bearer(&mut again, &fresh);
         self.stack
-            .send(request)
+            .send(again)
             .await
             .map_err(StreamableHttpError::Client)
+    }
+}
+
+fn set_bearer(request: &mut Request<Full<Bytes>>, token: &str) {
+    if let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}")) {
+        request
+            .headers_mut()
+            .insert(http::header::AUTHORIZATION, value);
     }
 }
 

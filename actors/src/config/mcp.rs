@@ -32,6 +32,23 @@ pub struct McpServerConfig {
     /// Run this stdio server inside the sandbox (`sandbox = "read-only"` or
     /// `"workspace-write"`); `None` runs it as a plain process.
     pub sandbox: Option<super::SandboxMode>,
+    /// How `codex mcp login` logs in to this HTTP server.
+    pub oauth: OAuthSettings,
+}
+
+/// OAuth settings of an HTTP server: `scopes`, `oauth_client_id` (or
+/// `oauth.client_id`), `oauth_client_secret_env_var` (or
+/// `oauth.client_secret_env_var`) and `oauth_resource`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OAuthSettings {
+    /// The scopes to ask for (`--scopes` wins).
+    pub scopes: Option<Vec<String>>,
+    /// A client registered beforehand at the authorization server.
+    pub client_id: Option<String>,
+    /// The variable that holds that client's secret (never in config).
+    pub client_secret_env_var: Option<String>,
+    /// The RFC 8707 resource, when the server's metadata does not say.
+    pub resource: Option<String>,
 }
 
 impl McpServerConfig {
@@ -48,6 +65,7 @@ impl McpServerConfig {
             disabled_tools: None,
             restart: RestartPolicy::default(),
             sandbox: None,
+            oauth: OAuthSettings::default(),
         }
     }
 }
@@ -98,13 +116,19 @@ const ACCEPTED_IGNORED: &[&str] = &[
     "supports_parallel_tool_calls",
     "environment_id",
     "auth",
-    "scopes",
-    "oauth",
-    "oauth_resource",
 ];
 
 const STDIO_ONLY: &[&str] = &["args", "env", "env_vars", "cwd", "sandbox"];
-const HTTP_ONLY: &[&str] = &["bearer_token_env_var", "http_headers", "env_http_headers"];
+const HTTP_ONLY: &[&str] = &[
+    "bearer_token_env_var",
+    "http_headers",
+    "env_http_headers",
+    "scopes",
+    "oauth",
+    "oauth_client_id",
+    "oauth_client_secret_env_var",
+    "oauth_resource",
+];
 const COMMON: &[&str] = &[
     "transport",
     "enabled",
@@ -211,6 +235,7 @@ pub(crate) fn resolve_server(
         disabled_tools: fields.strings(table, "disabled_tools")?,
         restart: restart_policy(&fields, table)?,
         sandbox: server_sandbox(&fields, table)?,
+        oauth: oauth_settings(&fields, table)?,
     };
 
     let ignored = table
@@ -227,6 +252,37 @@ pub(crate) fn resolve_server(
         .map(|key| fields.path(&[key]))
         .collect();
     Ok((config, ignored))
+}
+
+fn oauth_settings(fields: &Fields, table: &toml::Table) -> Result<OAuthSettings, FieldProblem> {
+    let nested = match table.get("oauth") {
+        None => None,
+        Some(toml::Value::Table(nested)) => Some(nested),
+        Some(other) => {
+            return Err(fields.problem(
+                &["oauth"],
+                format!("expected a table, found {}", type_name(other)),
+            ));
+        }
+    };
+    let inner = Fields {
+        base: fields.path(&["oauth"]),
+    };
+    let either = |flat: &str, key: &str| -> Result<Option<String>, FieldProblem> {
+        match fields.string(table, flat)? {
+            Some(value) => Ok(Some(value)),
+            None => match nested {
+                Some(nested) => inner.string(nested, key),
+                None => Ok(None),
+            },
+        }
+    };
+    Ok(OAuthSettings {
+        scopes: fields.strings(table, "scopes")?,
+        client_id: either("oauth_client_id", "client_id")?,
+        client_secret_env_var: either("oauth_client_secret_env_var", "client_secret_env_var")?,
+        resource: fields.string(table, "oauth_resource")?,
+    })
 }
 
 fn server_sandbox(
@@ -486,7 +542,7 @@ startup_timeout_ms = 2500
 tool_timeout_sec = 1.5
 enabled_tools = ["a"]"#,
             expect![[
-                r#"McpServerConfig { transport: Stdio(StdioConfig { command: "docs", args: ["--port", "4000"], env: {"TOKEN": "x"}, env_vars: ["HOME2"], cwd: Some("/srv") }), enabled: true, required: false, startup_timeout: Some(2.5s), tool_timeout: Some(1.5s), enabled_tools: Some(["a"]), disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None }"#
+                r#"McpServerConfig { transport: Stdio(StdioConfig { command: "docs", args: ["--port", "4000"], env: {"TOKEN": "x"}, env_vars: ["HOME2"], cwd: Some("/srv") }), enabled: true, required: false, startup_timeout: Some(2.5s), tool_timeout: Some(1.5s), enabled_tools: Some(["a"]), disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None } }"#
             ]],
         );
         check(
@@ -497,7 +553,7 @@ required = true
 startup_timeout_sec = 3
 startup_timeout_ms = 1"#,
             expect![[
-                r#"McpServerConfig { transport: StreamableHttp(HttpConfig { url: "https://H/mcp", canonical_url: CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("h")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: Some("TOK"), http_headers: {}, env_http_headers: {} }), enabled: false, required: true, startup_timeout: Some(3s), tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None }"#
+                r#"McpServerConfig { transport: StreamableHttp(HttpConfig { url: "https://H/mcp", canonical_url: CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("h")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: Some("TOK"), http_headers: {}, env_http_headers: {} }), enabled: false, required: true, startup_timeout: Some(3s), tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None } }"#
             ]],
         );
     }
@@ -508,7 +564,7 @@ startup_timeout_ms = 1"#,
             r#"transport = "sse"
 url = "http://127.0.0.1:1/sse""#,
             expect![[
-                r#"McpServerConfig { transport: Sse(HttpConfig { url: "http://127.0.0.1:1/sse", canonical_url: CanonicalUrl { url: Url { scheme: "http", cannot_be_a_base: false, username: "", password: None, host: Some(Ipv4(127.0.0.1)), port: Some(1), path: "/sse", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: None, http_headers: {}, env_http_headers: {} }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None }"#
+                r#"McpServerConfig { transport: Sse(HttpConfig { url: "http://127.0.0.1:1/sse", canonical_url: CanonicalUrl { url: Url { scheme: "http", cannot_be_a_base: false, username: "", password: None, host: Some(Ipv4(127.0.0.1)), port: Some(1), path: "/sse", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: None, http_headers: {}, env_http_headers: {} }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None } }"#
             ]],
         );
         check(
@@ -608,7 +664,7 @@ url = "http://h/""#,
         check(
             "command = \"a\"\ntype = \"stdio\"\ndescription = \"ok\"",
             expect![[r#"
-                McpServerConfig { transport: Stdio(StdioConfig { command: "a", args: [], env: {}, env_vars: [], cwd: None }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None }
+                McpServerConfig { transport: Stdio(StdioConfig { command: "a", args: [], env: {}, env_vars: [], cwd: None }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None } }
                 ignored: mcp_servers.s.type"#]],
         );
     }

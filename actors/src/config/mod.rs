@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 pub use edit::{EditError, remove_server, write_server};
 pub use layer::{Location, Origin, SyntaxError};
-pub use mcp::{McpServerConfig, RestartPolicy};
+pub use mcp::{McpServerConfig, OAuthSettings, RestartPolicy};
 pub use model::{ModelSettings, ProviderSettings};
 pub use overrides::{ConfigOverride, OverrideError};
 pub use sandbox_settings::WorkspaceWriteSettings;
@@ -64,6 +64,9 @@ pub struct ConfigSnapshot {
     /// `mcp_tools_lock_new = "allow"`: tools the user's lock does not know
     /// are offered anyway (never under an admin's lock).
     pub tools_lock_allows_new: bool,
+    /// `mcp_oauth_callback_port`: where `codex mcp login` listens for the
+    /// browser's redirect (an ephemeral port when unset).
+    pub oauth_callback_port: Option<u16>,
     /// `$CODEX_HOME/config.toml`, whether or not it exists.
     pub user_config_path: PathBuf,
     /// The layers that were applied, lowest first.
@@ -284,6 +287,21 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
             ));
         }
     };
+    let oauth_callback_port = match merged.get("mcp_oauth_callback_port") {
+        None => None,
+        Some(toml::Value::Integer(port)) => Some(u16::try_from(*port).map_err(|_| {
+            invalid(
+                &["mcp_oauth_callback_port".to_owned()],
+                format!("{port} is not a port number"),
+            )
+        })?),
+        Some(other) => {
+            return Err(invalid(
+                &["mcp_oauth_callback_port".to_owned()],
+                format!("expected an integer, found {}", mcp::type_name(other)),
+            ));
+        }
+    };
     let (model, ignored) = model::model_settings(&merged).map_err(field_error)?;
     for path in ignored {
         let key = path.last().map_or("", String::as_str);
@@ -302,6 +320,7 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
         shell_environment_policy,
         model,
         tools_lock_allows_new,
+        oauth_callback_port,
         user_config_path,
         layers: layers.into_iter().map(|layer| layer.origin).collect(),
         diagnostics,

@@ -62,6 +62,13 @@ pub enum ServerFailure {
         /// The end of the server's stderr.
         stderr_tail: String,
     },
+    /// The HTTP server asks for a login the user has not done (or that no
+    /// longer works).
+    #[error("The `{server}` MCP server is not logged in. Run `codex mcp login {server}`.")]
+    NotLoggedIn {
+        /// The server.
+        server: String,
+    },
     /// The transport closed (the process exited, or the connection dropped).
     #[error("MCP server `{server}` exited: {status}{}", tail_suffix(stderr_tail))]
     Closed {

@@ -156,6 +156,8 @@ pub struct ServerSetup {
     /// log, not through the session actor: a process stopped by the
     /// session's own shutdown is recorded too.
     pub audit: EventSink<crate::audit_log::AuditEntry>,
+    /// The OAuth credentials file, for HTTP servers the user logged in to.
+    pub credentials: Option<PathBuf>,
     /// Ping settings.
     pub timing: Timing,
     /// Where the ready incarnation publishes its connection, so calls skip

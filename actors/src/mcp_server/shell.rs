@@ -484,6 +484,7 @@ async fn open(
         setup.cwd.clone(),
         setup.env.as_ref().clone(),
     );
+    context.credentials = setup.credentials.clone();
     match (&setup.config.transport, launch) {
         (TransportConfig::Stdio(_), Some(Ok(spec))) => {
             context = context.with_launch(StdioLaunch {
@@ -548,6 +549,11 @@ fn tail_of<H: rmcp::ClientHandler>(client: &McpClient<H>) -> String {
 }
 
 fn startup_failure(server: &str, timeout: Duration, err: ConnectError) -> ServerFailure {
+    if err.auth_challenge().is_some() {
+        return ServerFailure::NotLoggedIn {
+            server: server.to_owned(),
+        };
+    }
     match err {
         ConnectError::HandshakeTimeout { stderr_tail, .. } => ServerFailure::StartupTimeout {
             server: server.to_owned(),

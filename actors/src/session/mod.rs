@@ -833,6 +833,11 @@ impl Session {
                         let _ = audit.try_send(AuditRecord(entry));
                     })
                 },
+                credentials: Some(
+                    self.options
+                        .codex_home
+                        .join(codex_transports::oauth::CREDENTIALS_FILE),
+                ),
                 timing: self.options.timing,
                 sandbox_launcher: self.options.sandbox_launcher.clone(),
                 live: Default::default(),

@@ -24,6 +24,8 @@ mod mcp_add_remove;
 mod mcp_list_get;
 /// `codex mcp tools` and `call`: real sessions through the binary.
 mod mcp_session;
+/// `codex mcp login` and `logout` against an OAuth-protected test server.
+mod oauth;
 /// `codex requirements show` and `explain`.
 mod requirements;
 /// `codex sandbox linux` under real kernel enforcement.

@@ -145,13 +145,13 @@ fn add_rejects_bad_names_and_shapes() {
 }
 
 #[test]
-fn login_and_logout_are_not_supported_yet() {
+fn login_and_logout_messages() {
+    // A real login is in `oauth.rs`; these are the refusals and logout.
     let env = TestEnv::new();
     env.write_config(
         "[mcp_servers.local]\ncommand = \"x\"\n[mcp_servers.web]\nurl = \"https://h/\"\n",
     );
     let runs = [
-        env.codex(&["mcp", "login", "web"]),
         env.codex(&["mcp", "login", "local"]),
         env.codex(&["mcp", "login", "nope"]),
         env.codex(&["mcp", "logout", "web"]),

@@ -465,12 +465,11 @@ impl OAuth {
             .clone()
             .ok_or_else(|| OAuthError::Callback("it carries no code".to_owned()))?;
         let basic = basic_client(server, client, &pending.redirect_uri)?;
-        let http = |request| self.exchange(request);
         let response = basic
             .exchange_code(AuthorizationCode::new(code))
             .set_pkce_verifier(pending.verifier)
             .add_extra_param("resource", pending.resource.clone())
-            .request_async(&http)
+            .request_async(self)
             .await
             .map_err(|err| OAuthError::Token(token_error(&err)))?;
         Ok(tokens_from(&response, pending.scope.as_deref()))
@@ -492,11 +491,10 @@ impl OAuth {
         // Any valid URL: a refresh carries no redirect.
         let basic = basic_client(server, client, "http://127.0.0.1/callback")?;
         let token = RefreshToken::new(refresh_token.to_owned());
-        let http = |request| self.exchange(request);
         let response = basic
             .exchange_refresh_token(&token)
             .add_extra_param("resource", resource.to_owned())
-            .request_async(&http)
+            .request_async(self)
             .await
             .map_err(|err| OAuthError::Token(token_error(&err)))?;
         let mut tokens = tokens_from(&response, None);

@@ -30,6 +30,7 @@
 //! origin. Identifiers (`resource`, `issuer`) are kept as the exact strings
 //! the servers sent.
 
+mod bearer;
 mod discovery;
 mod flow;
 mod store;
@@ -42,6 +43,8 @@ pub use flow::{
     choose_scope,
 };
 pub use store::{CREDENTIALS_FILE, CredentialStore, StoreError, StoredCredential};
+
+pub(crate) use bearer::OAuthBearer;
 
 use crate::http::HttpClient;
 
@@ -198,7 +201,7 @@ impl OAuth {
         Ok(http::Response::from_parts(parts, bytes))
     }
 
-    /// The `oauth2` crate's view of our HTTP client.
+    /// One request of the `oauth2` crate, on our HTTP client.
     async fn exchange(
         &self,
         request: oauth2::HttpRequest,
@@ -208,5 +211,18 @@ impl OAuth {
         let request =
             http::Request::from_parts(parts, http_body_util::Full::new(bytes::Bytes::from(body)));
         self.send(&url, request).await
+    }
+}
+
+/// The `oauth2` crate's view of our HTTP client: boxed, `Send` futures, so
+/// the exchanges can run inside transport futures.
+impl<'c> oauth2::AsyncHttpClient<'c> for OAuth {
+    type Error = OAuthError;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, OAuthError>> + Send + 'c>,
+    >;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(self.exchange(request))
     }
 }

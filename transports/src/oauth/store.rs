@@ -166,6 +166,20 @@ impl CredentialStore {
             .find(|entry| entry.server == server && entry.url == url))
     }
 
+    /// Every stored login: server name and URL, no secret.
+    ///
+    /// # Errors
+    ///
+    /// The file exists but cannot be read or is not ours.
+    pub fn logins(&self) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(self
+            .read()?
+            .mcp_servers
+            .into_iter()
+            .map(|entry| (entry.server, entry.url))
+            .collect())
+    }
+
     /// Stores `credential`, replacing the one for the same server and URL.
     ///
     /// # Errors
