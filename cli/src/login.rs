@@ -112,12 +112,13 @@ pub(crate) fn login(overrides: &ConfigOverrides, args: &LoginArgs) -> Result<(),
             message: source.to_string(),
         })?;
         let redirect_uri = format!("http://127.0.0.1:{}/callback", local.port());
-        let choice = match &settings.client_id {
-            Some(client_id) => ClientChoice::PreRegistered {
+        let choice = match (&settings.client_id, &settings.client_metadata_url) {
+            (Some(client_id), _) => ClientChoice::PreRegistered {
                 client_id: client_id.clone(),
                 client_secret: secret,
             },
-            None => ClientChoice::Register,
+            (None, Some(document)) => ClientChoice::MetadataDocument(document.clone()),
+            (None, None) => ClientChoice::Register,
         };
         let client = oauth
             .client(

@@ -49,6 +49,9 @@ pub struct OAuthSettings {
     pub client_secret_env_var: Option<String>,
     /// The RFC 8707 resource, when the server's metadata does not say.
     pub resource: Option<String>,
+    /// A client ID metadata document (an HTTPS URL the user hosts), used as
+    /// the client id where the authorization server supports them.
+    pub client_metadata_url: Option<String>,
 }
 
 impl McpServerConfig {
@@ -127,6 +130,7 @@ const HTTP_ONLY: &[&str] = &[
     "oauth",
     "oauth_client_id",
     "oauth_client_secret_env_var",
+    "oauth_client_metadata_url",
     "oauth_resource",
 ];
 const COMMON: &[&str] = &[
@@ -282,6 +286,7 @@ fn oauth_settings(fields: &Fields, table: &toml::Table) -> Result<OAuthSettings,
         client_id: either("oauth_client_id", "client_id")?,
         client_secret_env_var: either("oauth_client_secret_env_var", "client_secret_env_var")?,
         resource: fields.string(table, "oauth_resource")?,
+        client_metadata_url: either("oauth_client_metadata_url", "client_metadata_url")?,
     })
 }
 
@@ -542,7 +547,7 @@ startup_timeout_ms = 2500
 tool_timeout_sec = 1.5
 enabled_tools = ["a"]"#,
             expect![[
-                r#"McpServerConfig { transport: Stdio(StdioConfig { command: "docs", args: ["--port", "4000"], env: {"TOKEN": "x"}, env_vars: ["HOME2"], cwd: Some("/srv") }), enabled: true, required: false, startup_timeout: Some(2.5s), tool_timeout: Some(1.5s), enabled_tools: Some(["a"]), disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None } }"#
+                r#"McpServerConfig { transport: Stdio(StdioConfig { command: "docs", args: ["--port", "4000"], env: {"TOKEN": "x"}, env_vars: ["HOME2"], cwd: Some("/srv") }), enabled: true, required: false, startup_timeout: Some(2.5s), tool_timeout: Some(1.5s), enabled_tools: Some(["a"]), disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None } }"#
             ]],
         );
         check(
@@ -553,7 +558,7 @@ required = true
 startup_timeout_sec = 3
 startup_timeout_ms = 1"#,
             expect![[
-                r#"McpServerConfig { transport: StreamableHttp(HttpConfig { url: "https://H/mcp", canonical_url: CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("h")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: Some("TOK"), http_headers: {}, env_http_headers: {} }), enabled: false, required: true, startup_timeout: Some(3s), tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None } }"#
+                r#"McpServerConfig { transport: StreamableHttp(HttpConfig { url: "https://H/mcp", canonical_url: CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("h")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: Some("TOK"), http_headers: {}, env_http_headers: {} }), enabled: false, required: true, startup_timeout: Some(3s), tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None } }"#
             ]],
         );
     }
@@ -564,7 +569,7 @@ startup_timeout_ms = 1"#,
             r#"transport = "sse"
 url = "http://127.0.0.1:1/sse""#,
             expect![[
-                r#"McpServerConfig { transport: Sse(HttpConfig { url: "http://127.0.0.1:1/sse", canonical_url: CanonicalUrl { url: Url { scheme: "http", cannot_be_a_base: false, username: "", password: None, host: Some(Ipv4(127.0.0.1)), port: Some(1), path: "/sse", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: None, http_headers: {}, env_http_headers: {} }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None } }"#
+                r#"McpServerConfig { transport: Sse(HttpConfig { url: "http://127.0.0.1:1/sse", canonical_url: CanonicalUrl { url: Url { scheme: "http", cannot_be_a_base: false, username: "", password: None, host: Some(Ipv4(127.0.0.1)), port: Some(1), path: "/sse", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: None, http_headers: {}, env_http_headers: {} }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None } }"#
             ]],
         );
         check(
@@ -664,8 +669,37 @@ url = "http://h/""#,
         check(
             "command = \"a\"\ntype = \"stdio\"\ndescription = \"ok\"",
             expect![[r#"
-                McpServerConfig { transport: Stdio(StdioConfig { command: "a", args: [], env: {}, env_vars: [], cwd: None }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None } }
+                McpServerConfig { transport: Stdio(StdioConfig { command: "a", args: [], env: {}, env_vars: [], cwd: None }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None } }
                 ignored: mcp_servers.s.type"#]],
         );
+    }
+
+    #[test]
+    fn oauth_settings_in_either_spelling_and_only_over_http() {
+        let settings = |toml: &str| {
+            let table: toml::Table = toml.parse().expect("valid toml");
+            resolve_server("s", &toml::Value::Table(table)).map(|(config, _)| config.oauth)
+        };
+        let flat = settings(
+            "url = \"https://h/mcp\"\nscopes = [\"a\", \"b\"]\noauth_client_id = \"c\"\noauth_client_secret_env_var = \"S\"\noauth_resource = \"https://h\"\n",
+        )
+        .expect("valid");
+        assert_eq!(flat.scopes, Some(vec!["a".to_owned(), "b".to_owned()]));
+        assert_eq!(flat.client_id.as_deref(), Some("c"));
+        assert_eq!(flat.client_secret_env_var.as_deref(), Some("S"));
+        assert_eq!(flat.resource.as_deref(), Some("https://h"));
+        let nested = settings(
+            "url = \"https://h/mcp\"\noauth = { client_id = \"c\", client_metadata_url = \"https://me/client.json\" }\n",
+        )
+        .expect("valid");
+        assert_eq!(nested.client_id.as_deref(), Some("c"));
+        assert_eq!(
+            nested.client_metadata_url.as_deref(),
+            Some("https://me/client.json")
+        );
+        let stdio = settings("command = \"x\"\nscopes = [\"a\"]\n").expect_err("refused");
+        assert_eq!(stdio.message, "scopes is not supported for stdio");
+        let wrong = settings("url = \"https://h/mcp\"\noauth = 3\n").expect_err("refused");
+        assert_eq!(wrong.message, "expected a table, found an integer");
     }
 }

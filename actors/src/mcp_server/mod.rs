@@ -328,6 +328,22 @@ impl Live {
     }
 }
 
+/// A failed call's message; a server that wants a wider OAuth scope says
+/// how to get it (a headless session cannot send anyone to a browser).
+fn call_error(err: &rmcp::service::ServiceError) -> String {
+    let Some(challenge) = err.auth_challenge() else {
+        return err.to_string();
+    };
+    let challenge = codex_transports::oauth::Challenge::parse(challenge);
+    match challenge.scope {
+        Some(scope) if challenge.is_insufficient_scope() => format!(
+            "the server needs OAuth scope `{scope}` for this call; log in again with `codex mcp login <server> --scopes {}`",
+            scope.split_whitespace().collect::<Vec<_>>().join(",")
+        ),
+        _ => "the server refused the login; run `codex mcp login <server>` again".to_owned(),
+    }
+}
+
 /// How many `input_required` rounds one call may take (SEP-2322).
 const MAX_INPUT_ROUNDS: usize = 10;
 
@@ -346,7 +362,7 @@ async fn call_rounds(
         match peer
             .call_tool_once(params.clone())
             .await
-            .map_err(|err| err.to_string())?
+            .map_err(|err| call_error(&err))?
         {
             CallToolResponse::Complete(result) => return Ok(result),
             CallToolResponse::InputRequired(asked) => {
