@@ -145,13 +145,8 @@ pub(crate) struct Spawned {
 impl Spawned {
     /// rmcp's line codec straight over the child's pipes.
     fn into_connection(self) -> Connection {
-        let Spawned {
-            stdout,
-            stdin,
-            process,
-            group,
-        } = self;
-        Self::connection(stdout, stdin, process, group, ())
+        let (stdout, stdin, unfinished) = self.split();
+        unfinished.connection(stdout, stdin, ())
     }
 
     /// The pipes, and what builds the transport once something sits
@@ -164,27 +159,6 @@ impl Spawned {
             group,
         } = self;
         (stdout, stdin, Unfinished { process, group })
-    }
-
-    fn connection<R, W, K>(
-        read: R,
-        write: W,
-        process: ChildProcess,
-        group: GroupGuard,
-        keep: K,
-    ) -> Connection
-    where
-        R: tokio::io::AsyncRead + Send + Unpin + 'static,
-        W: tokio::io::AsyncWrite + Send + Unpin + 'static,
-        K: Send + 'static,
-    {
-        let transport = StdioTransport {
-            io: AsyncRwTransport::new_client(read, write),
-            group,
-            process: process.clone(),
-            _keep: keep,
-        };
-        Connection::local(BoxedTransport::new("stdio", transport), process)
     }
 }
 
@@ -203,7 +177,14 @@ impl Unfinished {
         W: tokio::io::AsyncWrite + Send + Unpin + 'static,
         K: Send + 'static,
     {
-        Spawned::connection(read, write, self.process, self.group, keep)
+        let process = self.process;
+        let transport = StdioTransport {
+            io: AsyncRwTransport::new_client(read, write),
+            group: self.group,
+            process: process.clone(),
+            _keep: keep,
+        };
+        Connection::local(BoxedTransport::new("stdio", transport), process)
     }
 }
 
