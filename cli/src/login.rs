@@ -168,7 +168,8 @@ pub(crate) fn login(overrides: &ConfigOverrides, args: &LoginArgs) -> Result<(),
         if open_browser {
             open(&pending.url);
         }
-        let callback = tokio::time::timeout(BROWSER_TIMEOUT, receive(&listener))
+        let state = pending.state().to_owned();
+        let callback = tokio::time::timeout(BROWSER_TIMEOUT, receive(&listener, &state))
             .await
             .map_err(|_| CliError::OAuth {
                 server: name.clone(),
@@ -176,10 +177,6 @@ pub(crate) fn login(overrides: &ConfigOverrides, args: &LoginArgs) -> Result<(),
                     "no answer from the browser within {} s; run `codex mcp login {name}` again",
                     BROWSER_TIMEOUT.as_secs()
                 ),
-            })?
-            .map_err(|source| CliError::OAuth {
-                server: name.clone(),
-                message: format!("the browser's redirect could not be read: {source}"),
             })?;
         let tokens = oauth
             .finish(&auth_server, &client, pending, &callback)
@@ -266,6 +263,10 @@ async fn probe(http: &HttpClient, url: &str) -> Challenge {
 /// Opens `url` in the user's browser, if there is one; failing is fine
 /// (the URL is printed).
 fn open(url: &str) {
+    // Only web URLs go to the system's opener.
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return;
+    }
     let candidates: &[&str] = if cfg!(target_os = "macos") {
         &["open"]
     } else {
@@ -284,33 +285,27 @@ fn open(url: &str) {
     }
 }
 
-/// Waits for the browser's `GET /callback?...`, answers it, and returns its
-/// parameters. Other requests (a favicon) get a 404 and are ignored.
-async fn receive(listener: &tokio::net::TcpListener) -> std::io::Result<Callback> {
+/// How long one connection to the loopback listener may take to send its
+/// request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits for the browser's `GET /callback?...` carrying `state`, answers
+/// it, and returns its parameters. Anything else (another path, a request
+/// without our state, an idle or broken connection) is answered or dropped,
+/// and the wait goes on: no other local process can end the login.
+async fn receive(listener: &tokio::net::TcpListener, state: &str) -> Callback {
     loop {
-        let (mut stream, _) = listener.accept().await?;
-        let mut head = Vec::new();
-        let mut buf = [0_u8; 1024];
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
-            let n = stream.read(&mut buf).await?;
-            if n == 0 {
-                break;
-            }
-            head.extend_from_slice(&buf[..n]);
-        }
-        let text = String::from_utf8_lossy(&head);
-        let target = text
-            .lines()
-            .next()
-            .and_then(|line| {
-                let mut parts = line.split(' ');
-                (parts.next() == Some("GET"))
-                    .then(|| parts.next())
-                    .flatten()
-            })
-            .unwrap_or_default()
-            .to_owned();
-        if !target.starts_with("/callback") {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let Ok(Some(target)) =
+            tokio::time::timeout(REQUEST_TIMEOUT, request_target(&mut stream)).await
+        else {
+            continue;
+        };
+        let path = target.split('?').next().unwrap_or_default();
+        if path != "/callback" {
             let _ = stream
                 .write_all(
                     b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -319,6 +314,14 @@ async fn receive(listener: &tokio::net::TcpListener) -> std::io::Result<Callback
             continue;
         }
         let callback = Callback::from_url(&target);
+        if callback.state.as_deref() != Some(state) {
+            let _ = stream
+                .write_all(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                )
+                .await;
+            continue;
+        }
         let page = if callback.code.is_some() {
             "Codex received the authorization. You can close this tab."
         } else {
@@ -329,6 +332,22 @@ async fn receive(listener: &tokio::net::TcpListener) -> std::io::Result<Callback
             page.len()
         );
         let _ = stream.write_all(answer.as_bytes()).await;
-        return Ok(callback);
+        return callback;
     }
+}
+
+/// The request target of a GET, read from at most 16 KiB of head.
+async fn request_target(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    let mut buf = [0_u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+        let n = stream.read(&mut buf).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&head);
+    let mut parts = text.lines().next()?.split(' ');
+    (parts.next() == Some("GET")).then(|| parts.next().map(str::to_owned))?
 }

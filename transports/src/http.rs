@@ -102,8 +102,9 @@ impl ServerHeaders {
             headers.insert(name.clone(), value.clone());
         }
         if let Some(token) = &self.bearer
-            && let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}"))
+            && let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {token}"))
         {
+            value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
     }

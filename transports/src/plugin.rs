@@ -100,6 +100,9 @@ pub struct ConnectContext {
     /// HTTP server without a configured bearer token uses the login stored
     /// there for its name and URL.
     pub credentials: Option<PathBuf>,
+    /// The URL a stored login is under, when the connection goes elsewhere
+    /// (a fault-injection proxy); the configured URL when `None`.
+    pub credentials_url: Option<String>,
 }
 
 impl ConnectContext {
@@ -117,6 +120,7 @@ impl ConnectContext {
             launch: None,
             lifecycle: crate::Lifecycle::default(),
             credentials: None,
+            credentials_url: None,
         }
     }
 

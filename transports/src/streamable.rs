@@ -83,7 +83,9 @@ impl TransportPlugin for StreamableHttpPlugin {
                 (None, Some(path)) => OAuthBearer::load(
                     &CredentialStore::new(path.clone()),
                     &ctx.server_name,
-                    http.canonical_url.as_str(),
+                    ctx.credentials_url
+                        .as_deref()
+                        .unwrap_or(http.canonical_url.as_str()),
                     stack.clone(),
                 )
                 .map_err(|source| ConnectError::Credentials {
@@ -182,7 +184,8 @@ impl HyperStreamableClient {
 }
 
 fn set_bearer(request: &mut Request<Full<Bytes>>, token: &str) {
-    if let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}")) {
+    if let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {token}")) {
+        value.set_sensitive(true);
         request
             .headers_mut()
             .insert(http::header::AUTHORIZATION, value);
@@ -392,8 +395,10 @@ impl StreamableHttpClient for HyperStreamableClient {
                     retry_after,
                 )));
             }
-            let text = String::from_utf8_lossy(&bytes);
-            let text = &text[..text.len().min(limits.max_error_response_size)];
+            // Cut the bytes, not the text: a cut inside a character would
+            // panic.
+            let text =
+                String::from_utf8_lossy(&bytes[..bytes.len().min(limits.max_error_response_size)]);
             return Err(StreamableHttpError::UnexpectedServerResponse(Cow::Owned(
                 format!("HTTP {status}: {text}"),
             )));

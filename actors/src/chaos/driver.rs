@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use codex_transports::TransportKind;
-use codex_transports::fault::FaultInjector;
+use codex_transports::fault::{ArmId, FaultInjector};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -84,6 +84,43 @@ enum Outcome {
     Ok,
     Error,
     Unaccounted,
+}
+
+/// A task stopped when this is dropped (also on an early return).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The message faults armed for one call; dropped when the call is over,
+/// it takes back those no request claimed and reports them skipped.
+struct Unclaimed {
+    injector: FaultInjector,
+    armed: Vec<(Fired, ArmId)>,
+    fired: Arc<Mutex<Vec<Fired>>>,
+    skipped: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Drop for Unclaimed {
+    fn drop(&mut self) {
+        for (fault, id) in self.armed.drain(..) {
+            if self.injector.disarm(&fault.target, id) {
+                let mut entry = fault.to_json();
+                entry["reason"] = json!("its call never reached the server");
+                self.fired
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .retain(|f| f != &fault);
+                self.skipped
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(entry);
+            }
+        }
+    }
 }
 
 /// Calls by outcome.
@@ -231,7 +268,7 @@ pub async fn run_chaos(
 
     // Supervision, from the events.
     let mut events = session.subscribe();
-    let watcher = {
+    let watcher = AbortOnDrop({
         let stats = Arc::clone(&stats);
         tokio::spawn(async move {
             use tokio::sync::broadcast::error::RecvError;
@@ -265,7 +302,7 @@ pub async fn run_chaos(
                 }
             }
         })
-    };
+    });
 
     let started = Instant::now();
     let apply = {
@@ -273,8 +310,11 @@ pub async fn run_chaos(
         let fired = Arc::clone(&fired);
         let skipped = Arc::clone(&skipped);
         let progress = progress.clone();
-        move |faults: Vec<Fired>| -> bool {
+        // Returns whether a command must hang, and the message faults armed
+        // for the call (to take back if the call never reaches its server).
+        move |faults: Vec<Fired>| -> (bool, Vec<(Fired, ArmId)>) {
             let mut hang = false;
+            let mut armed = Vec::new();
             for fault in faults {
                 let outcome = match &fault.action {
                     Applied::Process(process) => injector
@@ -286,7 +326,8 @@ pub async fn run_chaos(
                         Ok(())
                     }
                     Applied::Message(message) => {
-                        injector.arm(&fault.target, message.clone());
+                        let id = injector.arm(&fault.target, message.clone());
+                        armed.push((fault.clone(), id));
                         Ok(())
                     }
                     Applied::SandboxHang => {
@@ -317,13 +358,13 @@ pub async fn run_chaos(
                     }
                 }
             }
-            hang
+            (hang, armed)
         }
     };
     let apply = Arc::new(apply);
 
     // Timed faults.
-    let ticker = {
+    let ticker = AbortOnDrop({
         let engine = Arc::clone(&engine);
         let apply = Arc::clone(&apply);
         let issued = Arc::clone(&issued);
@@ -337,11 +378,12 @@ pub async fn run_chaos(
                     &servers,
                 );
                 if !due.is_empty() {
-                    apply(due);
+                    // Timed message faults wait for whichever call comes.
+                    let _ = apply(due);
                 }
             }
         })
-    };
+    });
 
     let limit = options.calls.or(if options.duration.is_some() {
         None
@@ -382,12 +424,20 @@ pub async fn run_chaos(
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .on(n, event);
-        let hang = apply(faults);
+        let (hang, armed) = apply(faults);
         let deadline = options.call_deadline + SLACK;
         let commands = options.commands.clone();
         let session = Arc::clone(session);
+        let unclaimed = Unclaimed {
+            injector: injector.clone(),
+            armed,
+            fired: Arc::clone(&fired),
+            skipped: Arc::clone(&skipped),
+        };
         running.spawn(async move {
             let _permit = permit;
+            // When the call is over, a fault no request claimed did nothing.
+            let _unclaimed = unclaimed;
             let call = async {
                 match item {
                     Work::Tool {
@@ -431,7 +481,7 @@ pub async fn run_chaos(
         tally.add(done.unwrap_or(Outcome::Unaccounted));
     }
     let wall = started.elapsed();
-    ticker.abort();
+    drop(ticker);
     // Let supervision finish what the last faults started: after one ping
     // cycle every hung server has been noticed, then every server ends
     // ready, or failed for good.
@@ -452,7 +502,7 @@ pub async fn run_chaos(
             (status.name, state)
         })
         .collect();
-    watcher.abort();
+    drop(watcher);
     let servers = stats
         .lock()
         .unwrap_or_else(PoisonError::into_inner)

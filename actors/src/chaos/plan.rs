@@ -174,12 +174,21 @@ impl Action {
         }
     }
 
-    /// Which targets it makes sense for.
+    /// Which targets it makes sense for. A legacy SSE server answers a
+    /// POST with an empty `202` (its answers come on the event stream), so
+    /// only what acts on the POST itself applies to it.
     fn fits(&self, target: Reach) -> bool {
         match self {
             Action::Process(_) => target == Reach::Stdio,
-            Action::SlowStart(_) => matches!(target, Reach::Stdio | Reach::Http),
-            Action::Delay { .. } => matches!(target, Reach::Stdio | Reach::Http | Reach::Model),
+            Action::SlowStart(_) => matches!(target, Reach::Stdio | Reach::Http | Reach::Sse),
+            Action::Delay { .. } => matches!(
+                target,
+                Reach::Stdio | Reach::Http | Reach::Sse | Reach::Model
+            ),
+            Action::Message(Fault::Drop) => target != Reach::Sandbox,
+            Action::Message(Fault::HttpStatus { .. } | Fault::Reset) => {
+                matches!(target, Reach::Http | Reach::Sse | Reach::Model)
+            }
             Action::Message(fault) if fault.is_http_only() => {
                 matches!(target, Reach::Http | Reach::Model)
             }
@@ -194,6 +203,7 @@ impl Action {
 enum Reach {
     Stdio,
     Http,
+    Sse,
     Model,
     Sandbox,
 }
@@ -202,7 +212,8 @@ impl Reach {
     fn of(kind: TransportKind) -> Reach {
         match kind {
             TransportKind::Stdio => Reach::Stdio,
-            TransportKind::StreamableHttp | TransportKind::Sse => Reach::Http,
+            TransportKind::StreamableHttp => Reach::Http,
+            TransportKind::Sse => Reach::Sse,
         }
     }
 }
@@ -283,6 +294,11 @@ enum DelayMs {
 
 /// Default bytes of a `stderr_flood`.
 const FLOOD_BYTES: usize = 1024 * 1024;
+/// The longest delay a plan may ask for (an hour, in ms).
+const MAX_DELAY_MS: u64 = 3_600_000;
+/// The most a `stderr_flood` may write.
+const MAX_FLOOD: u64 = 1 << 30;
+
 /// Default timeout of a workload command.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -371,7 +387,12 @@ impl FaultPlan {
             faults,
             ping_interval: raw.ping_interval_ms.map(Duration::from_millis),
             ping_timeout: raw.ping_timeout_ms.map(Duration::from_millis),
-            pace: raw.pace_ms.map(Duration::from_millis),
+            pace: match raw.pace_ms {
+                Some(ms) if ms > MAX_DELAY_MS => {
+                    return Err(invalid(0, format!("`pace_ms` is at most {MAX_DELAY_MS}")));
+                }
+                other => other.map(Duration::from_millis),
+            },
         })
     }
 
@@ -404,6 +425,7 @@ impl FaultPlan {
                 let what = match reach {
                     Reach::Stdio => "a stdio server",
                     Reach::Http => "an HTTP server",
+                    Reach::Sse => "a legacy SSE server",
                     Reach::Model => "the model",
                     Reach::Sandbox => "the sandbox",
                 };
@@ -505,9 +527,14 @@ fn planned(fault: RawFault, at: &dyn Fn(usize) -> String) -> Result<PlannedFault
             return Err(invalid(offset, format!("action {name:?} takes no `{key}`")));
         }
     }
+    let too_long = |ms: u64| ms > MAX_DELAY_MS;
     let delay = |required: bool| -> Result<Option<(Duration, Duration)>, PlanError> {
         match &fault.delay_ms {
             Some(spanned) => match spanned.get_ref() {
+                DelayMs::Fixed(ms) | DelayMs::Range([_, ms]) if too_long(*ms) => Err(invalid(
+                    spanned.span().start,
+                    format!("`delay_ms` is at most {MAX_DELAY_MS} (an hour)"),
+                )),
                 DelayMs::Fixed(ms) => Ok(Some((
                     Duration::from_millis(*ms),
                     Duration::from_millis(*ms),
@@ -544,11 +571,19 @@ fn planned(fault: RawFault, at: &dyn Fn(usize) -> String) -> Result<PlannedFault
         "hang" if target == Target::Sandbox => Action::SandboxHang,
         "hang" => Action::Process(ProcessFault::Hang),
         "exit" => Action::Process(ProcessFault::Exit),
-        "stderr_flood" => Action::Process(ProcessFault::StderrFlood {
-            bytes: fault.bytes.map_or(FLOOD_BYTES, |b| {
-                usize::try_from(b.into_inner()).unwrap_or(usize::MAX)
-            }),
-        }),
+        "stderr_flood" => {
+            let bytes = match &fault.bytes {
+                Some(b) if *b.get_ref() > MAX_FLOOD => {
+                    return Err(invalid(
+                        b.span().start,
+                        format!("`bytes` is at most {MAX_FLOOD}"),
+                    ));
+                }
+                Some(b) => usize::try_from(*b.get_ref()).unwrap_or(FLOOD_BYTES),
+                None => FLOOD_BYTES,
+            };
+            Action::Process(ProcessFault::StderrFlood { bytes })
+        }
         "slow_start" => {
             let (min, _) = delay(true)?.unwrap_or_default();
             Action::SlowStart(min)
@@ -605,6 +640,7 @@ mod tests {
         BTreeMap::from([
             ("mini".to_owned(), TransportKind::Stdio),
             ("web".to_owned(), TransportKind::StreamableHttp),
+            ("old".to_owned(), TransportKind::Sse),
         ])
     }
 
@@ -720,6 +756,22 @@ action = "hang"
         assert_eq!(
             error("[[fault]]\ntarget = \"web\"\nwhen = { every_calls = 1 }\naction = \"kill\"\n"),
             "p.toml:2:10: action \"kill\" does not apply to an HTTP server (web)"
+        );
+        assert_eq!(
+            error(&fault("action = \"delay\"\ndelay_ms = [1, 99999999999]")),
+            "p.toml:6:12: `delay_ms` is at most 3600000 (an hour)"
+        );
+        assert_eq!(
+            error(
+                "[[fault]]\ntarget = \"old\"\nwhen = { every_calls = 1 }\naction = \"corrupt\"\n"
+            ),
+            "p.toml:2:10: action \"corrupt\" does not apply to a legacy SSE server (old)"
+        );
+        assert_eq!(
+            error(
+                "[[fault]]\ntarget = \"old\"\nwhen = { every_calls = 1 }\naction = \"http_status\"\n"
+            ),
+            "ok"
         );
         assert_eq!(
             error("seed = \"x\""),

@@ -45,6 +45,12 @@ pub(crate) fn chaos(overrides: &ConfigOverrides, args: &ChaosArgs) -> Result<Exi
         .map(|(name, server)| (name.clone(), server.config.transport.kind()))
         .collect();
     plan.check(&servers)?;
+    if let Some(fault) = plan.faults.iter().find(|f| f.target == Target::Model) {
+        return Err(CliError::Plan(codex_actors::chaos::PlanError::Invalid {
+            location: fault.location.clone(),
+            message: "a chaos run calls no model: put faults with target = \"model\" in the plan of `codex debug fault-proxy`".to_owned(),
+        }));
+    }
     let call_deadline = loaded
         .effective
         .mcp_servers

@@ -91,6 +91,10 @@ impl Fault {
     }
 }
 
+/// One armed fault, to take it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArmId(u64);
+
 /// What a fault does to a stdio server's process, now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -172,7 +176,8 @@ pub struct FaultInjector {
 
 #[derive(Default)]
 struct Inner {
-    armed: Mutex<HashMap<String, VecDeque<Fault>>>,
+    armed: Mutex<HashMap<String, VecDeque<(ArmId, Fault)>>>,
+    next_arm: std::sync::atomic::AtomicU64,
     slow_starts: Mutex<HashMap<String, Duration>>,
     live: Mutex<HashMap<String, LiveStdio>>,
 }
@@ -224,17 +229,39 @@ impl FaultInjector {
     }
 
     /// Damages the answer to the next `tools/call` sent to `server`. Faults
-    /// queue up, one per call.
-    pub fn arm(&self, server: &str, fault: Fault) {
+    /// queue up, one per call. The id lets the caller take the fault back
+    /// if no call claimed it ([`FaultInjector::disarm`]).
+    pub fn arm(&self, server: &str, fault: Fault) -> ArmId {
+        let id = ArmId(
+            self.inner
+                .next_arm
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        );
         lock(&self.inner.armed)
             .entry(server.to_owned())
             .or_default()
-            .push_back(fault);
+            .push_back((id, fault));
+        id
+    }
+
+    /// Takes back the fault `id` armed for `server`; `true` when no call had
+    /// claimed it (it never did anything).
+    pub fn disarm(&self, server: &str, id: ArmId) -> bool {
+        let mut armed = lock(&self.inner.armed);
+        let Some(queue) = armed.get_mut(server) else {
+            return false;
+        };
+        let before = queue.len();
+        queue.retain(|(armed, _)| *armed != id);
+        queue.len() != before
     }
 
     /// The fault armed for `server`'s next message, taken.
     pub fn take(&self, server: &str) -> Option<Fault> {
-        lock(&self.inner.armed).get_mut(server)?.pop_front()
+        lock(&self.inner.armed)
+            .get_mut(server)?
+            .pop_front()
+            .map(|(_, fault)| fault)
     }
 
     /// Delays `server`'s next start (the spawn, or the first HTTP request)
@@ -403,8 +430,11 @@ impl TransportPlugin for FaultPlugin {
                         TransportConfig::Sse(_) => TransportConfig::Sse(through),
                         _ => TransportConfig::StreamableHttp(through),
                     };
+                    // A stored login stays the one of the admitted URL.
+                    let mut ctx = ctx.clone();
+                    ctx.credentials_url = Some(http.canonical_url.as_str().to_owned());
                     let defaults = TransportRegistry::default();
-                    let connection = defaults.connect(&through, ctx).await?;
+                    let connection = defaults.connect(&through, &ctx).await?;
                     let name = connection.transport.name();
                     Ok(Connection::remote(BoxedTransport::new(
                         name,

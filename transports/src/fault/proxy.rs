@@ -127,7 +127,11 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, _)) = accepted else {
+                    // Out of descriptors, say: wait instead of spinning.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                };
                 let shared = Arc::clone(&shared);
                 connections.spawn(async move {
                     let service = service_fn(move |request| {
@@ -158,7 +162,11 @@ impl std::error::Error for Reset {}
 
 async fn handle(shared: &Shared, request: Request<Incoming>) -> Result<Response<Body>, Reset> {
     let (parts, body) = request.into_parts();
-    let body = match body.collect().await {
+    // A request larger than any message is refused, never held whole.
+    let body = match http_body_util::Limited::new(body, MESSAGE_LIMIT)
+        .collect()
+        .await
+    {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Err(Reset),
     };

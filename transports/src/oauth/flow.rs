@@ -103,7 +103,7 @@ impl Tokens {
         let now = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default();
-        now + margin >= Duration::from_secs(at)
+        now.saturating_add(margin) >= Duration::from_secs(at)
     }
 }
 
@@ -150,7 +150,6 @@ pub fn choose_scope(
 
 /// An authorization in progress: the URL to visit, and what checks the
 /// answer.
-#[derive(Debug)]
 pub struct PendingAuthorization {
     /// Where the user (or the browser) goes.
     pub url: String,
@@ -164,7 +163,7 @@ pub struct PendingAuthorization {
 }
 
 /// The parameters of the redirect back.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Callback {
     /// `code`.
     pub code: Option<String>,
@@ -176,6 +175,40 @@ pub struct Callback {
     pub error: Option<String>,
     /// `error_description`.
     pub error_description: Option<String>,
+}
+
+impl std::fmt::Debug for PendingAuthorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingAuthorization")
+            .field("issuer", &self.issuer)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("resource", &self.resource)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingAuthorization {
+    /// The `state` the redirect back must carry.
+    pub fn state(&self) -> &str {
+        &self.state
+    }
+}
+
+impl std::fmt::Debug for Callback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Callback")
+            .field("code", &self.code.as_ref().map(|_| "*****"))
+            .field("iss", &self.iss)
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `text` without control characters (it came from a server, and goes to
+/// a terminal).
+fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).take(300).collect()
 }
 
 impl Callback {
@@ -267,7 +300,9 @@ fn tokens_from(response: &oauth2::basic::BasicTokenResponse, requested: Option<&
     Tokens {
         access_token: response.access_token().secret().clone(),
         refresh_token: response.refresh_token().map(|t| t.secret().clone()),
-        expires_at: response.expires_in().map(|d| (now + d).as_secs()),
+        expires_at: response
+            .expires_in()
+            .map(|d| now.checked_add(d).map_or(u64::MAX, |at| at.as_secs())),
         scope: response
             .scopes()
             .map(|scopes| {
@@ -395,6 +430,12 @@ impl OAuth {
         redirect_uri: &str,
         scope: Option<&str>,
     ) -> Result<PendingAuthorization, OAuthError> {
+        if !super::secure(&server.authorization_endpoint) {
+            return Err(OAuthError::Invalid {
+                url: server.authorization_endpoint.clone(),
+                reason: "the authorization endpoint must use https".to_owned(),
+            });
+        }
         let basic = basic_client(server, client, redirect_uri)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = basic
@@ -431,25 +472,27 @@ impl OAuth {
         pending: PendingAuthorization,
         callback: &Callback,
     ) -> Result<Tokens, OAuthError> {
-        if let Some(error) = &callback.error {
-            let detail = callback
-                .error_description
-                .as_deref()
-                .map(|d| format!(": {d}"))
-                .unwrap_or_default();
-            return Err(OAuthError::Callback(format!(
-                "the authorization server answered {error}{detail}"
-            )));
-        }
         if callback.state.as_deref() != Some(pending.state.as_str()) {
             return Err(OAuthError::Callback(
                 "the state does not match the request".to_owned(),
             ));
         }
+        if let Some(error) = &callback.error {
+            let detail = callback
+                .error_description
+                .as_deref()
+                .map(|d| format!(": {}", printable(d)))
+                .unwrap_or_default();
+            return Err(OAuthError::Callback(format!(
+                "the authorization server answered {}{detail}",
+                printable(error)
+            )));
+        }
         match &callback.iss {
             Some(iss) if *iss != pending.issuer => {
                 return Err(OAuthError::Callback(format!(
-                    "it comes from issuer {iss}, not {}",
+                    "it comes from issuer {}, not {}",
+                    printable(iss),
                     pending.issuer
                 )));
             }
@@ -556,10 +599,9 @@ fn token_error<E: std::error::Error>(
             text
         }
         oauth2::RequestTokenError::Request(err) => err.to_string(),
-        oauth2::RequestTokenError::Parse(err, body) => format!(
-            "unreadable answer ({err}): {}",
-            String::from_utf8_lossy(&body[..body.len().min(200)])
-        ),
+        // Never the body: a 200 answer that does not parse may still hold
+        // tokens.
+        oauth2::RequestTokenError::Parse(err, _) => format!("unreadable answer ({err})"),
         oauth2::RequestTokenError::Other(text) => text.clone(),
     }
 }

@@ -190,15 +190,27 @@ impl OAuth {
             url: url.to_owned(),
             reason,
         };
-        let response = tokio::time::timeout(REQUEST_TIMEOUT, self.http.send_raw(request))
+        if !secure(url) {
+            return Err(failed(
+                "OAuth endpoints must use https (plain http only on loopback)".to_owned(),
+            ));
+        }
+        // The whole exchange, body included, is bounded.
+        let exchange = async {
+            let response = self
+                .http
+                .send_raw(request)
+                .await
+                .map_err(|err| failed(err.to_string()))?;
+            let (parts, body) = response.into_parts();
+            let (bytes, _) = crate::http::read_body(body, MAX_BODY)
+                .await
+                .map_err(|err| failed(err.to_string()))?;
+            Ok(http::Response::from_parts(parts, bytes))
+        };
+        tokio::time::timeout(REQUEST_TIMEOUT, exchange)
             .await
             .map_err(|_| failed(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())))?
-            .map_err(|err| failed(err.to_string()))?;
-        let (parts, body) = response.into_parts();
-        let (bytes, _) = crate::http::read_body(body, MAX_BODY)
-            .await
-            .map_err(|err| failed(err.to_string()))?;
-        Ok(http::Response::from_parts(parts, bytes))
     }
 
     /// One request of the `oauth2` crate, on our HTTP client.
@@ -211,6 +223,33 @@ impl OAuth {
         let request =
             http::Request::from_parts(parts, http_body_util::Full::new(bytes::Bytes::from(body)));
         self.send(&url, request).await
+    }
+}
+
+/// Whether `url` may carry OAuth traffic: https, or plain http to a
+/// loopback host (local test servers).
+///
+/// ```
+/// use codex_transports::oauth::secure;
+/// assert!(secure("https://as.example.com/token"));
+/// assert!(secure("http://127.0.0.1:8080/token"));
+/// assert!(secure("http://localhost:3000/token"));
+/// assert!(!secure("http://as.example.com/token"));
+/// assert!(!secure("file:///etc/passwd"));
+/// ```
+pub fn secure(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    match parsed.scheme() {
+        "https" => true,
+        "http" => match parsed.host() {
+            Some(url::Host::Domain(host)) => host == "localhost" || host.ends_with(".localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        _ => false,
     }
 }
 

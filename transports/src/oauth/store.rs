@@ -3,6 +3,7 @@
 
 use std::io::Write as _;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+
 use std::path::{Path, PathBuf};
 
 use super::flow::{ClientCredentials, Tokens};
@@ -119,38 +120,53 @@ impl CredentialStore {
         Ok(file)
     }
 
-    /// Writes `file` to a temporary file created with mode 0600, then
-    /// renames it over the store.
-    fn write(&self, file: &File) -> Result<(), StoreError> {
+    /// Holds the store's lock file (`<file>.lock`, exclusive `flock`) while
+    /// `change` reads, changes and writes the store: a login and a
+    /// refresh in another process never lose each other's tokens.
+    fn locked<T>(&self, change: impl FnOnce(&mut File) -> T) -> Result<T, StoreError> {
         let io = |source| StoreError::Io {
             path: self.path.clone(),
             source,
         };
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let temporary = self
+        let dir = self
             .path
-            .with_extension(format!("json.{}.tmp", std::process::id()));
-        let text = serde_json::to_string_pretty(file).unwrap_or_default();
-        let mut out = std::fs::OpenOptions::new()
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let lock = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
-            .truncate(true)
+            .truncate(false)
             .mode(0o600)
-            .open(&temporary)
+            .open(self.path.with_extension("json.lock"))
             .map_err(io)?;
-        // A file left by an older tool may have looser bits.
-        out.set_permissions(std::fs::Permissions::from_mode(0o600))
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|err| io(err.into()))?;
+        let mut file = self.read()?;
+        let out = change(&mut file);
+        file.version = VERSION;
+        self.write(&dir, &file)?;
+        Ok(out)
+    }
+
+    /// Writes `file` to a fresh temporary file in `dir` (mode 0600), then
+    /// renames it over the store, so a reader never sees half a file.
+    fn write(&self, dir: &Path, file: &File) -> Result<(), StoreError> {
+        let io = |source| StoreError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let mut temporary = tempfile::Builder::new()
+            .prefix(".credentials")
+            .permissions(std::fs::Permissions::from_mode(0o600))
+            .tempfile_in(dir)
             .map_err(io)?;
-        out.write_all(text.as_bytes()).map_err(io)?;
-        out.write_all(b"\n").map_err(io)?;
-        out.sync_all().map_err(io)?;
-        drop(out);
-        std::fs::rename(&temporary, &self.path).map_err(|err| {
-            let _ = std::fs::remove_file(&temporary);
-            io(err)
-        })
+        let text = serde_json::to_string_pretty(file).unwrap_or_default();
+        temporary.write_all(text.as_bytes()).map_err(io)?;
+        temporary.write_all(b"\n").map_err(io)?;
+        temporary.as_file().sync_all().map_err(io)?;
+        temporary.persist(&self.path).map_err(|err| io(err.error))?;
+        Ok(())
     }
 
     /// The login for `server` at `url`, if any.
@@ -186,14 +202,14 @@ impl CredentialStore {
     ///
     /// The file cannot be read or written.
     pub fn put(&self, credential: StoredCredential) -> Result<(), StoreError> {
-        let mut file = self.read()?;
-        file.version = VERSION;
-        file.mcp_servers
-            .retain(|entry| !(entry.server == credential.server && entry.url == credential.url));
-        file.mcp_servers.push(credential);
-        file.mcp_servers
-            .sort_by(|a, b| (&a.server, &a.url).cmp(&(&b.server, &b.url)));
-        self.write(&file)
+        self.locked(|file| {
+            file.mcp_servers.retain(|entry| {
+                !(entry.server == credential.server && entry.url == credential.url)
+            });
+            file.mcp_servers.push(credential);
+            file.mcp_servers
+                .sort_by(|a, b| (&a.server, &a.url).cmp(&(&b.server, &b.url)));
+        })
     }
 
     /// Removes every login of `server`; says whether there was one.
@@ -202,15 +218,14 @@ impl CredentialStore {
     ///
     /// The file cannot be read or written.
     pub fn remove(&self, server: &str) -> Result<bool, StoreError> {
-        let mut file = self.read()?;
-        let before = file.mcp_servers.len();
-        file.mcp_servers.retain(|entry| entry.server != server);
-        if file.mcp_servers.len() == before {
+        if !self.read()?.mcp_servers.iter().any(|e| e.server == server) {
             return Ok(false);
         }
-        file.version = VERSION;
-        self.write(&file)?;
-        Ok(true)
+        self.locked(|file| {
+            let before = file.mcp_servers.len();
+            file.mcp_servers.retain(|entry| entry.server != server);
+            file.mcp_servers.len() != before
+        })
     }
 }
 
