@@ -173,22 +173,24 @@ fn summary(
     line
 }
 
-/// Writes `text` to a temporary file beside `path` and renames it over
-/// `path`, so a reader never sees half a lock.
+/// Writes `text` to a fresh temporary file beside `path` and renames it
+/// over `path`, so a reader never sees half a lock.
 fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
     let failed = |source| CliError::WriteFile {
         path: path.to_owned(),
         source,
     };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(failed)?;
-    }
-    let temporary = path.with_extension(format!("lock.{}.tmp", std::process::id()));
-    std::fs::write(&temporary, text).map_err(failed)?;
-    std::fs::rename(&temporary, path).map_err(|err| {
-        let _ = std::fs::remove_file(&temporary);
-        failed(err)
-    })
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    // Readable by others, as a plain write would leave it: it holds no
+    // secret, and reviewers or an admin may read it.
+    let mut temporary = tempfile::Builder::new()
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .tempfile_in(dir)
+        .map_err(failed)?;
+    temporary.write_all(text.as_bytes()).map_err(failed)?;
+    temporary.persist(path).map_err(|err| failed(err.error))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -84,23 +84,13 @@ pub(crate) fn login(overrides: &ConfigOverrides, args: &LoginArgs) -> Result<(),
             message: err.to_string(),
         };
         let challenge = probe(&http, &url).await;
-        let mut resource = oauth
-            .protected_resource(&url, &challenge)
+        let (mut resource, auth_server) = oauth
+            .discover(&url, &challenge)
             .await
             .map_err(oauth_failed)?;
         if let Some(configured) = &settings.resource {
             resource.resource.clone_from(configured);
         }
-        let issuer = resource
-            .authorization_servers
-            .first()
-            .cloned()
-            .ok_or(OAuthError::NoAuthorizationServer)
-            .map_err(oauth_failed)?;
-        let auth_server = oauth
-            .authorization_server(&issuer)
-            .await
-            .map_err(oauth_failed)?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .map_err(|source| CliError::OAuth {

@@ -249,6 +249,23 @@ pub fn test_server_bin() -> PathBuf {
     bin
 }
 
+/// How many live processes have `needle` in their command line.
+pub fn processes_with(needle: &str) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+        .filter(|cmdline| {
+            String::from_utf8_lossy(cmdline)
+                .replace('\0', " ")
+                .contains(needle)
+        })
+        .count()
+}
+
 /// Our test server serving streamable HTTP on 127.0.0.1, killed on drop.
 #[derive(Debug)]
 pub struct HttpTestServer {

@@ -26,7 +26,7 @@ mod server;
 
 pub use options::{Mode, Options, UsageError};
 pub use serve::serve;
-pub use server::{EXTRA_TOOL, TestServer};
+pub use server::{EXTRA_TOOL, TOOL_NAMES, TestServer};
 
 /// The recognisable line `--crash-on-init` writes to stderr before exiting.
 pub const CRASH_ON_INIT_LINE: &str = "codex-test-mcp-server: crashing on initialize as asked";

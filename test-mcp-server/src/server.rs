@@ -39,6 +39,19 @@ pub struct TestServer {
     discovered: Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// The tools the server lists (without `--extra-tool`), in the order it
+/// lists them.
+pub const TOOL_NAMES: [&str; 8] = [
+    "add",
+    "big_output",
+    "crash",
+    "echo",
+    "garbage",
+    "mutate",
+    "sleep",
+    "write_file",
+];
+
 /// The tool `--extra-tool` adds to the list.
 pub const EXTRA_TOOL: &str = "extra";
 
@@ -316,5 +329,23 @@ impl ServerHandler for TestServer {
             });
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_published_names_are_the_listed_tools() {
+        let server = TestServer::new(Options::parse(Vec::<String>::new()).expect("defaults"));
+        let mut listed: Vec<String> = server
+            .tool_router
+            .list_all()
+            .into_iter()
+            .map(|tool| tool.name.to_string())
+            .collect();
+        listed.sort();
+        assert_eq!(listed, TOOL_NAMES);
     }
 }

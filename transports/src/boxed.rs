@@ -43,6 +43,44 @@ impl BoxedTransport {
     pub fn name(&self) -> &'static str {
         self.name
     }
+
+    /// The same transport, with `keep` (tasks, a proxy) living as long as
+    /// it does.
+    pub fn keeping<K: Send + 'static>(self, keep: K) -> BoxedTransport {
+        let name = self.name;
+        BoxedTransport::new(
+            name,
+            Kept {
+                inner: self,
+                _keep: keep,
+            },
+        )
+    }
+}
+
+/// A transport and what must live as long as it.
+struct Kept<K> {
+    inner: BoxedTransport,
+    _keep: K,
+}
+
+impl<K: Send + 'static> Transport<RoleClient> for Kept<K> {
+    type Error = io::Error;
+
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleClient>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        self.inner.send(item)
+    }
+
+    fn receive(&mut self) -> impl Future<Output = Option<RxJsonRpcMessage<RoleClient>>> + Send {
+        self.inner.receive()
+    }
+
+    fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        self.inner.close()
+    }
 }
 
 impl fmt::Debug for BoxedTransport {

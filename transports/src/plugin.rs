@@ -159,6 +159,15 @@ impl Connection {
             process: Some(process),
         }
     }
+
+    /// The same connection, with `keep` living as long as its transport.
+    #[must_use]
+    pub fn keeping<K: Send + 'static>(self, keep: K) -> Self {
+        Connection {
+            transport: self.transport.keeping(keep),
+            process: self.process,
+        }
+    }
 }
 
 /// A running, initialised MCP client.

@@ -146,7 +146,7 @@ impl Spawned {
     /// rmcp's line codec straight over the child's pipes.
     fn into_connection(self) -> Connection {
         let (stdout, stdin, unfinished) = self.split();
-        unfinished.connection(stdout, stdin, ())
+        unfinished.connection(stdout, stdin)
     }
 
     /// The pipes, and what builds the transport once something sits
@@ -170,19 +170,17 @@ pub(crate) struct Unfinished {
 
 impl Unfinished {
     /// rmcp's line codec over `read` and `write`, which lead to the
-    /// child's pipes; `keep` lives as long as the transport.
-    pub(crate) fn connection<R, W, K>(self, read: R, write: W, keep: K) -> Connection
+    /// child's pipes.
+    pub(crate) fn connection<R, W>(self, read: R, write: W) -> Connection
     where
         R: tokio::io::AsyncRead + Send + Unpin + 'static,
         W: tokio::io::AsyncWrite + Send + Unpin + 'static,
-        K: Send + 'static,
     {
         let process = self.process;
         let transport = StdioTransport {
             io: AsyncRwTransport::new_client(read, write),
             group: self.group,
             process: process.clone(),
-            _keep: keep,
         };
         Connection::local(BoxedTransport::new("stdio", transport), process)
     }
@@ -345,19 +343,16 @@ impl Drop for GroupGuard {
 
 /// The stdio transport: rmcp's line codec over the child's pipes (or over
 /// streams that lead to them), plus the group guard.
-struct StdioTransport<R: tokio::io::AsyncRead, W: tokio::io::AsyncWrite, K> {
+struct StdioTransport<R: tokio::io::AsyncRead, W: tokio::io::AsyncWrite> {
     io: AsyncRwTransport<RoleClient, R, W>,
     group: GroupGuard,
     process: ChildProcess,
-    /// Whatever else must live as long as the transport (relay tasks).
-    _keep: K,
 }
 
-impl<R, W, K> Transport<RoleClient> for StdioTransport<R, W, K>
+impl<R, W> Transport<RoleClient> for StdioTransport<R, W>
 where
     R: tokio::io::AsyncRead + Send + Unpin + 'static,
     W: tokio::io::AsyncWrite + Send + Unpin + 'static,
-    K: Send + 'static,
 {
     type Error = io::Error;
 

@@ -33,7 +33,7 @@ use crate::boxed::BoxedTransport;
 use crate::config::{HttpConfig, TransportConfig, TransportKind};
 use crate::error::{ConnectError, HttpError};
 use crate::http::{HttpClient, ServerHeaders, media_type_is, read_body, sse_events};
-use crate::oauth::{CredentialStore, OAuthBearer};
+use crate::oauth::{Challenge, CredentialStore, OAuthBearer};
 use crate::plugin::{ConnectContext, Connection, TransportPlugin};
 
 const JSON: &str = "application/json";
@@ -205,24 +205,13 @@ fn auth_error(response: &Response<Incoming>) -> Option<Error> {
             AuthRequiredError::new(challenge),
         )),
         StatusCode::FORBIDDEN => {
-            let scope = scope_of(&challenge);
+            let scope = Challenge::parse(&challenge).scope;
             Some(StreamableHttpError::InsufficientScope(
                 InsufficientScopeError::new(challenge, scope),
             ))
         }
         _ => None,
     }
-}
-
-/// The `scope` parameter of a `WWW-Authenticate` challenge.
-fn scope_of(challenge: &str) -> Option<String> {
-    let at = challenge.to_ascii_lowercase().find("scope=")?;
-    let rest = &challenge[at + "scope=".len()..];
-    let value = match rest.strip_prefix('"') {
-        Some(quoted) => quoted.split('"').next()?,
-        None => rest.split([',', ' ']).next()?,
-    };
-    Some(value.to_owned())
 }
 
 /// The error answer to a `server/discover` that a server without a session
@@ -522,7 +511,11 @@ impl StreamableHttpClient for HyperStreamableClient {
 
 #[cfg(test)]
 mod tests {
-    use super::scope_of;
+    use crate::oauth::Challenge;
+
+    fn scope_of(challenge: &str) -> Option<String> {
+        Challenge::parse(challenge).scope
+    }
 
     #[test]
     fn scopes_from_challenges() {

@@ -12,16 +12,7 @@ use rmcp::model::CallToolRequestParams;
 
 use common::{PATIENCE, ctx, http_config, http_server, parent_env, stdio_server, with_launch};
 
-const TOOLS: [&str; 8] = [
-    "add",
-    "big_output",
-    "crash",
-    "echo",
-    "garbage",
-    "mutate",
-    "sleep",
-    "write_file",
-];
+const TOOLS: [&str; 8] = codex_test_mcp_server::TOOL_NAMES;
 
 /// Calls `tool` with `args` and returns the text of the answer.
 async fn call(client: &McpClient, tool: &'static str, args: serde_json::Value) -> String {

@@ -408,7 +408,9 @@ pub struct Session {
     root: RootSupervisor,
     shared: Shared,
     options: SessionOptions,
-    reload_lock: tokio::sync::Mutex<()>,
+    /// Serializes reloads, and holds the admission decision last recorded
+    /// for each server: a reload records only the decisions that changed.
+    reload_lock: tokio::sync::Mutex<BTreeMap<String, AuditEvent>>,
     next_command: std::sync::atomic::AtomicU64,
     next_source: std::sync::atomic::AtomicU64,
     /// Reaps orphans this process adopted, when it is a subreaper.
@@ -417,9 +419,6 @@ pub struct Session {
     audit: ChildHandle<AuditLogActor>,
     /// What the audit files missed.
     audit_report: Arc<std::sync::Mutex<Vec<AuditReport>>>,
-    /// The admission decision last recorded for each server: a reload
-    /// records only the decisions that changed.
-    decided: std::sync::Mutex<BTreeMap<String, AuditEvent>>,
 }
 
 /// How often adopted orphans that died are reaped.
@@ -514,14 +513,13 @@ impl Session {
                     .map_err(|err| SessionError::Tls(err.to_string()))?,
             },
             options,
-            reload_lock: tokio::sync::Mutex::new(()),
+            reload_lock: tokio::sync::Mutex::new(BTreeMap::new()),
             next_command: std::sync::atomic::AtomicU64::new(1),
             next_source: std::sync::atomic::AtomicU64::new(1),
             // Orphans of servers re-parented to this process become its
             // zombies when they die; nobody else waits for them.
             audit,
             audit_report,
-            decided: std::sync::Mutex::new(BTreeMap::new()),
             reaper: codex_sandbox::is_subreaper().then(|| {
                 tokio::spawn(async {
                     let mut every = tokio::time::interval(REAP_INTERVAL);
@@ -534,10 +532,14 @@ impl Session {
         };
         let first = match preloaded {
             Some(preloaded) => {
-                let _serial = session.reload_lock.lock().await;
+                let mut decided = session.reload_lock.lock().await;
                 let servers = session.only(preloaded.servers);
                 match session.locks(&preloaded.requirements, preloaded.tools_lock_allows_new) {
-                    Ok(locks) => session.apply(servers, preloaded.requirements, locks).await,
+                    Ok(locks) => {
+                        session
+                            .apply(&mut decided, servers, preloaded.requirements, locks)
+                            .await
+                    }
                     Err(err) => Err(err),
                 }
             }
@@ -693,7 +695,7 @@ impl Session {
     /// admitted ones start, changed ones restart and are admitted afresh.
     /// A source that fails to load leaves everything as it was.
     pub async fn reload(&self) -> Result<(), SessionError> {
-        let _serial = self.reload_lock.lock().await;
+        let mut decided = self.reload_lock.lock().await;
         let loaded = self.load().and_then(|(servers, requirements, allows_new)| {
             let locks = self.locks(&requirements, allows_new)?;
             Ok((servers, requirements, locks))
@@ -711,7 +713,8 @@ impl Session {
         // server started below reuses this verdict.
         let admitted =
             constrain_servers(&servers, &requirements, self.shared.gate.context()).into_inner();
-        self.apply(admitted, requirements, locks).await
+        self.apply(&mut decided, admitted, requirements, locks)
+            .await
     }
 
     /// The tool locks in force, unless this session ignores them.
@@ -740,9 +743,10 @@ impl Session {
     }
 
     /// Brings the running servers in line with `admitted`. Callers hold
-    /// `reload_lock`.
+    /// `reload_lock`, whose admission decisions `decided` are.
     async fn apply(
         &self,
+        decided: &mut BTreeMap<String, AuditEvent>,
         admitted: McpServers,
         requirements: Requirements,
         locks: Vec<ToolLock>,
@@ -756,21 +760,14 @@ impl Session {
         // New requirements and locks first, so restarts in flight see them.
         self.shared.gate.replace(requirements);
         self.shared.gate.replace_locks(locks);
-        let events = {
-            let mut decided = self
-                .decided
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let events: Vec<AuditEvent> = audit(&admitted)
-                .into_iter()
-                .filter(|event| decided.get(&event.server) != Some(event))
-                .collect();
-            decided.retain(|server, _| admitted.contains_key(server));
-            for event in &events {
-                decided.insert(event.server.clone(), event.clone());
-            }
-            events
-        };
+        let events: Vec<AuditEvent> = audit(&admitted)
+            .into_iter()
+            .filter(|event| decided.get(&event.server) != Some(event))
+            .collect();
+        decided.retain(|server, _| admitted.contains_key(server));
+        for event in &events {
+            decided.insert(event.server.clone(), event.clone());
+        }
         for event in events {
             tracing::info!(
                 server = %event.server,

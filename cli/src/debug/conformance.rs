@@ -29,8 +29,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use codex_transports::oauth::{
-    AuthServer, Challenge, ClientChoice, ClientCredentials, OAuth, OAuthError, Registration,
-    choose_scope,
+    Challenge, ClientChoice, ClientCredentials, OAuth, OAuthError, Registration, choose_scope,
 };
 use codex_transports::{
     CanonicalUrl, ConnectContext, ConnectError, HttpClient, HttpConfig, Lifecycle, McpClient,
@@ -337,13 +336,7 @@ impl Run {
             return Err(OAuthError::TooManyAttempts(MAX_AUTHORIZATIONS).into());
         }
         self.login.authorizations += 1;
-        let resource = self.oauth.protected_resource(&self.url, &challenge).await?;
-        let issuer = resource
-            .authorization_servers
-            .first()
-            .cloned()
-            .ok_or(OAuthError::NoAuthorizationServer)?;
-        let server: AuthServer = self.oauth.authorization_server(&issuer).await?;
+        let (resource, server) = self.oauth.discover(&self.url, &challenge).await?;
         if self.login.issuer.as_deref() != Some(server.issuer.as_str()) {
             // A new authorization server: nothing from the old one is
             // reused there.

@@ -5,7 +5,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use codex_integration_tests::{Run, TestEnv, test_server_bin};
+use codex_integration_tests::{Run, TestEnv, processes_with, test_server_bin};
 use codex_test_mcp_server::mock_model::{MockModel, RecordedRequest, Reply, ev};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -648,18 +648,34 @@ async fn the_chat_completions_wire_api() {
 async fn ctrl_c_exits_130_and_leaves_no_child() {
     let marker = format!("98{}", std::process::id() % 1000);
     let server_name = format!("ctrl-c-server-{}", std::process::id());
+    // The command says it is running through a FIFO in the workspace (the
+    // sandbox lets it write there), then becomes the sleep.
     let exec = Exec::with_config(
         vec![Reply::sse(vec![
             ev::function_call(
                 "c1",
                 "exec_command",
-                &json!({"cmd": format!("sleep {marker}")}),
+                &json!({"cmd": format!("echo running > ready.fifo; exec sleep {marker}")}),
             ),
             ev::completed("r1"),
         ])],
-        &mcp_server("mini", &format!("args = [\"--name\", {server_name:?}]")),
+        &format!(
+            "sandbox_mode = \"workspace-write\"\n{}",
+            mcp_server("mini", &format!("args = [\"--name\", {server_name:?}]"))
+        ),
     )
     .await;
+    let fifo = exec.env.work_dir().join("ready.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    // Read-write, so the reader sees no end of file before the writer.
+    let ready = tokio::net::unix::pipe::OpenOptions::new()
+        .read_write(true)
+        .open_receiver(&fifo)
+        .expect("open the FIFO");
     let mut command = tokio::process::Command::from(exec.env.command(&[
         "exec",
         "--skip-git-repo-check",
@@ -668,33 +684,21 @@ async fn ctrl_c_exits_130_and_leaves_no_child() {
     ]));
     command
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let mut child = command.spawn().expect("spawn");
     let pid = child.id().expect("pid");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let wait_started = async {
-        while let Some(line) = lines.next_line().await.expect("read") {
-            if line.contains("item.started") {
-                return;
-            }
-        }
-        panic!("codex ended before the command started");
-    };
-    tokio::time::timeout(Duration::from_secs(60), wait_started)
-        .await
-        .expect("the command starts");
-    // The command is being started; wait until its process exists (a
-    // condition with a deadline, not a fixed sleep), then interrupt codex
+    // Wait for the command's own word that it runs, then interrupt codex
     // as a terminal would.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while processes_with(&format!("sleep {marker}")) == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the sleep never started"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let mut line = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        BufReader::new(ready).read_line(&mut line),
+    )
+    .await
+    .expect("the command starts")
+    .expect("read the FIFO");
+    assert_eq!(line, "running\n");
     rustix::process::kill_process(
         rustix::process::Pid::from_raw(i32::try_from(pid).expect("pid")).expect("pid"),
         rustix::process::Signal::INT,
@@ -708,22 +712,6 @@ async fn ctrl_c_exits_130_and_leaves_no_child() {
     // Nothing of the turn outlives codex: no sleep, no MCP server.
     assert_eq!(processes_with(&format!("sleep {marker}")), 0);
     assert_eq!(processes_with(&server_name), 0);
-}
-
-/// How many live processes have `needle` in their command line.
-fn processes_with(needle: &str) -> usize {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .filter(|entry| entry.file_name().to_string_lossy().parse::<u32>().is_ok())
-        .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
-        .filter(|cmdline| {
-            let text = String::from_utf8_lossy(cmdline).replace('\0', " ");
-            text.contains(needle)
-        })
-        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

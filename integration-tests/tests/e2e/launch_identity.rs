@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
-use codex_integration_tests::{TestEnv, test_server_bin};
+use codex_integration_tests::{TestEnv, processes_with, test_server_bin};
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
@@ -37,23 +37,6 @@ fn script(path: &Path, body: &str) {
 
 fn quoted(path: &Path) -> String {
     format!("{:?}", path.display().to_string())
-}
-
-/// How many live processes have `needle` in their command line.
-fn processes_with(needle: &str) -> usize {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .filter(|entry| entry.file_name().to_string_lossy().parse::<u32>().is_ok())
-        .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
-        .filter(|cmdline| {
-            String::from_utf8_lossy(cmdline)
-                .replace('\0', " ")
-                .contains(needle)
-        })
-        .count()
 }
 
 #[test]

@@ -69,16 +69,8 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 
-const ALL_TOOLS: [&str; 8] = [
-    "add",
-    "big_output",
-    "crash",
-    "echo",
-    "garbage",
-    "mutate",
-    "sleep",
-    "write_file",
-];
+/// Every tool the test server lists.
+const ALL_TOOLS: [&str; 8] = codex_test_mcp_server::TOOL_NAMES;
 
 #[test]
 fn admin_tool_rules_apply_to_listing_and_calls_over_stdio_and_http() {

@@ -29,17 +29,13 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use rmcp::RoleClient;
-use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
-use rmcp::transport::Transport;
 use tokio::sync::Notify;
 
 pub use proxy::{Decider, FaultProxy};
 
-use crate::boxed::BoxedTransport;
 use crate::config::{TransportConfig, TransportKind};
 use crate::error::ConnectError;
-use crate::identity::{CanonicalUrl, Identity};
+use crate::identity::CanonicalUrl;
 use crate::plugin::{ConnectContext, Connection, TransportPlugin};
 use crate::registry::TransportRegistry;
 use crate::stdio::ChildProcess;
@@ -211,19 +207,11 @@ impl FaultInjector {
     /// through this injector.
     pub fn registry(&self) -> TransportRegistry {
         let mut registry = TransportRegistry::empty();
-        let defaults = TransportRegistry::default();
-        for kind in [
-            TransportKind::Stdio,
-            TransportKind::StreamableHttp,
-            TransportKind::Sse,
-        ] {
-            if let Ok(inner) = defaults.get(kind) {
-                registry.register(Box::new(FaultPlugin {
-                    kind,
-                    inner_name: format!("{inner:?}"),
-                    injector: self.clone(),
-                }));
-            }
+        for kind in TransportKind::ALL {
+            registry.register(Box::new(FaultPlugin {
+                kind,
+                injector: self.clone(),
+            }));
         }
         registry
     }
@@ -339,29 +327,18 @@ impl FaultInjector {
     }
 }
 
-/// A built-in plugin behind the injector: same kind, same identity (so
-/// admission sees exactly what it would without it), damaged traffic.
+/// A built-in plugin behind the injector: same kind, same identity (the
+/// trait's default, so admission sees exactly what it would without it),
+/// damaged traffic.
+#[derive(Debug)]
 struct FaultPlugin {
     kind: TransportKind,
-    inner_name: String,
     injector: FaultInjector,
-}
-
-impl fmt::Debug for FaultPlugin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FaultPlugin")
-            .field("inner", &self.inner_name)
-            .finish_non_exhaustive()
-    }
 }
 
 impl TransportPlugin for FaultPlugin {
     fn kind(&self) -> TransportKind {
         self.kind
-    }
-
-    fn identity(&self, config: &TransportConfig) -> Result<Identity, ConnectError> {
-        TransportRegistry::default().identity(config)
     }
 
     fn connect<'a>(
@@ -396,7 +373,7 @@ impl TransportPlugin for FaultPlugin {
                         close_stdin,
                     );
                     let (read, write, tasks) = relay;
-                    Ok(unfinished.connection(read, write, tasks))
+                    Ok(unfinished.connection(read, write).keeping(tasks))
                 }
                 TransportConfig::StreamableHttp(http) | TransportConfig::Sse(http) => {
                     let upstream = url::Url::parse(http.canonical_url.as_str()).map_err(|err| {
@@ -434,15 +411,7 @@ impl TransportPlugin for FaultPlugin {
                     let mut ctx = ctx.clone();
                     ctx.credentials_url = Some(http.canonical_url.as_str().to_owned());
                     let defaults = TransportRegistry::default();
-                    let connection = defaults.connect(&through, &ctx).await?;
-                    let name = connection.transport.name();
-                    Ok(Connection::remote(BoxedTransport::new(
-                        name,
-                        Proxied {
-                            inner: connection.transport,
-                            _proxy: proxy,
-                        },
-                    )))
+                    Ok(defaults.connect(&through, &ctx).await?.keeping(proxy))
                 }
             }
         }
@@ -461,29 +430,4 @@ fn is_tool_call(body: &[u8]) -> bool {
                 .map(|method| method == "tools/call")
         })
         .unwrap_or(false)
-}
-
-/// An HTTP transport and the proxy it goes through, which lives as long.
-struct Proxied {
-    inner: BoxedTransport,
-    _proxy: FaultProxy,
-}
-
-impl Transport<RoleClient> for Proxied {
-    type Error = std::io::Error;
-
-    fn send(
-        &mut self,
-        item: TxJsonRpcMessage<RoleClient>,
-    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
-        self.inner.send(item)
-    }
-
-    fn receive(&mut self) -> impl Future<Output = Option<RxJsonRpcMessage<RoleClient>>> + Send {
-        self.inner.receive()
-    }
-
-    async fn close(&mut self) -> Result<(), Self::Error> {
-        self.inner.close().await
-    }
 }

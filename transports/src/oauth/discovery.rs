@@ -153,6 +153,27 @@ fn resource_covers(resource: &str, server: &str) -> bool {
 }
 
 impl OAuth {
+    /// The protected resource at `server` (see
+    /// [`OAuth::protected_resource`]) and the metadata of the first
+    /// authorization server it names (see [`OAuth::authorization_server`]).
+    ///
+    /// # Errors
+    ///
+    /// Either lookup fails, or the resource names no authorization server.
+    pub async fn discover(
+        &self,
+        server: &str,
+        challenge: &Challenge,
+    ) -> Result<(ProtectedResource, AuthServer), OAuthError> {
+        let resource = self.protected_resource(server, challenge).await?;
+        let issuer = resource
+            .authorization_servers
+            .first()
+            .ok_or(OAuthError::NoAuthorizationServer)?;
+        let metadata = self.authorization_server(issuer).await?;
+        Ok((resource, metadata))
+    }
+
     /// The protected-resource metadata of the MCP server at `server`: from
     /// the challenge's `resource_metadata` when it names one (only there),
     /// else the path-based well-known, then the root one.
