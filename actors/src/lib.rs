@@ -27,6 +27,7 @@ pub mod config_source;
 pub mod mcp_server;
 pub mod model_stream;
 pub mod policy;
+pub mod policy_actor;
 pub mod sandbox_process;
 pub mod session;
 mod sink;

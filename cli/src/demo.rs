@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use codex_actors::config::{ModelSettings, ProviderSettings};
-use codex_actors::mcp_server::Timing;
+use codex_actors::mcp_server::{ServerEvent, Timing};
 use codex_actors::model_stream::resolve_provider;
 use codex_actors::policy::{RequirementsSources, SYSTEM_REQUIREMENTS_FILE};
 use codex_actors::session::{ServerState, Session, SessionEvent, SessionOptions, TurnRuntime};
@@ -157,6 +157,7 @@ async fn demo(exe: &Path, root: &Path, json: bool) -> Result<Value, CliError> {
         },
         env: crate::context::process_env(),
         timing: Timing::default(),
+        watch_debounce: Duration::from_millis(100),
         only: Vec::new(),
         sandbox_launcher: Some(codex_sandbox::SandboxLauncher::new(
             exe,
@@ -469,16 +470,16 @@ async fn kill_and_restart(
         let mut failure = None;
         loop {
             match events.recv().await {
-                Ok(SessionEvent::ServerFailed {
+                Ok(SessionEvent::Server(ServerEvent::Failed {
                     server, failure: f, ..
-                }) if server == VICTIM => failure = Some(f.to_string()),
-                Ok(SessionEvent::ServerReady {
+                })) if server == VICTIM => failure = Some(f.to_string()),
+                Ok(SessionEvent::Server(ServerEvent::Ready {
                     server,
                     incarnation,
                     pid: new_pid,
                     tools,
                     ..
-                }) if server == VICTIM && incarnation > 1 => {
+                })) if server == VICTIM && incarnation > 1 => {
                     return (failure, incarnation, new_pid, tools.len());
                 }
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
@@ -519,10 +520,7 @@ async fn tighten(
     exe: &Path,
     show: &mut Show,
 ) -> (bool, Value) {
-    if let Err(err) = session.watch(Duration::from_millis(100)).await {
-        show.line(format!("   cannot watch the requirements: {err}"));
-        return (false, json!({"error": err.to_string()}));
-    }
+    // Every session watches its requirements; nothing to switch on.
     let remaining: Vec<&str> = ALLOWED.iter().copied().filter(|s| *s != VICTIM).collect();
     if let Err(err) = std::fs::write(requirements, requirements_toml(exe, &remaining)) {
         return (false, json!({"error": err.to_string()}));

@@ -248,6 +248,9 @@ pub(crate) fn disabled_detail_json(server: &McpServer) -> Value {
         DisabledReason::NotLoaded => {
             return json!({ "kind": "requirements_not_loaded", "message": reason.to_string() });
         }
+        DisabledReason::InvalidName { .. } => {
+            return json!({ "kind": "invalid_name", "message": reason.to_string() });
+        }
         DisabledReason::Requirements { source, cause } => (source, cause),
     };
     let mut detail = serde_json::Map::new();

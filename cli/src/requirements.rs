@@ -236,7 +236,9 @@ fn explain(loaded: &Loaded, args: &NameArgs) -> Result<(), CliError> {
                 format!("fails: {cause}")
             }
             Admission::Disabled(DisabledReason::ByUser) => "allowed".to_owned(),
-            Admission::Disabled(reason @ DisabledReason::NotLoaded) => reason.to_string(),
+            Admission::Disabled(
+                reason @ (DisabledReason::NotLoaded | DisabledReason::InvalidName { .. }),
+            ) => reason.to_string(),
         };
         lines.push(format!("  {}: {verdict}", layer.source));
     }

@@ -7,10 +7,11 @@
 
 use std::io::{IsTerminal as _, Write as _};
 
-use codex_actors::mcp_server::Timing;
+use codex_actors::mcp_server::{ServerEvent, Timing};
 use codex_actors::policy::{RequirementsSources, Withheld, WithheldTool};
 use codex_actors::session::{
-    Preloaded, QualifiedTool, ServerState, ServerStatus, Session, SessionEvent, SessionOptions,
+    DEFAULT_WATCH_DEBOUNCE, Preloaded, QualifiedTool, ServerState, ServerStatus, Session,
+    SessionEvent, SessionOptions,
 };
 use serde_json::{Value, json};
 
@@ -149,6 +150,7 @@ pub(crate) fn session_options_at(
             .map(|exe| codex_sandbox::SandboxLauncher::new(exe, crate::sandbox::HELPER_ARGS)),
         tool_locks: true,
         transports: None,
+        watch_debounce: DEFAULT_WATCH_DEBOUNCE,
     })
 }
 
@@ -164,10 +166,10 @@ pub(crate) async fn wait_with_progress(session: &Session) -> Result<(), CliError
             result = &mut wait => return result.map(|_| ()).map_err(CliError::from),
             event = events.recv(), if show => {
                 let line = match event {
-                    Ok(SessionEvent::ServerReady { server, elapsed, tools, .. }) => {
+                    Ok(SessionEvent::Server(ServerEvent::Ready { server, elapsed, tools, .. })) => {
                         Some(format!("{server}: ready in {:.2}s ({} tools)", elapsed.as_secs_f64(), tools.len()))
                     }
-                    Ok(SessionEvent::ServerFailed { server, failure, .. }) => {
+                    Ok(SessionEvent::Server(ServerEvent::Failed { server, failure, .. })) => {
                         Some(format!("{server}: {}", first_line(&failure.to_string())))
                     }
                     Ok(SessionEvent::ServerGaveUp { server, .. }) => Some(format!("{server}: failed")),

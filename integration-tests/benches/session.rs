@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use codex_actors::mcp_server::ServerEvent;
 use codex_actors::session::{ServerState, Session, SessionEvent};
 use codex_integration_tests::TestEnv;
 use codex_integration_tests::bench::{load_average, ms, pct, profile_bin, ratio, sorted, us};
@@ -473,21 +474,23 @@ async fn bench_crash(server: &Path, plan: Plan) {
         let started = Instant::now();
         kill9(pid);
         wait_for(&mut events, "ServerFailed", |e| match e {
-            SessionEvent::ServerFailed { server, .. } if server == "crashy" => Some(()),
+            SessionEvent::Server(ServerEvent::Failed { server, .. }) if server == "crashy" => {
+                Some(())
+            }
             _ => None,
         })
         .await;
         let failed_at = started.elapsed();
         let (next, next_pid, tools, elapsed) =
             wait_for(&mut events, "a restarted server", |e| match e {
-                SessionEvent::ServerReady {
+                SessionEvent::Server(ServerEvent::Ready {
                     server,
                     incarnation: inc,
                     tools,
                     elapsed,
                     pid: Some(pid),
                     ..
-                } if server == "crashy" && *inc > incarnation => {
+                }) if server == "crashy" && *inc > incarnation => {
                     Some((*inc, *pid, tools.len(), *elapsed))
                 }
                 _ => None,

@@ -70,7 +70,8 @@ impl TestEnv {
     /// crate API: this `CODEX_HOME` and cwd, the process environment, the
     /// default timing, no requirements source (the system file is a
     /// missing file here: tests never touch `/etc`) and no sandbox
-    /// launcher; tool locks apply. Tests change what they need with struct update syntax.
+    /// launcher; tool locks apply; watched files are read again after 50 ms
+    /// of quiet. Tests change what they need with struct update syntax.
     pub fn session_options(&self) -> codex_actors::session::SessionOptions {
         codex_actors::session::SessionOptions {
             codex_home: self.codex_home(),
@@ -87,6 +88,7 @@ impl TestEnv {
             sandbox_launcher: None,
             tool_locks: true,
             transports: None,
+            watch_debounce: std::time::Duration::from_millis(50),
         }
     }
 

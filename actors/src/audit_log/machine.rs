@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
-use super::{AuditEntry, AuditReport};
+use super::{AuditEntry, AuditReport, ProcessChange, ProcessEvent};
 
 /// Everything that can happen to the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,50 +108,34 @@ impl Machine {
 pub fn render(entry: &AuditEntry, now: SystemTime) -> String {
     let ts = humantime::format_rfc3339_millis(now).to_string();
     let mut value = match entry {
-        AuditEntry::Admission {
-            server,
-            identity,
-            allowed,
-            detail,
-            sources,
-        } => json!({
-            "event": "admission", "server": server, "identity": identity,
-            "allowed": allowed, "detail": detail, "sources": sources,
+        AuditEntry::Admission(event) => json!({
+            "event": "admission", "server": event.server, "identity": event.identity,
+            "allowed": event.allowed, "detail": event.detail, "sources": event.sources,
         }),
-        AuditEntry::ToolWithheld {
-            server,
-            tool,
-            state,
-            reason,
-        } => json!({
-            "event": "tool_withheld", "server": server, "tool": tool,
-            "state": state, "reason": reason,
+        AuditEntry::ToolWithheld { server, tool } => json!({
+            "event": "tool_withheld", "server": server, "tool": tool.name,
+            "state": tool.why.state(), "reason": tool.why.to_string(),
         }),
-        AuditEntry::CallRefused {
-            server,
-            tool,
-            reason,
-        } => json!({
-            "event": "call_refused", "server": server, "tool": tool, "reason": reason,
+        AuditEntry::CallRefused { server, tool, why } => json!({
+            "event": "call_refused", "server": server, "tool": tool, "reason": why.to_string(),
         }),
-        AuditEntry::ServerStarted {
+        AuditEntry::Process(ProcessEvent {
             server,
             incarnation,
             pid,
-            executable,
-            sha256,
-        } => json!({
+            change: ProcessChange::Started { executable, sha256 },
+        }) => json!({
             "event": "server_started", "server": server, "incarnation": incarnation,
             "pid": pid,
             "executable": executable.as_ref().map(|p| p.display().to_string()),
             "sha256": sha256,
         }),
-        AuditEntry::ServerStopped {
+        AuditEntry::Process(ProcessEvent {
             server,
             incarnation,
             pid,
-            status,
-        } => json!({
+            change: ProcessChange::Stopped { status },
+        }) => json!({
             "event": "server_stopped", "server": server, "incarnation": incarnation,
             "pid": pid, "status": status,
         }),
@@ -181,11 +165,13 @@ mod tests {
             Input::Record(AuditEntry::CallRefused {
                 server: "gh".to_owned(),
                 tool: "delete_repository".to_owned(),
-                reason: "forbidden".to_owned(),
+                why: crate::policy::Withheld::Unpinned {
+                    lock: "/etc/codex/mcp-tools.lock".into(),
+                },
             }),
             at(1_796_000_000),
         );
-        let line = r#"{"ts":"2026-11-30T00:53:20.000Z","event":"call_refused","server":"gh","tool":"delete_repository","reason":"forbidden"}"#;
+        let line = r#"{"ts":"2026-11-30T00:53:20.000Z","event":"call_refused","server":"gh","tool":"delete_repository","reason":"/etc/codex/mcp-tools.lock does not pin it (run `codex mcp lock`)"}"#;
         assert_eq!(
             effects,
             vec![

@@ -16,36 +16,24 @@ mod shell;
 
 use std::path::PathBuf;
 
-pub use machine::{Effect, Input, Machine, render};
-pub(crate) use shell::{AuditLogActor, Configure, Record};
+use crate::policy::{AuditEvent, Withheld, WithheldTool};
 
-/// One decision.
+pub use machine::{Effect, Input, Machine, render};
+pub(crate) use shell::{AuditLogActor, AuditSink, audit_channel};
+
+/// One decision. Each variant nests the value it records; nothing here
+/// mirrors another type field by field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuditEntry {
     /// A server was admitted or disabled.
-    Admission {
-        /// The server.
-        server: String,
-        /// `stdio "cmd" [args]` or the redacted URL.
-        identity: String,
-        /// Whether it may run.
-        allowed: bool,
-        /// The rules that admitted it, or the reason it is disabled.
-        detail: String,
-        /// The requirements sources that decided.
-        sources: Vec<String>,
-    },
+    Admission(AuditEvent),
     /// A tool is not offered: an admin rule forbids it or a lock withholds
     /// it.
     ToolWithheld {
         /// The server.
         server: String,
-        /// The tool.
-        tool: String,
-        /// `forbidden`, `changed` or `unpinned`.
-        state: String,
-        /// Why.
-        reason: String,
+        /// The tool and why.
+        tool: WithheldTool,
     },
     /// A call was refused.
     CallRefused {
@@ -54,29 +42,38 @@ pub enum AuditEntry {
         /// The tool.
         tool: String,
         /// Why.
-        reason: String,
+        why: Withheld,
     },
-    /// A server process started.
-    ServerStarted {
-        /// The server.
-        server: String,
-        /// Its incarnation.
-        incarnation: u64,
-        /// The process id.
-        pid: u32,
+    /// A server process started or stopped.
+    Process(ProcessEvent),
+}
+
+/// A server process started or stopped: reported by the server actor to
+/// the session (as a server event) and to the audit log alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessEvent {
+    /// The server.
+    pub server: String,
+    /// Its incarnation.
+    pub incarnation: u64,
+    /// The process (and process group) id.
+    pub pid: u32,
+    /// What happened.
+    pub change: ProcessChange,
+}
+
+/// What happened to a server process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessChange {
+    /// It was spawned.
+    Started {
         /// The file it runs.
         executable: Option<PathBuf>,
-        /// That file's SHA-256.
+        /// That file's SHA-256 (when pinned, or hashed for the audit log).
         sha256: Option<String>,
     },
-    /// A server process stopped.
-    ServerStopped {
-        /// The server.
-        server: String,
-        /// Its incarnation.
-        incarnation: u64,
-        /// The process id.
-        pid: u32,
+    /// It stopped (its tree was killed).
+    Stopped {
         /// How it ended.
         status: String,
     },

@@ -1,6 +1,11 @@
 //! The audit-log actor's actix shell: appends lines to files and reports
 //! failures back to the [`Machine`].
 //!
+//! Entries reach it through an unbounded channel ([`AuditSink`]), not its
+//! mailbox: a burst of decisions is never refused for a full mailbox, and
+//! a restarted incarnation goes on reading the same channel, so nothing
+//! sent is lost.
+//!
 //! The only file of this actor kind that knows actix.
 
 use std::io::Write as _;
@@ -9,21 +14,50 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use actix::prelude::*;
+use tokio::sync::mpsc;
 
 use super::machine::{Effect, Input, Machine};
 use super::{AuditEntry, AuditReport};
+
+/// Where decisions are sent; cheap to clone, never blocks.
+#[derive(Debug, Clone)]
+pub(crate) struct AuditSink(mpsc::UnboundedSender<Input>);
+
+impl AuditSink {
+    /// Records one decision.
+    pub(crate) fn record(&self, entry: AuditEntry) {
+        let _ = self.0.send(Input::Record(entry));
+    }
+
+    /// From now on, lines go to these files (requirements' `audit_log`).
+    pub(crate) fn configure(&self, paths: Vec<PathBuf>) {
+        let _ = self.0.send(Input::Configure(paths));
+    }
+}
+
+/// The receiving end, shared by every incarnation of the actor.
+pub(crate) type AuditInbox = Arc<Mutex<mpsc::UnboundedReceiver<Input>>>;
+
+/// A connected sink and inbox.
+pub(crate) fn audit_channel() -> (AuditSink, AuditInbox) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (AuditSink(tx), Arc::new(Mutex::new(rx)))
+}
 
 /// Appends audit lines; shares its report with the session.
 pub(crate) struct AuditLogActor {
     machine: Machine,
     report: Arc<Mutex<Vec<AuditReport>>>,
+    inbox: AuditInbox,
 }
 
 impl AuditLogActor {
-    pub(crate) fn new(paths: Vec<PathBuf>, report: Arc<Mutex<Vec<AuditReport>>>) -> Self {
-        let mut machine = Machine::new();
-        machine.step(Input::Configure(paths), SystemTime::now());
-        AuditLogActor { machine, report }
+    pub(crate) fn new(inbox: AuditInbox, report: Arc<Mutex<Vec<AuditReport>>>) -> Self {
+        AuditLogActor {
+            machine: Machine::new(),
+            report,
+            inbox,
+        }
     }
 
     fn deliver(&mut self, input: Input) {
@@ -66,30 +100,45 @@ fn append(path: &PathBuf, line: &str) -> std::io::Result<()> {
 
 impl Actor for AuditLogActor {
     type Context = Context<Self>;
-}
 
-/// Records one decision.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub(crate) struct Record(pub(crate) AuditEntry);
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let inbox = Arc::clone(&self.inbox);
+        ctx.add_stream(futures::stream::poll_fn(move |cx| {
+            inbox
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .poll_recv(cx)
+                .map(|input| input.map(Received))
+        }));
+    }
 
-impl Handler<Record> for AuditLogActor {
-    type Result = ();
-
-    fn handle(&mut self, Record(entry): Record, _: &mut Context<Self>) {
-        self.deliver(Input::Record(entry));
+    /// Whatever was sent before the stop is still written: the servers
+    /// stop before this actor and report their ends on the way.
+    fn stopping(&mut self, _ctx: &mut Context<Self>) -> Running {
+        loop {
+            let next = self
+                .inbox
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .try_recv();
+            match next {
+                Ok(input) => self.deliver(input),
+                Err(_) => break,
+            }
+        }
+        Running::Stop
     }
 }
 
-/// The files requirements name now.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub(crate) struct Configure(pub(crate) Vec<PathBuf>);
+/// One input from the channel.
+#[derive(Debug)]
+struct Received(Input);
 
-impl Handler<Configure> for AuditLogActor {
-    type Result = ();
-
-    fn handle(&mut self, Configure(paths): Configure, _: &mut Context<Self>) {
-        self.deliver(Input::Configure(paths));
+impl StreamHandler<Received> for AuditLogActor {
+    fn handle(&mut self, Received(input): Received, _: &mut Context<Self>) {
+        self.deliver(input);
     }
+
+    /// Every sink is gone: the session has ended.
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }

@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 
 use super::engine::{Applied, Engine, Event, Fired};
 use super::plan::{FaultPlan, WorkItem};
+use crate::mcp_server::ServerEvent;
 use crate::session::{ServerState, Session, SessionEvent};
 use crate::sink::EventSink;
 
@@ -280,15 +281,15 @@ pub async fn run_chaos(
                 };
                 let mut stats = stats.lock().unwrap_or_else(PoisonError::into_inner);
                 match event {
-                    SessionEvent::ServerFailed { server, .. } => {
+                    SessionEvent::Server(ServerEvent::Failed { server, .. }) => {
                         let entry = stats.entry(server).or_default();
                         entry.failed_at.get_or_insert_with(Instant::now);
                     }
-                    SessionEvent::ServerReady {
+                    SessionEvent::Server(ServerEvent::Ready {
                         server,
                         incarnation,
                         ..
-                    } if incarnation > 1 => {
+                    }) if incarnation > 1 => {
                         let entry = stats.entry(server).or_default();
                         entry.restarts += 1;
                         if let Some(at) = entry.failed_at.take() {

@@ -34,6 +34,76 @@ pub struct McpServerConfig {
     pub sandbox: Option<super::SandboxMode>,
     /// How `codex mcp login` logs in to this HTTP server.
     pub oauth: OAuthSettings,
+    /// `default_tools_approval_mode` and `[mcp_servers.NAME.tools.TOOL]
+    /// approval_mode`: whether a call the model makes needs approval.
+    pub approvals: ToolApprovals,
+}
+
+/// How calls to a server's tools are approved (Codex's
+/// `default_tools_approval_mode` and per-tool `approval_mode`). This
+/// concerns the calls the model makes; a user's own `codex mcp call` needs
+/// no approval.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolApprovals {
+    /// `default_tools_approval_mode`, when set.
+    pub default: Option<ApprovalMode>,
+    /// `tools.TOOL.approval_mode`, by tool.
+    pub tools: BTreeMap<String, ApprovalMode>,
+}
+
+impl ToolApprovals {
+    /// Whether a model's call to `tool` needs approval, given whether the
+    /// server annotates it `readOnlyHint: true`. The tool's own mode wins
+    /// over the server's default; without either, only read-only tools run
+    /// unasked.
+    pub fn needs_approval(&self, tool: &str, read_only: bool) -> bool {
+        match self.tools.get(tool).or(self.default.as_ref()) {
+            Some(ApprovalMode::Approve) => false,
+            Some(ApprovalMode::Prompt) => true,
+            Some(ApprovalMode::Auto | ApprovalMode::Writes) | None => !read_only,
+        }
+    }
+}
+
+/// One approval mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalMode {
+    /// Read-only tools (by their annotation) run; others need approval.
+    Auto,
+    /// Every call needs approval.
+    Prompt,
+    /// Calls that may write need approval (the same test as `auto`: a tool
+    /// not annotated read-only may write).
+    Writes,
+    /// Calls run without approval.
+    Approve,
+}
+
+impl std::str::FromStr for ApprovalMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "auto" => Ok(ApprovalMode::Auto),
+            "prompt" => Ok(ApprovalMode::Prompt),
+            "writes" => Ok(ApprovalMode::Writes),
+            "approve" => Ok(ApprovalMode::Approve),
+            other => Err(format!(
+                "unknown approval mode {other:?} (expected auto, prompt, writes or approve)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for ApprovalMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ApprovalMode::Auto => "auto",
+            ApprovalMode::Prompt => "prompt",
+            ApprovalMode::Writes => "writes",
+            ApprovalMode::Approve => "approve",
+        })
+    }
 }
 
 /// OAuth settings of an HTTP server: `scopes`, `oauth_client_id` (or
@@ -69,7 +139,21 @@ impl McpServerConfig {
             restart: RestartPolicy::default(),
             sandbox: None,
             oauth: OAuthSettings::default(),
+            approvals: ToolApprovals::default(),
         }
+    }
+
+    /// Whether `other` starts the same way: everything but the tool
+    /// filters and approval modes, which apply to a running server without
+    /// a restart.
+    pub fn same_launch(&self, other: &McpServerConfig) -> bool {
+        let strip = |config: &McpServerConfig| McpServerConfig {
+            enabled_tools: None,
+            disabled_tools: None,
+            approvals: ToolApprovals::default(),
+            ..config.clone()
+        };
+        strip(self) == strip(other)
     }
 }
 
@@ -114,8 +198,6 @@ pub(crate) struct FieldProblem {
 const ACCEPTED_IGNORED: &[&str] = &[
     "name",
     "description",
-    "default_tools_approval_mode",
-    "tools",
     "supports_parallel_tool_calls",
     "environment_id",
     "auth",
@@ -142,6 +224,8 @@ const COMMON: &[&str] = &[
     "tool_timeout_sec",
     "enabled_tools",
     "disabled_tools",
+    "default_tools_approval_mode",
+    "tools",
     "restart",
     "max_restarts",
     "restart_window_sec",
@@ -240,6 +324,7 @@ pub(crate) fn resolve_server(
         restart: restart_policy(&fields, table)?,
         sandbox: server_sandbox(&fields, table)?,
         oauth: oauth_settings(&fields, table)?,
+        approvals: tool_approvals(&fields, table)?,
     };
 
     let ignored = table
@@ -256,6 +341,46 @@ pub(crate) fn resolve_server(
         .map(|key| fields.path(&[key]))
         .collect();
     Ok((config, ignored))
+}
+
+/// `default_tools_approval_mode` and `[tools.TOOL] approval_mode`.
+fn tool_approvals(fields: &Fields, table: &toml::Table) -> Result<ToolApprovals, FieldProblem> {
+    let mode = |fields: &Fields, table: &toml::Table, key: &str| {
+        fields
+            .string(table, key)?
+            .map(|text| {
+                text.parse::<ApprovalMode>()
+                    .map_err(|err| fields.problem(&[key], format!("{key}: {err}")))
+            })
+            .transpose()
+    };
+    let default = mode(fields, table, "default_tools_approval_mode")?;
+    let mut tools = BTreeMap::new();
+    match table.get("tools") {
+        None => {}
+        Some(toml::Value::Table(entries)) => {
+            for (tool, entry) in entries {
+                let inner = Fields {
+                    base: fields.path(&["tools", tool]),
+                };
+                let Some(entry) = entry.as_table() else {
+                    return Err(
+                        inner.problem(&[], format!("expected a table, found {}", type_name(entry)))
+                    );
+                };
+                if let Some(approval) = mode(&inner, entry, "approval_mode")? {
+                    tools.insert(tool.clone(), approval);
+                }
+            }
+        }
+        Some(other) => {
+            return Err(fields.problem(
+                &["tools"],
+                format!("tools: expected a table, found {}", type_name(other)),
+            ));
+        }
+    }
+    Ok(ToolApprovals { default, tools })
 }
 
 fn oauth_settings(fields: &Fields, table: &toml::Table) -> Result<OAuthSettings, FieldProblem> {
@@ -547,7 +672,7 @@ startup_timeout_ms = 2500
 tool_timeout_sec = 1.5
 enabled_tools = ["a"]"#,
             expect![[
-                r#"McpServerConfig { transport: Stdio(StdioConfig { command: "docs", args: ["--port", "4000"], env: {"TOKEN": "x"}, env_vars: ["HOME2"], cwd: Some("/srv") }), enabled: true, required: false, startup_timeout: Some(2.5s), tool_timeout: Some(1.5s), enabled_tools: Some(["a"]), disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None } }"#
+                r#"McpServerConfig { transport: Stdio(StdioConfig { command: "docs", args: ["--port", "4000"], env: {"TOKEN": "x"}, env_vars: ["HOME2"], cwd: Some("/srv") }), enabled: true, required: false, startup_timeout: Some(2.5s), tool_timeout: Some(1.5s), enabled_tools: Some(["a"]), disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None }, approvals: ToolApprovals { default: None, tools: {} } }"#
             ]],
         );
         check(
@@ -558,7 +683,7 @@ required = true
 startup_timeout_sec = 3
 startup_timeout_ms = 1"#,
             expect![[
-                r#"McpServerConfig { transport: StreamableHttp(HttpConfig { url: "https://H/mcp", canonical_url: CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("h")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: Some("TOK"), http_headers: {}, env_http_headers: {} }), enabled: false, required: true, startup_timeout: Some(3s), tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None } }"#
+                r#"McpServerConfig { transport: StreamableHttp(HttpConfig { url: "https://H/mcp", canonical_url: CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("h")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: Some("TOK"), http_headers: {}, env_http_headers: {} }), enabled: false, required: true, startup_timeout: Some(3s), tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None }, approvals: ToolApprovals { default: None, tools: {} } }"#
             ]],
         );
     }
@@ -569,7 +694,7 @@ startup_timeout_ms = 1"#,
             r#"transport = "sse"
 url = "http://127.0.0.1:1/sse""#,
             expect![[
-                r#"McpServerConfig { transport: Sse(HttpConfig { url: "http://127.0.0.1:1/sse", canonical_url: CanonicalUrl { url: Url { scheme: "http", cannot_be_a_base: false, username: "", password: None, host: Some(Ipv4(127.0.0.1)), port: Some(1), path: "/sse", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: None, http_headers: {}, env_http_headers: {} }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None } }"#
+                r#"McpServerConfig { transport: Sse(HttpConfig { url: "http://127.0.0.1:1/sse", canonical_url: CanonicalUrl { url: Url { scheme: "http", cannot_be_a_base: false, username: "", password: None, host: Some(Ipv4(127.0.0.1)), port: Some(1), path: "/sse", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: None, http_headers: {}, env_http_headers: {} }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None }, approvals: ToolApprovals { default: None, tools: {} } }"#
             ]],
         );
         check(
@@ -669,7 +794,7 @@ url = "http://h/""#,
         check(
             "command = \"a\"\ntype = \"stdio\"\ndescription = \"ok\"",
             expect![[r#"
-                McpServerConfig { transport: Stdio(StdioConfig { command: "a", args: [], env: {}, env_vars: [], cwd: None }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None } }
+                McpServerConfig { transport: Stdio(StdioConfig { command: "a", args: [], env: {}, env_vars: [], cwd: None }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None }, approvals: ToolApprovals { default: None, tools: {} } }
                 ignored: mcp_servers.s.type"#]],
         );
     }

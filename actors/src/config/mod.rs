@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 pub use edit::{EditError, remove_server, write_server};
 pub use layer::{Location, Origin, SyntaxError};
-pub use mcp::{McpServerConfig, OAuthSettings, RestartPolicy};
+pub use mcp::{ApprovalMode, McpServerConfig, OAuthSettings, RestartPolicy, ToolApprovals};
 pub use model::{ModelSettings, ProviderSettings};
 pub use overrides::{ConfigOverride, OverrideError};
 pub use sandbox_settings::WorkspaceWriteSettings;
@@ -223,14 +223,8 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
         None => {}
         Some(toml::Value::Table(servers)) => {
             for (name, value) in servers {
-                if !valid_server_name(name) {
-                    return Err(invalid(
-                        &["mcp_servers".to_owned(), name.clone()],
-                        format!(
-                            "invalid server name {name:?}: use only letters, digits, '-' and '_'"
-                        ),
-                    ));
-                }
+                // An odd name is not an error here: admission disables that
+                // one server and says why, so the rest of the config works.
                 let (config, ignored) = mcp::resolve_server(name, value)
                     .map_err(|problem| invalid(&problem.path, problem.message))?;
                 for path in ignored {
@@ -325,6 +319,20 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
         layers: layers.into_iter().map(|layer| layer.origin).collect(),
         diagnostics,
     })
+}
+
+/// Every file [`load_config`] may read for `options`: the user's
+/// `config.toml`, then each project layer from the project root down to the
+/// cwd, trusted or not (trust is itself config, and may change). What a
+/// session watches.
+pub fn config_files(options: &LoadOptions) -> Vec<PathBuf> {
+    std::iter::once(options.codex_home.join("config.toml"))
+        .chain(
+            project_config_files(&options.cwd, &options.codex_home)
+                .into_iter()
+                .map(|(_, path)| path),
+        )
+        .collect()
 }
 
 /// Codex's rule for server names: `^[A-Za-z0-9_-]+$`. A name is part of

@@ -5,12 +5,17 @@
 //! `Connecting` or `Ready` is a failure with a reason the supervisor (and
 //! `codex mcp tools`) can show; a requested stop comes from the supervisor
 //! and never reaches the machine.
+//!
+//! The machine keeps every tool the server listed and judges them against
+//! the policy in force ([`Judge`]): the tool filters of the user and the
+//! admin, and the tool locks. A new policy snapshot is one more input, so a
+//! live server re-judges its tools without reconnecting.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::policy::{ToolLock, ToolRules, Withheld, WithheldTool};
+use crate::policy::{DisabledReason, StopReason, ToolLock, ToolRules, Withheld, WithheldTool};
 
 /// A tool as the server listed it, reduced to what the session needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,12 +34,10 @@ pub struct ToolInfo {
 /// Why an incarnation ended abnormally.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServerFailure {
-    /// The admission function refused the server when it was (re)started.
-    #[error("not admitted: {reason}")]
-    NotAdmitted {
-        /// The reason, as `codex mcp list` shows it.
-        reason: String,
-    },
+    /// The admission function refused the server when it was (re)started:
+    /// it is disabled, not failed.
+    #[error("not admitted: {0}")]
+    NotAdmitted(DisabledReason),
     /// `initialize` plus the first `tools/list` did not finish in time.
     #[error(
         "MCP client for `{server}` timed out after {} seconds. Add or adjust `startup_timeout_sec` in your config.toml{}",
@@ -111,7 +114,7 @@ pub enum Phase {
 
 /// Everything that can happen to an incarnation.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Input {
+pub(crate) enum Input {
     /// Handshake and tool listing succeeded.
     Connected {
         /// Every tool the server listed (all pages).
@@ -137,11 +140,13 @@ pub enum Input {
         /// Every tool it listed.
         tools: Vec<ToolInfo>,
     },
+    /// A new policy is in force.
+    Policy(Judge),
 }
 
 /// What the shell must do.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
+pub(crate) enum Effect {
     /// Tell the supervisor and the session the server is ready with these
     /// tools, after `elapsed`.
     Ready {
@@ -160,6 +165,12 @@ pub enum Effect {
         /// The tools withheld now.
         withheld: Vec<WithheldTool>,
     },
+    /// The tools were judged under a new policy version (after any
+    /// `ToolsChanged` it caused).
+    Judged {
+        /// The policy version.
+        version: u64,
+    },
     /// Send a ping bounded by this timeout.
     Ping(Duration),
     /// Record the failure and stop the actor.
@@ -168,49 +179,127 @@ pub enum Effect {
 
 /// Per-server settings the machine needs.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MachineConfig {
+pub(crate) struct MachineConfig {
     /// The server's name.
-    pub server: String,
-    /// The user's and the admin's tool filters, from admission.
-    pub rules: ToolRules,
-    /// The tool locks in force when this incarnation started.
-    pub locks: Arc<Vec<ToolLock>>,
+    pub(crate) server: String,
     /// How long a ping may take.
-    pub ping_timeout: Duration,
+    pub(crate) ping_timeout: Duration,
+}
+
+/// The policy a server's tools are judged by: one policy snapshot's view
+/// of this server.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Judge {
+    /// The snapshot's version.
+    pub(crate) version: u64,
+    /// The user's and the admin's tool filters, or why the server may not
+    /// run under this policy (then nothing is offered).
+    pub(crate) rules: Result<ToolRules, StopReason>,
+    /// The tool locks in force.
+    pub(crate) locks: Arc<Vec<ToolLock>>,
+}
+
+/// What a policy says of one listed tool.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Verdict {
+    /// Offered and callable.
+    Offered,
+    /// An admin rule forbids it or a lock withholds it.
+    Withheld(Withheld),
+    /// The user's own filter hides it.
+    Hidden,
+}
+
+impl Judge {
+    /// The verdict on one listed tool of `server`.
+    pub(crate) fn tool(&self, server: &str, tool: &ToolInfo) -> Verdict {
+        let rules = match &self.rules {
+            Ok(rules) => rules,
+            Err(_) => return Verdict::Hidden,
+        };
+        if let Some(refusal) = rules.refusal(&tool.name) {
+            return if refusal.by_admin() {
+                Verdict::Withheld(Withheld::Forbidden(refusal))
+            } else {
+                Verdict::Hidden
+            };
+        }
+        match self
+            .locks
+            .iter()
+            .find_map(|lock| lock.withholds(server, &tool.name, &tool.definition))
+        {
+            Some(why) => Verdict::Withheld(why),
+            None => Verdict::Offered,
+        }
+    }
 }
 
 /// The state machine of one incarnation.
 #[derive(Debug)]
-pub struct Machine {
+pub(crate) struct Machine {
     config: MachineConfig,
+    judge: Judge,
     phase: Phase,
     started_at: Instant,
     ping_in_flight: bool,
+    /// Every tool the server listed last, as listed.
+    listed: Vec<ToolInfo>,
+    /// What is offered and withheld now.
+    judged: (Vec<ToolInfo>, Vec<WithheldTool>),
 }
 
 impl Machine {
-    /// A machine for an incarnation that started at `now`.
-    pub fn new(config: MachineConfig, now: Instant) -> Self {
+    /// A machine for an incarnation that started at `now`, judging tools
+    /// by `judge` until a new policy arrives.
+    pub(crate) fn new(config: MachineConfig, judge: Judge, now: Instant) -> Self {
         Machine {
             config,
+            judge,
             phase: Phase::Connecting,
             started_at: now,
             ping_in_flight: false,
+            listed: Vec::new(),
+            judged: (Vec::new(), Vec::new()),
         }
     }
 
+    /// The policy version the tools were last judged under.
+    pub(crate) fn version(&self) -> u64 {
+        self.judge.version
+    }
+
+    /// Every tool the server listed last.
+    pub(crate) fn listed(&self) -> &[ToolInfo] {
+        &self.listed
+    }
+
+    /// Why the policy in force refuses the server, if it does.
+    pub(crate) fn refused(&self) -> Option<&StopReason> {
+        self.judge.rules.as_ref().err()
+    }
+
+    /// Judges `tools` (a new listing) and keeps the result.
+    fn judge_listing(&mut self, tools: Vec<ToolInfo>) -> (Vec<ToolInfo>, Vec<WithheldTool>) {
+        self.listed = tools;
+        self.judged = judge_tools(&self.config.server, &self.judge, &self.listed);
+        self.judged.clone()
+    }
+
     /// The current phase.
-    pub fn phase(&self) -> &Phase {
+    #[cfg(test)]
+    pub(crate) fn phase(&self) -> &Phase {
         &self.phase
     }
 
     /// Advances the machine.
-    pub fn step(&mut self, input: Input, now: Instant) -> Vec<Effect> {
+    pub(crate) fn step(&mut self, input: Input, now: Instant) -> Vec<Effect> {
         match (&self.phase, input) {
             (Phase::Closed, _) => Vec::new(),
+            (_, Input::Policy(judge)) => self.policy(judge),
             (Phase::Connecting, Input::Connected { tools }) => {
                 self.phase = Phase::Ready;
-                let (tools, withheld) = judge_tools(&self.config, tools);
+                let (tools, withheld) = self.judge_listing(tools);
                 vec![Effect::Ready {
                     tools,
                     withheld,
@@ -218,7 +307,7 @@ impl Machine {
                 }]
             }
             (Phase::Ready, Input::ToolsListed { tools }) => {
-                let (tools, withheld) = judge_tools(&self.config, tools);
+                let (tools, withheld) = self.judge_listing(tools);
                 vec![Effect::ToolsChanged { tools, withheld }]
             }
             (Phase::Connecting | Phase::Ready, Input::ConnectFailed(failure)) => {
@@ -265,38 +354,51 @@ impl Machine {
             ) => Vec::new(),
         }
     }
+
+    /// A new policy: the tools listed last are judged again; what changed is
+    /// reported while ready (a connecting incarnation reports its first
+    /// judgement as `Ready`).
+    fn policy(&mut self, judge: Judge) -> Vec<Effect> {
+        if judge.version <= self.judge.version {
+            return Vec::new();
+        }
+        self.judge = judge;
+        let version = self.judge.version;
+        if self.phase != Phase::Ready {
+            return Vec::new();
+        }
+        let judged = judge_tools(&self.config.server, &self.judge, &self.listed);
+        let mut effects = Vec::new();
+        if judged != self.judged {
+            self.judged = judged.clone();
+            let (tools, withheld) = judged;
+            effects.push(Effect::ToolsChanged { tools, withheld });
+        }
+        effects.push(Effect::Judged { version });
+        effects
+    }
 }
 
 /// Splits a server's tools into those offered and those withheld: a tool
 /// any filter removes is out (silently for the user's own filter, as a
 /// [`Withheld::Forbidden`] for an admin's), then a tool any lock does not
-/// pin as listed is withheld.
-pub fn judge_tools(
-    config: &MachineConfig,
-    tools: Vec<ToolInfo>,
+/// pin as listed is withheld. Under a policy that refuses the server,
+/// nothing is offered.
+pub(crate) fn judge_tools(
+    server: &str,
+    judge: &Judge,
+    tools: &[ToolInfo],
 ) -> (Vec<ToolInfo>, Vec<WithheldTool>) {
     let mut offered = Vec::new();
     let mut withheld = Vec::new();
     for tool in tools {
-        if let Some(refusal) = config.rules.refusal(&tool.name) {
-            if refusal.by_admin() {
-                withheld.push(WithheldTool {
-                    name: tool.name,
-                    why: Withheld::Forbidden(refusal),
-                });
-            }
-            continue;
-        }
-        let locked = config
-            .locks
-            .iter()
-            .find_map(|lock| lock.withholds(&config.server, &tool.name, &tool.definition));
-        match locked {
-            Some(why) => withheld.push(WithheldTool {
-                name: tool.name,
+        match judge.tool(server, tool) {
+            Verdict::Offered => offered.push(tool.clone()),
+            Verdict::Withheld(why) => withheld.push(WithheldTool {
+                name: tool.name.clone(),
                 why,
             }),
-            None => offered.push(tool),
+            Verdict::Hidden => {}
         }
     }
     (offered, withheld)
@@ -358,9 +460,15 @@ mod tests {
     fn config() -> MachineConfig {
         MachineConfig {
             server: "docs".to_owned(),
-            rules: rules(),
-            locks: Arc::new(Vec::new()),
             ping_timeout: Duration::from_secs(5),
+        }
+    }
+
+    fn judge(version: u64, rules: ToolRules) -> Judge {
+        Judge {
+            version,
+            rules: Ok(rules),
+            locks: Arc::new(Vec::new()),
         }
     }
 
@@ -368,7 +476,7 @@ mod tests {
     #[track_caller]
     fn check(inputs: Vec<Input>, expect: Expect) {
         let start = Instant::now();
-        let mut machine = Machine::new(config(), start);
+        let mut machine = Machine::new(config(), judge(1, rules()), start);
         let mut out = String::new();
         for (i, input) in inputs.into_iter().enumerate() {
             let label = format!("{input:?}");
@@ -384,6 +492,14 @@ mod tests {
                         let names: Vec<_> = tools.iter().map(|t| t.name.as_str()).collect();
                         let held: Vec<_> = withheld.iter().map(|w| w.name.as_str()).collect();
                         format!("ready {names:?} withheld {held:?} after {elapsed:?}")
+                    }
+                    Effect::ToolsChanged { tools, withheld } => {
+                        let names: Vec<_> = tools.iter().map(|t| t.name.as_str()).collect();
+                        let held: Vec<_> = withheld
+                            .iter()
+                            .map(|w| format!("{} ({})", w.name, w.why.state()))
+                            .collect();
+                        format!("tools {names:?} withheld {held:?}")
                     }
                     other => format!("{other:?}"),
                 };
@@ -489,12 +605,12 @@ mod tests {
             &render_lock(&pinned),
         )
         .expect("lock");
-        let config = MachineConfig {
+        let locked = Judge {
             locks: Arc::new(vec![lock]),
-            ..config()
+            ..judge(1, rules())
         };
         let start = Instant::now();
-        let mut machine = Machine::new(config, start);
+        let mut machine = Machine::new(config(), locked, start);
         let listed = |echo: &str| {
             vec![
                 tool_described("echo", echo),
@@ -539,5 +655,54 @@ mod tests {
             .map(|w| (w.name.as_str(), w.why.state()))
             .collect();
         assert_eq!(states, [("echo", "changed"), ("extra", "unpinned")]);
+    }
+
+    #[test]
+    fn a_new_policy_rejudges_without_reconnecting() {
+        use crate::policy::{FilterOrigin, RequirementSource, ToolFilter};
+        let admin_disables = |tool: &str| {
+            ToolRules::new([(
+                FilterOrigin::Rule {
+                    source: RequirementSource::EnvBase64,
+                    rule: "mcp_server_allowlist.docs".to_owned(),
+                },
+                ToolFilter {
+                    enabled: None,
+                    disabled: Some(vec![tool.to_owned()]),
+                },
+            )])
+        };
+        check(
+            vec![
+                Input::Connected {
+                    tools: vec![tool("echo"), tool("add")],
+                },
+                Input::Policy(judge(2, admin_disables("echo"))),
+                Input::Policy(judge(3, admin_disables("echo"))),
+                // A snapshot older than the one in force is ignored.
+                Input::Policy(judge(2, ToolRules::default())),
+                Input::Policy(Judge {
+                    rules: Err(StopReason::Removed),
+                    ..judge(4, ToolRules::default())
+                }),
+                Input::Policy(judge(5, ToolRules::default())),
+            ],
+            expect![[r#"
+                Connected -> ready ["echo", "add"] withheld [] after 1s
+                  phase: ready
+                Policy -> tools ["add"] withheld ["echo (forbidden)"]
+                Policy -> Judged { version: 2 }
+                  phase: ready
+                Policy -> Judged { version: 3 }
+                  phase: ready
+                  phase: ready
+                Policy -> tools [] withheld []
+                Policy -> Judged { version: 4 }
+                  phase: ready
+                Policy -> tools ["echo", "add"] withheld []
+                Policy -> Judged { version: 5 }
+                  phase: ready
+            "#]],
+        );
     }
 }

@@ -8,16 +8,18 @@
 //! whether to start a fresh one, which connects and lists tools again.
 //!
 //! Every incarnation is admitted before it connects, exactly once: the
-//! first with the verdict the session reached when it decided to start the
-//! server, every restart by the session's [`AdmissionGate`] (the one
-//! admission function, over the latest requirements). A server no longer
-//! admitted is refused. Incarnations report [`ServerEvent`]s through the
-//! [`EventSink`] their owner gave them.
+//! first with the verdict the policy actor reached when it ordered the
+//! start, every restart by the one admission function over the policy
+//! snapshot in force ([`PolicyView`]). A server no longer admitted is
+//! refused, and shows as disabled. A live incarnation follows the policy:
+//! every new snapshot re-judges its tools, and a call is checked against
+//! the snapshot it runs under. Incarnations report [`ServerEvent`]s
+//! through the [`EventSink`] their owner gave them.
 
 mod machine;
 mod shell;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
@@ -27,13 +29,14 @@ use codex_runtime::{ActorError, ChildHandle, ChildId, ChildSpec, SupervisorConfi
 use codex_transports::TransportRegistry;
 use rmcp::model::CallToolResult;
 
-pub use machine::{
-    Effect, Input, Machine, MachineConfig, Phase, ServerFailure, ToolInfo, judge_tools,
-};
+pub use machine::{Phase, ServerFailure, ToolInfo};
 
+use crate::audit_log::{AuditSink, ProcessEvent};
 use crate::config::McpServerConfig;
-use crate::policy::{Admission, AdmissionGate, ToolRules, Withheld, WithheldTool, stricter};
+use crate::policy::{Admission, StopReason, Withheld, WithheldTool, stricter};
+use crate::policy_actor::{PolicySnapshot, PolicyView};
 use crate::sink::EventSink;
+use machine::{Judge, Verdict};
 use shell::McpServerActor;
 
 /// Default bound on `initialize` plus the first `tools/list`.
@@ -97,30 +100,8 @@ pub enum ServerEvent {
         /// The tools withheld now.
         withheld: Vec<WithheldTool>,
     },
-    /// A stdio server's process was started.
-    ProcessStarted {
-        /// The server.
-        server: String,
-        /// Its incarnation number.
-        incarnation: u64,
-        /// The process (and group) id.
-        pid: u32,
-        /// The file it runs.
-        executable: Option<PathBuf>,
-        /// The file's SHA-256, when a rule pinned it.
-        sha256: Option<String>,
-    },
-    /// A stdio server's process was stopped (its tree killed).
-    ProcessStopped {
-        /// The server.
-        server: String,
-        /// Its incarnation number.
-        incarnation: u64,
-        /// The process (and group) id.
-        pid: u32,
-        /// How it ended.
-        status: String,
-    },
+    /// A stdio server's process started or stopped.
+    Process(ProcessEvent),
     /// An incarnation ended abnormally; the supervisor may restart it.
     Failed {
         /// The server.
@@ -134,7 +115,7 @@ pub enum ServerEvent {
 
 /// Everything an incarnation needs, shared across incarnations.
 #[derive(Debug)]
-pub struct ServerSetup {
+pub(crate) struct ServerSetup {
     /// The server's name.
     pub name: String,
     /// Its validated config.
@@ -145,17 +126,18 @@ pub struct ServerSetup {
     pub cwd: PathBuf,
     /// A snapshot of the parent environment.
     pub env: Arc<BTreeMap<String, String>>,
-    /// The verdict the session reached when it decided to start the
-    /// server. The first incarnation uses it; every later one asks `gate`.
+    /// The verdict the policy reached when it ordered the start. The first
+    /// incarnation uses it; every later one is admitted by `policy`.
     pub(crate) admitted: Mutex<Option<Admission>>,
-    /// Admission against current requirements, for restarts.
-    pub gate: AdmissionGate,
+    /// The policy in force: admission for restarts, and the tool rules
+    /// and locks every incarnation follows.
+    pub(crate) policy: PolicyView,
     /// Where incarnations report.
-    pub events: EventSink<ServerEvent>,
+    pub(crate) events: EventSink<ServerEvent>,
     /// Where process starts and stops are recorded. Straight to the audit
     /// log, not through the session actor: a process stopped by the
     /// session's own shutdown is recorded too.
-    pub audit: EventSink<crate::audit_log::AuditEntry>,
+    pub(crate) audit: AuditSink,
     /// The OAuth credentials file, for HTTP servers the user logged in to.
     pub credentials: Option<PathBuf>,
     /// Ping settings.
@@ -163,10 +145,6 @@ pub struct ServerSetup {
     /// Where the ready incarnation publishes its connection, so calls skip
     /// the actor mailboxes.
     pub(crate) live: LiveSlot,
-    /// How to start a sandboxed stdio server (the `codex` binary in its
-    /// sandbox-helper mode). Without it, a server that must be sandboxed
-    /// fails to start; it never runs unsandboxed.
-    pub sandbox_launcher: Option<codex_sandbox::SandboxLauncher>,
 }
 
 impl ServerSetup {
@@ -184,17 +162,47 @@ impl ServerSetup {
         self.events.report(event);
     }
 
-    /// The admission for the incarnation starting now: the session's own
+    /// The admission for the incarnation starting now: the policy's
     /// verdict for the first one (so a start is admitted exactly once),
-    /// then the gate's, against the requirements in force.
+    /// then a fresh one against the requirements in force.
     fn admission(&self) -> Admission {
         let first = self
             .admitted
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        first.unwrap_or_else(|| self.gate.admit(&self.name, &self.config))
+        first.unwrap_or_else(|| self.policy.admit_restart(&self.name, &self.config))
     }
+
+    /// This server's view of a policy snapshot.
+    fn judge(&self, snapshot: &PolicySnapshot) -> Judge {
+        Judge {
+            version: snapshot.version,
+            rules: snapshot.tool_rules(&self.name).cloned(),
+            locks: Arc::clone(&snapshot.locks),
+        }
+    }
+}
+
+/// Why a server cannot take a call right now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unavailable {
+    /// No server of that name is configured.
+    #[error("no such server is configured")]
+    NotConfigured,
+    /// The policy, the user or a config change stopped it.
+    #[error("disabled: {0}")]
+    Disabled(StopReason),
+    /// It failed for good (restarts exhausted, or refused at start).
+    #[error("failed: {0}")]
+    Failed(String),
+    /// It has not been started.
+    #[error("not started")]
+    NotStarted,
+    /// Its actor is gone (the session is shutting down).
+    #[error("the session has stopped")]
+    SessionStopped,
 }
 
 /// Why a tool call did not produce a result.
@@ -223,14 +231,14 @@ pub enum ToolCallError {
         tool: String,
     },
     /// An admin rule forbids the tool, or a tool lock withholds it.
-    #[error("tool '{tool}' of MCP server '{server}' is refused: {reason}")]
+    #[error("tool '{tool}' of MCP server '{server}' is refused: {why}")]
     Refused {
         /// The server.
         server: String,
         /// The tool.
         tool: String,
         /// Which rule or lock, and why.
-        reason: String,
+        why: Withheld,
     },
     /// The server did not list the tool.
     #[error("MCP server '{server}' has no tool '{tool}'")]
@@ -257,12 +265,12 @@ pub enum ToolCallError {
         server: String,
     },
     /// No running server of that name.
-    #[error("MCP server '{server}' is not running: {reason}")]
+    #[error("MCP server '{server}' is not running: {why}")]
     Unavailable {
         /// The server.
         server: String,
-        /// Its status.
-        reason: String,
+        /// Why.
+        why: Unavailable,
     },
 }
 
@@ -271,17 +279,72 @@ pub enum ToolCallError {
 pub(crate) struct Live {
     pub(crate) server: String,
     pub(crate) peer: rmcp::service::Peer<rmcp::service::RoleClient>,
-    /// The tools offered.
-    pub(crate) tools: Arc<Vec<String>>,
-    /// The filters, to say why a tool that is not offered is refused.
-    pub(crate) rules: Arc<ToolRules>,
-    /// Tools withheld, and why.
-    pub(crate) withheld: Arc<std::collections::BTreeMap<String, Withheld>>,
+    /// Every tool the server listed, for judging one under a newer policy.
+    pub(crate) listed: Arc<BTreeMap<String, ToolInfo>>,
+    /// The tools offered under `version`.
+    pub(crate) offered: Arc<BTreeSet<String>>,
+    /// The tools withheld under `version`, and why.
+    pub(crate) withheld: Arc<BTreeMap<String, Withheld>>,
+    /// Why `version` refuses the server, if it does.
+    pub(crate) refused: Option<StopReason>,
+    /// The policy snapshot these were judged under.
+    pub(crate) version: u64,
+    pub(crate) policy: PolicyView,
     pub(crate) timeout: Duration,
     pub(crate) incarnation: u64,
 }
 
 impl Live {
+    /// Whether `tool` may be called under the policy in force now: the
+    /// judgement of this incarnation when it is current, else the one tool
+    /// is judged against the newer snapshot on the spot (the incarnation
+    /// catches up a moment later), so a withdrawn tool is never callable.
+    fn check(&self, tool: &str) -> Result<(), ToolCallError> {
+        let server = || self.server.clone();
+        let snapshot = self.policy.current();
+        let (refused, verdict) = if snapshot.version == self.version {
+            let verdict = match (self.offered.contains(tool), self.withheld.get(tool)) {
+                (true, _) => Verdict::Offered,
+                (false, Some(why)) => Verdict::Withheld(why.clone()),
+                (false, None) => Verdict::Hidden,
+            };
+            (self.refused.clone(), verdict)
+        } else {
+            let judge = Judge {
+                version: snapshot.version,
+                rules: snapshot.tool_rules(&self.server).cloned(),
+                locks: Arc::clone(&snapshot.locks),
+            };
+            let verdict = match self.listed.get(tool) {
+                Some(info) => judge.tool(&self.server, info),
+                None => Verdict::Hidden,
+            };
+            (judge.rules.err(), verdict)
+        };
+        if let Some(reason) = refused {
+            return Err(ToolCallError::Unavailable {
+                server: server(),
+                why: Unavailable::Disabled(reason),
+            });
+        }
+        match verdict {
+            Verdict::Offered => Ok(()),
+            Verdict::Withheld(why) => Err(ToolCallError::Refused {
+                server: server(),
+                tool: tool.to_owned(),
+                why,
+            }),
+            Verdict::Hidden if self.listed.contains_key(tool) => Err(ToolCallError::Disabled {
+                server: server(),
+                tool: tool.to_owned(),
+            }),
+            Verdict::Hidden => Err(ToolCallError::UnknownTool {
+                server: server(),
+                tool: tool.to_owned(),
+            }),
+        }
+    }
+
     /// Calls `tool` under the tool timeout. Dropping the request future on
     /// timeout makes rmcp send `notifications/cancelled` for it.
     pub(crate) async fn call(
@@ -289,25 +352,8 @@ impl Live {
         tool: String,
         arguments: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<CallToolResult, ToolCallError> {
+        self.check(&tool)?;
         let server = self.server;
-        if !self.tools.contains(&tool) {
-            return Err(
-                match (self.withheld.get(&tool), self.rules.refusal(&tool)) {
-                    (Some(why), _) => ToolCallError::Refused {
-                        server,
-                        reason: why.to_string(),
-                        tool,
-                    },
-                    (None, Some(refusal)) if refusal.by_admin() => ToolCallError::Refused {
-                        server,
-                        reason: format!("removed by {refusal}"),
-                        tool,
-                    },
-                    (None, Some(_)) => ToolCallError::Disabled { server, tool },
-                    (None, None) => ToolCallError::UnknownTool { server, tool },
-                },
-            );
-        }
         let mut params = rmcp::model::CallToolRequestParams::new(tool.clone());
         if let Some(arguments) = arguments {
             params = params.with_arguments(arguments);
@@ -405,8 +451,6 @@ async fn call_rounds(
     ))
 }
 
-impl Live {}
-
 /// Shared between a server's incarnations and its handle. Set when an
 /// incarnation is ready, cleared when it fails or stops.
 #[derive(Debug, Clone, Default)]
@@ -482,9 +526,9 @@ impl McpServerHandle {
         };
         match self.inner.send(msg).await {
             Ok(result) => result,
-            Err(err) => Err(ToolCallError::Unavailable {
+            Err(_) => Err(ToolCallError::Unavailable {
                 server: self.name.clone(),
-                reason: err.to_string(),
+                why: Unavailable::SessionStopped,
             }),
         }
     }
@@ -501,14 +545,19 @@ pub(crate) fn server_spec(id: ChildId, setup: Arc<ServerSetup>) -> (ChildSpec, M
     let name = setup.name.clone();
     let actor_setup = Arc::clone(&setup);
     let (actor_spec, inner) = ChildSpec::actor("server", move |cx| match actor_setup.admission() {
-        Admission::Disabled(reason) => Err(ActorError::custom(ServerFailure::NotAdmitted {
-            reason: reason.to_string(),
-        })),
+        Admission::Disabled(reason) => {
+            // Told to the session as a value, so the server shows as
+            // disabled rather than failed.
+            let failure = ServerFailure::NotAdmitted(reason);
+            actor_setup.publish(ServerEvent::Failed {
+                server: actor_setup.name.clone(),
+                incarnation: cx.incarnation().0,
+                failure: failure.clone(),
+            });
+            Err(ActorError::custom(failure))
+        }
         Admission::Allowed {
-            sandbox,
-            launch,
-            tools,
-            ..
+            sandbox, launch, ..
         } => {
             let sandbox = stricter(actor_setup.config.sandbox, sandbox);
             Ok(McpServerActor::new(
@@ -516,7 +565,6 @@ pub(crate) fn server_spec(id: ChildId, setup: Arc<ServerSetup>) -> (ChildSpec, M
                 cx.clone(),
                 sandbox,
                 launch,
-                tools,
             ))
         }
     });

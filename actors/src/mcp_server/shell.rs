@@ -19,12 +19,14 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, Peer, RoleClient};
 use tokio::sync::mpsc;
 
-use crate::audit_log::AuditEntry;
+use tokio::sync::watch;
 
 use super::machine::{Effect, Input, Machine, MachineConfig, ServerFailure, ToolInfo};
 use super::{CallTool, Live, ServerEvent, ServerSetup, ToolCallError};
+use crate::audit_log::{AuditEntry, ProcessChange, ProcessEvent};
 use crate::config::SandboxMode;
-use crate::policy::{LaunchError, ToolRules};
+use crate::policy::LaunchError;
+use crate::policy_actor::PolicySnapshot;
 
 /// One incarnation of one MCP server.
 pub(crate) struct McpServerActor {
@@ -39,8 +41,8 @@ pub(crate) struct McpServerActor {
     launch: Option<Result<CommandSpec, LaunchError>>,
     /// The connection calls go to, once ready.
     live: Option<Live>,
-    /// The tool filters from admission, for refusing calls.
-    rules: Arc<ToolRules>,
+    /// New policy snapshots, until the actor starts following them.
+    policy: Option<watch::Receiver<Arc<PolicySnapshot>>>,
     /// Signals `notifications/tools/list_changed`.
     tools_changed: Option<mpsc::UnboundedReceiver<()>>,
     /// The resolved program of a stdio server, for the audit log.
@@ -55,16 +57,16 @@ impl McpServerActor {
         cx: ChildContext,
         sandbox: Option<SandboxMode>,
         launch: Option<Result<CommandSpec, LaunchError>>,
-        rules: ToolRules,
     ) -> Self {
+        // Subscribed before reading, so no snapshot falls in between.
+        let policy = setup.policy.subscribe();
+        let judge = setup.judge(&policy.borrow());
         let machine = Machine::new(
             MachineConfig {
                 server: setup.name.clone(),
-                rules: rules.clone(),
-                // The locks in force now: a restart applies them afresh.
-                locks: setup.gate.tool_locks(),
                 ping_timeout: setup.timing.ping_timeout,
             },
+            judge,
             now(),
         );
         let program = launch
@@ -82,14 +84,15 @@ impl McpServerActor {
             sandbox,
             launch,
             live: None,
-            rules: Arc::new(rules),
+            policy: Some(policy),
             tools_changed: None,
             executable,
             pinned_digest,
         }
     }
 
-    /// Publishes the tools a ready incarnation offers, for direct calls.
+    /// Publishes what a ready incarnation offers under the policy its
+    /// tools were last judged by, for direct calls.
     fn go_live(&mut self, tools: &[ToolInfo], withheld: &[crate::policy::WithheldTool]) {
         let Some(peer) = self.peer.clone() else {
             return;
@@ -97,14 +100,23 @@ impl McpServerActor {
         let live = Live {
             server: self.setup.name.clone(),
             peer,
-            tools: Arc::new(tools.iter().map(|t| t.name.clone()).collect()),
-            rules: Arc::clone(&self.rules),
+            listed: Arc::new(
+                self.machine
+                    .listed()
+                    .iter()
+                    .map(|tool| (tool.name.clone(), tool.clone()))
+                    .collect(),
+            ),
+            offered: Arc::new(tools.iter().map(|t| t.name.clone()).collect()),
             withheld: Arc::new(
                 withheld
                     .iter()
                     .map(|w| (w.name.clone(), w.why.clone()))
                     .collect::<BTreeMap<_, _>>(),
             ),
+            refused: self.machine.refused().cloned(),
+            version: self.machine.version(),
+            policy: self.setup.policy.clone(),
             timeout: self.setup.tool_timeout(),
             incarnation: self.cx.incarnation().0,
         };
@@ -140,9 +152,22 @@ impl McpServerActor {
                         .and_then(|peer| peer.peer_info())
                         .map(|info| info.protocol_version.as_str().to_owned()),
                 });
-                // From now on, a changed tool list is listed and judged again.
+                // From now on, a changed tool list is listed and judged
+                // again, and so is every new policy.
                 if let Some(changed) = self.tools_changed.take() {
                     ctx.add_stream(tokio_stream_of(changed));
+                }
+                if let Some(policy) = self.policy.take() {
+                    ctx.add_stream(policy_stream(policy));
+                }
+            }
+            Effect::Judged { version } => {
+                if let Some(live) = &mut self.live
+                    && live.version != version
+                {
+                    live.version = version;
+                    live.refused = self.machine.refused().cloned();
+                    self.setup.live.set(live.clone());
                 }
             }
             Effect::ToolsChanged { tools, withheld } => {
@@ -278,18 +303,16 @@ impl Actor for McpServerActor {
                 .try_exit_status()
                 .flatten()
                 .map_or_else(|| "killed".to_owned(), |status| status.to_string());
-            self.setup.audit.report(AuditEntry::ServerStopped {
+            let stopped = ProcessEvent {
                 server: self.setup.name.clone(),
                 incarnation: self.cx.incarnation().0,
                 pid: process.pid(),
-                status: status.clone(),
-            });
-            self.setup.publish(ServerEvent::ProcessStopped {
-                server: self.setup.name.clone(),
-                incarnation: self.cx.incarnation().0,
-                pid: process.pid(),
-                status,
-            });
+                change: ProcessChange::Stopped { status },
+            };
+            self.setup
+                .audit
+                .record(AuditEntry::Process(stopped.clone()));
+            self.setup.publish(ServerEvent::Process(stopped));
         }
         Running::Stop
     }
@@ -328,6 +351,32 @@ fn tokio_stream_of(
 /// `notifications/tools/list_changed` arrived.
 #[derive(Debug)]
 struct ToolsListChanged;
+
+/// A new policy snapshot is in force.
+#[derive(Debug)]
+struct PolicyChanged(Arc<PolicySnapshot>);
+
+/// Every new snapshot, as inputs; several published in a burst arrive as
+/// the latest.
+fn policy_stream(
+    policy: watch::Receiver<Arc<PolicySnapshot>>,
+) -> impl futures::Stream<Item = PolicyChanged> {
+    futures::stream::unfold(policy, |mut policy| async move {
+        policy.changed().await.ok()?;
+        let snapshot = Arc::clone(&policy.borrow_and_update());
+        Some((PolicyChanged(snapshot), policy))
+    })
+}
+
+impl StreamHandler<PolicyChanged> for McpServerActor {
+    fn handle(&mut self, PolicyChanged(snapshot): PolicyChanged, ctx: &mut Context<Self>) {
+        let judge = self.setup.judge(&snapshot);
+        self.deliver(Input::Policy(judge), ctx);
+    }
+
+    /// The policy actor's channel closes only when the session ends.
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
+}
 
 impl StreamHandler<ToolsListChanged> for McpServerActor {
     fn handle(&mut self, _: ToolsListChanged, ctx: &mut Context<Self>) {
@@ -394,8 +443,14 @@ async fn connect(
     let timeout = setup.startup_timeout();
     // An unpinned program is hashed for the audit log (only when there is
     // one), alongside the spawn.
+    let audits = setup
+        .policy
+        .current()
+        .requirements
+        .as_ref()
+        .is_some_and(|r| r.layers.iter().any(|layer| layer.audit_log.is_some()));
     let hashing = match (&program.executable, &program.digest) {
-        (Some(path), None) if setup.gate.audits() => {
+        (Some(path), None) if audits => {
             let path = path.clone();
             Some(tokio::task::spawn_blocking(move || {
                 codex_sandbox::sha256_file(&path).ok()
@@ -413,20 +468,17 @@ async fn connect(
             Some(task) => task.await.ok().flatten(),
             None => program.digest,
         };
-        setup.audit.report(AuditEntry::ServerStarted {
+        let started = ProcessEvent {
             server: setup.name.clone(),
             incarnation: program.incarnation,
             pid: spawned.pid(),
-            executable: program.executable.clone(),
-            sha256: digest.clone(),
-        });
-        setup.publish(ServerEvent::ProcessStarted {
-            server: setup.name.clone(),
-            incarnation: program.incarnation,
-            pid: spawned.pid(),
-            executable: program.executable,
-            sha256: digest,
-        });
+            change: ProcessChange::Started {
+                executable: program.executable,
+                sha256: digest,
+            },
+        };
+        setup.audit.record(AuditEntry::Process(started.clone()));
+        setup.publish(ServerEvent::Process(started));
     }
     let (tools_changed, changed) = mpsc::unbounded_channel();
     let handler = NotifyingHandler {

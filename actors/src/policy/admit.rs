@@ -98,9 +98,15 @@ pub struct RuleMatch {
 pub enum DisabledReason {
     /// `enabled = false` in the user's config.
     ByUser,
-    /// Requirements have not been loaded yet: a session's gate starts
+    /// Requirements have not been loaded yet: a session's policy starts
     /// closed.
     NotLoaded,
+    /// The name breaks Codex's rule `^[A-Za-z0-9_-]+$`. Only this server is
+    /// disabled; the rest of the config still works.
+    InvalidName {
+        /// The name as configured.
+        name: String,
+    },
     /// An admin requirement.
     Requirements {
         /// The layer that disabled it.
@@ -116,9 +122,9 @@ impl DisabledReason {
     pub fn status_text(&self) -> Option<String> {
         match self {
             DisabledReason::ByUser => None,
-            DisabledReason::NotLoaded | DisabledReason::Requirements { .. } => {
-                Some(self.to_string())
-            }
+            DisabledReason::NotLoaded
+            | DisabledReason::InvalidName { .. }
+            | DisabledReason::Requirements { .. } => Some(self.to_string()),
         }
     }
 }
@@ -128,6 +134,12 @@ impl fmt::Display for DisabledReason {
         match self {
             DisabledReason::ByUser => f.write_str("disabled in config (enabled = false)"),
             DisabledReason::NotLoaded => f.write_str("requirements are not loaded yet"),
+            DisabledReason::InvalidName { name } => write!(
+                f,
+                "invalid server name {name:?}: names use only letters, digits, '-' and '_' \
+                 (rename it, for example to {:?})",
+                suggested_name(name)
+            ),
             DisabledReason::Requirements { source, cause } => {
                 write!(f, "requirements ({source}): {cause}")
             }
@@ -304,13 +316,42 @@ impl fmt::Display for PolicyCause {
     }
 }
 
+/// A name that follows the rule, for the message that suggests a rename:
+/// every other character becomes `_`.
+fn suggested_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if cleaned.is_empty() {
+        "server".to_owned()
+    } else {
+        cleaned
+    }
+}
+
 /// Decides whether server `name`, configured as `server`, may run in `ctx`.
+///
+/// A name outside `^[A-Za-z0-9_-]+$` disables that server before anything
+/// else is looked at: a name is part of tool names and requirements keys,
+/// so an odd one could be read two ways.
 pub fn admit(
     name: &str,
     server: &McpServerConfig,
     requirements: &Requirements,
     ctx: &LaunchContext,
 ) -> Admission {
+    if !crate::config::valid_server_name(name) {
+        return Admission::Disabled(DisabledReason::InvalidName {
+            name: name.to_owned(),
+        });
+    }
     let identity = server.transport.identity();
     let under_allowlist = requirements.layers.iter().any(|l| l.allowlist.is_some());
     let admin_search = search_path(requirements);

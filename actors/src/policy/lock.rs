@@ -118,7 +118,7 @@ pub enum LockError {
 }
 
 /// A tool that is not offered, and why.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WithheldTool {
     /// The tool's MCP name.
     pub name: String,
@@ -127,7 +127,7 @@ pub struct WithheldTool {
 }
 
 /// Why a tool is not offered.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Withheld {
     /// An admin rule removes it (never shown to the model or in `mcp tools`).
     Forbidden(ToolRefusal),

@@ -1,136 +1,72 @@
 //! The session: the root of the actor tree.
 //!
-//! [`Session::start`] loads config and requirements (or takes them
-//! [`Preloaded`]), admits each server once with the policy's `admit`, and
-//! starts one supervised MCP server actor per admitted server, all at once. It keeps each server's status and the
-//! tool registry (`mcp__<server>__<tool>`), routes calls to the owning
-//! server, applies new snapshots (hot reload), and shuts down in order.
+//! ```text
+//! session (root, one_for_one; ends when `state` ends)
+//! ├── audit            the audit log, first in, last out
+//! ├── state            the session actor: statuses, routes, startup waits
+//! ├── policy           the policy actor's subtree (one_for_all)
+//! │   ├── policy       the requirements, locks and verdicts in force
+//! │   └── source:N     one config-source actor per watched file
+//! ├── servers          every MCP server's own subtree, `mcp:N`
+//! └── cmd:N, model:N   sandboxed commands and model requests of turns
+//! ```
+//!
+//! [`Session::start`] starts the tree; the policy actor reads config and
+//! requirements (or takes them [`Preloaded`]), admits every server and
+//! orders the session actor to start the admitted ones, all at once. From
+//! then on every session watches its sources: a change re-admits every
+//! server, and the policy in force applies at once to running servers and
+//! to every call. The session routes calls to the owning server, runs
+//! sandboxed commands and model requests for turns, and shuts down in
+//! order.
 //!
 //! Must run inside an actix `System` on a multi-threaded tokio runtime
 //! (see `codex_runtime::block_on`).
 
+mod machine;
 mod registry;
 mod shell;
 mod turn;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use codex_runtime::{
     ActorError, AutoShutdown, CallError, ChildHandle, ChildId, ChildSpec, EventBus, Restart,
-    RootSupervisor, Supervisor, SupervisorConfig,
+    RootSupervisor, Strategy, Supervisor, SupervisorConfig,
 };
 use codex_transports::TransportRegistry;
-use dashmap::DashMap;
 use rmcp::model::CallToolResult;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, oneshot, watch};
 
+pub use crate::policy_actor::{DEFAULT_WATCH_DEBOUNCE, PolicyError, PolicySnapshot, Preloaded};
 pub use registry::{MAX_TOOL_NAME, QualifiedTool, qualify};
 pub use turn::TurnRuntime;
 
-use crate::audit_log::{
-    AuditEntry, AuditLogActor, AuditReport, Configure as ConfigureAudit, Record as AuditRecord,
+use crate::audit_log::{AuditEntry, AuditLogActor, AuditReport, AuditSink, audit_channel};
+use crate::mcp_server::{ServerEvent, Timing, ToolCallError, ToolInfo, Unavailable};
+use crate::policy::{AuditEvent, LaunchContext, RequirementsSources, StopReason, WithheldTool};
+use crate::policy_actor::{
+    Orders, PolicyActor, PolicyInit, PolicySources, PolicyView, Reload, Restarted,
 };
-use crate::config::{ConfigError, ConfigOverride, LoadOptions, McpServerConfig, load_config};
-use crate::config_source::ConfigSourceActor;
-use crate::mcp_server::{
-    McpServerHandle, ServerEvent, ServerFailure, ServerSetup, Timing, ToolCallError, ToolInfo,
-    server_spec,
-};
-use crate::policy::ToolLock;
-use crate::policy::{
-    AdmissionGate, AuditEvent, LaunchContext, LockError, McpServers, Requirements,
-    RequirementsError, RequirementsSources, StopReason, WithheldTool, audit, constrain_servers,
-    load_requirements, plan, tool_locks,
-};
-use crate::sandbox_process::{CommandEvent, CommandExit, SandboxProcessActor, Stream};
+use crate::sandbox_process::{CommandEvent, CommandExit, SandboxProcessActor};
 use crate::sink::EventSink;
+use machine::Settled;
 use shell::{
-    ApplyAdmitted, AwaitStartup, MarkStarted, MarkStopped, Route, RunningConfigs, SessionActor,
-    Settled, Snapshot,
+    ApplyOrders, AwaitStartup, Route, Routes, SERVERS, ServerKit, SessionActor, SessionParts,
+    Snapshot,
 };
-
-/// The supervisor child id of `server`'s subtree. Built here and nowhere
-/// else; the session actor maps it back to the server by lookup, never by
-/// parsing it.
-fn server_child_id(server: &str) -> ChildId {
-    ChildId::new(format!("mcp:{server}"))
-}
 
 /// Something that happened in the session, for the CLI, tests and logs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SessionEvent {
-    /// An incarnation began connecting.
-    ServerStarting {
-        /// The server.
-        server: String,
-        /// Its incarnation number.
-        incarnation: u64,
-    },
-    /// An incarnation is ready with these tools.
-    ServerReady {
-        /// The server.
-        server: String,
-        /// Its incarnation number.
-        incarnation: u64,
-        /// The tools offered.
-        tools: Vec<ToolInfo>,
-        /// The tools an admin rule forbids or a lock withholds.
-        withheld: Vec<WithheldTool>,
-        /// Time from start to ready.
-        elapsed: Duration,
-        /// The server process (and process group leader), for stdio.
-        pid: Option<u32>,
-        /// The protocol revision agreed with it.
-        protocol_version: Option<String>,
-    },
-    /// A ready server's tools changed (`tools/list_changed`), and were
-    /// judged again.
-    ToolsChanged {
-        /// The server.
-        server: String,
-        /// Its incarnation number.
-        incarnation: u64,
-        /// The tools offered now.
-        tools: Vec<ToolInfo>,
-        /// The tools withheld now.
-        withheld: Vec<WithheldTool>,
-    },
-    /// A stdio server's process started.
-    ProcessStarted {
-        /// The server.
-        server: String,
-        /// Its incarnation number.
-        incarnation: u64,
-        /// The process id.
-        pid: u32,
-        /// The file it runs.
-        executable: Option<PathBuf>,
-        /// That file's SHA-256, when pinned.
-        sha256: Option<String>,
-    },
-    /// A stdio server's process stopped (its tree killed).
-    ProcessStopped {
-        /// The server.
-        server: String,
-        /// Its incarnation number.
-        incarnation: u64,
-        /// The process id.
-        pid: u32,
-        /// How it ended.
-        status: String,
-    },
-    /// An incarnation ended abnormally; the supervisor may restart it.
-    ServerFailed {
-        /// The server.
-        server: String,
-        /// Its incarnation number.
-        incarnation: u64,
-        /// Why.
-        failure: ServerFailure,
-    },
+    /// A server actor reported (starting, ready, tools changed, a process
+    /// started or stopped, a failure). Published after the session applied
+    /// it: a subscriber that sees `Ready` can call at once.
+    Server(ServerEvent),
     /// The server exhausted its restarts and stays failed.
     ServerGaveUp {
         /// The server.
@@ -138,135 +74,28 @@ pub enum SessionEvent {
         /// The last failure.
         reason: String,
     },
-    /// The server was stopped on purpose (policy, config change, shutdown).
+    /// The server was stopped on purpose (policy, config change).
     ServerStopped {
         /// The server.
         server: String,
         /// Why.
         reason: StopReason,
     },
-    /// An admission decision.
+    /// A verdict that changed.
     Admission(AuditEvent),
-    /// A config or requirements source failed to load; the last good
-    /// snapshot stays in force.
-    ConfigError {
+    /// A config, requirements or lock file failed to load; the last good
+    /// policy stays in force.
+    SourceFailed {
         /// The error, with file, line and column.
         message: String,
     },
-    /// A new snapshot was applied.
-    Reloaded,
-    /// A sandboxed command wrote output.
-    CommandOutput {
-        /// The command's id, from [`Session::run_command`].
-        id: u64,
-        /// Which stream.
-        stream: Stream,
-        /// The bytes, decoded lossily.
-        text: String,
+    /// The servers were brought in line with a policy snapshot.
+    PolicyApplied {
+        /// The snapshot's version.
+        version: u64,
     },
-    /// A sandboxed command ended.
-    CommandExited {
-        /// The command's id.
-        id: u64,
-        /// Its exit code (124 after a timeout).
-        exit_code: i32,
-        /// Whether the timeout killed it.
-        timed_out: bool,
-    },
-}
-
-impl From<ServerEvent> for SessionEvent {
-    fn from(event: ServerEvent) -> Self {
-        match event {
-            ServerEvent::Starting {
-                server,
-                incarnation,
-            } => SessionEvent::ServerStarting {
-                server,
-                incarnation,
-            },
-            ServerEvent::Ready {
-                server,
-                incarnation,
-                tools,
-                withheld,
-                elapsed,
-                pid,
-                protocol_version,
-            } => SessionEvent::ServerReady {
-                server,
-                incarnation,
-                tools,
-                withheld,
-                elapsed,
-                pid,
-                protocol_version,
-            },
-            ServerEvent::ToolsChanged {
-                server,
-                incarnation,
-                tools,
-                withheld,
-            } => SessionEvent::ToolsChanged {
-                server,
-                incarnation,
-                tools,
-                withheld,
-            },
-            ServerEvent::ProcessStarted {
-                server,
-                incarnation,
-                pid,
-                executable,
-                sha256,
-            } => SessionEvent::ProcessStarted {
-                server,
-                incarnation,
-                pid,
-                executable,
-                sha256,
-            },
-            ServerEvent::ProcessStopped {
-                server,
-                incarnation,
-                pid,
-                status,
-            } => SessionEvent::ProcessStopped {
-                server,
-                incarnation,
-                pid,
-                status,
-            },
-            ServerEvent::Failed {
-                server,
-                incarnation,
-                failure,
-            } => SessionEvent::ServerFailed {
-                server,
-                incarnation,
-                failure,
-            },
-        }
-    }
-}
-
-impl From<CommandEvent> for SessionEvent {
-    fn from(event: CommandEvent) -> Self {
-        match event {
-            CommandEvent::Output { id, stream, text } => {
-                SessionEvent::CommandOutput { id, stream, text }
-            }
-            CommandEvent::Exited {
-                id,
-                exit_code,
-                timed_out,
-            } => SessionEvent::CommandExited {
-                id,
-                exit_code,
-                timed_out,
-            },
-        }
-    }
+    /// A sandboxed command wrote output or ended.
+    Command(CommandEvent),
 }
 
 /// Where a server stands.
@@ -324,7 +153,7 @@ pub struct SessionOptions {
     /// The working directory (project layers, relative paths, stdio cwd).
     pub cwd: PathBuf,
     /// `-c` overrides.
-    pub overrides: Vec<ConfigOverride>,
+    pub overrides: Vec<crate::config::ConfigOverride>,
     /// Where requirements come from.
     pub requirements: RequirementsSources,
     /// The parent environment, for stdio servers and header variables.
@@ -343,6 +172,9 @@ pub struct SessionOptions {
     /// passes `FaultInjector::registry()` here: the same plugins, behind
     /// the fault injector.
     pub transports: Option<Arc<TransportRegistry>>,
+    /// How long a watched file must be quiet before it is read again
+    /// (`watch_debounce_ms` in config; [`DEFAULT_WATCH_DEBOUNCE`]).
+    pub watch_debounce: Duration,
 }
 
 /// Why a sandboxed command produced no exit status.
@@ -363,16 +195,13 @@ pub enum CommandError {
     AlreadyRan,
 }
 
-/// Why a session could not start.
+/// Why a session could not start or reload.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
-    /// Config could not be loaded.
+    /// Config, requirements or a tool lock could not be loaded.
     #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// Requirements could not be loaded.
-    #[error(transparent)]
-    Requirements(#[from] RequirementsError),
+    Policy(#[from] PolicyError),
     /// A `required = true` server did not start.
     #[error("required MCP servers failed to initialize: {0}")]
     RequiredFailed(String),
@@ -381,23 +210,7 @@ pub enum SessionError {
     Stopped,
     /// The TLS client could not be set up.
     #[error("cannot set up TLS: {0}")]
-    Tls(String),
-    /// A tool lock cannot be read.
-    #[error(transparent)]
-    Lock(#[from] LockError),
-}
-
-/// Config and requirements the caller already loaded, with each server's
-/// admission, so that a session started right after (as `codex mcp tools`
-/// does) neither reads the files nor admits the servers a second time.
-#[derive(Debug, Clone)]
-pub struct Preloaded {
-    /// Every configured server with its admission.
-    pub servers: McpServers,
-    /// The requirements they were admitted under.
-    pub requirements: Requirements,
-    /// `mcp_tools_lock_new = "allow"` in the user's config.
-    pub tools_lock_allows_new: bool,
+    Tls(#[source] rustls::Error),
 }
 
 /// A running session. Dropping it does not stop it; call
@@ -405,121 +218,191 @@ pub struct Preloaded {
 #[derive(Debug)]
 pub struct Session {
     actor: ChildHandle<SessionActor>,
+    policy: ChildHandle<PolicyActor>,
+    view: PolicyView,
     root: RootSupervisor,
-    shared: Shared,
+    routes: watch::Receiver<Routes>,
+    events: broadcast::Sender<SessionEvent>,
+    http: codex_transports::HttpClient,
     options: SessionOptions,
-    /// Serializes reloads, and holds the admission decision last recorded
-    /// for each server: a reload records only the decisions that changed.
-    reload_lock: tokio::sync::Mutex<BTreeMap<String, AuditEvent>>,
-    next_command: std::sync::atomic::AtomicU64,
-    next_source: std::sync::atomic::AtomicU64,
+    next_command: AtomicU64,
     /// Reaps orphans this process adopted, when it is a subreaper.
     reaper: Option<tokio::task::JoinHandle<()>>,
     /// The audit log.
-    audit: ChildHandle<AuditLogActor>,
+    audit: AuditSink,
     /// What the audit files missed.
-    audit_report: Arc<std::sync::Mutex<Vec<AuditReport>>>,
+    audit_report: Arc<Mutex<Vec<AuditReport>>>,
 }
 
 /// How often adopted orphans that died are reaped.
 const REAP_INTERVAL: Duration = Duration::from_secs(2);
 
-/// What every server's setup is built from.
-#[derive(Debug, Clone)]
-struct Shared {
-    registry: Arc<TransportRegistry>,
-    env: Arc<BTreeMap<String, String>>,
-    gate: AdmissionGate,
-    /// What subscribers see, published after the session actor applied it.
-    events: broadcast::Sender<SessionEvent>,
-    /// What server actors report to the session actor.
-    internal: broadcast::Sender<SessionEvent>,
-    /// Running servers by name, read on every call without a mailbox hop.
-    routes: Arc<DashMap<String, McpServerHandle>>,
-    /// The HTTP client of model streams.
-    http: codex_transports::HttpClient,
-}
-
-/// The session's tree:
-///
-/// ```text
-/// session            root supervisor; shuts down when `state` ends
-/// ├── state          the session actor (significant, temporary)
-/// ├── config:N       one config-source actor per watched file (permanent)
-/// ├── mcp:NAME       one sub-supervisor per started server (temporary)
-/// │   └── server     the server actor, restarted per the server's policy
-/// ├── cmd:N          one sandbox-process actor per command (temporary)
-/// └── model:N        one model-stream actor per model request (temporary)
-/// ```
 impl Session {
-    /// Loads config and requirements (or takes `preloaded`) and starts
-    /// every admitted server, all at once. Returns when every server has
-    /// been started, not when they are ready; see [`Session::wait_startup`].
+    /// Starts the tree: the audit log, the session actor, the policy actor
+    /// (which loads config and requirements, or takes `preloaded`, and
+    /// starts watching them) and then every admitted server, at once.
+    /// Returns when the first policy is in force and every admitted
+    /// server's start was ordered; [`wait_startup`](Self::wait_startup)
+    /// waits for them.
+    ///
+    /// # Errors
+    ///
+    /// The first load failing (config, requirements, a lock), or TLS.
     pub async fn start(
         options: SessionOptions,
         preloaded: Option<Preloaded>,
     ) -> Result<Session, SessionError> {
+        let http = codex_transports::HttpClient::new().map_err(SessionError::Tls)?;
         let (events, _) = broadcast::channel(4096);
-        let (internal, _) = broadcast::channel(4096);
         let bus = EventBus::new(4096);
-        let audit_report = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let report = Arc::clone(&audit_report);
-        // Started before any server, so it stops after all of them.
-        let (audit_spec, audit) = ChildSpec::actor("audit", move |_| {
-            Ok(AuditLogActor::new(Vec::new(), Arc::clone(&report)))
+        let audit_report = Arc::new(Mutex::new(Vec::new()));
+        let (audit, inbox) = audit_channel();
+        let (audit_spec, _) = ChildSpec::actor("audit", {
+            let report = Arc::clone(&audit_report);
+            move |_| Ok(AuditLogActor::new(Arc::clone(&inbox), Arc::clone(&report)))
         });
-        let audit_sink = {
-            let audit = audit.clone();
-            EventSink::new(move |entry| {
-                let _ = audit.try_send(AuditRecord(entry));
-            })
+        let context = Arc::new(LaunchContext {
+            cwd: options.cwd.clone(),
+            env: options.env.clone(),
+        });
+        let (publish, snapshots) = watch::channel(Arc::new(PolicySnapshot::closed()));
+        let (routes_tx, routes) = watch::channel(Routes::default());
+
+        // Every server subtree lives under one supervisor of its own.
+        let (servers_spec, servers) =
+            ChildSpec::supervisor(SERVERS, SupervisorConfig::default(), Vec::new);
+
+        // The policy actor and its handle come first: the view servers read
+        // reports restart verdicts to it.
+        let init_cell: Arc<OnceLock<Arc<PolicyInit>>> = Arc::new(OnceLock::new());
+        let (policy_spec, policy) = ChildSpec::actor("policy", {
+            let init_cell = Arc::clone(&init_cell);
+            move |_| match init_cell.get() {
+                Some(init) => Ok(PolicyActor::new(Arc::clone(init))),
+                None => Err(ActorError::custom(SessionError::Stopped)),
+            }
+        });
+        let view = PolicyView::new(
+            snapshots,
+            Arc::clone(&context),
+            EventSink::new({
+                let policy = policy.clone();
+                move |verdict| {
+                    let _ = policy.try_send(Restarted(verdict));
+                }
+            }),
+        );
+
+        let kit = ServerKit {
+            registry: options
+                .transports
+                .clone()
+                .unwrap_or_else(|| Arc::new(TransportRegistry::default())),
+            cwd: options.cwd.clone(),
+            env: Arc::new(options.env.clone()),
+            policy: view.clone(),
+            audit: audit.clone(),
+            credentials: Some(
+                options
+                    .codex_home
+                    .join(codex_transports::oauth::CREDENTIALS_FILE),
+            ),
+            timing: options.timing,
         };
-        let mut seed = Some(SessionActor::new(
-            internal.clone(),
-            events.clone(),
-            bus.subscribe(),
-            audit_sink,
-        ));
+        let mut seed = Some(SessionActor::new(SessionParts {
+            kit,
+            supervisor: servers,
+            routes: routes_tx,
+            events: events.clone(),
+            runtime_events: bus.subscribe(),
+        }));
         let (state, actor) = ChildSpec::actor("state", move |_| {
             seed.take()
                 .ok_or_else(|| ActorError::custom(SessionError::Stopped))
         });
-        let state = state.restart(Restart::Temporary).significant(true);
+
+        let (first_tx, first) = oneshot::channel();
+        let subtree = Arc::new(OnceLock::new());
+        let orders: Orders = {
+            let actor = actor.clone();
+            Arc::new(move |apply| {
+                let actor = actor.clone();
+                Box::pin(async move {
+                    match actor.send(ApplyOrders(apply)).await {
+                        Ok(done) => done.await.is_ok(),
+                        Err(_) => false,
+                    }
+                })
+            })
+        };
+        let _ = init_cell.set(Arc::new(PolicyInit {
+            sources: PolicySources {
+                codex_home: options.codex_home.clone(),
+                cwd: options.cwd.clone(),
+                overrides: options.overrides.clone(),
+                requirements: options.requirements.clone(),
+                only: options.only.clone(),
+                tool_locks: options.tool_locks,
+                context,
+                debounce: options.watch_debounce,
+            },
+            publish,
+            orders,
+            audit: audit.clone(),
+            decisions: EventSink::new({
+                let events = events.clone();
+                move |event| {
+                    let _ = events.send(SessionEvent::Admission(event));
+                }
+            }),
+            warnings: EventSink::new({
+                let events = events.clone();
+                move |message| {
+                    let _ = events.send(SessionEvent::SourceFailed { message });
+                }
+            }),
+            subtree: Arc::clone(&subtree),
+            preloaded: Mutex::new(preloaded),
+            first: Mutex::new(Some(first_tx)),
+            next_source: AtomicU64::new(1),
+        }));
+        // The policy's subtree is built once: if it ever gives up, the
+        // session ends (significant) rather than run without a policy.
+        let mut policy_spec = Some(policy_spec.restart(Restart::Permanent));
+        let (policy_tree, policy_supervisor) = ChildSpec::supervisor(
+            "policy",
+            SupervisorConfig::default().strategy(Strategy::OneForAll),
+            move || policy_spec.take().into_iter().collect(),
+        );
+        let _ = subtree.set(policy_supervisor);
+
         let config = SupervisorConfig::default().auto_shutdown(AutoShutdown::AnySignificant);
         let root = Supervisor::start(
             "session",
             config,
             &bus,
-            vec![state, audit_spec.restart(Restart::Permanent)],
+            vec![
+                audit_spec.restart(Restart::Permanent),
+                state.restart(Restart::Temporary).significant(true),
+                policy_tree.restart(Restart::Temporary).significant(true),
+                servers_spec.restart(Restart::Permanent),
+            ],
         );
         root.ready().await.map_err(|_| SessionError::Stopped)?;
         let session = Session {
             actor,
+            policy,
+            view,
             root,
-            shared: Shared {
-                registry: options
-                    .transports
-                    .clone()
-                    .unwrap_or_else(|| Arc::new(TransportRegistry::default())),
-                env: Arc::new(options.env.clone()),
-                gate: AdmissionGate::closed(LaunchContext {
-                    cwd: options.cwd.clone(),
-                    env: options.env.clone(),
-                }),
-                events,
-                internal,
-                routes: Arc::new(DashMap::new()),
-                http: codex_transports::HttpClient::new()
-                    .map_err(|err| SessionError::Tls(err.to_string()))?,
-            },
+            routes,
+            events,
+            http,
             options,
-            reload_lock: tokio::sync::Mutex::new(BTreeMap::new()),
-            next_command: std::sync::atomic::AtomicU64::new(1),
-            next_source: std::sync::atomic::AtomicU64::new(1),
-            // Orphans of servers re-parented to this process become its
-            // zombies when they die; nobody else waits for them.
+            next_command: AtomicU64::new(1),
             audit,
             audit_report,
+            // Orphans of servers re-parented to this process become its
+            // zombies when they die; nobody else waits for them.
             reaper: codex_sandbox::is_subreaper().then(|| {
                 tokio::spawn(async {
                     let mut every = tokio::time::interval(REAP_INTERVAL);
@@ -530,29 +413,14 @@ impl Session {
                 })
             }),
         };
-        let first = match preloaded {
-            Some(preloaded) => {
-                let mut decided = session.reload_lock.lock().await;
-                let servers = session.only(preloaded.servers);
-                match session.locks(&preloaded.requirements, preloaded.tools_lock_allows_new) {
-                    Ok(locks) => {
-                        session
-                            .apply(&mut decided, servers, preloaded.requirements, locks)
-                            .await
-                    }
-                    Err(err) => Err(err),
-                }
-            }
-            None => session.reload().await,
+        let failure = match first.await {
+            Ok(Ok(())) => return Ok(session),
+            Ok(Err(err)) => SessionError::Policy(err),
+            Err(_) => SessionError::Stopped,
         };
-        match first {
-            Ok(()) => Ok(session),
-            Err(err) => {
-                // Nothing of a session that failed to start outlives it.
-                session.shutdown().await;
-                Err(err)
-            }
-        }
+        // Nothing of a session that failed to start outlives it.
+        session.shutdown().await;
+        Err(failure)
     }
 
     /// Waits until no server is starting or restarting, then fails if a
@@ -595,6 +463,16 @@ impl Session {
         self.ask(Snapshot).await
     }
 
+    /// The policy in force.
+    pub fn policy(&self) -> Arc<PolicySnapshot> {
+        self.view.current()
+    }
+
+    /// A receiver that wakes on every new policy snapshot.
+    pub fn policy_changes(&self) -> watch::Receiver<Arc<PolicySnapshot>> {
+        self.view.subscribe()
+    }
+
     /// The tool registry over every ready server.
     pub async fn tools(&self) -> Result<Vec<QualifiedTool>, SessionError> {
         let statuses = self.statuses().await?;
@@ -611,59 +489,39 @@ impl Session {
         Ok(qualify(&map))
     }
 
-    /// Calls `tool` on `server`.
+    /// Calls `tool` on `server`, under the policy in force at the moment
+    /// of the call.
     pub async fn call(
         &self,
         server: &str,
         tool: &str,
         arguments: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<CallToolResult, ToolCallError> {
-        let direct = self
-            .shared
-            .routes
-            .get(server)
-            .map(|entry| entry.value().clone());
-        if let Some(handle) = direct
-            && handle.is_live()
-        {
-            let result = handle.call(tool, arguments).await;
-            self.audit_refusal(&result);
-            return result;
-        }
-        let route = self
-            .ask(Route {
-                server: server.to_owned(),
-            })
-            .await
-            .map_err(|_| ToolCallError::Unavailable {
-                server: server.to_owned(),
-                reason: "the session has stopped".to_owned(),
-            })?;
-        let result = match route {
+        let direct = self.routes.borrow().get(server).cloned();
+        let handle = match direct {
+            Some(handle) if handle.is_live() => Ok(handle),
+            _ => self
+                .ask(Route {
+                    server: server.to_owned(),
+                })
+                .await
+                .unwrap_or(Err(Unavailable::SessionStopped)),
+        };
+        let result = match handle {
             Ok(handle) => handle.call(tool, arguments).await,
-            Err(reason) => Err(ToolCallError::Unavailable {
+            Err(why) => Err(ToolCallError::Unavailable {
                 server: server.to_owned(),
-                reason,
+                why,
             }),
         };
-        self.audit_refusal(&result);
-        result
-    }
-
-    /// A refused call makes an audit line.
-    fn audit_refusal(&self, result: &Result<CallToolResult, ToolCallError>) {
-        if let Err(ToolCallError::Refused {
-            server,
-            tool,
-            reason,
-        }) = result
-        {
-            let _ = self.audit.try_send(AuditRecord(AuditEntry::CallRefused {
+        if let Err(ToolCallError::Refused { server, tool, why }) = &result {
+            self.audit.record(AuditEntry::CallRefused {
                 server: server.clone(),
                 tool: tool.clone(),
-                reason: reason.clone(),
-            }));
+                why: why.clone(),
+            });
         }
+        result
     }
 
     /// Calls a tool by its qualified name (`mcp__server__tool`).
@@ -674,7 +532,7 @@ impl Session {
     ) -> Result<CallToolResult, ToolCallError> {
         let tools = self.tools().await.map_err(|_| ToolCallError::Unavailable {
             server: String::new(),
-            reason: "the session has stopped".to_owned(),
+            why: Unavailable::SessionStopped,
         })?;
         match tools.into_iter().find(|t| t.qualified == qualified) {
             Some(tool) => self.call(&tool.server, &tool.tool, arguments).await,
@@ -687,50 +545,30 @@ impl Session {
 
     /// Session events from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
-        self.shared.events.subscribe()
+        self.events.subscribe()
     }
 
-    /// Reads config and requirements again and applies the difference:
-    /// servers no longer admitted stop (process group included), newly
-    /// admitted ones start, changed ones restart and are admitted afresh.
-    /// A source that fails to load leaves everything as it was.
+    /// Reads config, requirements and locks now, without waiting for a
+    /// watch, and applies the result: servers no longer admitted stop
+    /// (process group included), newly admitted ones start, ones whose
+    /// launch changed restart, and live ones re-judge their tools. Returns
+    /// once that is done.
+    ///
+    /// # Errors
+    ///
+    /// A source that fails to load; the last good policy then stays in
+    /// force (and a [`SessionEvent::SourceFailed`] says why).
     pub async fn reload(&self) -> Result<(), SessionError> {
-        let mut decided = self.reload_lock.lock().await;
-        let loaded = self.load().and_then(|(servers, requirements, allows_new)| {
-            let locks = self.locks(&requirements, allows_new)?;
-            Ok((servers, requirements, locks))
-        });
-        let (servers, requirements, locks) = match loaded {
-            Ok(loaded) => loaded,
-            Err(err) => {
-                let _ = self.shared.events.send(SessionEvent::ConfigError {
-                    message: err.to_string(),
-                });
-                return Err(err);
-            }
-        };
-        // Each server is admitted here once; the first incarnation of a
-        // server started below reuses this verdict.
-        let admitted =
-            constrain_servers(&servers, &requirements, self.shared.gate.context()).into_inner();
-        self.apply(&mut decided, admitted, requirements, locks)
+        let (tx, rx) = oneshot::channel();
+        self.policy
+            .send(Reload(tx))
             .await
-    }
-
-    /// The tool locks in force, unless this session ignores them.
-    fn locks(
-        &self,
-        requirements: &Requirements,
-        allows_new: bool,
-    ) -> Result<Vec<ToolLock>, SessionError> {
-        if !self.options.tool_locks {
-            return Ok(Vec::new());
+            .map_err(|_| SessionError::Stopped)?;
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(SessionError::Policy(err)),
+            Err(_) => Err(SessionError::Stopped),
         }
-        Ok(tool_locks(
-            requirements,
-            &self.options.codex_home,
-            allows_new,
-        )?)
     }
 
     /// What the audit files missed so far (a file that cannot be written
@@ -738,123 +576,8 @@ impl Session {
     pub fn audit_report(&self) -> Vec<AuditReport> {
         self.audit_report
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner)
             .clone()
-    }
-
-    /// Brings the running servers in line with `admitted`. Callers hold
-    /// `reload_lock`, whose admission decisions `decided` are.
-    async fn apply(
-        &self,
-        decided: &mut BTreeMap<String, AuditEvent>,
-        admitted: McpServers,
-        requirements: Requirements,
-        locks: Vec<ToolLock>,
-    ) -> Result<(), SessionError> {
-        let audit_files = requirements
-            .layers
-            .iter()
-            .filter_map(|layer| layer.audit_log.clone())
-            .collect();
-        let _ = self.audit.try_send(ConfigureAudit(audit_files));
-        // New requirements and locks first, so restarts in flight see them.
-        self.shared.gate.replace(requirements);
-        self.shared.gate.replace_locks(locks);
-        let events: Vec<AuditEvent> = audit(&admitted)
-            .into_iter()
-            .filter(|event| decided.get(&event.server) != Some(event))
-            .collect();
-        decided.retain(|server, _| admitted.contains_key(server));
-        for event in &events {
-            decided.insert(event.server.clone(), event.clone());
-        }
-        for event in events {
-            tracing::info!(
-                server = %event.server,
-                identity = %event.identity,
-                allowed = event.allowed,
-                detail = %event.detail,
-                "admission"
-            );
-            let _ = self.audit.try_send(AuditRecord(AuditEntry::Admission {
-                server: event.server.clone(),
-                identity: event.identity.clone(),
-                allowed: event.allowed,
-                detail: event.detail.clone(),
-                sources: event.sources.clone(),
-            }));
-            let _ = self.shared.events.send(SessionEvent::Admission(event));
-        }
-        let running = self.ask(RunningConfigs).await?;
-        let plan = plan(&running, &admitted);
-        let supervisor = self.root.handle();
-        for (name, reason) in &plan.stop {
-            self.shared.routes.remove(name);
-            self.ask(MarkStopped {
-                server: name.clone(),
-                reason: reason.clone(),
-            })
-            .await?;
-            let id = server_child_id(name);
-            let _ = supervisor.terminate_child(id.clone()).await;
-            let _ = supervisor.delete_child(id).await;
-        }
-        self.ask(ApplyAdmitted {
-            admitted: admitted.clone(),
-            starting: plan
-                .start
-                .iter()
-                .map(|name| (name.clone(), server_child_id(name)))
-                .collect(),
-        })
-        .await?;
-        for name in &plan.start {
-            let Some(server) = admitted.get(name) else {
-                continue;
-            };
-            let internal = self.shared.internal.clone();
-            let setup = Arc::new(ServerSetup {
-                name: name.clone(),
-                config: server.config.clone(),
-                registry: Arc::clone(&self.shared.registry),
-                cwd: self.options.cwd.clone(),
-                env: Arc::clone(&self.shared.env),
-                admitted: std::sync::Mutex::new(Some(server.admission.clone())),
-                gate: self.shared.gate.clone(),
-                events: EventSink::new(move |event: ServerEvent| {
-                    let _ = internal.send(event.into());
-                }),
-                audit: {
-                    let audit = self.audit.clone();
-                    EventSink::new(move |entry| {
-                        let _ = audit.try_send(AuditRecord(entry));
-                    })
-                },
-                credentials: Some(
-                    self.options
-                        .codex_home
-                        .join(codex_transports::oauth::CREDENTIALS_FILE),
-                ),
-                timing: self.options.timing,
-                sandbox_launcher: self.options.sandbox_launcher.clone(),
-                live: Default::default(),
-            });
-            let (spec, handle) = server_spec(server_child_id(name), setup);
-            let handle = match supervisor.start_child(spec).await {
-                Ok(()) => {
-                    self.shared.routes.insert(name.clone(), handle.clone());
-                    Ok(handle)
-                }
-                Err(err) => Err(err.to_string()),
-            };
-            self.ask(MarkStarted {
-                server: name.clone(),
-                handle,
-            })
-            .await?;
-        }
-        let _ = self.shared.events.send(SessionEvent::Reloaded);
-        Ok(())
     }
 
     /// Sends `msg` to the session actor.
@@ -869,78 +592,8 @@ impl Session {
         })
     }
 
-    /// Keeps only the servers `options.only` names (all when empty).
-    fn only<T>(&self, mut servers: BTreeMap<String, T>) -> BTreeMap<String, T> {
-        if !self.options.only.is_empty() {
-            servers.retain(|name, _| self.options.only.contains(name));
-        }
-        servers
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn load(
-        &self,
-    ) -> Result<(BTreeMap<String, McpServerConfig>, Requirements, bool), SessionError> {
-        let requirements = load_requirements(&self.options.requirements)?.requirements;
-        let config = load_config(&LoadOptions {
-            codex_home: self.options.codex_home.clone(),
-            cwd: self.options.cwd.clone(),
-            overrides: self.options.overrides.clone(),
-        })?;
-        Ok((
-            self.only(config.mcp_servers),
-            requirements,
-            config.tools_lock_allows_new,
-        ))
-    }
-
-    /// The files whose changes should trigger [`Session::reload`].
-    pub fn watched_paths(&self) -> Vec<PathBuf> {
-        let mut paths = vec![
-            self.options.codex_home.join("config.toml"),
-            self.options.requirements.system_file.clone(),
-        ];
-        paths.extend(self.options.requirements.env_file.clone());
-        paths.push(self.options.cwd.join(".codex").join("config.toml"));
-        paths
-    }
-
-    /// Watches every file in [`Session::watched_paths`] and reloads when
-    /// one changes (debounced). Each file has a config-source actor under
-    /// the session's supervisor. A malformed edit is reported as a
-    /// [`SessionEvent::ConfigError`] and the last good snapshot stays.
-    pub async fn watch(self: &Arc<Self>, debounce: Duration) -> Result<(), SessionError> {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let supervisor = self.root.handle();
-        for path in self.watched_paths() {
-            let n = self
-                .next_source
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let tx = tx.clone();
-            let (spec, _) = ChildSpec::actor(format!("config:{n}"), move |_| {
-                Ok(ConfigSourceActor::new(path.clone(), debounce, tx.clone()))
-            });
-            supervisor
-                .start_child(spec.restart(Restart::Permanent))
-                .await
-                .map_err(|_| SessionError::Stopped)?;
-        }
-        let session = Arc::downgrade(self);
-        tokio::spawn(async move {
-            while let Some(path) = rx.recv().await {
-                let Some(session) = session.upgrade() else {
-                    break;
-                };
-                tracing::info!(path = %path.display(), "config source changed");
-                // Errors are published as events by `reload`.
-                let _ = session.reload().await;
-            }
-        });
-        Ok(())
-    }
-
     /// Runs one command under the sandbox as a temporary child of the
-    /// session, publishing its output as [`SessionEvent::CommandOutput`],
+    /// session, publishing its output as [`SessionEvent::Command`],
     /// and returns how it ended. The command's timeout is `spec.timeout`.
     pub async fn run_command(
         &self,
@@ -952,14 +605,12 @@ impl Session {
             .sandbox_launcher
             .clone()
             .ok_or(CommandError::NoLauncher)?;
-        let id = self
-            .next_command
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = self.next_command.fetch_add(1, Ordering::Relaxed);
         let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
         let mut reply = Some(reply_tx);
-        let events = self.shared.events.clone();
+        let events = self.events.clone();
         let events = EventSink::new(move |event: CommandEvent| {
-            let _ = events.send(event.into());
+            let _ = events.send(SessionEvent::Command(event));
         });
         let mut spec = Some(spec);
         let child_id = ChildId::new(format!("cmd:{id}"));
@@ -988,8 +639,8 @@ impl Session {
         result?.map_err(CommandError::Start)
     }
 
-    /// Stops every server in reverse start order, then the root
-    /// supervisor. Each server's process group is killed on the way.
+    /// Stops every server in reverse start order, then the rest of the
+    /// tree. Each server's process group is killed on the way.
     pub async fn shutdown(&self) {
         let _ = self.root.shutdown().await;
         if let Some(reaper) = &self.reaper {

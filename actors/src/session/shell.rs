@@ -1,258 +1,249 @@
-//! The session actor: the single owner of every server's status and of the
-//! routing table. It watches the session and runtime event buses and keeps
-//! state consistent with them; [`Session`](super::Session) drives it.
+//! The session actor: the actix shell of the session [`Machine`]. It feeds
+//! the machine the policy actor's orders, the server actors' reports and
+//! the supervisor's news about server subtrees, and carries out its
+//! effects: publishing events, starting and stopping subtrees (in order,
+//! on one executor task, so a restart's stop always precedes its start),
+//! recording audit lines and releasing startup waiters.
 //!
 //! The only file of the session kind that knows actix.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use actix::prelude::*;
-use codex_runtime::{ActorError, ChildId, Event, EventKind, Exit};
-use tokio::sync::{broadcast, oneshot};
+use codex_runtime::{ActorError, ChildId, Event, EventKind, Exit, SupervisorHandle};
+use codex_transports::TransportRegistry;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use super::{ServerState, ServerStatus, SessionEvent};
-use crate::audit_log::AuditEntry;
+use super::machine::{Effect, Input, Machine, Settled, Subtree};
+use super::{ServerStatus, SessionEvent};
+use crate::audit_log::AuditSink;
 use crate::config::McpServerConfig;
-use crate::mcp_server::{McpServerHandle, ToolInfo};
-use crate::policy::{Admission, McpServers, StopReason, WithheldTool};
+use crate::mcp_server::{
+    McpServerHandle, ServerEvent, ServerSetup, Timing, Unavailable, server_spec,
+};
+use crate::policy::Admission;
+use crate::policy_actor::{Apply, PolicyView};
 use crate::sink::EventSink;
 
-#[derive(Debug)]
-struct Entry {
-    config: McpServerConfig,
-    state: ServerState,
-    /// A supervisor subtree exists (or is being started) for it.
-    running: bool,
-    handle: Option<McpServerHandle>,
-    tools: Vec<ToolInfo>,
-    withheld: Vec<WithheldTool>,
-    pid: Option<u32>,
-    protocol_version: Option<String>,
-    last_failure: Option<String>,
-    /// The current start has had an outcome (ready or failed).
-    tried: bool,
+/// The running servers' handles by name, as calls read them without a
+/// mailbox round trip. Derived from the machine's routes after every
+/// change; never written anywhere else.
+pub(crate) type Routes = Arc<BTreeMap<String, McpServerHandle>>;
+
+/// What every server subtree is built from.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerKit {
+    pub(crate) registry: Arc<TransportRegistry>,
+    pub(crate) cwd: PathBuf,
+    pub(crate) env: Arc<BTreeMap<String, String>>,
+    pub(crate) policy: PolicyView,
+    pub(crate) audit: AuditSink,
+    pub(crate) credentials: Option<PathBuf>,
+    pub(crate) timing: Timing,
 }
 
-/// Holds statuses and routes.
+/// The child id of the supervisor every server subtree runs under.
+pub(crate) const SERVERS: &str = "servers";
+
+/// One supervisor operation, carried out in order.
+enum Command {
+    Start {
+        child: ChildId,
+        spec: codex_runtime::ChildSpec,
+    },
+    Stop(ChildId),
+    /// Signals once everything queued before it is done.
+    Barrier(oneshot::Sender<()>),
+}
+
+/// Holds the session machine.
 pub(crate) struct SessionActor {
-    servers: BTreeMap<String, Entry>,
-    /// The supervisor child id of each started server's subtree, to find
-    /// the server a runtime event is about.
-    subtrees: HashMap<ChildId, String>,
-    waiters: Vec<(Settled, oneshot::Sender<()>)>,
+    machine: Machine,
+    kit: ServerKit,
+    supervisor: SupervisorHandle,
+    /// The handle of each subtree the machine routes to, by child id.
+    handles: HashMap<ChildId, McpServerHandle>,
+    routes: watch::Sender<Routes>,
+    waiters: HashMap<u64, oneshot::Sender<()>>,
+    next_waiter: u64,
+    commands: Option<mpsc::UnboundedSender<Command>>,
     /// Reports from server actors.
-    internal: broadcast::Sender<SessionEvent>,
-    /// Subscribers; every event is forwarded here after it was applied, so
-    /// a subscriber that sees `ServerReady` can call the server at once.
+    reports: Option<mpsc::UnboundedReceiver<ServerEvent>>,
+    reporter: mpsc::UnboundedSender<ServerEvent>,
     events: broadcast::Sender<SessionEvent>,
     runtime_events: Option<broadcast::Receiver<Event>>,
-    /// Where audit lines go.
-    audit: EventSink<AuditEntry>,
+    audit: AuditSink,
+}
+
+impl std::fmt::Debug for SessionActor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionActor")
+            .field("machine", &self.machine)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the session actor is built from.
+pub(crate) struct SessionParts {
+    pub(crate) kit: ServerKit,
+    pub(crate) supervisor: SupervisorHandle,
+    pub(crate) routes: watch::Sender<Routes>,
+    pub(crate) events: broadcast::Sender<SessionEvent>,
+    pub(crate) runtime_events: broadcast::Receiver<Event>,
 }
 
 impl SessionActor {
-    pub(crate) fn new(
-        internal: broadcast::Sender<SessionEvent>,
-        events: broadcast::Sender<SessionEvent>,
-        runtime_events: broadcast::Receiver<Event>,
-        audit: EventSink<AuditEntry>,
-    ) -> Self {
+    pub(crate) fn new(parts: SessionParts) -> Self {
+        let (reporter, reports) = mpsc::unbounded_channel();
         SessionActor {
-            audit,
-            internal,
-            servers: BTreeMap::new(),
-            subtrees: HashMap::new(),
-            waiters: Vec::new(),
-            events,
-            runtime_events: Some(runtime_events),
+            machine: Machine::new(),
+            audit: parts.kit.audit.clone(),
+            kit: parts.kit,
+            supervisor: parts.supervisor,
+            handles: HashMap::new(),
+            routes: parts.routes,
+            waiters: HashMap::new(),
+            next_waiter: 0,
+            commands: None,
+            reports: Some(reports),
+            reporter,
+            events: parts.events,
+            runtime_events: Some(parts.runtime_events),
         }
     }
 
-    fn settle_waiters(&mut self) {
-        let all_settled = self.servers.values().all(|e| !e.state.is_pending());
-        let all_tried = self
-            .servers
-            .values()
-            .all(|e| e.tried || !e.state.is_pending());
-        let (done, waiting) =
-            std::mem::take(&mut self.waiters)
-                .into_iter()
-                .partition(|(mode, _)| match mode {
-                    Settled::Final => all_settled,
-                    Settled::FirstAttempt => all_tried,
-                });
-        self.waiters = waiting;
-        for (_, waiter) in done {
-            let _ = waiter.send(());
-        }
-    }
-
-    fn observe(&mut self, event: SessionEvent) {
-        self.apply(event.clone());
-        let _ = self.events.send(event);
-        self.settle_waiters();
-    }
-
-    fn apply(&mut self, event: SessionEvent) {
-        self.audit_event(&event);
-        match event {
-            SessionEvent::ServerStarting { server, .. } => {
-                if let Some(entry) = self.servers.get_mut(&server)
-                    && entry.running
-                    && !matches!(entry.state, ServerState::Failed(_))
-                {
-                    entry.state = ServerState::Starting;
+    fn deliver(&mut self, input: Input, ctx: &mut Context<Self>) {
+        let mut routes_changed = false;
+        for effect in self.machine.step(input) {
+            match effect {
+                Effect::Publish(event) => {
+                    let _ = self.events.send(event);
+                }
+                Effect::Audit(entry) => self.audit.record(entry),
+                Effect::Wake(waiter) => {
+                    if let Some(tx) = self.waiters.remove(&waiter) {
+                        let _ = tx.send(());
+                    }
+                }
+                Effect::Start {
+                    server,
+                    child,
+                    config,
+                    admission,
+                } => {
+                    let (spec, handle) = self.server(&server, &child, *config, *admission);
+                    self.handles.insert(child.clone(), handle);
+                    routes_changed = true;
+                    self.command(Command::Start { child, spec }, ctx);
+                }
+                Effect::Stop { child } => {
+                    self.handles.remove(&child);
+                    routes_changed = true;
+                    self.command(Command::Stop(child), ctx);
                 }
             }
-            SessionEvent::ServerReady {
-                server,
-                tools,
-                withheld,
-                elapsed,
-                pid,
-                protocol_version,
-                ..
-            } => {
-                if let Some(entry) = self.servers.get_mut(&server)
-                    && entry.running
-                {
-                    entry.state = ServerState::Ready { elapsed };
-                    entry.tools = tools;
-                    entry.withheld = withheld;
-                    entry.pid = pid;
-                    entry.protocol_version = protocol_version;
-                    entry.last_failure = None;
-                    entry.tried = true;
-                }
-            }
-            SessionEvent::ToolsChanged {
-                server,
-                tools,
-                withheld,
-                ..
-            } => {
-                if let Some(entry) = self.servers.get_mut(&server)
-                    && entry.running
-                    && matches!(entry.state, ServerState::Ready { .. })
-                {
-                    entry.tools = tools;
-                    entry.withheld = withheld;
-                }
-            }
-            SessionEvent::ServerFailed {
-                server, failure, ..
-            } => {
-                // The runtime bus may report the give-up before this event
-                // arrives; a server that gave up stays failed.
-                if let Some(entry) = self.servers.get_mut(&server)
-                    && entry.running
-                    && !matches!(entry.state, ServerState::Failed(_))
-                {
-                    let text = failure.to_string();
-                    entry.state = ServerState::Restarting {
-                        last_failure: text.clone(),
-                    };
-                    entry.tools.clear();
-                    entry.withheld.clear();
-                    entry.pid = None;
-                    entry.protocol_version = None;
-                    entry.last_failure = Some(text);
-                    entry.tried = true;
-                }
-            }
-            SessionEvent::ServerGaveUp { .. }
-            | SessionEvent::ServerStopped { .. }
-            | SessionEvent::ProcessStarted { .. }
-            | SessionEvent::ProcessStopped { .. }
-            | SessionEvent::Admission(_)
-            | SessionEvent::ConfigError { .. }
-            | SessionEvent::Reloaded
-            | SessionEvent::CommandOutput { .. }
-            | SessionEvent::CommandExited { .. } => {}
+        }
+        if routes_changed {
+            let routes = self
+                .machine
+                .routes()
+                .filter_map(|(name, child)| {
+                    self.handles
+                        .get(child)
+                        .map(|handle| (name.to_owned(), handle.clone()))
+                })
+                .collect();
+            self.routes.send_replace(Arc::new(routes));
         }
     }
 
-    /// The audit lines a server event makes: the tools it withholds.
-    /// (Process starts and stops go to the audit log from the server
-    /// actor itself.)
-    fn audit_event(&self, event: &SessionEvent) {
-        if let SessionEvent::ServerReady {
-            server, withheld, ..
-        }
-        | SessionEvent::ToolsChanged {
-            server, withheld, ..
-        } = event
-        {
-            for tool in withheld {
-                self.audit.report(AuditEntry::ToolWithheld {
-                    server: server.clone(),
-                    tool: tool.name.clone(),
-                    state: tool.why.state().to_owned(),
-                    reason: tool.why.to_string(),
-                });
-            }
-        }
+    /// The subtree spec and handle of one server.
+    fn server(
+        &self,
+        name: &str,
+        child: &ChildId,
+        config: McpServerConfig,
+        admission: Admission,
+    ) -> (codex_runtime::ChildSpec, McpServerHandle) {
+        let reporter = self.reporter.clone();
+        let kit = &self.kit;
+        let setup = Arc::new(ServerSetup {
+            name: name.to_owned(),
+            config,
+            registry: Arc::clone(&kit.registry),
+            cwd: kit.cwd.clone(),
+            env: Arc::clone(&kit.env),
+            admitted: std::sync::Mutex::new(Some(admission)),
+            policy: kit.policy.clone(),
+            events: EventSink::new(move |event| {
+                let _ = reporter.send(event);
+            }),
+            audit: kit.audit.clone(),
+            credentials: kit.credentials.clone(),
+            timing: kit.timing,
+            live: Default::default(),
+        });
+        server_spec(child.clone(), setup)
     }
 
-    /// Runtime events of a server's subtree: the sub-supervisor (path
-    /// `[root, subtree]`) or the server actor under it (`[root, subtree,
-    /// server]`).
-    fn observe_runtime(&mut self, event: Event) {
-        let (subtree, is_inner) = match event.path.segments() {
-            [_root, subtree] => (subtree, false),
-            [_root, subtree, _server] => (subtree, true),
-            _ => return,
-        };
-        let Some(name) = self.subtrees.get(subtree).cloned() else {
-            return;
-        };
-        let name = name.as_str();
-        let Some(entry) = self.servers.get_mut(name) else {
-            return;
-        };
-        if !entry.running {
-            return;
-        }
-        // The runtime bus orders an incarnation's exit before its
-        // supervisor's escalation, so the failure text is always known here.
-        if let (EventKind::Exited(Exit::Failed(error)), true) = (&event.kind, is_inner) {
-            entry.last_failure = Some(error.to_string());
-        }
-        let last = entry
-            .last_failure
-            .clone()
-            .unwrap_or_else(|| "the server stopped".to_owned());
-        let gave_up = match (&event.kind, is_inner) {
-            (EventKind::Escalated { restarts }, false) => {
-                let plural = if *restarts == 1 { "" } else { "s" };
-                Some(format!("gave up after {restarts} failure{plural}: {last}"))
-            }
-            // A start function that refused (not admitted).
-            (EventKind::Exited(Exit::Failed(ActorError::ChildStartFailed { source, .. })), _) => {
-                Some(source.to_string())
-            }
-            // A permanent server is only stopped for good by an escalation,
-            // which reports itself next; others (temporary, transient after a
-            // clean exit) stop here.
-            (EventKind::Stopped, true)
-                if entry.state.is_pending()
-                    && entry.config.restart.kind != codex_runtime::Restart::Permanent =>
-            {
-                Some(last)
-            }
-            _ => None,
-        };
-        if let Some(reason) = gave_up {
-            entry.state = ServerState::Failed(reason.clone());
-            entry.tried = true;
-            entry.tools.clear();
-            entry.withheld.clear();
-            let _ = self.events.send(SessionEvent::ServerGaveUp {
-                server: name.to_owned(),
-                reason,
+    /// Queues a supervisor operation on the executor, started on first use.
+    fn command(&mut self, command: Command, ctx: &mut Context<Self>) {
+        let commands = self.commands.get_or_insert_with(|| {
+            let (tx, mut rx) = mpsc::unbounded_channel::<Command>();
+            let supervisor = self.supervisor.clone();
+            let addr = ctx.address();
+            tokio::spawn(async move {
+                while let Some(command) = rx.recv().await {
+                    match command {
+                        Command::Start { child, spec } => {
+                            if let Err(err) = supervisor.start_child(spec).await {
+                                addr.do_send(StartFailed {
+                                    child,
+                                    reason: err.to_string(),
+                                });
+                            }
+                        }
+                        // A server subtree is temporary: terminating it also
+                        // forgets it.
+                        Command::Stop(child) => {
+                            let _ = supervisor.terminate_child(child).await;
+                        }
+                        Command::Barrier(done) => {
+                            let _ = done.send(());
+                        }
+                    }
+                }
             });
-        }
-        self.settle_waiters();
+            tx
+        });
+        let _ = commands.send(command);
+    }
+
+    /// What the supervisor's event says about a server subtree: events of
+    /// the subtree's supervisor (path `[root, servers, subtree]`) or of the
+    /// server actor under it (`[root, servers, subtree, server]`).
+    fn digest(event: &Event) -> Option<(ChildId, Subtree)> {
+        let (subtree, inner) = match event.path.segments() {
+            [_root, servers, subtree] if servers.as_str() == SERVERS => (subtree, false),
+            [_root, servers, subtree, _server] if servers.as_str() == SERVERS => (subtree, true),
+            _ => return None,
+        };
+        let news = match (&event.kind, inner) {
+            (EventKind::Escalated { restarts }, false) => Subtree::Escalated {
+                restarts: *restarts,
+            },
+            (EventKind::Exited(Exit::Failed(ActorError::ChildStartFailed { source, .. })), _) => {
+                Subtree::StartRefused(source.to_string())
+            }
+            (EventKind::Exited(Exit::Failed(error)), true) => {
+                Subtree::ServerFailed(error.to_string())
+            }
+            (EventKind::Stopped, true) => Subtree::ServerStopped,
+            _ => return None,
+        };
+        Some((subtree.clone(), news))
     }
 }
 
@@ -260,25 +251,21 @@ impl Actor for SessionActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let addr = ctx.address();
-        let mut session_rx = self.internal.subscribe();
-        let session_addr = addr.clone();
-        tokio::spawn(async move {
-            loop {
-                match session_rx.recv().await {
-                    Ok(event) => session_addr.do_send(Observed(event)),
-                    Err(broadcast::error::RecvError::Lagged(skipped)) => {
-                        tracing::warn!(skipped, "session events lagged");
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
-                }
-            }
-        });
+        if let Some(mut reports) = self.reports.take() {
+            ctx.add_stream(futures::stream::poll_fn(move |cx| {
+                reports.poll_recv(cx).map(|event| event.map(Reported))
+            }));
+        }
         if let Some(mut runtime_rx) = self.runtime_events.take() {
+            let addr = ctx.address();
             tokio::spawn(async move {
                 loop {
                     match runtime_rx.recv().await {
-                        Ok(event) => addr.do_send(ObservedRuntime(event)),
+                        Ok(event) => {
+                            if let Some((child, news)) = SessionActor::digest(&event) {
+                                addr.do_send(SubtreeNews { child, news });
+                            }
+                        }
                         Err(broadcast::error::RecvError::Lagged(skipped)) => {
                             tracing::warn!(skipped, "runtime events lagged");
                         }
@@ -290,38 +277,76 @@ impl Actor for SessionActor {
     }
 }
 
+/// A server actor's report.
+#[derive(Debug)]
+struct Reported(ServerEvent);
+
+impl StreamHandler<Reported> for SessionActor {
+    fn handle(&mut self, Reported(event): Reported, ctx: &mut Context<Self>) {
+        self.deliver(Input::Server(event), ctx);
+    }
+
+    /// The actor holds a sender itself; the channel never closes first.
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
+}
+
 #[derive(Message)]
 #[rtype(result = "()")]
-struct Observed(SessionEvent);
+struct SubtreeNews {
+    child: ChildId,
+    news: Subtree,
+}
 
-impl Handler<Observed> for SessionActor {
+impl Handler<SubtreeNews> for SessionActor {
     type Result = ();
 
-    fn handle(&mut self, Observed(event): Observed, _: &mut Context<Self>) {
-        self.observe(event);
+    fn handle(&mut self, msg: SubtreeNews, ctx: &mut Context<Self>) {
+        self.deliver(
+            Input::Subtree {
+                child: msg.child,
+                news: msg.news,
+            },
+            ctx,
+        );
     }
 }
 
 #[derive(Message)]
 #[rtype(result = "()")]
-struct ObservedRuntime(Event);
+struct StartFailed {
+    child: ChildId,
+    reason: String,
+}
 
-impl Handler<ObservedRuntime> for SessionActor {
+impl Handler<StartFailed> for SessionActor {
     type Result = ();
 
-    fn handle(&mut self, ObservedRuntime(event): ObservedRuntime, _: &mut Context<Self>) {
-        self.observe_runtime(event);
+    fn handle(&mut self, msg: StartFailed, ctx: &mut Context<Self>) {
+        self.deliver(
+            Input::StartFailed {
+                child: msg.child,
+                reason: msg.reason,
+            },
+            ctx,
+        );
     }
 }
 
-/// When a startup waiter is satisfied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Settled {
-    /// No server is starting or restarting.
-    Final,
-    /// Every server has finished its first attempt: it is ready, failed,
-    /// disabled, or waiting to restart.
-    FirstAttempt,
+/// The policy actor's orders; answers once every start and stop they
+/// caused was carried out.
+#[derive(Debug, Message)]
+#[rtype(result = "oneshot::Receiver<()>")]
+pub(crate) struct ApplyOrders(pub(crate) Apply);
+
+impl Handler<ApplyOrders> for SessionActor {
+    type Result = MessageResult<ApplyOrders>;
+
+    fn handle(&mut self, ApplyOrders(apply): ApplyOrders, ctx: &mut Context<Self>) -> Self::Result {
+        self.deliver(Input::Apply(apply), ctx);
+        let (tx, rx) = oneshot::channel();
+        self.command(Command::Barrier(tx), ctx);
+        MessageResult(rx)
+    }
 }
 
 /// Resolves once servers have settled as asked.
@@ -332,10 +357,16 @@ pub(crate) struct AwaitStartup(pub(crate) Settled);
 impl Handler<AwaitStartup> for SessionActor {
     type Result = MessageResult<AwaitStartup>;
 
-    fn handle(&mut self, AwaitStartup(mode): AwaitStartup, _: &mut Context<Self>) -> Self::Result {
+    fn handle(
+        &mut self,
+        AwaitStartup(mode): AwaitStartup,
+        ctx: &mut Context<Self>,
+    ) -> Self::Result {
         let (tx, rx) = oneshot::channel();
-        self.waiters.push((mode, tx));
-        self.settle_waiters();
+        self.next_waiter += 1;
+        let waiter = self.next_waiter;
+        self.waiters.insert(waiter, tx);
+        self.deliver(Input::Await { waiter, mode }, ctx);
         MessageResult(rx)
     }
 }
@@ -349,26 +380,13 @@ impl Handler<Snapshot> for SessionActor {
     type Result = MessageResult<Snapshot>;
 
     fn handle(&mut self, _: Snapshot, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(
-            self.servers
-                .iter()
-                .map(|(name, entry)| ServerStatus {
-                    name: name.clone(),
-                    state: entry.state.clone(),
-                    required: entry.config.required,
-                    tools: entry.tools.clone(),
-                    withheld: entry.withheld.clone(),
-                    pid: entry.pid,
-                    protocol_version: entry.protocol_version.clone(),
-                })
-                .collect(),
-        )
+        MessageResult(self.machine.statuses())
     }
 }
 
-/// The handle of a running server, or why there is none.
+/// The handle of a server's subtree, or why there is none.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<McpServerHandle, String>")]
+#[rtype(result = "Result<McpServerHandle, Unavailable>")]
 pub(crate) struct Route {
     pub(crate) server: String,
 }
@@ -377,144 +395,11 @@ impl Handler<Route> for SessionActor {
     type Result = MessageResult<Route>;
 
     fn handle(&mut self, msg: Route, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(match self.servers.get(&msg.server) {
-            None => Err("no such server is configured".to_owned()),
-            Some(entry) => match (&entry.state, &entry.handle) {
-                (ServerState::Disabled(reason), _) => Err(format!("disabled: {reason}")),
-                (ServerState::Failed(reason), _) => Err(format!("failed: {reason}")),
-                (_, Some(handle)) => Ok(handle.clone()),
-                (_, None) => Err("not started".to_owned()),
-            },
-        })
-    }
-}
-
-/// The configs of servers that have a live supervisor subtree.
-#[derive(Debug, Message)]
-#[rtype(result = "BTreeMap<String, McpServerConfig>")]
-pub(crate) struct RunningConfigs;
-
-impl Handler<RunningConfigs> for SessionActor {
-    type Result = MessageResult<RunningConfigs>;
-
-    fn handle(&mut self, _: RunningConfigs, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(
-            self.servers
-                .iter()
-                .filter(|(_, e)| e.running)
-                .map(|(n, e)| (n.clone(), e.config.clone()))
-                .collect(),
-        )
-    }
-}
-
-/// A server was stopped on purpose.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub(crate) struct MarkStopped {
-    pub(crate) server: String,
-    pub(crate) reason: StopReason,
-}
-
-impl Handler<MarkStopped> for SessionActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: MarkStopped, _: &mut Context<Self>) {
-        if let Some(entry) = self.servers.get_mut(&msg.server) {
-            entry.running = false;
-            entry.handle = None;
-            entry.pid = None;
-            entry.protocol_version = None;
-            entry.tools.clear();
-            entry.withheld.clear();
-            entry.state = ServerState::Disabled(msg.reason.clone());
-        }
-        let _ = self.events.send(SessionEvent::ServerStopped {
-            server: msg.server,
-            reason: msg.reason,
-        });
-        self.settle_waiters();
-    }
-}
-
-/// The admitted view after a reload: entries for every configured server,
-/// with those about to start marked running (so their first events count).
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub(crate) struct ApplyAdmitted {
-    pub(crate) admitted: McpServers,
-    /// The servers about to start, with their subtree's child id.
-    pub(crate) starting: Vec<(String, ChildId)>,
-}
-
-impl Handler<ApplyAdmitted> for SessionActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: ApplyAdmitted, _: &mut Context<Self>) {
-        self.servers
-            .retain(|name, _| msg.admitted.contains_key(name));
-        self.subtrees
-            .retain(|_, name| msg.admitted.contains_key(name));
-        for (name, id) in &msg.starting {
-            self.subtrees.insert(id.clone(), name.clone());
-        }
-        for (name, server) in msg.admitted {
-            let starting = msg.starting.iter().any(|(n, _)| *n == name);
-            let entry = self.servers.entry(name).or_insert_with(|| Entry {
-                config: server.config.clone(),
-                state: ServerState::Starting,
-                running: false,
-                handle: None,
-                tools: Vec::new(),
-                withheld: Vec::new(),
-                pid: None,
-                protocol_version: None,
-                last_failure: None,
-                tried: false,
-            });
-            if starting {
-                entry.config = server.config;
-                entry.running = true;
-                entry.tried = false;
-                entry.handle = None;
-                entry.state = ServerState::Starting;
-            } else if !entry.running {
-                entry.config = server.config;
-                entry.state = match &server.admission {
-                    Admission::Allowed { .. } => ServerState::Starting,
-                    Admission::Disabled(reason) => {
-                        ServerState::Disabled(StopReason::Disabled(reason.clone()))
-                    }
-                };
-            }
-        }
-        self.settle_waiters();
-    }
-}
-
-/// A server's subtree was started.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub(crate) struct MarkStarted {
-    pub(crate) server: String,
-    pub(crate) handle: Result<McpServerHandle, String>,
-}
-
-impl Handler<MarkStarted> for SessionActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: MarkStarted, _: &mut Context<Self>) {
-        let Some(entry) = self.servers.get_mut(&msg.server) else {
-            return;
-        };
-        match msg.handle {
-            Ok(handle) => entry.handle = Some(handle),
-            Err(reason) => {
-                entry.running = false;
-                entry.handle = None;
-                entry.state = ServerState::Failed(reason);
-            }
-        }
-        self.settle_waiters();
+        MessageResult(self.machine.route(&msg.server).and_then(|child| {
+            self.handles
+                .get(child)
+                .cloned()
+                .ok_or(Unavailable::NotStarted)
+        }))
     }
 }

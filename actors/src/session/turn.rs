@@ -78,7 +78,7 @@ impl Session {
         let n = self
             .next_command
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let client = self.shared.http.clone();
+        let client = self.http.clone();
         let thread_id = request.thread_id.clone();
         let mut seed = Some((tx, body));
         let spec = codex_runtime::ChildSpec::new(format!("model:{n}"), move |cx| {

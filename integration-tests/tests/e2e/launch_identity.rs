@@ -321,24 +321,58 @@ fn codex_matcher_forms_are_enforced() {
 }
 
 #[test]
-fn server_names_are_validated_with_a_location() {
+fn an_odd_server_name_disables_only_that_server() {
     let env = TestEnv::new();
     env.write_config(
         "[mcp_servers.ok]\ncommand = \"a\"\n\n[mcp_servers.\"x/server\"]\ncommand = \"b\"\n",
     );
-    let run = env.codex(&["mcp", "list"]);
-    assert_eq!(run.code, 1);
+    let run = env.codex(&["mcp", "list", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let list: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(list[0]["name"], "ok");
+    assert_eq!(list[0]["enabled"], true);
+    assert_eq!(list[1]["name"], "x/server");
+    assert_eq!(list[1]["enabled"], false);
+    assert_eq!(list[1]["disabled_detail"]["kind"], "invalid_name");
     assert_eq!(
-        run.stderr,
-        "Error: [TMP]/codex-home/config.toml:4:14: mcp_servers.x/server: invalid server name \"x/server\": use only letters, digits, '-' and '_'\n"
+        list[1]["disabled_reason"],
+        "invalid server name \"x/server\": names use only letters, digits, '-' and '_' \
+         (rename it, for example to \"x_server\")"
     );
+    // The same from a `-c` layer: one server disabled, the command works.
     let env = TestEnv::new();
     let run = env.codex(&["mcp", "list", "-c", "mcp_servers.\"a b\".command=\"x\""]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stderr.contains("invalid server name \"a b\""),
+        run.stdout.contains("disabled: invalid server name \"a b\"")
+            && run.stdout.contains("\"a_b\""),
         "{}",
-        run.stderr
+        run.stdout
+    );
+    let run = env.codex(&[
+        "mcp",
+        "get",
+        "a b",
+        "-c",
+        "mcp_servers.\"a b\".command=\"x\"",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // And from a trusted project layer.
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "[projects.{:?}]\ntrust_level = \"trusted\"\n",
+        env.work_dir().display().to_string()
+    ));
+    env.write_file(
+        "work/.codex/config.toml",
+        "[mcp_servers.\"p.q\"]\ncommand = \"x\"\n",
+    );
+    let run = env.codex(&["mcp", "list"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("disabled: invalid server name \"p.q\""),
+        "{}",
+        run.stdout
     );
 }
 

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use codex_actors::mcp_server::Timing;
-use codex_actors::sandbox_process::Stream;
+use codex_actors::mcp_server::{ServerEvent, Timing};
+use codex_actors::sandbox_process::{CommandEvent, Stream};
 use codex_actors::session::{ServerState, Session, SessionEvent, SessionOptions};
 use codex_integration_tests::{TestEnv, test_server_bin};
 use rustix::process::{Pid, Signal};
@@ -50,12 +50,12 @@ async fn wait_for<T>(
 
 fn ready_pid(event: &SessionEvent, server: &str) -> Option<(u64, u32)> {
     match event {
-        SessionEvent::ServerReady {
+        SessionEvent::Server(ServerEvent::Ready {
             server: s,
             incarnation,
             pid: Some(pid),
             ..
-        } if s == server => Some((*incarnation, *pid)),
+        }) if s == server => Some((*incarnation, *pid)),
         _ => None,
     }
 }
@@ -139,7 +139,7 @@ fn crash_tool_fails_the_call_and_the_server_comes_back() {
             .expect_err("crash kills the server");
         assert!(err.to_string().contains("test"), "{err}");
         let failure = wait_for(&mut events, "the crash report", |e| match e {
-            SessionEvent::ServerFailed { failure, .. } => Some(failure.to_string()),
+            SessionEvent::Server(ServerEvent::Failed { failure, .. }) => Some(failure.to_string()),
             _ => None,
         })
         .await;
@@ -172,7 +172,7 @@ fn a_wedged_server_is_detected_by_ping_and_restarted() {
         rustix::process::kill_process(Pid::from_raw(pid as i32).expect("pid"), Signal::STOP)
             .expect("SIGSTOP");
         let failure = wait_for(&mut events, "the ping failure", |e| match e {
-            SessionEvent::ServerFailed { failure, .. } => Some(failure.to_string()),
+            SessionEvent::Server(ServerEvent::Failed { failure, .. }) => Some(failure.to_string()),
             _ => None,
         })
         .await;
@@ -197,11 +197,8 @@ fn hot_reload_tightens_relaxes_and_refuses_renames() {
     let config_path = env.codex_home().join("config.toml");
     let opts = options(&env, Some(requirements.clone()), Timing::default());
     codex_runtime::block_on(move || async move {
+        // Every session watches its sources.
         let session = Arc::new(Session::start(opts, None).await.expect("start"));
-        session
-            .watch(Duration::from_millis(50))
-            .await
-            .expect("watch");
         let mut events = session.subscribe();
         let statuses = session.wait_startup().await.expect("startup");
         let pid_b = statuses[1].pid.expect("pid of b");
@@ -240,7 +237,7 @@ fn hot_reload_tightens_relaxes_and_refuses_renames() {
         // A malformed edit keeps the last good snapshot.
         std::fs::write(&requirements, "[mcp_server_allowlist.a\n").expect("write");
         let message = wait_for(&mut events, "the config error", |e| match e {
-            SessionEvent::ConfigError { message } => Some(message.clone()),
+            SessionEvent::SourceFailed { message } => Some(message.clone()),
             _ => None,
         })
         .await;
@@ -341,11 +338,11 @@ fn commands_stream_output_and_exit() {
         // Every chunk is published before the exit.
         let mut streamed = Vec::new();
         wait_for(&mut events, "the command's exit", |e| match e {
-            SessionEvent::CommandOutput { stream, text, .. } => {
+            SessionEvent::Command(CommandEvent::Output { stream, text, .. }) => {
                 streamed.push((*stream, text.clone()));
                 None
             }
-            SessionEvent::CommandExited { exit_code, .. } => Some(*exit_code),
+            SessionEvent::Command(CommandEvent::Exited { exit_code, .. }) => Some(*exit_code),
             _ => None,
         })
         .await;
@@ -439,7 +436,7 @@ fn shutdown_kills_running_commands() {
         let pending =
             actix::spawn(async move { runner.run_command(spec, workspace_write()).await });
         let pid: u32 = wait_for(&mut events, "the command's pid", |e| match e {
-            SessionEvent::CommandOutput { text, .. } => text.trim().parse().ok(),
+            SessionEvent::Command(CommandEvent::Output { text, .. }) => text.trim().parse().ok(),
             _ => None,
         })
         .await;

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use codex_actors::mcp_server::ToolCallError;
+use codex_actors::audit_log::{ProcessChange, ProcessEvent};
+use codex_actors::mcp_server::{ServerEvent, ToolCallError};
 use codex_actors::policy::Withheld;
 use codex_actors::session::{ServerState, Session, SessionEvent};
 use codex_integration_tests::{
@@ -537,7 +538,9 @@ fn a_tool_that_changes_at_runtime_is_withheld_at_once() {
             .expect("mutate runs");
         assert_ne!(mutated.is_error, Some(true), "{mutated:?}");
         let withheld = wait_for_event(&mut events, DEADLINE, "the re-judged tools", |e| match e {
-            SessionEvent::ToolsChanged { withheld, .. } => Some(withheld.clone()),
+            SessionEvent::Server(ServerEvent::ToolsChanged { withheld, .. }) => {
+                Some(withheld.clone())
+            }
             _ => None,
         })
         .await;
@@ -560,7 +563,9 @@ fn a_tool_that_changes_at_runtime_is_withheld_at_once() {
             .expect("pid");
         let _ = session.call("local", "crash", None).await;
         wait_for_event(&mut events, DEADLINE, "the restart", |e| match e {
-            SessionEvent::ServerReady { pid: Some(new), .. } if *new != pid => Some(()),
+            SessionEvent::Server(ServerEvent::Ready { pid: Some(new), .. }) if *new != pid => {
+                Some(())
+            }
             _ => None,
         })
         .await;
@@ -624,7 +629,11 @@ fn the_audit_log_records_each_decision_once_through_crash_loops_and_reloads() {
         .expect("write");
         session.reload().await.expect("reload");
         wait_for_event(&mut events, DEADLINE, "steady stops", |e| match e {
-            SessionEvent::ProcessStopped { server, .. } if server == "steady" => Some(()),
+            SessionEvent::Server(ServerEvent::Process(ProcessEvent {
+                server,
+                change: ProcessChange::Stopped { .. },
+                ..
+            })) if server == "steady" => Some(()),
             _ => None,
         })
         .await;

@@ -151,12 +151,14 @@ fn b2_allowed_command_under_other_name() {
 
 #[test]
 fn b3_b4_names_are_exact() {
-    for name in ["GitHub", "gіthub", "github ", "github\u{200b}"] {
-        let verdict = verdict(name, r#"command = "/opt/mcp/github-mcp""#, &[GITHUB]);
-        assert!(
-            verdict.contains("is not in the allowlist"),
-            "{name}: {verdict}"
-        );
+    let verdict_of = |name| verdict(name, r#"command = "/opt/mcp/github-mcp""#, &[GITHUB]);
+    let verdict = verdict_of("GitHub");
+    assert!(verdict.contains("is not in the allowlist"), "{verdict}");
+    // Look-alikes break the name rule itself: disabled before any
+    // allowlist is consulted.
+    for name in ["gіthub", "github ", "github\u{200b}"] {
+        let verdict = verdict_of(name);
+        assert!(verdict.contains("invalid server name"), "{name}: {verdict}");
     }
 }
 
