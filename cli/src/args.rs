@@ -295,6 +295,17 @@ pub(crate) struct NameArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("subject").required(true).args(["name", "command"])))]
+pub(crate) struct ExplainArgs {
+    /// The server's name.
+    pub(crate) name: Option<String>,
+    /// A shell command to check against `[rules] prefix_rules`, as the
+    /// agent would run it (`bash -lc COMMAND`).
+    #[arg(long, value_name = "COMMAND")]
+    pub(crate) command: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct LoginArgs {
     /// The server's name.
     pub(crate) name: String,
@@ -334,8 +345,9 @@ pub(crate) struct AddArgs {
 pub(crate) enum RequirementsCommand {
     /// Print the effective requirements, each rule with its source.
     Show(ListArgs),
-    /// Explain the verdict for one configured MCP server.
-    Explain(NameArgs),
+    /// Explain the verdict for one configured MCP server, or what the
+    /// admin's command rules say of a command (`--command`).
+    Explain(ExplainArgs),
     /// Print an allowlist rule that pins one stdio server's executable by
     /// its SHA-256, for an admin to paste into requirements.toml.
     Pin(NameArgs),

@@ -26,7 +26,9 @@ use codex_actors::config::{ModelSettings, ProviderSettings};
 use codex_actors::mcp_server::{ServerEvent, Timing};
 use codex_actors::model_stream::resolve_provider;
 use codex_actors::policy::{RequirementsSources, SYSTEM_REQUIREMENTS_FILE};
-use codex_actors::session::{ServerState, Session, SessionEvent, SessionOptions, TurnRuntime};
+use codex_actors::session::{
+    ServerState, Session, SessionEvent, SessionOptions, TurnRuntime, no_one_to_ask, turn_policy,
+};
 use codex_actors::turn::{self, Input, ItemDetails, TurnConfig, TurnEvent, TurnOutcome};
 use codex_test_mcp_server::mock_model::{MockModel, Reply, ev};
 use serde_json::{Value, json};
@@ -294,7 +296,9 @@ fn config_toml(exe: &Path) -> String {
     let mut text = String::from("# Written by `codex demo`.\n");
     for name in ALLOWED.iter().chain([&DENIED]) {
         text.push_str(&format!(
-            "[mcp_servers.{name}]\ncommand = {:?}\nargs = {}\nrestart_backoff_ms = 50\n\n",
+            "[mcp_servers.{name}]\ncommand = {:?}\nargs = {}\nrestart_backoff_ms = 50\n\
+             # The demo's model calls tools headless: they may run unasked.\n\
+             default_tools_approval_mode = \"approve\"\n\n",
             exe.display().to_string(),
             server_args(name)
         ));
@@ -351,6 +355,15 @@ async fn run_turn(
         Ok(tools) => tools,
         Err(err) => return (false, json!({"error": err.to_string()})),
     };
+    let mut sandbox = codex_sandbox::SandboxPolicy::new(codex_sandbox::SandboxMode::ReadOnly);
+    sandbox.tmpdir = None;
+    let runtime = TurnRuntime {
+        provider: Arc::new(provider),
+        sandbox,
+        sandbox_mode: codex_actors::config::SandboxMode::ReadOnly,
+        approval: codex_actors::config::ApprovalPolicy::Never,
+        command_env: std::env::vars_os().collect(),
+    };
     let config = TurnConfig {
         model: model_name,
         reasoning_effort: None,
@@ -362,15 +375,10 @@ async fn run_turn(
         output_schema: None,
         command_timeout: Duration::from_secs(20),
         seed: 1,
+        policy: turn_policy(&session.policy(), &runtime),
+        session_approvals: Default::default(),
     };
     let mut machine = turn::Machine::new(config);
-    let mut sandbox = codex_sandbox::SandboxPolicy::new(codex_sandbox::SandboxMode::ReadOnly);
-    sandbox.tmpdir = None;
-    let runtime = TurnRuntime {
-        provider: Arc::new(provider),
-        sandbox,
-        command_env: std::env::vars_os().collect(),
-    };
     let mut items = Vec::new();
     let mut lines = Vec::new();
     let mut on_event = |event: TurnEvent| {
@@ -422,6 +430,7 @@ async fn run_turn(
                 prompt: "Say hello through the tools.".to_owned(),
             }],
             &runtime,
+            &no_one_to_ask,
             &cancel,
             &mut on_event,
         ),

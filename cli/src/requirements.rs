@@ -4,6 +4,7 @@
 use std::io::Write as _;
 
 use codex_actors::config::McpServerConfig;
+use codex_actors::policy::command_rules::{self, PatternToken};
 use codex_actors::policy::{
     Admission, AllowRule, DenyRule, DisabledReason, Requirements, RequirementsLayer, RuleIdentity,
     RuleName, ToolRules, admit, resolve_program_for,
@@ -11,7 +12,7 @@ use codex_actors::policy::{
 use codex_transports::TransportConfig;
 use serde_json::{Value, json};
 
-use crate::args::{ConfigOverrides, ListArgs, NameArgs, RequirementsCommand};
+use crate::args::{ConfigOverrides, ExplainArgs, ListArgs, NameArgs, RequirementsCommand};
 use crate::context::{self, Loaded};
 use crate::error::CliError;
 use crate::output;
@@ -23,7 +24,15 @@ pub(crate) fn run(
     let loaded = context::load(overrides)?;
     match command {
         RequirementsCommand::Show(args) => show(&loaded, &args),
-        RequirementsCommand::Explain(args) => explain(&loaded, &args),
+        RequirementsCommand::Explain(ExplainArgs {
+            command: Some(command),
+            ..
+        }) => explain_command(&loaded, &command),
+        RequirementsCommand::Explain(ExplainArgs {
+            name: Some(name), ..
+        }) => explain(&loaded, &NameArgs { name }),
+        // clap requires one of the two.
+        RequirementsCommand::Explain(ExplainArgs { .. }) => Ok(()),
         RequirementsCommand::Pin(args) => pin(&loaded, &args),
     }
 }
@@ -148,6 +157,27 @@ fn show(loaded: &Loaded, args: &ListArgs) -> Result<(), CliError> {
         if let Some(log) = &layer.audit_log {
             text.push_str(&format!("  audit_log: {}\n", log.display()));
         }
+        if let Some(residency) = layer.enforce_residency {
+            text.push_str(&format!("  enforce_residency: {}\n", residency.as_str()));
+        }
+        if !layer.command_rules.is_empty() {
+            let rows: Vec<Vec<String>> = layer
+                .command_rules
+                .iter()
+                .map(|rule| {
+                    vec![
+                        rule.decision.to_string(),
+                        pattern_text(&rule.pattern),
+                        rule.justification.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            text.push_str("  [rules] prefix_rules:\n");
+            let table = output::table(&["Decision", "Pattern", "Justification"], &rows);
+            for line in table.lines() {
+                text.push_str(&format!("    {}\n", line.trim_end()));
+            }
+        }
     }
     text.push_str(&format!(
         "\nIn effect:\n  sandbox_mode: {}\n  approval_policy: {}\n",
@@ -155,6 +185,53 @@ fn show(loaded: &Loaded, args: &ListArgs) -> Result<(), CliError> {
         effective.approval_policy.get()
     ));
     out.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// A pattern as a command prefix: `git push`, `rm (-rf|-fr)`.
+fn pattern_text(pattern: &[PatternToken]) -> String {
+    pattern
+        .iter()
+        .map(|token| match token {
+            PatternToken::Token(token) => token.clone(),
+            PatternToken::AnyOf(tokens) => format!("({})", tokens.join("|")),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `requirements explain --command CMD`: the verdict of the admin's command
+/// rules, every layer's, on `bash -lc CMD`.
+fn explain_command(loaded: &Loaded, command: &str) -> Result<(), CliError> {
+    let rules = loaded.requirements.command_rules();
+    let argv = ["/bin/bash".to_owned(), "-lc".to_owned(), command.to_owned()];
+    let mut text = String::new();
+    if rules.is_empty() {
+        text.push_str("No command rules are set: the approval policy alone decides.\n");
+    } else {
+        match command_rules::evaluate(&rules, &argv) {
+            None => text.push_str("No command rule matches: the approval policy alone decides.\n"),
+            Some(verdict) => {
+                text.push_str(&format!("{}: {verdict}\n", verdict.decision));
+                if let Some(rule) = verdict.rule {
+                    text.push_str(&format!(
+                        "  rule: {} = {} ({})\n",
+                        pattern_text(&rule.pattern),
+                        rule.decision,
+                        rule.source
+                    ));
+                }
+            }
+        }
+    }
+    let commands = match command_rules::commands_of(&argv) {
+        command_rules::Parsed::Commands(commands) => commands,
+        command_rules::Parsed::Unparsed { partial, .. } => partial,
+    };
+    for simple in commands {
+        text.push_str(&format!("  runs: {simple}\n"));
+    }
+    std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(())
 }
 
@@ -397,6 +474,15 @@ fn layer_json(layer: &RequirementsLayer) -> Value {
         "mcp_server_search_path": layer.search_path.as_ref().map(|dirs| dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>()),
         "mcp_tools_lock": layer.tools_lock.as_ref().map(|p| p.display().to_string()),
         "audit_log": layer.audit_log.as_ref().map(|p| p.display().to_string()),
+        "enforce_residency": layer.enforce_residency.map(|r| r.as_str()),
+        "prefix_rules": layer.command_rules.iter().map(|rule| json!({
+            "pattern": rule.pattern.iter().map(|token| match token {
+                PatternToken::Token(token) => json!({ "token": token }),
+                PatternToken::AnyOf(tokens) => json!({ "any_of": tokens }),
+            }).collect::<Vec<_>>(),
+            "decision": rule.decision.to_string(),
+            "justification": rule.justification,
+        })).collect::<Vec<_>>(),
     })
 }
 

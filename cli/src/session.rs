@@ -154,6 +154,15 @@ pub(crate) fn session_options_at(
     })
 }
 
+/// How long a running session lets a changed file be quiet before reading
+/// it again: `watch_debounce_ms` in config.
+pub(crate) fn watch_debounce(loaded: &context::Loaded) -> std::time::Duration {
+    loaded
+        .config
+        .watch_debounce
+        .unwrap_or(DEFAULT_WATCH_DEBOUNCE)
+}
+
 /// Waits for startup; on a terminal, prints one line per server as it
 /// settles.
 pub(crate) async fn wait_with_progress(session: &Session) -> Result<(), CliError> {

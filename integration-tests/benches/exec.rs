@@ -171,7 +171,7 @@ async fn bench_hops(runs: usize) {
     let test_server = profile_bin("codex-test-mcp-server", "codex-test-mcp-server");
     let env = TestEnv::new();
     env.write_config(&format!(
-        "[mcp_servers.mini]\ncommand = {:?}\n",
+        "[mcp_servers.mini]\ncommand = {:?}\ndefault_tools_approval_mode = \"approve\"\n",
         test_server.display().to_string()
     ));
     let session = Session::start(env.session_options(), None)
@@ -196,6 +196,8 @@ async fn bench_hops(runs: usize) {
     let runtime = TurnRuntime {
         provider: Arc::new(provider),
         sandbox: codex_sandbox::SandboxPolicy::new(codex_sandbox::SandboxMode::DangerFullAccess),
+        sandbox_mode: codex_actors::config::SandboxMode::DangerFullAccess,
+        approval: codex_actors::config::ApprovalPolicy::Never,
         command_env: Default::default(),
     };
     let tools = session.mcp_tools().await.expect("tools");
@@ -224,6 +226,8 @@ async fn bench_hops(runs: usize) {
             output_schema: None,
             command_timeout: Duration::from_secs(10),
             seed: 1,
+            policy: codex_actors::session::turn_policy(&session.policy(), &runtime),
+            session_approvals: Default::default(),
         };
         let session = &session;
         let runtime = &runtime;
@@ -238,6 +242,7 @@ async fn bench_hops(runs: usize) {
                         prompt: "go".to_owned(),
                     }],
                     runtime,
+                    &codex_actors::session::no_one_to_ask,
                     &cancel,
                     &mut |_| {},
                 )

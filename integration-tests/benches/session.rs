@@ -1,13 +1,14 @@
-//! Session benchmarks for issue 4, against real test-server processes over
-//! stdio: (1) tool-call round trip through `Session::call` versus a raw rmcp
-//! client, (2) time to all-ready for 1, 10 and 50 servers, (3) `kill -9` to
-//! restarted-and-re-listed with zero backoff.
+//! Session benchmarks, against real test-server processes over stdio: (1)
+//! tool-call round trip through `Session::call` versus a raw rmcp client,
+//! (2) time to all-ready for 1, 10 and 50 servers, (3) `kill -9` to
+//! restarted-and-re-listed with zero backoff, (4) a requirements-file write
+//! to the tool being refused and to the server's process being stopped.
 //!
 //! A custom harness (`harness = false`) that prints percentiles. Under
 //! `cargo bench` (which passes `--bench`) it runs the full measurement;
 //! otherwise (`cargo test --all-targets`) it runs a few iterations of each
 //! figure as a smoke test and takes a second or two. Optional arguments
-//! `roundtrip`, `startup`, `crash` select figures.
+//! `roundtrip`, `startup`, `crash`, `policy` select figures.
 //!
 //! Needs `target/<profile>/codex-test-mcp-server`; when it is missing the
 //! harness builds it with `cargo build -p codex-test-mcp-server` for the
@@ -38,6 +39,7 @@ struct Plan {
     startup_sizes: &'static [usize],
     startup_runs: usize,
     crash_iterations: usize,
+    policy_iterations: usize,
 }
 
 const FULL: Plan = Plan {
@@ -46,6 +48,7 @@ const FULL: Plan = Plan {
     startup_sizes: &[1, 10, 50],
     startup_runs: 9,
     crash_iterations: 30,
+    policy_iterations: 30,
 };
 
 const SMOKE: Plan = Plan {
@@ -54,6 +57,7 @@ const SMOKE: Plan = Plan {
     startup_sizes: &[1, 3],
     startup_runs: 1,
     crash_iterations: 2,
+    policy_iterations: 2,
 };
 
 fn main() {
@@ -75,6 +79,7 @@ fn main() {
     );
     println!("load average at start: {}", load_average());
     let (roundtrip, startup, crash) = (wants("roundtrip"), wants("startup"), wants("crash"));
+    let policy = wants("policy");
     codex_runtime::block_on(move || async move {
         if roundtrip {
             bench_roundtrip(&server, plan).await;
@@ -84,6 +89,14 @@ fn main() {
         }
         if crash {
             bench_crash(&server, plan).await;
+        }
+        if policy {
+            for debounce in [
+                Duration::ZERO,
+                codex_actors::session::DEFAULT_WATCH_DEBOUNCE,
+            ] {
+                bench_policy(&server, plan, debounce).await;
+            }
         }
     })
     .expect("actix runtime");
@@ -531,4 +544,88 @@ async fn bench_crash(server: &Path, plan: Plan) {
             ms(pct(&samples, 0.9))
         );
     }
+}
+
+// ------------------------------------------- (4) a policy change, live
+
+/// One server, allowed; each iteration writes a requirements file that (a)
+/// adds `disabled_tools = ["echo"]`, timed until a call of `echo` is
+/// refused, then (b) drops the server from the allowlist, timed until its
+/// process is stopped; then allows it again and waits for it to be back.
+async fn bench_policy(server: &Path, plan: Plan, debounce: Duration) {
+    use codex_actors::audit_log::{ProcessChange, ProcessEvent};
+    use codex_actors::mcp_server::ToolCallError;
+    let mut env = TestEnv::new();
+    env.write_config(&server_toml(server, "mini", ""));
+    let allow = |extra: &str| {
+        format!(
+            "[mcp_server_allowlist.mini]\ncommand = {:?}\n{extra}\n",
+            server.display().to_string()
+        )
+    };
+    let requirements = env.requirements_file(&allow(""));
+    let mut options = env.session_options();
+    options.requirements.env_file = Some(requirements.clone());
+    options.watch_debounce = debounce;
+    let session = Session::start(options, None).await.expect("session");
+    session.wait_startup().await.expect("startup");
+    let mut refused = Vec::new();
+    let mut stopped = Vec::new();
+    for _ in 0..plan.policy_iterations {
+        let mut events = session.subscribe();
+        // (a) A tool withdrawn: polled on the call path, which checks the
+        // snapshot each call runs under.
+        let started = Instant::now();
+        std::fs::write(&requirements, allow("disabled_tools = [\"echo\"]")).expect("write");
+        loop {
+            match session.call("mini", "echo", echo_args()).await {
+                Err(ToolCallError::Refused { .. }) => break,
+                Ok(_) => tokio::task::yield_now().await,
+                Err(other) => panic!("unexpected: {other}"),
+            }
+            assert!(started.elapsed() < DEADLINE, "never refused");
+        }
+        refused.push(started.elapsed());
+        // (b) The server dropped: until its process is stopped.
+        let started = Instant::now();
+        std::fs::write(
+            &requirements,
+            "[mcp_server_allowlist.other]\ncommand = \"/bin/true\"\n",
+        )
+        .expect("write");
+        wait_for(&mut events, "the process stopped", |e| match e {
+            SessionEvent::Server(ServerEvent::Process(ProcessEvent {
+                change: ProcessChange::Stopped { .. },
+                ..
+            })) => Some(()),
+            _ => None,
+        })
+        .await;
+        stopped.push(started.elapsed());
+        // Allowed again, for the next iteration.
+        std::fs::write(&requirements, allow("")).expect("write");
+        wait_for(&mut events, "mini back", |e| match e {
+            SessionEvent::Server(ServerEvent::Ready { server, .. }) if server == "mini" => Some(()),
+            _ => None,
+        })
+        .await;
+    }
+    session.shutdown().await;
+    let refused = sorted(refused);
+    let stopped = sorted(stopped);
+    println!(
+        "\n(4) policy change, debounce {} ms, {} iterations",
+        debounce.as_millis(),
+        plan.policy_iterations
+    );
+    println!(
+        "  write -> tool refused:    p50 {} p90 {}",
+        ms(pct(&refused, 0.5)),
+        ms(pct(&refused, 0.9))
+    );
+    println!(
+        "  write -> server stopped:  p50 {} p90 {}",
+        ms(pct(&stopped, 0.5)),
+        ms(pct(&stopped, 0.9))
+    );
 }

@@ -53,6 +53,14 @@ pub enum Reply {
     /// `200 text/event-stream` of Chat Completions chunks (`data:` only),
     /// then `data: [DONE]`.
     Chat(Vec<Value>),
+    /// `reply`, once the test opens `release` (the request is received and
+    /// recorded at once; only the answer waits).
+    Held {
+        /// The answer.
+        reply: Box<Reply>,
+        /// Opens the gate.
+        release: Release,
+    },
     /// A non-success answer.
     Status {
         /// The HTTP status.
@@ -62,6 +70,34 @@ pub enum Reply {
         /// The body.
         body: String,
     },
+}
+
+/// A gate for a [`Reply::Held`]: the test opens it when it is ready for the
+/// answer, so a turn can be held open at a known point without sleeping.
+#[derive(Debug, Clone)]
+pub struct Release(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Release {
+    /// A closed gate.
+    pub fn new() -> Self {
+        Release(Arc::new(tokio::sync::watch::channel(false).0))
+    }
+
+    /// Opens the gate; held answers go out.
+    pub fn open(&self) {
+        self.0.send_replace(true);
+    }
+
+    async fn wait(&self) {
+        let mut rx = self.0.subscribe();
+        let _ = rx.wait_for(|open| *open).await;
+    }
+}
+
+impl Default for Release {
+    fn default() -> Self {
+        Release::new()
+    }
 }
 
 /// How an SSE reply ends.
@@ -108,6 +144,15 @@ impl Reply {
             headers: Vec::new(),
             body: serde_json::json!({"error": {"message": message, "type": "server_error"}})
                 .to_string(),
+        }
+    }
+
+    /// This reply, held until `release` opens.
+    #[must_use]
+    pub fn held(self, release: &Release) -> Reply {
+        Reply::Held {
+            reply: Box::new(self),
+            release: release.clone(),
         }
     }
 
@@ -177,6 +222,8 @@ struct State {
     requests: Vec<RecordedRequest>,
     /// Whether to keep request bodies (benchmarks turn this off).
     record: bool,
+    /// Counts model requests received, for tests that wait for one.
+    received: tokio::sync::watch::Sender<usize>,
 }
 
 /// A running mock; it stops when dropped.
@@ -204,6 +251,7 @@ impl MockModel {
             fallback: None,
             requests: Vec::new(),
             record: true,
+            received: tokio::sync::watch::channel(0).0,
         }));
         let shared = Arc::clone(&state);
         let server = tokio::spawn(async move {
@@ -243,6 +291,12 @@ impl MockModel {
             .filter(|r| r.method == "POST")
             .cloned()
             .collect()
+    }
+
+    /// Waits until at least `n` model requests (`POST`) were received.
+    pub async fn wait_for_requests(&self, n: usize) {
+        let mut rx = lock(&self.state).received.subscribe();
+        let _ = rx.wait_for(|received| *received >= n).await;
     }
 
     /// Appends replies to the script.
@@ -297,6 +351,9 @@ async fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Response<Bo
     }
     let reply = {
         let mut state = lock(state);
+        if method == "POST" {
+            state.received.send_modify(|received| *received += 1);
+        }
         if state.record {
             state.requests.push(RecordedRequest {
                 method,
@@ -306,6 +363,13 @@ async fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Response<Bo
             });
         }
         state.replies.pop_front().or_else(|| state.fallback.clone())
+    };
+    let reply = match reply {
+        Some(Reply::Held { reply, release }) => {
+            release.wait().await;
+            Some(*reply)
+        }
+        other => other,
     };
     match reply {
         None => full(
@@ -341,6 +405,12 @@ async fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Response<Bo
             frames.push("data: [DONE]\n\n".to_owned());
             event_stream(frames, End::Close, Duration::ZERO)
         }
+        // A held reply is unwrapped above; a reply held twice is a script bug.
+        Some(Reply::Held { .. }) => full(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "application/json",
+            r#"{"error":{"message":"a held reply inside a held reply"}}"#,
+        ),
         Some(Reply::Sse { events, end, delay }) => {
             let frames = events
                 .iter()

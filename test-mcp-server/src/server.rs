@@ -130,7 +130,10 @@ impl TestServer {
         text
     }
 
-    #[tool(description = "Returns the sum of `a` and `b`")]
+    #[tool(
+        description = "Returns the sum of `a` and `b`",
+        annotations(read_only_hint = true)
+    )]
     fn add(&self, Parameters(AddArgs { a, b }): Parameters<AddArgs>) -> String {
         a.wrapping_add(b).to_string()
     }

@@ -67,6 +67,9 @@ pub struct ConfigSnapshot {
     /// `mcp_oauth_callback_port`: where `codex mcp login` listens for the
     /// browser's redirect (an ephemeral port when unset).
     pub oauth_callback_port: Option<u16>,
+    /// `watch_debounce_ms`: how long a changed config, requirements or lock
+    /// file must be quiet before a running session reads it again.
+    pub watch_debounce: Option<std::time::Duration>,
     /// `$CODEX_HOME/config.toml`, whether or not it exists.
     pub user_config_path: PathBuf,
     /// The layers that were applied, lowest first.
@@ -296,6 +299,24 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
             ));
         }
     };
+    let watch_debounce = match merged.get("watch_debounce_ms") {
+        None => None,
+        Some(toml::Value::Integer(ms)) if (0..=MAX_WATCH_DEBOUNCE_MS).contains(ms) => {
+            Some(std::time::Duration::from_millis(ms.unsigned_abs()))
+        }
+        Some(toml::Value::Integer(ms)) => {
+            return Err(invalid(
+                &["watch_debounce_ms".to_owned()],
+                format!("{ms} is out of range (0 to {MAX_WATCH_DEBOUNCE_MS} milliseconds)"),
+            ));
+        }
+        Some(other) => {
+            return Err(invalid(
+                &["watch_debounce_ms".to_owned()],
+                format!("expected an integer, found {}", mcp::type_name(other)),
+            ));
+        }
+    };
     let (model, ignored) = model::model_settings(&merged).map_err(field_error)?;
     for path in ignored {
         let key = path.last().map_or("", String::as_str);
@@ -315,11 +336,16 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
         model,
         tools_lock_allows_new,
         oauth_callback_port,
+        watch_debounce,
         user_config_path,
         layers: layers.into_iter().map(|layer| layer.origin).collect(),
         diagnostics,
     })
 }
+
+/// The longest `watch_debounce_ms`: a policy change must reach a running
+/// session within about a second, so a user cannot delay a tightening.
+pub const MAX_WATCH_DEBOUNCE_MS: i64 = 1000;
 
 /// Every file [`load_config`] may read for `options`: the user's
 /// `config.toml`, then each project layer from the project root down to the

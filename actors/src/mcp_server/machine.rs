@@ -15,6 +15,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::config::ToolApprovals;
 use crate::policy::{DisabledReason, StopReason, ToolLock, ToolRules, Withheld, WithheldTool};
 
 /// A tool as the server listed it, reduced to what the session needs.
@@ -29,6 +30,17 @@ pub struct ToolInfo {
     /// The canonical definition a tool lock pins (name, title,
     /// description, schemas, annotations).
     pub definition: serde_json::Value,
+}
+
+impl ToolInfo {
+    /// Whether the server annotates the tool `readOnlyHint: true`.
+    pub fn read_only(&self) -> bool {
+        self.definition
+            .get("annotations")
+            .and_then(|annotations| annotations.get("readOnlyHint"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+    }
 }
 
 /// Why an incarnation ended abnormally.
@@ -197,6 +209,8 @@ pub(crate) struct Judge {
     pub(crate) rules: Result<ToolRules, StopReason>,
     /// The tool locks in force.
     pub(crate) locks: Arc<Vec<ToolLock>>,
+    /// Which of the server's tools a model's call may run unasked.
+    pub(crate) approvals: ToolApprovals,
 }
 
 /// What a policy says of one listed tool.
@@ -277,6 +291,11 @@ impl Machine {
     /// Why the policy in force refuses the server, if it does.
     pub(crate) fn refused(&self) -> Option<&StopReason> {
         self.judge.rules.as_ref().err()
+    }
+
+    /// The approval modes in force.
+    pub(crate) fn approvals(&self) -> &ToolApprovals {
+        &self.judge.approvals
     }
 
     /// Judges `tools` (a new listing) and keeps the result.
@@ -469,6 +488,7 @@ mod tests {
             version,
             rules: Ok(rules),
             locks: Arc::new(Vec::new()),
+            approvals: ToolApprovals::default(),
         }
     }
 

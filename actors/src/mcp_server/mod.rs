@@ -16,7 +16,7 @@
 //! the snapshot it runs under. Incarnations report [`ServerEvent`]s
 //! through the [`EventSink`] their owner gave them.
 
-mod machine;
+pub(crate) mod machine;
 mod shell;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,7 +24,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use actix::Message;
 use codex_runtime::{ActorError, ChildHandle, ChildId, ChildSpec, SupervisorConfig};
 use codex_transports::TransportRegistry;
 use rmcp::model::CallToolResult;
@@ -32,12 +31,12 @@ use rmcp::model::CallToolResult;
 pub use machine::{Phase, ServerFailure, ToolInfo};
 
 use crate::audit_log::{AuditSink, ProcessEvent};
-use crate::config::McpServerConfig;
+use crate::config::{McpServerConfig, ToolApprovals};
 use crate::policy::{Admission, StopReason, Withheld, WithheldTool, stricter};
 use crate::policy_actor::{PolicySnapshot, PolicyView};
 use crate::sink::EventSink;
 use machine::{Judge, Verdict};
-use shell::McpServerActor;
+use shell::{CallTool, McpServerActor};
 
 /// Default bound on `initialize` plus the first `tools/list`.
 pub const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -176,12 +175,37 @@ impl ServerSetup {
 
     /// This server's view of a policy snapshot.
     fn judge(&self, snapshot: &PolicySnapshot) -> Judge {
-        Judge {
-            version: snapshot.version,
-            rules: snapshot.tool_rules(&self.name).cloned(),
-            locks: Arc::clone(&snapshot.locks),
-        }
+        judge_of(snapshot, &self.name)
     }
+}
+
+/// `server`'s view of a policy snapshot: its tool filters (or why it may
+/// not run), the locks, and its tools' approval modes.
+pub(crate) fn judge_of(snapshot: &PolicySnapshot, server: &str) -> Judge {
+    Judge {
+        version: snapshot.version,
+        rules: snapshot.tool_rules(server).cloned(),
+        locks: Arc::clone(&snapshot.locks),
+        approvals: snapshot
+            .verdict(server)
+            .map(|verdict| verdict.config.approvals.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// Who makes a call: the user (`codex mcp call`, a chaos workload) or the
+/// model, whose calls of a tool that needs approval run only once it was
+/// given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// The user's own call: no approval applies.
+    User,
+    /// The model's call; `approved` when the turn obtained an approval (or
+    /// found none was needed).
+    Model {
+        /// Whether it was approved.
+        approved: bool,
+    },
 }
 
 /// Why a server cannot take a call right now.
@@ -240,6 +264,16 @@ pub enum ToolCallError {
         /// Which rule or lock, and why.
         why: Withheld,
     },
+    /// The model called a tool that needs approval, and none was given.
+    #[error(
+        "MCP tool call requires approval, but it was not approved (tool '{tool}' on MCP server '{server}')"
+    )]
+    NeedsApproval {
+        /// The server.
+        server: String,
+        /// The tool.
+        tool: String,
+    },
     /// The server did not list the tool.
     #[error("MCP server '{server}' has no tool '{tool}'")]
     UnknownTool {
@@ -287,6 +321,8 @@ pub(crate) struct Live {
     pub(crate) withheld: Arc<BTreeMap<String, Withheld>>,
     /// Why `version` refuses the server, if it does.
     pub(crate) refused: Option<StopReason>,
+    /// The approval modes under `version`.
+    pub(crate) approvals: Arc<ToolApprovals>,
     /// The policy snapshot these were judged under.
     pub(crate) version: u64,
     pub(crate) policy: PolicyView,
@@ -299,27 +335,23 @@ impl Live {
     /// judgement of this incarnation when it is current, else the one tool
     /// is judged against the newer snapshot on the spot (the incarnation
     /// catches up a moment later), so a withdrawn tool is never callable.
-    fn check(&self, tool: &str) -> Result<(), ToolCallError> {
+    fn check(&self, tool: &str, caller: Caller) -> Result<(), ToolCallError> {
         let server = || self.server.clone();
         let snapshot = self.policy.current();
-        let (refused, verdict) = if snapshot.version == self.version {
+        let (refused, verdict, approvals) = if snapshot.version == self.version {
             let verdict = match (self.offered.contains(tool), self.withheld.get(tool)) {
                 (true, _) => Verdict::Offered,
                 (false, Some(why)) => Verdict::Withheld(why.clone()),
                 (false, None) => Verdict::Hidden,
             };
-            (self.refused.clone(), verdict)
+            (self.refused.clone(), verdict, Arc::clone(&self.approvals))
         } else {
-            let judge = Judge {
-                version: snapshot.version,
-                rules: snapshot.tool_rules(&self.server).cloned(),
-                locks: Arc::clone(&snapshot.locks),
-            };
+            let judge = judge_of(&snapshot, &self.server);
             let verdict = match self.listed.get(tool) {
                 Some(info) => judge.tool(&self.server, info),
                 None => Verdict::Hidden,
             };
-            (judge.rules.err(), verdict)
+            (judge.rules.err(), verdict, Arc::new(judge.approvals))
         };
         if let Some(reason) = refused {
             return Err(ToolCallError::Unavailable {
@@ -328,7 +360,20 @@ impl Live {
             });
         }
         match verdict {
-            Verdict::Offered => Ok(()),
+            Verdict::Offered => {
+                let read_only = self.listed.get(tool).is_some_and(ToolInfo::read_only);
+                match caller {
+                    Caller::Model { approved: false }
+                        if approvals.needs_approval(tool, read_only) =>
+                    {
+                        Err(ToolCallError::NeedsApproval {
+                            server: server(),
+                            tool: tool.to_owned(),
+                        })
+                    }
+                    Caller::User | Caller::Model { .. } => Ok(()),
+                }
+            }
             Verdict::Withheld(why) => Err(ToolCallError::Refused {
                 server: server(),
                 tool: tool.to_owned(),
@@ -351,8 +396,9 @@ impl Live {
         self,
         tool: String,
         arguments: Option<serde_json::Map<String, serde_json::Value>>,
+        caller: Caller,
     ) -> Result<CallToolResult, ToolCallError> {
-        self.check(&tool)?;
+        self.check(&tool, caller)?;
         let server = self.server;
         let mut params = rmcp::model::CallToolRequestParams::new(tool.clone());
         if let Some(arguments) = arguments {
@@ -486,14 +532,6 @@ impl LiveSlot {
     }
 }
 
-/// Calls one tool.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<CallToolResult, ToolCallError>")]
-pub(crate) struct CallTool {
-    pub(crate) tool: String,
-    pub(crate) arguments: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
 /// A typed handle on one server's live incarnation.
 #[derive(Debug, Clone)]
 pub struct McpServerHandle {
@@ -508,21 +546,24 @@ impl McpServerHandle {
         self.live.get().is_some()
     }
 
-    /// Calls `tool` with `arguments` under the server's tool timeout.
+    /// Calls `tool` with `arguments` for `caller`, under the server's tool
+    /// timeout and the policy in force.
     pub async fn call(
         &self,
         tool: &str,
         arguments: Option<serde_json::Map<String, serde_json::Value>>,
+        caller: Caller,
     ) -> Result<CallToolResult, ToolCallError> {
         // A ready server is called directly on its connection; otherwise the
         // call waits in the actor's mailbox (while it connects) or fails with
         // why it cannot run.
         if let Some(live) = self.live.get() {
-            return live.call(tool.to_owned(), arguments).await;
+            return live.call(tool.to_owned(), arguments, caller).await;
         }
         let msg = CallTool {
             tool: tool.to_owned(),
             arguments,
+            caller,
         };
         match self.inner.send(msg).await {
             Ok(result) => result,

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use tokio::sync::watch;
 
 use super::machine::{Effect, Input, Machine, MachineConfig, ServerFailure, ToolInfo};
-use super::{CallTool, Live, ServerEvent, ServerSetup, ToolCallError};
+use super::{Caller, Live, ServerEvent, ServerSetup, ToolCallError};
 use crate::audit_log::{AuditEntry, ProcessChange, ProcessEvent};
 use crate::config::SandboxMode;
 use crate::policy::LaunchError;
@@ -115,6 +115,7 @@ impl McpServerActor {
                     .collect::<BTreeMap<_, _>>(),
             ),
             refused: self.machine.refused().cloned(),
+            approvals: Arc::new(self.machine.approvals().clone()),
             version: self.machine.version(),
             policy: self.setup.policy.clone(),
             timeout: self.setup.tool_timeout(),
@@ -167,6 +168,7 @@ impl McpServerActor {
                 {
                     live.version = version;
                     live.refused = self.machine.refused().cloned();
+                    live.approvals = Arc::new(self.machine.approvals().clone());
                     self.setup.live.set(live.clone());
                 }
             }
@@ -638,11 +640,20 @@ impl Handler<CallTool> for McpServerActor {
 
     fn handle(&mut self, msg: CallTool, _: &mut Context<Self>) -> Self::Result {
         match self.live.clone() {
-            Some(live) => Box::pin(live.call(msg.tool, msg.arguments)),
+            Some(live) => Box::pin(live.call(msg.tool, msg.arguments, msg.caller)),
             None => {
                 let server = self.setup.name.clone();
                 Box::pin(async move { Err(ToolCallError::NotConnected { server }) })
             }
         }
     }
+}
+
+/// Calls one tool.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<CallToolResult, ToolCallError>")]
+pub(crate) struct CallTool {
+    pub(crate) tool: String,
+    pub(crate) arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    pub(crate) caller: Caller,
 }

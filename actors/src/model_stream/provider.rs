@@ -96,6 +96,18 @@ impl ModelProvider {
         }
         url
     }
+
+    /// This provider with `name: value` on every request, replacing any
+    /// configured header of that name in any letter case: what an admin
+    /// requires (`enforce_residency`) cannot be overridden by config.
+    pub fn with_required_header(&self, name: &str, value: &str) -> ModelProvider {
+        let mut provider = self.clone();
+        provider
+            .headers
+            .retain(|configured, _| !configured.eq_ignore_ascii_case(name));
+        provider.headers.insert(name.to_owned(), value.to_owned());
+        provider
+    }
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.

@@ -6,6 +6,7 @@
 //! (`crate::policy_actor`) calls the same functions on every new snapshot.
 
 mod admit;
+pub mod command_rules;
 mod constrained;
 mod decision;
 mod effective;
@@ -35,6 +36,7 @@ pub use matcher::{Pattern, UrlMatcher, ValueMatcher};
 pub use requirements::{
     AllowRule, DenyRule, LoadedRequirements, REQUIREMENTS_BASE64_ENV, REQUIREMENTS_FILE_ENV,
     RequirementSource, Requirements, RequirementsError, RequirementsLayer, RequirementsSources,
-    RuleIdentity, RuleName, SYSTEM_REQUIREMENTS_FILE, load_requirements, parse_requirements,
+    Residency, RuleIdentity, RuleName, SYSTEM_REQUIREMENTS_FILE, load_requirements,
+    parse_requirements,
 };
 pub use tools::{FilterOrigin, ToolFilter, ToolRefusal, ToolRules};

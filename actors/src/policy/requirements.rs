@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use codex_transports::CanonicalUrl;
 
+use super::command_rules::{Decision, PatternToken, PrefixRule};
 use super::matcher::{Pattern, UrlMatcher, ValueMatcher};
 use super::tools::ToolFilter;
 
@@ -186,6 +187,46 @@ pub struct RequirementsLayer {
     /// `audit_log`: where every policy decision is appended, one JSON line
     /// each.
     pub audit_log: Option<PathBuf>,
+    /// `enforce_residency`: where model requests must be served.
+    pub enforce_residency: Option<Residency>,
+    /// `[rules] prefix_rules`: the admin's command policy.
+    pub command_rules: Vec<PrefixRule>,
+}
+
+/// A data residency the admin requires of model requests
+/// (`enforce_residency`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Residency {
+    /// `"us"`.
+    Us,
+}
+
+impl Residency {
+    /// The header every model request carries.
+    pub const HEADER: &'static str = "x-openai-internal-codex-residency";
+
+    /// The header's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Residency::Us => "us",
+        }
+    }
+}
+
+impl Requirements {
+    /// Every layer's command rules, the highest-priority layer's first.
+    /// They all apply; the most restrictive decision wins.
+    pub fn command_rules(&self) -> Vec<PrefixRule> {
+        self.layers
+            .iter()
+            .flat_map(|layer| layer.command_rules.iter().cloned())
+            .collect()
+    }
+
+    /// The residency any layer requires (the highest-priority one).
+    pub fn residency(&self) -> Option<Residency> {
+        self.layers.iter().find_map(|layer| layer.enforce_residency)
+    }
 }
 
 /// Every layer that was found, highest priority first (system file, env
@@ -336,6 +377,8 @@ fn parse_layer(
         search_path: None,
         tools_lock: None,
         audit_log: None,
+        enforce_residency: None,
+        command_rules: Vec::new(),
     };
     for (key, value) in &doc.table {
         match key.as_str() {
@@ -415,6 +458,32 @@ fn parse_layer(
                     ));
                 }
                 layer.allowed_sandbox_modes = Some(modes);
+            }
+            "rules" => {
+                let source = layer.source.to_string();
+                for (inner, rules) in parser.table(&[key], value)? {
+                    match inner.as_str() {
+                        "prefix_rules" => {
+                            layer.command_rules =
+                                parser.prefix_rules(&[key, inner], rules, &source)?;
+                        }
+                        other => parser.warn(
+                            &[key, other],
+                            format!("unknown requirements key `rules.{other}` (ignored)"),
+                        ),
+                    }
+                }
+            }
+            "enforce_residency" => {
+                layer.enforce_residency = match parser.string(&[key], value)?.as_str() {
+                    "us" => Some(Residency::Us),
+                    other => {
+                        return Err(parser.invalid(
+                            &[key],
+                            &format!("unknown residency {other:?} (expected \"us\")"),
+                        ));
+                    }
+                };
             }
             "allowed_approval_policies" => {
                 let policies: Vec<ApprovalPolicy> = parser.values(key, value)?;
@@ -528,6 +597,107 @@ impl Parser<'_> {
                     .map_err(|err| self.invalid(&[key], &err.to_string()))
             })
             .collect()
+    }
+
+    /// `prefix_rules = [{ pattern = [...], decision = "...", justification =
+    /// "..." }, ...]`. A pattern element is `{ token = "git" }`, `{ any_of =
+    /// ["-rf", "-fr"] }`, or the short forms `"git"` and `["-rf", "-fr"]`.
+    fn prefix_rules(
+        &self,
+        path: &[&str],
+        value: &toml::Value,
+        source: &str,
+    ) -> Result<Vec<PrefixRule>, RequirementsError> {
+        let items = value
+            .as_array()
+            .ok_or_else(|| self.invalid(path, "expected an array of rules"))?;
+        let mut rules = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let position = index.to_string();
+            let mut at = path.to_vec();
+            at.push(&position);
+            let fields = self.table(&at, item)?;
+            let mut pattern = Vec::new();
+            let mut decision = None;
+            let mut justification = None;
+            for (key, value) in fields {
+                match key.as_str() {
+                    "pattern" => {
+                        let elements = value
+                            .as_array()
+                            .ok_or_else(|| self.invalid(&at, "`pattern` must be an array"))?;
+                        for element in elements {
+                            pattern.push(self.pattern_token(&at, element)?);
+                        }
+                    }
+                    "decision" => {
+                        decision = Some(match self.string(&at, value)?.as_str() {
+                            "allow" => Decision::Allow,
+                            "prompt" => Decision::Prompt,
+                            "forbidden" => Decision::Forbidden,
+                            other => {
+                                return Err(self.invalid(
+                                    &at,
+                                    &format!(
+                                        "unknown decision {other:?} (expected allow, prompt or forbidden)"
+                                    ),
+                                ));
+                            }
+                        });
+                    }
+                    "justification" => justification = Some(self.string(&at, value)?),
+                    other => self.warn(
+                        &at,
+                        format!("unknown key `{other}` in a prefix rule (ignored)"),
+                    ),
+                }
+            }
+            let decision =
+                decision.ok_or_else(|| self.invalid(&at, "a prefix rule needs a `decision`"))?;
+            let rule = PrefixRule {
+                pattern,
+                decision,
+                justification,
+                source: source.to_owned(),
+            };
+            rule.validate()
+                .map_err(|err| self.invalid(&at, &err.to_string()))?;
+            rules.push(rule);
+        }
+        Ok(rules)
+    }
+
+    fn pattern_token(
+        &self,
+        path: &[&str],
+        value: &toml::Value,
+    ) -> Result<PatternToken, RequirementsError> {
+        let alternatives = |items: &Vec<toml::Value>| -> Result<PatternToken, RequirementsError> {
+            items
+                .iter()
+                .map(|item| self.string(path, item))
+                .collect::<Result<Vec<_>, _>>()
+                .map(PatternToken::AnyOf)
+        };
+        match value {
+            toml::Value::String(token) => Ok(PatternToken::Token(token.clone())),
+            toml::Value::Array(items) => alternatives(items),
+            toml::Value::Table(table) => match (table.get("token"), table.get("any_of")) {
+                (Some(token), None) => Ok(PatternToken::Token(self.string(path, token)?)),
+                (None, Some(toml::Value::Array(items))) => alternatives(items),
+                _ => Err(self.invalid(
+                    path,
+                    "a pattern element is { token = \"...\" } or { any_of = [\"...\", ...] }",
+                )),
+            },
+            other => Err(self.invalid(
+                path,
+                &format!(
+                    "a pattern element is a string, a list or a table, not {}",
+                    crate::config::type_name(other)
+                ),
+            )),
+        }
     }
 
     /// `[mcp_servers.NAME]` with its `identity` sub-table (Codex's spelling).

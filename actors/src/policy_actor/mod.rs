@@ -30,6 +30,12 @@
 mod machine;
 mod shell;
 
+/// The pure core, for the session's law tests.
+#[cfg(test)]
+pub(crate) mod machine_for_laws {
+    pub(crate) use super::machine::{Effect, Evaluation, Input, Machine};
+}
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -23,6 +23,8 @@
 //! Must run inside an actix `System` on a multi-threaded tokio runtime
 //! (see `codex_runtime::block_on`).
 
+#[cfg(test)]
+mod laws;
 mod machine;
 mod registry;
 mod shell;
@@ -35,8 +37,8 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use codex_runtime::{
-    ActorError, AutoShutdown, CallError, ChildHandle, ChildId, ChildSpec, EventBus, Restart,
-    RootSupervisor, Strategy, Supervisor, SupervisorConfig,
+    ActorError, AutoShutdown, ChildHandle, ChildId, ChildSpec, EventBus, Restart, RootSupervisor,
+    Strategy, Supervisor, SupervisorConfig,
 };
 use codex_transports::TransportRegistry;
 use rmcp::model::CallToolResult;
@@ -44,10 +46,10 @@ use tokio::sync::{broadcast, oneshot, watch};
 
 pub use crate::policy_actor::{DEFAULT_WATCH_DEBOUNCE, PolicyError, PolicySnapshot, Preloaded};
 pub use registry::{MAX_TOOL_NAME, QualifiedTool, qualify};
-pub use turn::TurnRuntime;
+pub use turn::{Approver, TurnRuntime, no_one_to_ask, turn_policy};
 
 use crate::audit_log::{AuditEntry, AuditLogActor, AuditReport, AuditSink, audit_channel};
-use crate::mcp_server::{ServerEvent, Timing, ToolCallError, ToolInfo, Unavailable};
+use crate::mcp_server::{Caller, ServerEvent, Timing, ToolCallError, ToolInfo, Unavailable};
 use crate::policy::{AuditEvent, LaunchContext, RequirementsSources, StopReason, WithheldTool};
 use crate::policy_actor::{
     Orders, PolicyActor, PolicyInit, PolicySources, PolicyView, Reload, Restarted,
@@ -426,7 +428,7 @@ impl Session {
     /// Waits until no server is starting or restarting, then fails if a
     /// `required` server failed.
     pub async fn wait_startup(&self) -> Result<Vec<ServerStatus>, SessionError> {
-        self.ask(AwaitStartup(Settled::Final))
+        shell::ask(&self.actor, AwaitStartup(Settled::Final))
             .await?
             .await
             .map_err(|_| SessionError::Stopped)?;
@@ -451,7 +453,7 @@ impl Session {
     /// bounded by its own startup timeout, and returns every status. This
     /// is what `codex exec` waits for before the first model request.
     pub async fn wait_first_attempts(&self) -> Result<Vec<ServerStatus>, SessionError> {
-        self.ask(AwaitStartup(Settled::FirstAttempt))
+        shell::ask(&self.actor, AwaitStartup(Settled::FirstAttempt))
             .await?
             .await
             .map_err(|_| SessionError::Stopped)?;
@@ -460,7 +462,7 @@ impl Session {
 
     /// Every configured server with its state, sorted by name.
     pub async fn statuses(&self) -> Result<Vec<ServerStatus>, SessionError> {
-        self.ask(Snapshot).await
+        shell::ask(&self.actor, Snapshot).await
     }
 
     /// The policy in force.
@@ -489,26 +491,42 @@ impl Session {
         Ok(qualify(&map))
     }
 
-    /// Calls `tool` on `server`, under the policy in force at the moment
-    /// of the call.
+    /// The user's own call of `tool` on `server` (`codex mcp call`, a
+    /// chaos workload), under the policy in force at the moment of the
+    /// call. No approval applies to the user's calls.
     pub async fn call(
         &self,
         server: &str,
         tool: &str,
         arguments: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<CallToolResult, ToolCallError> {
+        self.call_as(server, tool, arguments, Caller::User).await
+    }
+
+    /// A call for `caller`, under the policy in force at the moment of the
+    /// call: a model's call of a tool that needs approval runs only when
+    /// `caller` says it was approved.
+    pub async fn call_as(
+        &self,
+        server: &str,
+        tool: &str,
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+        caller: Caller,
+    ) -> Result<CallToolResult, ToolCallError> {
         let direct = self.routes.borrow().get(server).cloned();
         let handle = match direct {
             Some(handle) if handle.is_live() => Ok(handle),
-            _ => self
-                .ask(Route {
+            _ => shell::ask(
+                &self.actor,
+                Route {
                     server: server.to_owned(),
-                })
-                .await
-                .unwrap_or(Err(Unavailable::SessionStopped)),
+                },
+            )
+            .await
+            .unwrap_or(Err(Unavailable::SessionStopped)),
         };
         let result = match handle {
-            Ok(handle) => handle.call(tool, arguments).await,
+            Ok(handle) => handle.call(tool, arguments, caller).await,
             Err(why) => Err(ToolCallError::Unavailable {
                 server: server.to_owned(),
                 why,
@@ -578,18 +596,6 @@ impl Session {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
-    }
-
-    /// Sends `msg` to the session actor.
-    async fn ask<M>(&self, msg: M) -> Result<M::Result, SessionError>
-    where
-        M: actix::Message + Send + 'static,
-        M::Result: Send,
-        SessionActor: actix::Handler<M>,
-    {
-        self.actor.send(msg).await.map_err(|err| match err {
-            CallError::NotSent(_) | CallError::Lost { .. } => SessionError::Stopped,
-        })
     }
 
     /// Runs one command under the sandbox as a temporary child of the

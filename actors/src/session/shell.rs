@@ -403,3 +403,20 @@ impl Handler<Route> for SessionActor {
         }))
     }
 }
+
+/// Sends `msg` to the session actor and waits for its answer.
+pub(crate) async fn ask<M>(
+    actor: &codex_runtime::ChildHandle<SessionActor>,
+    msg: M,
+) -> Result<M::Result, super::SessionError>
+where
+    M: Message + Send + 'static,
+    M::Result: Send,
+    SessionActor: Handler<M>,
+{
+    actor.send(msg).await.map_err(|err| match err {
+        codex_runtime::CallError::NotSent(_) | codex_runtime::CallError::Lost { .. } => {
+            super::SessionError::Stopped
+        }
+    })
+}

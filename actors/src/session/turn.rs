@@ -1,6 +1,12 @@
 //! The session as the shell of a turn: it performs the [`turn::Machine`]'s
-//! effects (model streams, sandboxed commands, MCP calls) concurrently and
-//! feeds their results back, until the turn finishes or is cancelled.
+//! effects (model streams, sandboxed commands, MCP calls, approval
+//! requests) concurrently and feeds their results back, until the turn
+//! finishes or is cancelled.
+//!
+//! The policy in force follows the turn: when the admin's requirements
+//! change, the turn gets the new approval policy, sandbox and command
+//! rules for its next call, and when a server stops or re-judges its tools,
+//! the next model request offers what is callable now.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::ffi::OsString;
@@ -13,28 +19,107 @@ use futures::stream::FuturesUnordered;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{CommandError, Session, SessionError};
-use crate::mcp_server::ToolCallError;
+use super::{CommandError, PolicySnapshot, Session, SessionError, SessionEvent};
+use crate::config::{ApprovalPolicy, SandboxMode};
+use crate::mcp_server::{Caller, ServerEvent, ToolCallError};
 use crate::model_stream::{
     ModelProvider, ModelRequest, ModelStreamActor, StreamEvent, chat_body, responses_body,
 };
-use crate::turn::{self, Effect, Input, McpOutcome, McpTool, TurnEvent, TurnOutcome};
+use crate::policy::allowed_set;
+use crate::turn::{
+    self, ApprovalDecision, ApprovalRequest, Effect, Input, McpOutcome, McpTool, TurnEvent,
+    TurnOutcome, TurnPolicy,
+};
 
 /// What commands and model requests of a turn run with.
 #[derive(Debug, Clone)]
 pub struct TurnRuntime {
     /// The model provider.
     pub provider: Arc<ModelProvider>,
-    /// The sandbox every command runs in.
+    /// The sandbox commands should run in, as the user asked for it; the
+    /// admin's requirements in force may make it stricter.
     pub sandbox: codex_sandbox::SandboxPolicy,
+    /// The sandbox mode of `sandbox`, in config terms.
+    pub sandbox_mode: SandboxMode,
+    /// The approval policy the front end wants (`never` for `codex exec`);
+    /// requirements may refuse it, and then one they allow applies.
+    pub approval: ApprovalPolicy,
     /// The environment of every command (`shell_environment_policy`
     /// applied to the parent environment).
     pub command_env: BTreeMap<OsString, OsString>,
 }
 
+/// Answers approval requests: the user at a terminal, an MCP client, or
+/// nobody ([`no_one_to_ask`]) in a headless run.
+pub type Approver = dyn Fn(ApprovalRequest) -> BoxFuture<'static, ApprovalDecision> + Send + Sync;
+
+/// The approver of a headless run: every request is answered
+/// [`ApprovalDecision::NoOneToAsk`].
+pub fn no_one_to_ask(_: ApprovalRequest) -> BoxFuture<'static, ApprovalDecision> {
+    Box::pin(std::future::ready(ApprovalDecision::NoOneToAsk))
+}
+
+/// What the requirements in `snapshot` leave of what the front end wants:
+/// the wanted value when every layer allows it, else the first value they
+/// all allow.
+pub fn turn_policy(snapshot: &PolicySnapshot, runtime: &TurnRuntime) -> TurnPolicy {
+    let requirements = snapshot.requirements.clone().unwrap_or_default();
+    let modes = allowed_set(&requirements, "allowed_sandbox_modes", |layer| {
+        layer.allowed_sandbox_modes.as_ref()
+    })
+    .ok()
+    .flatten()
+    .map(|set| set.values);
+    let policies = allowed_set(&requirements, "allowed_approval_policies", |layer| {
+        layer.allowed_approval_policies.as_ref()
+    })
+    .ok()
+    .flatten()
+    .map(|set| set.values);
+    TurnPolicy {
+        approval: pick(runtime.approval, policies.as_deref()),
+        sandbox_mode: pick(runtime.sandbox_mode, modes.as_deref()),
+        command_rules: requirements.command_rules(),
+        escalation_allowed: modes
+            .is_none_or(|modes| modes.contains(&SandboxMode::DangerFullAccess)),
+    }
+}
+
+/// `wanted` when `allowed` has it (or there is no list), else the first
+/// allowed value.
+fn pick<T: Copy + PartialEq>(wanted: T, allowed: Option<&[T]>) -> T {
+    match allowed {
+        Some(values) if !values.contains(&wanted) => values.first().copied().unwrap_or(wanted),
+        _ => wanted,
+    }
+}
+
+/// The sandbox a command runs in: the user's, at the mode in force, or none
+/// after an approved escalation.
+fn command_sandbox(
+    runtime: &TurnRuntime,
+    policy: &TurnPolicy,
+    escalated: bool,
+) -> codex_sandbox::SandboxPolicy {
+    let mode = if escalated {
+        codex_sandbox::SandboxMode::DangerFullAccess
+    } else {
+        match policy.sandbox_mode {
+            SandboxMode::ReadOnly => codex_sandbox::SandboxMode::ReadOnly,
+            SandboxMode::WorkspaceWrite => codex_sandbox::SandboxMode::WorkspaceWrite,
+            SandboxMode::DangerFullAccess | SandboxMode::ExternalSandbox => runtime.sandbox.mode,
+        }
+    };
+    codex_sandbox::SandboxPolicy {
+        mode,
+        ..runtime.sandbox.clone()
+    }
+}
+
 impl Session {
     /// The tools of every ready server, as the model is offered them.
     pub async fn mcp_tools(&self) -> Result<Vec<McpTool>, SessionError> {
+        let policy = self.policy();
         let statuses = self.statuses().await?;
         let qualified = self.tools().await?;
         let mut tools = Vec::new();
@@ -46,6 +131,12 @@ impl Session {
                 else {
                     continue;
                 };
+                let needs_approval = policy.verdict(&status.name).is_none_or(|verdict| {
+                    verdict
+                        .config
+                        .approvals
+                        .needs_approval(&info.name, info.read_only())
+                });
                 tools.push(McpTool {
                     qualified: name.qualified.clone(),
                     server: status.name.clone(),
@@ -55,6 +146,7 @@ impl Session {
                         description: info.description.clone().unwrap_or_default(),
                         parameters: info.input_schema.clone(),
                     },
+                    needs_approval,
                 });
             }
         }
@@ -64,11 +156,25 @@ impl Session {
     /// Starts a model-stream actor for `request`, as a temporary child of
     /// the session. Its [`StreamEvent`]s arrive on the returned channel,
     /// which closes after the final one (or if the actor dies first).
+    ///
+    /// The requirements in force at the moment of the request apply to it:
+    /// `enforce_residency` adds its header, whatever the config says.
     pub async fn sample(
         &self,
         provider: Arc<ModelProvider>,
         request: &ModelRequest,
     ) -> Result<mpsc::UnboundedReceiver<StreamEvent>, SessionError> {
+        let residency = self
+            .policy()
+            .requirements
+            .as_ref()
+            .and_then(|requirements| requirements.residency());
+        let provider = match residency {
+            Some(residency) => Arc::new(
+                provider.with_required_header(crate::policy::Residency::HEADER, residency.as_str()),
+            ),
+            None => provider,
+        };
         let body = match provider.wire_api {
             crate::config::WireApi::Responses => responses_body(request),
             crate::config::WireApi::Chat => chat_body(request),
@@ -105,17 +211,23 @@ impl Session {
     }
 
     /// Runs `machine` from `inputs` (warnings, then `Start`) until the turn
-    /// finishes or `cancel` fires, reporting every event to `on_event`.
-    /// Calls of one response run concurrently.
+    /// finishes or `cancel` fires, reporting every event to `on_event` and
+    /// every approval request to `approver`. Calls of one response run
+    /// concurrently.
     pub async fn run_turn(
         &self,
         machine: &mut turn::Machine,
         inputs: Vec<Input>,
         runtime: &TurnRuntime,
+        approver: &Approver,
         cancel: &CancellationToken,
         on_event: &mut (dyn FnMut(TurnEvent) + Send),
     ) -> TurnOutcome {
+        let mut policy = turn_policy(&self.policy(), runtime);
         let mut queue: VecDeque<Input> = inputs.into();
+        queue.push_front(Input::Policy(policy.clone()));
+        let mut policy_changes = self.policy_changes();
+        let mut events = self.subscribe();
         let mut running: FuturesUnordered<BoxFuture<'_, Vec<Input>>> = FuturesUnordered::new();
         // Retry notices arrive here as they happen; final reports come back
         // from `running`.
@@ -137,6 +249,7 @@ impl Session {
                             argv,
                             cwd,
                             timeout,
+                            escalated,
                         } => {
                             let mut spec = codex_sandbox::CommandSpec::new(
                                 argv.into_iter().map(OsString::from).collect(),
@@ -144,7 +257,7 @@ impl Session {
                                 runtime.command_env.clone(),
                             );
                             spec.timeout = timeout;
-                            let policy = runtime.sandbox.clone();
+                            let policy = command_sandbox(runtime, &policy, escalated);
                             running.push(Box::pin(async move {
                                 let started = Instant::now();
                                 let result = self
@@ -158,14 +271,25 @@ impl Session {
                                 }]
                             }));
                         }
+                        Effect::AskApproval(request) => {
+                            let call_id = request.call_id.clone();
+                            let answer = approver(request);
+                            running.push(Box::pin(async move {
+                                vec![Input::Approval {
+                                    call_id,
+                                    decision: answer.await,
+                                }]
+                            }));
+                        }
                         Effect::CallTool {
                             call_id,
                             server,
                             tool,
                             arguments,
+                            approved,
                         } => running.push(Box::pin(async move {
                             let result = self
-                                .call(&server, &tool, arguments)
+                                .call_as(&server, &tool, arguments, Caller::Model { approved })
                                 .await
                                 .map(|result| McpOutcome {
                                     content: result
@@ -198,6 +322,26 @@ impl Session {
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => queue.push_back(Input::Interrupt),
+                Ok(()) = policy_changes.changed() => {
+                    let snapshot = std::sync::Arc::clone(&policy_changes.borrow_and_update());
+                    policy = turn_policy(&snapshot, runtime);
+                    queue.push_back(Input::Warning(format!(
+                        "the administrator's requirements changed (policy version {}); they \
+                         apply from the next call",
+                        snapshot.version
+                    )));
+                    queue.push_back(Input::Policy(policy.clone()));
+                }
+                Ok(event) = events.recv() => {
+                    if let Some(warning) = warning_of(&event) {
+                        queue.push_back(Input::Warning(warning));
+                    }
+                    if offers_change(&event)
+                        && let Ok(tools) = self.mcp_tools().await
+                    {
+                        queue.push_back(Input::McpTools(tools));
+                    }
+                }
                 Some(notice) = notices.recv() => queue.push_back(notice),
                 Some(inputs) = running.next() => queue.extend(inputs),
             }
@@ -227,6 +371,30 @@ impl Session {
             vec![Input::StreamLost]
         })
     }
+}
+
+/// What the user is told, during a turn, of a session event.
+fn warning_of(event: &SessionEvent) -> Option<String> {
+    match event {
+        SessionEvent::ServerStopped { server, reason } => {
+            Some(format!("MCP server '{server}' stopped: {reason}"))
+        }
+        SessionEvent::SourceFailed { message } => Some(format!(
+            "{message}; the last good configuration and requirements stay in force"
+        )),
+        _ => None,
+    }
+}
+
+/// Whether a session event may change which MCP tools a turn offers.
+fn offers_change(event: &SessionEvent) -> bool {
+    matches!(
+        event,
+        SessionEvent::Server(ServerEvent::Ready { .. } | ServerEvent::ToolsChanged { .. })
+            | SessionEvent::Server(ServerEvent::Failed { .. })
+            | SessionEvent::ServerStopped { .. }
+            | SessionEvent::ServerGaveUp { .. }
+    )
 }
 
 /// A different jitter seed per request and per process.

@@ -60,9 +60,13 @@ pub fn exec_command_spec() -> ToolSpec {
                 },
                 "sandbox_permissions": {
                     "type": "string",
-                    "description": "Ignored unless `require_escalated`, which is refused: nobody can approve it."
+                    "enum": ["use_default", "require_escalated"],
+                    "description": "`require_escalated` asks the user to run the command outside the sandbox; only the on-request approval policy lets you ask."
                 },
-                "justification": { "type": "string" },
+                "justification": {
+                    "type": "string",
+                    "description": "One line the user reads when asked to approve."
+                },
                 "prefix_rule": { "type": "array", "items": { "type": "string" } }
             },
             "required": ["cmd"],
@@ -86,6 +90,11 @@ pub(crate) struct CommandCall {
     pub(crate) output_budget: usize,
     /// The output format.
     pub(crate) format: OutputFormat,
+    /// The model asks to run it outside the sandbox
+    /// (`sandbox_permissions = "require_escalated"`).
+    pub(crate) escalation: bool,
+    /// The model's one-line reason for that.
+    pub(crate) justification: Option<String>,
 }
 
 /// Which text the model gets back.
@@ -102,18 +111,12 @@ pub(crate) enum OutputFormat {
 pub(crate) enum CallRefused {
     /// The arguments are not what the tool takes.
     BadArguments(String),
-    /// The call asks to leave the sandbox, which nobody can approve.
-    Escalation,
 }
 
 impl CallRefused {
     pub(crate) fn text(&self) -> String {
         match self {
             CallRefused::BadArguments(err) => format!("failed to parse function arguments: {err}"),
-            CallRefused::Escalation => "approval policy is never: commands cannot run outside \
-                 the sandbox in this session, so this call was rejected. Run it inside the \
-                 sandbox instead."
-                .to_owned(),
         }
     }
 }
@@ -130,7 +133,6 @@ struct ExecArgs {
     yield_time_ms: Option<f64>,
     max_output_tokens: Option<f64>,
     sandbox_permissions: Option<String>,
-    #[allow(dead_code)]
     justification: Option<String>,
     #[allow(dead_code)]
     prefix_rule: Option<Vec<String>>,
@@ -151,9 +153,7 @@ pub(crate) fn exec_command_call(
 ) -> Result<CommandCall, CallRefused> {
     let args: ExecArgs = serde_json::from_str(arguments)
         .map_err(|err| CallRefused::BadArguments(err.to_string()))?;
-    if args.sandbox_permissions.as_deref() == Some("require_escalated") {
-        return Err(CallRefused::Escalation);
-    }
+    let escalation = args.sandbox_permissions.as_deref() == Some("require_escalated");
     let shell = args.shell.unwrap_or_else(|| "/bin/bash".to_owned());
     let flag = if args.login.unwrap_or(true) {
         "-lc"
@@ -172,6 +172,8 @@ pub(crate) fn exec_command_call(
             .map_or(DEFAULT_MAX_OUTPUT_TOKENS, |n| n as usize)
             .saturating_mul(BYTES_PER_TOKEN),
         format: OutputFormat::ExecCommand,
+        escalation,
+        justification: args.justification.filter(|text| !text.trim().is_empty()),
     })
 }
 
@@ -199,6 +201,8 @@ pub(crate) fn shell_call(
         display,
         output_budget: DEFAULT_MAX_OUTPUT_TOKENS * BYTES_PER_TOKEN,
         format: OutputFormat::LegacyJson,
+        escalation: false,
+        justification: None,
     })
 }
 
@@ -345,7 +349,7 @@ mod tests {
     }
 
     #[test]
-    fn bad_arguments_and_escalation_are_refused() {
+    fn bad_arguments_are_refused_and_escalation_is_flagged() {
         let cwd = Path::new("/w");
         let timeout = Duration::from_secs(1);
         assert!(matches!(
@@ -356,14 +360,14 @@ mod tests {
             exec_command_call(r#"{"command":"ls"}"#, cwd, timeout),
             Err(CallRefused::BadArguments(_))
         ));
-        assert_eq!(
-            exec_command_call(
-                r#"{"cmd":"rm -rf /","sandbox_permissions":"require_escalated"}"#,
-                cwd,
-                timeout
-            ),
-            Err(CallRefused::Escalation)
-        );
+        let call = exec_command_call(
+            r#"{"cmd":"rm -rf /","sandbox_permissions":"require_escalated","justification":"cleanup"}"#,
+            cwd,
+            timeout,
+        )
+        .expect("parses");
+        assert!(call.escalation);
+        assert_eq!(call.justification.as_deref(), Some("cleanup"));
     }
 
     #[test]

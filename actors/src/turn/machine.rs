@@ -20,11 +20,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::approval::{self, ApprovalDecision, ApprovalRequest, ApprovalSubject, Gate, TurnPolicy};
 use super::exec_tool::{
     self, CallRefused, CommandCall, EXEC_COMMAND, LEGACY_SHELL, aggregated_output,
     exec_command_spec,
 };
-use super::{ItemDetails, ItemStatus, ThreadItem, TurnConfig, TurnEvent, TurnOutcome};
+use super::{ItemDetails, ItemStatus, McpTool, ThreadItem, TurnConfig, TurnEvent, TurnOutcome};
 use crate::model_stream::{
     FunctionCall, FunctionCallOutput, ModelRequest, ModelResponse, ResponseItem, StreamEvent,
     TokenUsage, ToolSpec,
@@ -73,6 +74,19 @@ pub enum Input {
         /// The result, or why there is none.
         result: Result<McpOutcome, String>,
     },
+    /// The user answered an approval request.
+    Approval {
+        /// The call it answers.
+        call_id: String,
+        /// The answer.
+        decision: ApprovalDecision,
+    },
+    /// The admin's requirements changed: this policy applies from the next
+    /// call on.
+    Policy(TurnPolicy),
+    /// The MCP tools on offer changed (a server stopped, started, or
+    /// re-judged its tools): the next request offers these.
+    McpTools(Vec<McpTool>),
     /// Ctrl-C.
     Interrupt,
 }
@@ -94,6 +108,8 @@ pub enum Effect {
         cwd: std::path::PathBuf,
         /// For how long at most.
         timeout: Duration,
+        /// Approved to run outside the sandbox.
+        escalated: bool,
     },
     /// Call an MCP tool.
     CallTool {
@@ -105,7 +121,12 @@ pub enum Effect {
         tool: String,
         /// The arguments.
         arguments: Option<serde_json::Map<String, Value>>,
+        /// The approval gate let it through (a call of a tool the turn
+        /// does not know is not: the session checks whether it needs one).
+        approved: bool,
     },
+    /// Ask the user; the answer comes back as [`Input::Approval`].
+    AskApproval(ApprovalRequest),
     /// The turn is over.
     Finish(TurnOutcome),
 }
@@ -128,6 +149,27 @@ struct Pending {
     item: Option<ThreadItem>,
     /// For commands: how to format the output.
     command: Option<CommandCall>,
+    /// What runs once the user approves.
+    awaiting: Option<Awaiting>,
+}
+
+/// A call held for an approval.
+#[derive(Debug)]
+enum Awaiting {
+    Command,
+    Tool {
+        server: String,
+        tool: String,
+        arguments: Option<serde_json::Map<String, Value>>,
+    },
+}
+
+/// Where a qualified MCP tool name goes.
+#[derive(Debug, Clone)]
+struct Route {
+    server: String,
+    tool: String,
+    needs_approval: bool,
 }
 
 /// The state of one turn.
@@ -137,8 +179,10 @@ pub struct Machine {
     phase: Phase,
     history: Vec<ResponseItem>,
     tools: Vec<ToolSpec>,
-    routes: BTreeMap<String, (String, String)>,
+    routes: BTreeMap<String, Route>,
     pending: Vec<Pending>,
+    /// Calls approved for the whole session.
+    approved: std::collections::BTreeSet<String>,
     next_item: u64,
     next_chunk: u64,
     usage: TokenUsage,
@@ -148,20 +192,10 @@ pub struct Machine {
 impl Machine {
     /// A turn that has not started.
     pub fn new(config: TurnConfig) -> Self {
-        let mut tools = vec![exec_command_spec()];
-        tools.extend(config.mcp_tools.iter().map(|tool| tool.spec.clone()));
-        let routes = config
-            .mcp_tools
-            .iter()
-            .map(|tool| {
-                (
-                    tool.qualified.clone(),
-                    (tool.server.clone(), tool.tool.clone()),
-                )
-            })
-            .collect();
+        let (tools, routes) = offer(&config.mcp_tools);
         Machine {
             history: vec![ResponseItem::developer_text(config.instructions.clone())],
+            approved: config.session_approvals.clone(),
             config,
             phase: Phase::Idle,
             tools,
@@ -179,6 +213,12 @@ impl Machine {
         &self.history
     }
 
+    /// Every call approved for the whole session so far (earlier turns'
+    /// and this one's), for the next turn.
+    pub fn session_approvals(&self) -> &std::collections::BTreeSet<String> {
+        &self.approved
+    }
+
     /// Advances the turn.
     pub fn step(&mut self, input: Input) -> Vec<Effect> {
         match (self.phase, input) {
@@ -187,11 +227,18 @@ impl Machine {
                 let item = self.item(ItemDetails::Error { message });
                 vec![Effect::Emit(TurnEvent::ItemCompleted(item))]
             }
-            (_, Input::Interrupt) => {
-                let mut effects = self.reconcile();
-                self.phase = Phase::Done;
-                effects.push(Effect::Finish(TurnOutcome::Interrupted));
-                effects
+            (_, Input::Interrupt) => self.interrupt(),
+            (_, Input::Policy(policy)) => {
+                self.policy(policy);
+                Vec::new()
+            }
+            (_, Input::McpTools(tools)) => {
+                (self.tools, self.routes) = offer(&tools);
+                self.config.mcp_tools = tools;
+                Vec::new()
+            }
+            (Phase::RunningTools, Input::Approval { call_id, decision }) => {
+                self.approval(&call_id, decision)
             }
             (Phase::Idle, Input::Start { prompt }) => {
                 self.history.push(ResponseItem::user_text(prompt));
@@ -308,38 +355,39 @@ impl Machine {
         if let Some(parsed) = parsed {
             return match parsed {
                 Ok(command) => {
-                    let item = self.item(ItemDetails::CommandExecution {
-                        command: command.display.clone(),
-                        aggregated_output: String::new(),
-                        exit_code: None,
-                        status: ItemStatus::InProgress,
-                    });
-                    let effects = vec![
-                        Effect::Emit(TurnEvent::ItemStarted(item.clone())),
-                        Effect::RunCommand {
-                            call_id: call.call_id.clone(),
-                            argv: command.argv.clone(),
-                            cwd: command.cwd.clone(),
-                            timeout: command.timeout,
-                        },
-                    ];
-                    self.pending.push(Pending {
-                        call_id: call.call_id,
-                        output: None,
-                        item: Some(item),
-                        command: Some(command),
-                    });
-                    effects
-                }
-                Err(refused @ CallRefused::Escalation) => {
-                    let item = self.item(ItemDetails::CommandExecution {
-                        command: command_text(&call.arguments),
-                        aggregated_output: String::new(),
-                        exit_code: None,
-                        status: ItemStatus::Declined,
-                    });
-                    self.answered(call.call_id, refused.text());
-                    vec![Effect::Emit(TurnEvent::ItemCompleted(item))]
+                    match approval::command_gate(&self.config.policy, &command, &self.approved) {
+                        Gate::Run { escalated } => {
+                            self.run_command(call.call_id, command, escalated)
+                        }
+                        Gate::Ask(reason) => {
+                            let request = ApprovalRequest {
+                                call_id: call.call_id.clone(),
+                                subject: ApprovalSubject::Command {
+                                    command: command.display.clone(),
+                                    cwd: command.cwd.clone(),
+                                },
+                                reason,
+                            };
+                            self.pending.push(Pending {
+                                call_id: call.call_id,
+                                output: None,
+                                item: None,
+                                command: Some(command),
+                                awaiting: Some(Awaiting::Command),
+                            });
+                            vec![Effect::AskApproval(request)]
+                        }
+                        Gate::Refuse(text) => {
+                            let item = self.item(ItemDetails::CommandExecution {
+                                command: command.display.clone(),
+                                aggregated_output: String::new(),
+                                exit_code: None,
+                                status: ItemStatus::Declined,
+                            });
+                            self.answered(call.call_id, text);
+                            vec![Effect::Emit(TurnEvent::ItemCompleted(item))]
+                        }
+                    }
                 }
                 Err(refused @ CallRefused::BadArguments(_)) => {
                     self.answered(call.call_id, refused.text());
@@ -347,14 +395,27 @@ impl Machine {
                 }
             };
         }
-        let route = self
-            .routes
-            .get(&call.name)
-            .cloned()
-            .or_else(|| unoffered_route(&self.config.mcp_servers, &call.name));
-        let Some((server, tool)) = route else {
-            self.answered(call.call_id, format!("unsupported call: {}", call.name));
-            return Vec::new();
+        let route = self.routes.get(&call.name).cloned();
+        // A tool not on offer still goes to its server, whose refusal names
+        // the rule; the session itself checks whether it needs approval.
+        let (server, tool, gate) = match route {
+            Some(route) => {
+                let gate = approval::tool_gate(
+                    &self.config.policy,
+                    &route.server,
+                    &route.tool,
+                    route.needs_approval,
+                    &self.approved,
+                );
+                (route.server, route.tool, Some(gate))
+            }
+            None => match unoffered_route(&self.config.mcp_servers, &call.name) {
+                Some((server, tool)) => (server, tool, None),
+                None => {
+                    self.answered(call.call_id, format!("unsupported call: {}", call.name));
+                    return Vec::new();
+                }
+            },
         };
         let parsed: Result<Value, _> = if call.arguments.trim().is_empty() {
             Ok(Value::Object(Default::default()))
@@ -388,29 +449,239 @@ impl Machine {
             self.answered(call.call_id, problem);
             return vec![Effect::Emit(TurnEvent::ItemCompleted(item))];
         }
+        match gate {
+            None => self.call_tool(call.call_id, server, tool, arguments, false),
+            Some(Gate::Run { .. }) => self.call_tool(call.call_id, server, tool, arguments, true),
+            Some(Gate::Ask(reason)) => {
+                let request = ApprovalRequest {
+                    call_id: call.call_id.clone(),
+                    subject: ApprovalSubject::Tool {
+                        server: server.clone(),
+                        tool: tool.clone(),
+                        arguments: shown,
+                    },
+                    reason,
+                };
+                self.pending.push(Pending {
+                    call_id: call.call_id,
+                    output: None,
+                    item: None,
+                    command: None,
+                    awaiting: Some(Awaiting::Tool {
+                        server,
+                        tool,
+                        arguments,
+                    }),
+                });
+                vec![Effect::AskApproval(request)]
+            }
+            Some(Gate::Refuse(text)) => {
+                let item = self.item(ItemDetails::McpToolCall {
+                    server,
+                    tool,
+                    arguments: shown,
+                    result: None,
+                    error: Some(text.clone()),
+                    status: ItemStatus::Failed,
+                });
+                self.answered(call.call_id, format!("tool call failed: {text}"));
+                vec![Effect::Emit(TurnEvent::ItemCompleted(item))]
+            }
+        }
+    }
+
+    /// Starts a command now.
+    fn run_command(
+        &mut self,
+        call_id: String,
+        command: CommandCall,
+        escalated: bool,
+    ) -> Vec<Effect> {
+        let item = self.item(ItemDetails::CommandExecution {
+            command: command.display.clone(),
+            aggregated_output: String::new(),
+            exit_code: None,
+            status: ItemStatus::InProgress,
+        });
+        let effects = vec![
+            Effect::Emit(TurnEvent::ItemStarted(item.clone())),
+            Effect::RunCommand {
+                call_id: call_id.clone(),
+                argv: command.argv.clone(),
+                cwd: command.cwd.clone(),
+                timeout: command.timeout,
+                escalated,
+            },
+        ];
+        match self.pending.iter_mut().find(|p| p.call_id == call_id) {
+            Some(pending) => {
+                pending.item = Some(item);
+                pending.awaiting = None;
+            }
+            None => self.pending.push(Pending {
+                call_id,
+                output: None,
+                item: Some(item),
+                command: Some(command),
+                awaiting: None,
+            }),
+        }
+        effects
+    }
+
+    /// Calls an MCP tool now.
+    fn call_tool(
+        &mut self,
+        call_id: String,
+        server: String,
+        tool: String,
+        arguments: Option<serde_json::Map<String, Value>>,
+        approved: bool,
+    ) -> Vec<Effect> {
         let item = self.item(ItemDetails::McpToolCall {
             server: server.clone(),
             tool: tool.clone(),
-            arguments: shown,
+            arguments: arguments.clone().map_or(Value::Null, Value::Object),
             result: None,
             error: None,
             status: ItemStatus::InProgress,
         });
-        self.pending.push(Pending {
-            call_id: call.call_id.clone(),
-            output: None,
-            item: Some(item.clone()),
-            command: None,
-        });
+        match self.pending.iter_mut().find(|p| p.call_id == call_id) {
+            Some(pending) => {
+                pending.item = Some(item.clone());
+                pending.awaiting = None;
+            }
+            None => self.pending.push(Pending {
+                call_id: call_id.clone(),
+                output: None,
+                item: Some(item.clone()),
+                command: None,
+                awaiting: None,
+            }),
+        }
         vec![
             Effect::Emit(TurnEvent::ItemStarted(item)),
             Effect::CallTool {
-                call_id: call.call_id,
+                call_id,
                 server,
                 tool,
                 arguments,
+                approved,
             },
         ]
+    }
+
+    /// The user answered an approval request.
+    fn approval(&mut self, call_id: &str, decision: ApprovalDecision) -> Vec<Effect> {
+        let Some(index) = self
+            .pending
+            .iter()
+            .position(|p| p.call_id == call_id && p.awaiting.is_some())
+        else {
+            return Vec::new();
+        };
+        let (awaiting, command) = {
+            let pending = &mut self.pending[index];
+            (pending.awaiting.take(), pending.command.clone())
+        };
+        let Some(awaiting) = awaiting else {
+            return Vec::new();
+        };
+        let for_session = decision == ApprovalDecision::ApproveForSession;
+        match (decision, awaiting) {
+            (
+                ApprovalDecision::Approve | ApprovalDecision::ApproveForSession,
+                Awaiting::Command,
+            ) => {
+                let Some(command) = command else {
+                    return Vec::new();
+                };
+                if for_session {
+                    self.approved.insert(approval::command_key(&command));
+                }
+                // The gate says whether the approval makes it leave the
+                // sandbox, and still refuses what requirements forbid.
+                let escalated = command.escalation;
+                let mut effects = self.run_command(call_id.to_owned(), command, escalated);
+                effects.extend(self.maybe_continue());
+                effects
+            }
+            (
+                ApprovalDecision::Approve | ApprovalDecision::ApproveForSession,
+                Awaiting::Tool {
+                    server,
+                    tool,
+                    arguments,
+                },
+            ) => {
+                if for_session {
+                    self.approved.insert(approval::tool_key(&server, &tool));
+                }
+                self.call_tool(call_id.to_owned(), server, tool, arguments, true)
+            }
+            (ApprovalDecision::Abort, _) => self.interrupt(),
+            (decision @ (ApprovalDecision::Deny | ApprovalDecision::NoOneToAsk), awaiting) => {
+                let text = match decision {
+                    ApprovalDecision::NoOneToAsk => format!(
+                        "this call needs the user's approval, but nobody can give it in this \
+                         session (approval policy {}); it was not run",
+                        self.config.policy.approval
+                    ),
+                    _ => "the user declined this call; it was not run. Do something else, or \
+                          ask the user what to do differently."
+                        .to_owned(),
+                };
+                let details = match awaiting {
+                    Awaiting::Command => ItemDetails::CommandExecution {
+                        command: command.map(|c| c.display).unwrap_or_default(),
+                        aggregated_output: String::new(),
+                        exit_code: None,
+                        status: ItemStatus::Declined,
+                    },
+                    Awaiting::Tool {
+                        server,
+                        tool,
+                        arguments,
+                    } => ItemDetails::McpToolCall {
+                        server,
+                        tool,
+                        arguments: arguments.map_or(Value::Null, Value::Object),
+                        result: None,
+                        error: Some(text.clone()),
+                        status: ItemStatus::Declined,
+                    },
+                };
+                let item = self.item(details);
+                if let Some(pending) = self.pending.get_mut(index) {
+                    pending.output = Some(text);
+                }
+                let mut effects = vec![Effect::Emit(TurnEvent::ItemCompleted(item))];
+                effects.extend(self.maybe_continue());
+                effects
+            }
+        }
+    }
+
+    /// Ends the turn now (Ctrl-C, Esc, or an approval answered "abort").
+    fn interrupt(&mut self) -> Vec<Effect> {
+        let mut effects = self.reconcile();
+        self.phase = Phase::Done;
+        effects.push(Effect::Finish(TurnOutcome::Interrupted));
+        effects
+    }
+
+    /// A new policy: from the next call on. The model is told when the
+    /// sandbox or the approval policy changed under it.
+    fn policy(&mut self, policy: TurnPolicy) {
+        let old = &self.config.policy;
+        if old.sandbox_mode != policy.sandbox_mode || old.approval != policy.approval {
+            self.history.push(ResponseItem::developer_text(format!(
+                "The administrator's requirements changed during this turn: commands now run \
+                 in a `{}` sandbox, and the approval policy is `{}`.",
+                policy.sandbox_mode, policy.approval
+            )));
+        }
+        self.config.policy = policy;
     }
 
     /// Records an output for a call that never ran.
@@ -420,6 +691,7 @@ impl Machine {
             output: Some(output),
             item: None,
             command: None,
+            awaiting: None,
         });
     }
 
@@ -529,7 +801,7 @@ impl Machine {
     /// Once every call has its output: the outputs join the history, in
     /// call order, and the model is asked again.
     fn maybe_continue(&mut self) -> Vec<Effect> {
-        if self.pending.iter().any(|p| p.output.is_none()) {
+        if self.phase != Phase::RunningTools || self.pending.iter().any(|p| p.output.is_none()) {
             return Vec::new();
         }
         for pending in std::mem::take(&mut self.pending) {
@@ -579,12 +851,25 @@ impl Machine {
     }
 }
 
-/// How a refused command is shown: its `cmd` when readable.
-fn command_text(arguments: &str) -> String {
-    serde_json::from_str::<Value>(arguments)
-        .ok()
-        .and_then(|v| v.get("cmd").and_then(Value::as_str).map(str::to_owned))
-        .unwrap_or_else(|| arguments.to_owned())
+/// The tools offered to the model (`exec_command` and every MCP tool), and
+/// where each qualified MCP name goes.
+fn offer(mcp_tools: &[McpTool]) -> (Vec<ToolSpec>, BTreeMap<String, Route>) {
+    let mut tools = vec![exec_command_spec()];
+    tools.extend(mcp_tools.iter().map(|tool| tool.spec.clone()));
+    let routes = mcp_tools
+        .iter()
+        .map(|tool| {
+            (
+                tool.qualified.clone(),
+                Route {
+                    server: tool.server.clone(),
+                    tool: tool.tool.clone(),
+                    needs_approval: tool.needs_approval,
+                },
+            )
+        })
+        .collect();
+    (tools, routes)
 }
 
 /// The text the model reads for an MCP result: text blocks joined, any

@@ -27,11 +27,19 @@ fn config() -> TurnConfig {
                 description: "echo".to_owned(),
                 parameters: json!({"type": "object"}),
             },
+            needs_approval: false,
         }],
         mcp_servers: vec!["mini".to_owned(), "mini__x".to_owned()],
         output_schema: None,
         command_timeout: Duration::from_secs(10),
         seed: 7,
+        policy: TurnPolicy {
+            approval: crate::config::ApprovalPolicy::Never,
+            sandbox_mode: crate::config::SandboxMode::WorkspaceWrite,
+            command_rules: Vec::new(),
+            escalation_allowed: true,
+        },
+        session_approvals: Default::default(),
     }
 }
 
@@ -88,7 +96,12 @@ fn render(effect: &Effect) -> String {
 
 #[track_caller]
 fn check(inputs: Vec<Input>, expect: Expect) {
-    let mut machine = Machine::new(config());
+    check_with(config(), inputs, expect);
+}
+
+#[track_caller]
+fn check_with(config: TurnConfig, inputs: Vec<Input>, expect: Expect) {
+    let mut machine = Machine::new(config);
     let mut out = String::new();
     for input in inputs {
         for effect in machine.step(input) {
@@ -180,9 +193,9 @@ fn parallel_calls_then_an_answer() {
             TurnStarted
             sample [msg:developer, msg:user] with 2 tools
             started item_0 CommandExecution { command: "/bin/bash -lc 'echo hi'", aggregated_output: "", exit_code: None, status: InProgress }
-            RunCommand { call_id: "c1", argv: ["/bin/bash", "-lc", "echo hi"], cwd: "/w", timeout: 10s }
+            RunCommand { call_id: "c1", argv: ["/bin/bash", "-lc", "echo hi"], cwd: "/w", timeout: 10s, escalated: false }
             started item_1 McpToolCall { server: "mini", tool: "echo", arguments: Object {"text": String("x")}, result: None, error: None, status: InProgress }
-            CallTool { call_id: "c2", server: "mini", tool: "echo", arguments: Some({"text": String("x")}) }
+            CallTool { call_id: "c2", server: "mini", tool: "echo", arguments: Some({"text": String("x")}), approved: true }
             completed item_1 McpToolCall { server: "mini", tool: "echo", arguments: Object {"text": String("x")}, result: Some(McpOutcome { content: [Object {"type": String("text"), "text": String("x")}], structured_content: None, is_error: false }), error: None, status: Completed }
             completed item_0 CommandExecution { command: "/bin/bash -lc 'echo hi'", aggregated_output: "hi\n", exit_code: Some(0), status: Completed }
             sample [msg:developer, msg:user, call:c1, call:c2, call:c3, call:c4, output:c1, output:c2, output:c3, output:c4] with 2 tools
@@ -227,7 +240,7 @@ fn outputs_the_model_reads() {
         c1: execution error: the sandbox refused
         c2: failed to parse function arguments: expected a JSON object, found [1]
         c3: unsupported call: nope
-        c4: approval policy is never: commands cannot run outside the sandbox in this session, so this call was rejected. Run it inside the sandbox instead."#]]
+        c4: approval policy is never: this session does not let the model ask to run a command outside the sandbox, so the call was rejected. Run it inside the sandbox instead."#]]
     .assert_eq(&outputs.join("\n"));
 }
 
@@ -255,7 +268,7 @@ fn retries_show_and_failures_reconcile_open_items() {
             sample [msg:developer, msg:user] with 2 tools
             Error { message: "Reconnecting... 1/5 (stream closed before response.completed)" }
             started item_0 CommandExecution { command: "/bin/bash -lc 'sleep 9'", aggregated_output: "", exit_code: None, status: InProgress }
-            RunCommand { call_id: "c1", argv: ["/bin/bash", "-lc", "sleep 9"], cwd: "/w", timeout: 10s }
+            RunCommand { call_id: "c1", argv: ["/bin/bash", "-lc", "sleep 9"], cwd: "/w", timeout: 10s, escalated: false }
             completed item_0 CommandExecution { command: "/bin/bash -lc 'sleep 9'", aggregated_output: "", exit_code: None, status: Failed }
             Finish(Interrupted)
         "#]],
@@ -307,5 +320,108 @@ fn calls_to_tools_not_on_offer_go_to_their_server() {
             Effect::CallTool { server, tool, .. } if server == "mini" && tool == "delete_repository"
         )),
         "{effects:?}"
+    );
+}
+
+fn with_approvals(approval: crate::config::ApprovalPolicy) -> TurnConfig {
+    let mut config = config();
+    config.policy.approval = approval;
+    config.mcp_tools[0].needs_approval = true;
+    config
+}
+
+#[test]
+fn an_approved_escalation_runs_outside_the_sandbox_and_a_denied_one_tells_the_model() {
+    let escalate = r#"{"cmd":"make install","sandbox_permissions":"require_escalated","justification":"needs /usr/local"}"#;
+    check_with(
+        with_approvals(crate::config::ApprovalPolicy::OnRequest),
+        vec![
+            start(),
+            response(
+                vec![
+                    call("c1", "exec_command", escalate),
+                    call("c2", "mcp__mini__echo", "{}"),
+                ],
+                1,
+            ),
+            Input::Approval {
+                call_id: "c2".to_owned(),
+                decision: ApprovalDecision::Deny,
+            },
+            Input::Approval {
+                call_id: "c1".to_owned(),
+                decision: ApprovalDecision::ApproveForSession,
+            },
+            Input::CommandDone {
+                call_id: "c1".to_owned(),
+                result: exit(0, "ok\n"),
+                wall: Duration::from_millis(5),
+            },
+        ],
+        expect![[r#"
+            TurnStarted
+            sample [msg:developer, msg:user] with 2 tools
+            AskApproval(ApprovalRequest { call_id: "c1", subject: Command { command: "/bin/bash -lc 'make install'", cwd: "/w" }, reason: Escalation { justification: Some("needs /usr/local") } })
+            AskApproval(ApprovalRequest { call_id: "c2", subject: Tool { server: "mini", tool: "echo", arguments: Object {} }, reason: Tool })
+            completed item_0 McpToolCall { server: "mini", tool: "echo", arguments: Object {}, result: None, error: Some("the user declined this call; it was not run. Do something else, or ask the user what to do differently."), status: Declined }
+            started item_1 CommandExecution { command: "/bin/bash -lc 'make install'", aggregated_output: "", exit_code: None, status: InProgress }
+            RunCommand { call_id: "c1", argv: ["/bin/bash", "-lc", "make install"], cwd: "/w", timeout: 10s, escalated: true }
+            completed item_1 CommandExecution { command: "/bin/bash -lc 'make install'", aggregated_output: "ok\n", exit_code: Some(0), status: Completed }
+            sample [msg:developer, msg:user, call:c1, call:c2, output:c1, output:c2] with 2 tools
+        "#]],
+    );
+}
+
+#[test]
+fn a_headless_run_refuses_what_needs_approval() {
+    check_with(
+        with_approvals(crate::config::ApprovalPolicy::Never),
+        vec![
+            start(),
+            response(vec![call("c1", "mcp__mini__echo", "{}")], 1),
+        ],
+        expect![[r#"
+            TurnStarted
+            sample [msg:developer, msg:user] with 2 tools
+            completed item_0 McpToolCall { server: "mini", tool: "echo", arguments: Object {}, result: None, error: Some("MCP tool call requires approval, but approval policy is never"), status: Failed }
+            sample [msg:developer, msg:user, call:c1, output:c1] with 2 tools
+        "#]],
+    );
+}
+
+#[test]
+fn a_new_policy_applies_to_the_next_call_and_the_model_is_told() {
+    let mut machine = Machine::new(config());
+    machine.step(start());
+    let mut tightened = config().policy;
+    tightened.sandbox_mode = crate::config::SandboxMode::ReadOnly;
+    tightened.command_rules = vec![crate::policy::command_rules::PrefixRule {
+        pattern: vec![crate::policy::command_rules::PatternToken::Token(
+            "rm".to_owned(),
+        )],
+        decision: crate::policy::command_rules::Decision::Forbidden,
+        justification: Some("no deleting".to_owned()),
+        source: "req".to_owned(),
+    }];
+    machine.step(Input::Policy(tightened));
+    machine.step(Input::McpTools(Vec::new()));
+    let effects = machine.step(response(
+        vec![call("c1", "exec_command", r#"{"cmd":"rm -rf x"}"#)],
+        1,
+    ));
+    let rendered: Vec<String> = effects.iter().map(render).collect();
+    expect![[r#"
+        [
+            "completed item_0 CommandExecution { command: \"/bin/bash -lc 'rm -rf x'\", aggregated_output: \"\", exit_code: None, status: Declined }",
+            "sample [msg:developer, msg:user, msg:developer, call:c1, output:c1] with 1 tools",
+        ]
+    "#]]
+    .assert_debug_eq(&rendered);
+    assert!(
+        machine
+            .history()
+            .iter()
+            .any(|item| format!("{item:?}").contains("`read-only` sandbox")),
+        "the model reads that the sandbox changed"
     );
 }

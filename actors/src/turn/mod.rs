@@ -16,13 +16,22 @@
 //!
 //! A tool error, a timeout, bad JSON arguments or an unknown tool becomes an
 //! output the model reads: it never fails the turn.
+//!
+//! Every call passes the approval gate first (`approval.rs`): the admin's
+//! command rules, the approval policy and each MCP tool's approval mode.
+//! A call that needs an answer waits for [`Input::Approval`]; a headless
+//! run answers [`ApprovalDecision::NoOneToAsk`].
 
+mod approval;
 mod exec_tool;
 mod machine;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use approval::{
+    ApprovalDecision, ApprovalReason, ApprovalRequest, ApprovalSubject, TurnPolicy,
+};
 pub use exec_tool::{EXEC_COMMAND, LEGACY_SHELL, exec_command_spec, shell_quote};
 pub use machine::{Effect, Input, Machine, McpOutcome};
 
@@ -56,6 +65,11 @@ pub struct TurnConfig {
     pub command_timeout: Duration,
     /// Drives chunk ids; any value.
     pub seed: u64,
+    /// The approval policy, sandbox and command rules in force when the
+    /// turn starts ([`Input::Policy`] replaces them).
+    pub policy: TurnPolicy,
+    /// Calls the user approved for the whole session in earlier turns.
+    pub session_approvals: std::collections::BTreeSet<String>,
 }
 
 /// One MCP tool as offered to the model.
@@ -69,6 +83,9 @@ pub struct McpTool {
     pub tool: String,
     /// Its description and input schema, under `qualified`.
     pub spec: ToolSpec,
+    /// Whether a call needs the user's approval: it is not annotated
+    /// read-only, or its approval mode says so.
+    pub needs_approval: bool,
 }
 
 /// What the user sees of a turn (exec's JSONL events).

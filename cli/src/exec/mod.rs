@@ -22,10 +22,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use codex_actors::config::SandboxMode;
+use codex_actors::config::{ApprovalPolicy, SandboxMode};
 use codex_actors::model_stream::{ModelProvider, resolve_provider};
 use codex_actors::policy::{Withheld, fallback_warning};
-use codex_actors::session::{ServerState, Session, TurnRuntime};
+use codex_actors::session::{ServerState, Session, TurnRuntime, no_one_to_ask, turn_policy};
 use codex_actors::turn::{self, Input, TurnConfig, TurnEvent, TurnOutcome};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -94,6 +94,12 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
     {
         warnings.push(fallback_warning("sandbox_mode", mode.get(), &err));
     }
+    // Nobody is there to approve anything: exec wants `never`. Requirements
+    // may refuse it, and then it falls back the same way, with a warning.
+    let mut approval = loaded.effective.approval_policy.clone();
+    if let Err(err) = approval.set(ApprovalPolicy::Never) {
+        warnings.push(fallback_warning("approval_policy", approval.get(), &err));
+    }
     let sandbox = crate::sandbox::policy(
         &loaded.config.sandbox_workspace_write,
         *mode.get(),
@@ -111,11 +117,13 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
         model,
         provider: Arc::new(provider),
         mode: *mode.get(),
+        approval: *approval.get(),
         reasoning_effort: loaded.config.model.reasoning_effort.clone(),
         output_schema,
         color: human::use_color(args.color),
     };
-    let options = crate::session::session_options_at(overrides, &settings.cwd, Vec::new())?;
+    let mut options = crate::session::session_options_at(overrides, &settings.cwd, Vec::new())?;
+    options.watch_debounce = crate::session::watch_debounce(&loaded);
     let preloaded = crate::session::preloaded(loaded);
     let last_message_file = args.output_last_message.clone();
     let outcome = codex_runtime::block_on(move || async move {
@@ -130,6 +138,8 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
         let runtime = TurnRuntime {
             provider: Arc::clone(&settings.provider),
             sandbox,
+            sandbox_mode: settings.mode,
+            approval: settings.approval,
             command_env,
         };
         let result = drive(
@@ -150,6 +160,7 @@ struct Settings {
     model: String,
     provider: Arc<ModelProvider>,
     mode: SandboxMode,
+    approval: ApprovalPolicy,
     reasoning_effort: Option<String>,
     output_schema: Option<Value>,
     color: bool,
@@ -225,6 +236,8 @@ async fn drive(
         output_schema: settings.output_schema.clone(),
         command_timeout: COMMAND_TIMEOUT,
         seed: std::process::id().into(),
+        policy: turn_policy(&session.policy(), runtime),
+        session_approvals: Default::default(),
     };
     let mut machine = turn::Machine::new(config);
     let mut inputs: Vec<Input> = warnings.into_iter().map(Input::Warning).collect();
@@ -246,7 +259,14 @@ async fn drive(
     inputs.push(Input::Start { prompt });
     let mut on_event = |event: TurnEvent| out.event(&event);
     Ok(session
-        .run_turn(&mut machine, inputs, runtime, cancel, &mut on_event)
+        .run_turn(
+            &mut machine,
+            inputs,
+            runtime,
+            &no_one_to_ask,
+            cancel,
+            &mut on_event,
+        )
         .await)
 }
 
@@ -313,7 +333,7 @@ impl Output {
                 ("workdir", settings.cwd.display().to_string()),
                 ("model", settings.model.clone()),
                 ("provider", settings.provider.id.clone()),
-                ("approval", "never".to_owned()),
+                ("approval", settings.approval.to_string()),
                 ("sandbox", settings.mode.to_string()),
                 ("session id", thread_id.to_owned()),
             ]);
@@ -346,9 +366,11 @@ fn instructions(settings: &Settings, mcp_tools: usize) -> String {
     let mut text = format!(
         "You are a coding agent running non-interactively (`codex exec`). Nobody can answer \
          questions or approve anything during this run: work with what you have, then give a \
-         concise final answer.\n\nUse the `exec_command` tool to run shell commands. They run \
+         concise final answer. The approval policy is `{approval}`: a call that needs an \
+         approval is not run.\n\nUse the `exec_command` tool to run shell commands. They run \
          in a `{mode}` sandbox with network access {network}, in {cwd} unless you pass \
          `workdir`.",
+        approval = settings.approval,
         mode = settings.mode,
         cwd = settings.cwd.display(),
     );
@@ -359,10 +381,11 @@ fn instructions(settings: &Settings, mcp_tools: usize) -> String {
         );
     }
     text.push_str(&format!(
-        "\n\n<environment_context>\n  <cwd>{}</cwd>\n  <approval_policy>never</approval_policy>\n  \
+        "\n\n<environment_context>\n  <cwd>{}</cwd>\n  <approval_policy>{}</approval_policy>\n  \
          <sandbox_mode>{}</sandbox_mode>\n  <network_access>{network}</network_access>\n\
          </environment_context>",
         settings.cwd.display(),
+        settings.approval,
         settings.mode
     ));
     text

@@ -222,7 +222,7 @@ async fn an_mcp_tool_call_and_parallel_calls() {
             ]),
             Reply::sse(vec![ev::message("m1", "all done"), ev::completed("r2")]),
         ],
-        &mcp_server("mini", ""),
+        &mcp_server("mini", "default_tools_approval_mode = \"approve\""),
     )
     .await;
     let started = std::time::Instant::now();
@@ -479,7 +479,10 @@ async fn a_tool_timeout_becomes_an_output() {
             ]),
             Reply::sse(vec![ev::message("m1", "it timed out"), ev::completed("r2")]),
         ],
-        &mcp_server("mini", "tool_timeout_sec = 0.3"),
+        &mcp_server(
+            "mini",
+            "tool_timeout_sec = 0.3\ndefault_tools_approval_mode = \"approve\"",
+        ),
     )
     .await;
     let run = exec.run(&["--json", "sleep"], None).await;

@@ -26,6 +26,9 @@ mod mcp_list_get;
 mod mcp_session;
 /// `codex mcp login` and `logout` against an OAuth-protected test server.
 mod oauth;
+/// The policy actor: requirements changed during a turn apply to its next
+/// call, and every requirement key Codex enforces.
+mod policy_live;
 /// `codex requirements show` and `explain`.
 mod requirements;
 /// `codex sandbox linux` under real kernel enforcement.

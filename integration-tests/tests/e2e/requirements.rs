@@ -75,3 +75,38 @@ fn explain_each_verdict() {
         .collect();
     insta::assert_snapshot!("explain", runs.join("\n"));
 }
+
+#[test]
+fn command_rules_are_shown_and_explained() {
+    let mut env = TestEnv::new();
+    env.requirements_file(
+        r#"
+enforce_residency = "us"
+
+[rules]
+prefix_rules = [
+  { pattern = ["git", "push"], decision = "forbidden", justification = "CI pushes." },
+  { pattern = ["rm", ["-rf", "-fr"]], decision = "prompt" },
+  { pattern = ["make"], decision = "allow" },
+]
+"#,
+    );
+    insta::assert_snapshot!(
+        "rules_show",
+        env.codex(&["requirements", "show"]).transcript()
+    );
+    let explain = |command: &str| {
+        env.codex(&["requirements", "explain", "--command", command])
+            .transcript()
+    };
+    insta::assert_snapshot!(
+        "rules_explain",
+        [
+            explain("cd src && sudo git push origin"),
+            explain("rm -fr build; make"),
+            explain("make check"),
+            explain("ls"),
+        ]
+        .join("\n")
+    );
+}

@@ -138,3 +138,118 @@ fn machines_are_pure() {
         }
     }
 }
+
+/// Code lines of a Rust file: comments left out, so prose may name what a
+/// file avoids.
+fn code_of(file: &Path) -> String {
+    std::fs::read_to_string(file)
+        .expect("read source")
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The folders of `actors/src`, lowest first: each may use only the ones
+/// before it.
+const ACTOR_FOLDERS: &[&str] = &[
+    "config",
+    "policy",
+    "sink",
+    "audit_log",
+    "config_source",
+    "policy_actor",
+    "mcp_server",
+    "sandbox_process",
+    "model_stream",
+    "turn",
+    "session",
+    "chaos",
+];
+
+/// The folder of `actors/src` a file belongs to.
+fn actor_folder(root: &Path, file: &Path) -> Option<String> {
+    let relative = file.strip_prefix(root.join("actors/src")).ok()?;
+    let first = relative.components().next()?.as_os_str().to_str()?;
+    Some(first.trim_end_matches(".rs").to_owned())
+}
+
+#[test]
+fn actor_folders_use_only_the_folders_below_them() {
+    let root = workspace_root();
+    let mut files = Vec::new();
+    rust_files(&root.join("actors/src"), &mut files);
+    let mut wrong = Vec::new();
+    for file in &files {
+        let Some(folder) = actor_folder(&root, file) else {
+            continue;
+        };
+        let Some(rank) = ACTOR_FOLDERS.iter().position(|f| *f == folder) else {
+            assert!(
+                folder == "lib",
+                "{} is in a folder ACTOR_FOLDERS does not order; add it there and to ARCHITECTURE.md",
+                file.display()
+            );
+            continue;
+        };
+        let code = code_of(file);
+        for (other_rank, other) in ACTOR_FOLDERS.iter().enumerate() {
+            if other_rank > rank && code.contains(&format!("crate::{other}")) {
+                wrong.push(format!("{} uses crate::{other}", file.display()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "imports that run up: {wrong:#?}");
+}
+
+#[test]
+fn in_actors_only_shell_files_know_actix() {
+    let root = workspace_root();
+    let mut files = Vec::new();
+    rust_files(&root.join("actors/src"), &mut files);
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|f| f.file_name().is_some_and(|n| n != "shell.rs"))
+        .filter(|f| code_of(f).contains("actix"))
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "actix outside shell.rs: {offenders:#?}"
+    );
+}
+
+#[test]
+fn admission_is_decided_in_one_place() {
+    // `admit(` is called by the policy's own constrained map (what the
+    // policy actor and `mcp list` use), by a restart through the policy
+    // view, and, to explain a verdict and start nothing, by `requirements
+    // explain` (one layer at a time) and `mcp add` (will the new server
+    // run?). Nothing else decides admission.
+    let allowed = [
+        "actors/src/policy/admit.rs",
+        "actors/src/policy/effective.rs",
+        "actors/src/policy_actor/mod.rs",
+        "cli/src/requirements.rs",
+        "cli/src/mcp.rs",
+    ];
+    let root = workspace_root();
+    let mut files = Vec::new();
+    for krate in ["actors/src", "cli/src", "transports/src"] {
+        rust_files(&root.join(krate), &mut files);
+    }
+    let callers: Vec<String> = files
+        .iter()
+        .filter(|f| {
+            let name = f.to_string_lossy();
+            !name.contains("tests") && !name.ends_with("laws.rs")
+        })
+        .filter(|f| code_of(f).contains("admit(&") || code_of(f).contains(" admit(name"))
+        .map(|f| f.strip_prefix(&root).unwrap_or(f).display().to_string())
+        .filter(|f| !allowed.contains(&f.as_str()))
+        .collect();
+    assert!(
+        callers.is_empty(),
+        "admission decided elsewhere: {callers:#?}"
+    );
+}

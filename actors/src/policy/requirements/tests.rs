@@ -37,6 +37,15 @@ fn check(text: &str, expect: Expect) {
             if let Some(policies) = &layer.allowed_approval_policies {
                 out.push_str(&format!("approval: [{}]\n", join(policies)));
             }
+            if let Some(residency) = layer.enforce_residency {
+                out.push_str(&format!("residency: {}\n", residency.as_str()));
+            }
+            for rule in &layer.command_rules {
+                out.push_str(&format!(
+                    "rule {} {:?} {:?}\n",
+                    rule.decision, rule.pattern, rule.justification
+                ));
+            }
             for warning in warnings {
                 out.push_str(&format!("warning: {warning}\n"));
             }
@@ -302,5 +311,53 @@ fn env_sources_resolve_relative_to_cwd() {
     assert_eq!(
         sources.system_file,
         PathBuf::from("/etc/codex/requirements.toml")
+    );
+}
+
+#[test]
+fn command_rules_and_residency() {
+    check(
+        r#"
+enforce_residency = "us"
+
+[rules]
+prefix_rules = [
+  { pattern = [{ token = "git" }, { token = "push" }], decision = "forbidden", justification = "CI pushes." },
+  { pattern = [{ token = "rm" }, { any_of = ["-rf", "-fr"] }], decision = "prompt" },
+  { pattern = ["ls"], decision = "allow" },
+  { pattern = ["make", ["test", "check"]], decision = "allow", color = "red" },
+]
+"#,
+        expect![[r#"
+            allowlist: none
+            residency: us
+            rule forbidden [Token("git"), Token("push")] Some("CI pushes.")
+            rule prompt [Token("rm"), AnyOf(["-rf", "-fr"])] None
+            rule allow [Token("ls")] None
+            rule allow [Token("make"), AnyOf(["test", "check"])] None
+            warning: req.toml:5:1: unknown key `color` in a prefix rule (ignored)
+        "#]],
+    );
+}
+
+#[test]
+fn bad_command_rules_are_located() {
+    check(
+        "[rules]\nprefix_rules = [{ pattern = [], decision = \"forbidden\" }]\n",
+        expect![[r#"
+            error: invalid requirements: req.toml:2:1: rules.prefix_rules.0: the pattern is empty
+        "#]],
+    );
+    check(
+        "[rules]\nprefix_rules = [{ pattern = [\"git\"], decision = \"maybe\" }]\n",
+        expect![[r#"
+            error: invalid requirements: req.toml:2:1: rules.prefix_rules.0: unknown decision "maybe" (expected allow, prompt or forbidden)
+        "#]],
+    );
+    check(
+        "enforce_residency = \"eu\"\n",
+        expect![[r#"
+            error: invalid requirements: req.toml:1:1: enforce_residency: unknown residency "eu" (expected "us")
+        "#]],
     );
 }
