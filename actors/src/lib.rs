@@ -20,6 +20,7 @@
 //! assert!(warnings.is_empty());
 //! ```
 
+pub mod apply_patch;
 pub mod audit_log;
 pub mod chaos;
 pub mod config;

@@ -346,6 +346,7 @@ async fn run_turn(
                 ..ProviderSettings::default()
             },
         )]),
+        openai_base_url: None,
     };
     let (model_name, provider) = match resolve_provider(&settings, &|_| None) {
         Ok(resolved) => resolved,
@@ -377,6 +378,7 @@ async fn run_turn(
         seed: 1,
         policy: turn_policy(&session.policy(), &runtime),
         session_approvals: Default::default(),
+        history: Vec::new(),
     };
     let mut machine = turn::Machine::new(config);
     let mut items = Vec::new();
@@ -415,6 +417,9 @@ async fn run_turn(
                         .collect::<Vec<_>>()
                         .join("\n")
                 ),
+                ItemDetails::FileChange { changes, status } => {
+                    format!("   patch -> {} file(s), {}", changes.len(), status.as_str())
+                }
                 ItemDetails::AgentMessage { text } => format!("   agent: {text}"),
                 ItemDetails::Reasoning { text } => format!("   reasoning: {text}"),
                 ItemDetails::Error { message } => format!("   note: {message}"),

@@ -228,6 +228,7 @@ async fn bench_hops(runs: usize) {
             seed: 1,
             policy: codex_actors::session::turn_policy(&session.policy(), &runtime),
             session_approvals: Default::default(),
+            history: Vec::new(),
         };
         let session = &session;
         let runtime = &runtime;

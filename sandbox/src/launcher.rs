@@ -36,6 +36,10 @@ pub struct CommandSpec {
     pub env: BTreeMap<OsString, OsString>,
     /// How long the command may run ([`DEFAULT_TIMEOUT`] unless changed).
     pub timeout: Duration,
+    /// Give the command a pipe for its standard input
+    /// ([`SandboxedChild::take_stdin`](crate::SandboxedChild::take_stdin));
+    /// otherwise it reads `/dev/null`.
+    pub stdin_pipe: bool,
 }
 
 impl CommandSpec {
@@ -51,6 +55,7 @@ impl CommandSpec {
             cwd: cwd.into(),
             env,
             timeout: DEFAULT_TIMEOUT,
+            stdin_pipe: false,
         }
     }
 }

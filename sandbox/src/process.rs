@@ -167,7 +167,11 @@ impl SandboxedChild {
         let mut prepared = PreparedCommand::new(spec, policy, launcher, true)?;
         prepared
             .command_mut()
-            .stdin(Stdio::null())
+            .stdin(if spec.stdin_pipe {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
@@ -231,6 +235,14 @@ impl SandboxedChild {
     /// The process id, which is also the process group id.
     pub fn id(&self) -> u32 {
         self.pid
+    }
+
+    /// The write end of the command's standard input, when its spec asked
+    /// for a pipe (once; later calls return `None`). Dropping it closes the
+    /// command's input.
+    pub fn take_stdin(&mut self) -> Option<pipe::Sender> {
+        let stdin = self.child.stdin.take()?;
+        pipe::Sender::from_owned_fd(OwnedFd::from(stdin)).ok()
     }
 
     /// Sends `SIGKILL` to the whole process tree (the group, and

@@ -196,7 +196,7 @@ pub enum HeaderProblem {
 #[non_exhaustive]
 pub enum HttpError {
     /// Connecting or sending failed.
-    #[error("request failed: {0}")]
+    #[error("{}", request_cause(.0))]
     Request(#[source] hyper_util::client::legacy::Error),
     /// Reading the response body failed.
     #[error("reading the response failed: {0}")]
@@ -237,4 +237,29 @@ pub enum HttpError {
     /// The transport was closed.
     #[error("the transport is closed")]
     Closed,
+}
+
+/// What went wrong with a request, in words: "connection refused",
+/// "connection timed out", "dns error: ...", from the innermost cause.
+fn request_cause(err: &hyper_util::client::legacy::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    let mut innermost = None;
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return "connection refused".to_owned(),
+                std::io::ErrorKind::TimedOut => return "connection timed out".to_owned(),
+                std::io::ErrorKind::ConnectionReset => return "connection reset".to_owned(),
+                _ => {}
+            }
+        }
+        innermost = Some(cause);
+        source = cause.source();
+    }
+    match innermost {
+        Some(cause) if err.is_connect() => format!("cannot connect: {cause}"),
+        Some(cause) => cause.to_string(),
+        None if err.is_connect() => "cannot connect".to_owned(),
+        None => err.to_string(),
+    }
 }

@@ -116,6 +116,9 @@ fn non_blank(env: &BTreeMap<String, String>, var: &str) -> Option<String> {
         .cloned()
 }
 
+/// How long establishing a TCP connection may take.
+pub(crate) const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Our HTTP client: hyper over rustls (webpki roots, ring), HTTP/1.1, that
 /// also speaks plain `http` and never follows a redirect. The MCP HTTP
 /// transports and the model stream share it. Cheap to clone.
@@ -145,11 +148,14 @@ impl HttpClient {
             .with_safe_default_protocol_versions()?
             .with_root_certificates(roots)
             .with_no_client_auth();
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
-            .build();
+            .wrap_connector(tcp);
         let client = Client::builder(TokioExecutor::new()).build(connector);
         Ok(HttpClient { client })
     }

@@ -23,6 +23,9 @@ pub struct ModelSettings {
     pub reasoning_effort: Option<String>,
     /// `[model_providers.ID]`, by id.
     pub providers: BTreeMap<String, ProviderSettings>,
+    /// `openai_base_url`: where the built-in `openai` provider is reached
+    /// (`OPENAI_BASE_URL` in the environment wins).
+    pub openai_base_url: Option<String>,
 }
 
 /// One `[model_providers.ID]` table, as configured.
@@ -121,6 +124,7 @@ pub(crate) fn model_settings(
         model_provider: top.string(merged, "model_provider")?,
         reasoning_effort: top.string(merged, "model_reasoning_effort")?,
         providers,
+        openai_base_url: top.string(merged, "openai_base_url")?,
     };
     Ok((settings, ignored))
 }
@@ -236,6 +240,7 @@ colour = "blue""#,
                             experimental_bearer_token: None,
                         },
                     },
+                    openai_base_url: None,
                 }
                 ignored: model_providers.local.colour"#]],
         );

@@ -420,6 +420,75 @@ impl Live {
     }
 }
 
+/// What a model asks of a server's resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceQuery {
+    /// `resources/list`, one page.
+    List {
+        /// The page.
+        cursor: Option<String>,
+    },
+    /// `resources/templates/list`, one page.
+    Templates {
+        /// The page.
+        cursor: Option<String>,
+    },
+    /// `resources/read`.
+    Read {
+        /// The resource.
+        uri: String,
+    },
+}
+
+impl Live {
+    /// Asks the server about its resources, under the tool timeout, if the
+    /// policy in force still admits it.
+    pub(crate) async fn resources(
+        self,
+        query: ResourceQuery,
+    ) -> Result<serde_json::Value, ToolCallError> {
+        let snapshot = self.policy.current();
+        if let Err(reason) = snapshot.tool_rules(&self.server) {
+            return Err(ToolCallError::Unavailable {
+                server: self.server,
+                why: Unavailable::Disabled(reason),
+            });
+        }
+        let peer = self.peer;
+        let asked = async move {
+            use rmcp::model::{PaginatedRequestParams, ReadResourceRequestParams};
+            let page = |cursor| Some(PaginatedRequestParams::default().with_cursor(cursor));
+            match query {
+                ResourceQuery::List { cursor } => peer
+                    .list_resources(page(cursor))
+                    .await
+                    .map(|r| serde_json::to_value(r).unwrap_or_default()),
+                ResourceQuery::Templates { cursor } => peer
+                    .list_resource_templates(page(cursor))
+                    .await
+                    .map(|r| serde_json::to_value(r).unwrap_or_default()),
+                ResourceQuery::Read { uri } => peer
+                    .read_resource(ReadResourceRequestParams::new(uri))
+                    .await
+                    .map(|r| serde_json::to_value(r).unwrap_or_default()),
+            }
+        };
+        match tokio::time::timeout(self.timeout, asked).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(ToolCallError::Service {
+                server: self.server,
+                tool: "resources".to_owned(),
+                message: call_error(&err),
+            }),
+            Err(_) => Err(ToolCallError::Timeout {
+                server: self.server,
+                tool: "resources".to_owned(),
+                after: self.timeout,
+            }),
+        }
+    }
+}
+
 /// A failed call's message; a server that wants a wider OAuth scope says
 /// how to get it (a headless session cannot send anyone to a browser).
 fn call_error(err: &rmcp::service::ServiceError) -> String {
@@ -541,6 +610,19 @@ pub struct McpServerHandle {
 }
 
 impl McpServerHandle {
+    /// Asks a ready server about its resources.
+    pub async fn resources(
+        &self,
+        query: ResourceQuery,
+    ) -> Result<serde_json::Value, ToolCallError> {
+        match self.live.get() {
+            Some(live) => live.resources(query).await,
+            None => Err(ToolCallError::NotConnected {
+                server: self.name.clone(),
+            }),
+        }
+    }
+
     /// Whether a ready incarnation is serving calls right now.
     pub fn is_live(&self) -> bool {
         self.live.get().is_some()

@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::items::{ContentItem, FunctionCall, Reasoning, ResponseItem, SummaryText};
+use super::items::{
+    ContentItem, CustomToolCallOutput, FunctionCall, FunctionCallOutput, Reasoning, ResponseItem,
+    SummaryText,
+};
 use super::machine::WireEvent;
 use super::{ModelRequest, TokenUsage};
 
@@ -37,11 +40,24 @@ pub fn chat_body(request: &ModelRequest) -> Value {
                 };
                 messages.push(json!({ "role": role, "content": text }));
             }
-            ResponseItem::FunctionCall(call) => {
+            ResponseItem::FunctionCall(_) | ResponseItem::CustomToolCall(_) => {
+                // A freeform call has no Chat form: it is shown as the
+                // function with one `input` string that Chat offers instead.
+                let (call_id, name, arguments) = match item {
+                    ResponseItem::CustomToolCall(call) => (
+                        &call.call_id,
+                        &call.name,
+                        json!({ "input": call.input }).to_string(),
+                    ),
+                    ResponseItem::FunctionCall(call) => {
+                        (&call.call_id, &call.name, call.arguments.clone())
+                    }
+                    _ => continue,
+                };
                 let tool_call = json!({
-                    "id": call.call_id,
+                    "id": call_id,
                     "type": "function",
-                    "function": { "name": call.name, "arguments": call.arguments },
+                    "function": { "name": name, "arguments": arguments },
                 });
                 // Calls of one response share one assistant message.
                 match messages.last_mut() {
@@ -59,11 +75,14 @@ pub fn chat_body(request: &ModelRequest) -> Value {
                     })),
                 }
             }
-            ResponseItem::FunctionCallOutput(output) => messages.push(json!({
-                "role": "tool",
-                "tool_call_id": output.call_id,
-                "content": output.output,
-            })),
+            ResponseItem::FunctionCallOutput(FunctionCallOutput { call_id, output })
+            | ResponseItem::CustomToolCallOutput(CustomToolCallOutput { call_id, output }) => {
+                messages.push(json!({
+                    "role": "tool",
+                    "tool_call_id": call_id,
+                    "content": output,
+                }))
+            }
             // Reasoning and foreign items have no Chat Completions form.
             ResponseItem::Reasoning(_) | ResponseItem::Other(_) => {}
         }
@@ -77,7 +96,7 @@ pub fn chat_body(request: &ModelRequest) -> Value {
                 "function": {
                     "name": tool.name,
                     "description": tool.description,
-                    "parameters": tool.parameters,
+                    "parameters": tool.function_parameters(),
                 },
             })
         })
@@ -216,6 +235,7 @@ impl ChatAccumulator {
             };
             events.push(WireEvent::ItemDone(ResponseItem::FunctionCall(
                 FunctionCall {
+                    namespace: None,
                     call_id,
                     name: call.name,
                     arguments: call.arguments,
@@ -355,11 +375,13 @@ mod tests {
                 ResponseItem::developer_text("be brief"),
                 ResponseItem::user_text("hi"),
                 ResponseItem::FunctionCall(FunctionCall {
+                    namespace: None,
                     call_id: "1".to_owned(),
                     name: "a".to_owned(),
                     arguments: "{}".to_owned(),
                 }),
                 ResponseItem::FunctionCall(FunctionCall {
+                    namespace: None,
                     call_id: "2".to_owned(),
                     name: "b".to_owned(),
                     arguments: "{}".to_owned(),

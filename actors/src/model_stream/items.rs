@@ -22,6 +22,10 @@ pub enum ResponseItem {
     FunctionCall(FunctionCall),
     /// The output of a function tool, for the model.
     FunctionCallOutput(FunctionCallOutput),
+    /// The model calls a freeform (custom) tool with raw text.
+    CustomToolCall(CustomToolCall),
+    /// The output of a freeform tool, for the model.
+    CustomToolCallOutput(CustomToolCallOutput),
     /// Any other item, exactly as received.
     Other(Value),
 }
@@ -80,7 +84,9 @@ pub struct SummaryText {
     pub text: String,
 }
 
-/// `{"type": "function_call", "call_id": ..., "name": ..., "arguments": "<json>"}`.
+/// `{"type": "function_call", "call_id": ..., "name": ..., "arguments":
+/// "<json>"}`, with a `namespace` when the model calls a tool of a group
+/// (Codex's MCP namespaces: `namespace = "mcp__server"`, `name = "tool"`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunctionCall {
     /// Pairs the call with its output.
@@ -89,6 +95,29 @@ pub struct FunctionCall {
     pub name: String,
     /// The arguments, a JSON document as a string (it may not parse).
     pub arguments: String,
+    /// The tool's group, when the model names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// `{"type": "custom_tool_call", "call_id": ..., "name": ..., "input": "..."}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomToolCall {
+    /// Pairs the call with its output.
+    pub call_id: String,
+    /// The tool's name.
+    pub name: String,
+    /// The raw input text.
+    pub input: String,
+}
+
+/// `{"type": "custom_tool_call_output", "call_id": ..., "output": "..."}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomToolCallOutput {
+    /// The call this answers.
+    pub call_id: String,
+    /// What the model reads.
+    pub output: String,
 }
 
 /// `{"type": "function_call_output", "call_id": ..., "output": "..."}`.
@@ -137,6 +166,12 @@ impl ResponseItem {
             Some("function_call_output") => {
                 serde_json::from_value(value.clone()).map(ResponseItem::FunctionCallOutput)
             }
+            Some("custom_tool_call") => {
+                serde_json::from_value(value.clone()).map(ResponseItem::CustomToolCall)
+            }
+            Some("custom_tool_call_output") => {
+                serde_json::from_value(value.clone()).map(ResponseItem::CustomToolCallOutput)
+            }
             _ => return ResponseItem::Other(strip_id(value)),
         };
         parsed.unwrap_or_else(|_| ResponseItem::Other(strip_id(value)))
@@ -150,6 +185,10 @@ impl ResponseItem {
             ResponseItem::FunctionCall(call) => ("function_call", serde_json::to_value(call)),
             ResponseItem::FunctionCallOutput(output) => {
                 ("function_call_output", serde_json::to_value(output))
+            }
+            ResponseItem::CustomToolCall(call) => ("custom_tool_call", serde_json::to_value(call)),
+            ResponseItem::CustomToolCallOutput(output) => {
+                ("custom_tool_call_output", serde_json::to_value(output))
             }
             ResponseItem::Other(value) => return value.clone(),
         };
@@ -178,6 +217,8 @@ impl ResponseItem {
             | ResponseItem::Reasoning(_)
             | ResponseItem::FunctionCall(_)
             | ResponseItem::FunctionCallOutput(_)
+            | ResponseItem::CustomToolCall(_)
+            | ResponseItem::CustomToolCallOutput(_)
             | ResponseItem::Other(_) => None,
         }
     }
@@ -229,6 +270,22 @@ mod tests {
             json!({"type": "message", "role": "assistant",
                    "content": [{"type": "output_text", "text": "hi"}]})
         );
+    }
+
+    #[test]
+    fn namespaced_and_custom_calls_round_trip() {
+        let wire = json!({"type": "function_call", "call_id": "c", "name": "echo",
+                          "namespace": "mcp__mini", "arguments": "{}"});
+        let item = ResponseItem::from_value(wire.clone());
+        assert!(
+            matches!(&item, ResponseItem::FunctionCall(call) if call.namespace.as_deref() == Some("mcp__mini"))
+        );
+        assert_eq!(item.to_value(), wire);
+        let custom = json!({"type": "custom_tool_call", "call_id": "p", "name": "apply_patch",
+                            "input": "*** Begin Patch\n*** End Patch"});
+        let item = ResponseItem::from_value(custom.clone());
+        assert!(matches!(item, ResponseItem::CustomToolCall(_)));
+        assert_eq!(item.to_value(), custom);
     }
 
     #[test]

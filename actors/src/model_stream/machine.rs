@@ -72,6 +72,8 @@ pub enum Input {
     Broken(String),
     /// No event arrived within the idle timeout.
     Idle(Duration),
+    /// No response headers arrived within the idle timeout.
+    NoResponse(Duration),
     /// A retry's delay passed.
     RetryDue,
 }
@@ -159,6 +161,7 @@ impl Machine {
             (Phase::Sent, Input::Unreachable(message)) => self.fail(ModelError::Transport(message)),
             (Phase::Sent, Input::Broken(message)) => self.fail(ModelError::Stream(message)),
             (Phase::Sent, Input::Idle(after)) => self.fail(ModelError::IdleTimeout(after)),
+            (Phase::Sent, Input::NoResponse(after)) => self.fail(ModelError::NoResponse(after)),
             (Phase::Sent, Input::Ended) => self.fail(ModelError::Incomplete),
             // Out of order or stale: nothing to do.
             (Phase::Idle | Phase::Sent | Phase::Waiting, _) => Vec::new(),
@@ -251,7 +254,7 @@ fn classify(error: &ModelError) -> Class {
             429 | 500..=599 => Class::Request(*retry_after),
             _ => Class::Fatal,
         },
-        ModelError::Transport(_) => Class::Request(None),
+        ModelError::Transport(_) | ModelError::NoResponse(_) => Class::Request(None),
         ModelError::Stream(_) | ModelError::Incomplete | ModelError::IdleTimeout(_) => {
             Class::Stream(None)
         }
@@ -400,7 +403,7 @@ mod tests {
                 retry 1/2 after ~200ms: unexpected status 500: nope
                 Wait(204.796813ms)
                 Send
-                retry 2/2 after ~390ms: request failed: connection refused
+                retry 2/2 after ~390ms: connection refused
                 Wait(396.271448ms)
                 Send
                 failed: exceeded retry limit after 3 attempts; last error: unexpected status 503: nope

@@ -32,7 +32,8 @@ mod shell;
 use std::time::Duration;
 
 pub use items::{
-    ContentItem, FunctionCall, FunctionCallOutput, Message, Reasoning, ResponseItem, SummaryText,
+    ContentItem, CustomToolCall, CustomToolCallOutput, FunctionCall, FunctionCallOutput, Message,
+    Reasoning, ResponseItem, SummaryText,
 };
 pub use machine::{Effect, Input, MAX_SERVER_DELAY, Machine, RetryPolicy, WireEvent};
 pub use provider::{DEFAULT_MODEL, ModelProvider, ProviderError, Secret, resolve_provider};
@@ -58,15 +59,36 @@ pub struct ModelRequest {
     pub thread_id: String,
 }
 
-/// A function tool as the model sees it.
+/// A tool as the model sees it: a function with JSON arguments, or a
+/// freeform tool whose input is text in a grammar.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolSpec {
     /// The name the model calls it by.
     pub name: String,
     /// What it does.
     pub description: String,
-    /// The JSON Schema of its arguments.
+    /// The JSON Schema of its arguments (a function tool).
     pub parameters: serde_json::Value,
+    /// A Lark grammar: the tool is offered as a freeform (custom) tool where
+    /// the API supports it, and otherwise as a function with one string
+    /// `input`.
+    pub freeform: Option<String>,
+}
+
+impl ToolSpec {
+    /// The arguments' schema when the tool is offered as a function: its
+    /// own, or one string `input` for a freeform tool.
+    pub fn function_parameters(&self) -> serde_json::Value {
+        match &self.freeform {
+            None => self.parameters.clone(),
+            Some(_) => serde_json::json!({
+                "type": "object",
+                "properties": { "input": { "type": "string", "description": "The whole input text." } },
+                "required": ["input"],
+                "additionalProperties": false,
+            }),
+        }
+    }
 }
 
 /// Token counts of one response, or summed over a turn.
@@ -141,9 +163,13 @@ pub enum ModelError {
         retry_after: Option<Duration>,
     },
     /// The request could not be sent, or the connection failed before an
-    /// answer.
-    #[error("request failed: {0}")]
+    /// answer; the text names the URL and why.
+    #[error("{0}")]
     Transport(String),
+    /// The server accepted the request but sent no response headers within
+    /// `stream_idle_timeout_ms`.
+    #[error("no response from the model endpoint within {} s (stream_idle_timeout_ms)", .0.as_secs_f64())]
+    NoResponse(Duration),
     /// The event stream broke.
     #[error("stream error: {0}")]
     Stream(String),

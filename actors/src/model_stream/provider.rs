@@ -2,8 +2,9 @@
 //! and headers read from an environment the caller passes in.
 //!
 //! Built-in providers, as in Codex:
-//! - `openai`: `OPENAI_BASE_URL` or `https://api.openai.com/v1`, Responses
-//!   API, key from `CODEX_API_KEY` (which wins) or `OPENAI_API_KEY`;
+//! - `openai`: `OPENAI_BASE_URL`, else `openai_base_url` in config, else
+//!   `https://api.openai.com/v1`; Responses API; key from `CODEX_API_KEY`
+//!   (which wins) or `OPENAI_API_KEY`;
 //! - `ollama`: `http://localhost:11434/v1`, Chat Completions, no key;
 //! - `lmstudio`: `http://localhost:1234/v1`, Chat Completions, no key.
 //!
@@ -198,6 +199,12 @@ pub fn resolve_provider(
     let provider = match id.as_str() {
         "openai" => {
             let base = non_empty("OPENAI_BASE_URL")
+                .or_else(|| {
+                    settings
+                        .openai_base_url
+                        .clone()
+                        .filter(|url| !url.trim().is_empty())
+                })
                 .unwrap_or_else(|| "https://api.openai.com/v1".to_owned());
             let mut provider = defaults("openai", "OpenAI", base, WireApi::Responses);
             provider.api_key = Some(openai_key(&non_empty)?);

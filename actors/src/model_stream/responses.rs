@@ -8,17 +8,26 @@ use super::{ModelRequest, ResponseItem, TokenUsage};
 
 /// The body of `POST {base_url}/responses`, with the keys Codex sends.
 pub fn responses_body(request: &ModelRequest) -> Value {
+    // Freeform tools go out as custom tools with their grammar to the
+    // models trained on them (GPT-5 class), as functions to the others.
+    let freeform = freeform_models(&request.model);
     let tools: Vec<Value> = request
         .tools
         .iter()
-        .map(|tool| {
-            json!({
+        .map(|tool| match &tool.freeform {
+            Some(grammar) if freeform => json!({
+                "type": "custom",
+                "name": tool.name,
+                "description": tool.description,
+                "format": { "type": "grammar", "syntax": "lark", "definition": grammar },
+            }),
+            _ => json!({
                 "type": "function",
                 "name": tool.name,
                 "description": tool.description,
                 "strict": false,
-                "parameters": tool.parameters,
-            })
+                "parameters": tool.function_parameters(),
+            }),
         })
         .collect();
     let mut body = json!({
@@ -51,6 +60,12 @@ pub fn responses_body(request: &ModelRequest) -> Value {
         });
     }
     body
+}
+
+/// Whether `model` takes freeform (custom) tools.
+fn freeform_models(model: &str) -> bool {
+    let model = model.to_ascii_lowercase();
+    model.starts_with("gpt-5") || model.contains("codex")
 }
 
 /// Whether `model` is a reasoning model, which takes `reasoning` and
@@ -154,6 +169,7 @@ mod tests {
                 name: "exec_command".to_owned(),
                 description: "Runs a command".to_owned(),
                 parameters: json!({"type": "object"}),
+                freeform: None,
             }],
             output_schema: Some(json!({"type": "object"})),
             reasoning_effort: None,

@@ -244,10 +244,17 @@ async fn send(
         value.set_sensitive(true);
         headers.insert(AUTHORIZATION, value);
     }
-    let response = client
-        .send(request)
+    // The wait for the response headers is bounded like the wait for each
+    // event: an endpoint that accepts the connection and never answers
+    // must not hang the turn.
+    let url = provider.endpoint();
+    let response = match tokio::time::timeout(provider.stream_idle_timeout, client.send(request))
         .await
-        .map_err(|err| Input::Unreachable(err.to_string()))?;
+    {
+        Ok(Ok(response)) => response,
+        Ok(Err(err)) => return Err(Input::Unreachable(format!("{}: {err}", redact_query(&url)))),
+        Err(_) => return Err(Input::NoResponse(provider.stream_idle_timeout)),
+    };
     let status = response.status();
     if !status.is_success() {
         let retry_after = retry_after(response.headers());
@@ -262,6 +269,11 @@ async fn send(
         )));
     }
     Ok(sse_events(response.into_body(), MAX_EVENT))
+}
+
+/// The URL without its query, which may carry a key.
+fn redact_query(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
 }
 
 /// `retry-after-ms`, else `Retry-After` in seconds.

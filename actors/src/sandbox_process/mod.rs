@@ -4,12 +4,16 @@
 //! timeout through `codex-sandbox`, and is killed with its process group
 //! when the session shuts down. It reports [`CommandEvent`]s through the
 //! sink its owner gave it.
+//!
+//! A command runs to its end, or as a process session that keeps running
+//! between polls (the model's `exec_command` that yields, then
+//! `write_stdin`): the actor holds it, with a pipe to its stdin.
 
 mod machine;
 mod shell;
 
-pub use machine::{CommandExit, Effect, Input, Machine, Stream};
-pub(crate) use shell::SandboxProcessActor;
+pub use machine::{CommandExit, KEPT_BYTES, ProcessChunk, Stream};
+pub(crate) use shell::{Caller, Poll, SandboxProcessActor};
 
 /// What a command reports to its owner while it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

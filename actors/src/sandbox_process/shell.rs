@@ -1,19 +1,33 @@
 //! The sandbox-process actor's actix shell: spawns the command through the
-//! sandbox, forwards its output, and answers with its exit. Dropping the
-//! actor (session shutdown, supervisor kill) drops the child, which kills
-//! its whole process group.
+//! sandbox, forwards its output, answers with its exit (to the end) or
+//! with what is new at each poll (a process session), and writes what a
+//! poll brings to the command's stdin. Dropping the actor (session
+//! shutdown, supervisor kill) drops the child, which kills its whole
+//! process group.
 //!
 //! The only file of this actor kind that knows actix.
+
+use std::time::Duration;
 
 use actix::prelude::*;
 use codex_sandbox::{
     CommandSpec, OutputChunk, OutputStream, SandboxLauncher, SandboxPolicy, SandboxedChild,
 };
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, oneshot};
 
 use super::CommandEvent;
-use super::machine::{CommandExit, Effect, Input, Machine, Stream};
+use super::machine::{CommandExit, Effect, Input, Machine, Mode, ProcessChunk, Stream};
 use crate::sink::EventSink;
+
+/// Who waits for the command.
+pub(crate) enum Caller {
+    /// To the end: the exit, once.
+    ToEnd(oneshot::Sender<Result<CommandExit, String>>),
+    /// A process session: each poll is answered on its own channel.
+    Session,
+}
 
 /// One sandboxed command.
 pub(crate) struct SandboxProcessActor {
@@ -24,6 +38,10 @@ pub(crate) struct SandboxProcessActor {
     machine: Machine,
     events: EventSink<CommandEvent>,
     reply: Option<oneshot::Sender<Result<CommandExit, String>>>,
+    poll: Option<oneshot::Sender<ProcessChunk>>,
+    /// Counts polls, so an older poll's timer does not end a newer wait.
+    polls: u64,
+    stdin: Option<pipe::Sender>,
 }
 
 impl SandboxProcessActor {
@@ -33,16 +51,23 @@ impl SandboxProcessActor {
         policy: SandboxPolicy,
         launcher: SandboxLauncher,
         events: EventSink<CommandEvent>,
-        reply: oneshot::Sender<Result<CommandExit, String>>,
+        caller: Caller,
     ) -> Self {
+        let (mode, reply) = match caller {
+            Caller::ToEnd(reply) => (Mode::ToEnd, Some(reply)),
+            Caller::Session => (Mode::Session, None),
+        };
         SandboxProcessActor {
             id,
             spec: Some(spec),
             policy,
             launcher,
-            machine: Machine::new(),
+            machine: Machine::new(mode),
             events,
-            reply: Some(reply),
+            reply,
+            poll: None,
+            polls: 0,
+            stdin: None,
         }
     }
 
@@ -56,19 +81,24 @@ impl SandboxProcessActor {
                         text,
                     });
                 }
+                Effect::PublishExit(exit) => {
+                    self.events.report(CommandEvent::Exited {
+                        id: self.id,
+                        exit_code: exit.exit_code,
+                        timed_out: exit.timed_out,
+                    });
+                }
                 Effect::Finish(result) => {
-                    if let Ok(exit) = &result {
-                        self.events.report(CommandEvent::Exited {
-                            id: self.id,
-                            exit_code: exit.exit_code,
-                            timed_out: exit.timed_out,
-                        });
-                    }
                     if let Some(reply) = self.reply.take() {
                         let _ = reply.send(result);
                     }
-                    ctx.stop();
                 }
+                Effect::Answer(chunk) => {
+                    if let Some(poll) = self.poll.take() {
+                        let _ = poll.send(chunk);
+                    }
+                }
+                Effect::Stop => ctx.stop(),
             }
         }
     }
@@ -82,13 +112,14 @@ impl Actor for SandboxProcessActor {
             return;
         };
         let (tx, rx) = mpsc::channel::<OutputChunk>(64);
-        let child = match SandboxedChild::spawn(&spec, &self.policy, &self.launcher, Some(tx)) {
+        let mut child = match SandboxedChild::spawn(&spec, &self.policy, &self.launcher, Some(tx)) {
             Ok(child) => child,
             Err(err) => {
                 self.deliver(Input::SpawnFailed(err.to_string()), ctx);
                 return;
             }
         };
+        self.stdin = child.take_stdin();
         // Every input reaches the actor through one stream, in order: all
         // chunks, then the exit. (Mailbox messages would not do: once the
         // exit stops the actor, it never reads its mailbox again, so chunks
@@ -126,6 +157,7 @@ fn inputs(
                 timed_out: outcome.timed_out,
                 stdout: outcome.stdout.text(),
                 stderr: outcome.stderr.text(),
+                interleaved: String::new(),
             }),
             Err(err) => Input::SpawnFailed(err.to_string()),
         };
@@ -150,7 +182,70 @@ impl StreamHandler<Input> for SandboxProcessActor {
         self.deliver(input, ctx);
     }
 
-    /// Not reached in practice: the exit, the stream's last item, stops
-    /// the actor, and a stopping actor drops its streams unfinished.
+    /// The exit, the stream's last item, is handled above; a session waits
+    /// for its next poll to hand it over.
     fn finished(&mut self, _ctx: &mut Context<Self>) {}
+}
+
+/// A poll of a process session: `write` goes to the command's stdin first
+/// (an empty one only polls), then the answer comes when the command exits
+/// or after `wait`, whichever is first.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(crate) struct Poll {
+    pub(crate) write: Option<String>,
+    pub(crate) wait: Duration,
+    pub(crate) answer: oneshot::Sender<ProcessChunk>,
+}
+
+impl Handler<Poll> for SandboxProcessActor {
+    type Result = ();
+
+    fn handle(&mut self, poll: Poll, ctx: &mut Context<Self>) {
+        // One poll at a time: a newer one answers the older with nothing.
+        if let Some(older) = self.poll.replace(poll.answer) {
+            let _ = older.send(ProcessChunk {
+                output: String::new(),
+                exit: None,
+            });
+        }
+        let write = poll.write.filter(|text| !text.is_empty());
+        match (write, self.stdin.take()) {
+            (Some(text), Some(mut stdin)) => {
+                let wait = poll.wait;
+                ctx.wait(
+                    async move {
+                        let written = stdin.write_all(text.as_bytes()).await.is_ok()
+                            && stdin.flush().await.is_ok();
+                        (stdin, written)
+                    }
+                    .into_actor(self)
+                    .map(move |(stdin, written), act, ctx| {
+                        if written {
+                            act.stdin = Some(stdin);
+                        }
+                        act.arm(wait, ctx);
+                    }),
+                );
+            }
+            (_, stdin) => {
+                self.stdin = stdin;
+                self.arm(poll.wait, ctx);
+            }
+        }
+    }
+}
+
+impl SandboxProcessActor {
+    /// Polls the machine, and ends the wait after `wait`.
+    fn arm(&mut self, wait: Duration, ctx: &mut Context<Self>) {
+        self.polls += 1;
+        let poll = self.polls;
+        self.deliver(Input::Poll, ctx);
+        ctx.run_later(wait, move |act, ctx| {
+            if act.polls == poll {
+                act.deliver(Input::WaitOver, ctx);
+            }
+        });
+    }
 }

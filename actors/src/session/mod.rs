@@ -23,6 +23,7 @@
 //! Must run inside an actix `System` on a multi-threaded tokio runtime
 //! (see `codex_runtime::block_on`).
 
+mod commands;
 #[cfg(test)]
 mod laws;
 mod machine;
@@ -32,13 +33,13 @@ mod turn;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use codex_runtime::{
-    ActorError, AutoShutdown, ChildHandle, ChildId, ChildSpec, EventBus, Restart, RootSupervisor,
-    Strategy, Supervisor, SupervisorConfig,
+    ActorError, AutoShutdown, ChildHandle, ChildSpec, EventBus, Restart, RootSupervisor, Strategy,
+    Supervisor, SupervisorConfig,
 };
 use codex_transports::TransportRegistry;
 use rmcp::model::CallToolResult;
@@ -54,7 +55,7 @@ use crate::policy::{AuditEvent, LaunchContext, RequirementsSources, StopReason, 
 use crate::policy_actor::{
     Orders, PolicyActor, PolicyInit, PolicySources, PolicyView, Reload, Restarted,
 };
-use crate::sandbox_process::{CommandEvent, CommandExit, SandboxProcessActor};
+use crate::sandbox_process::CommandEvent;
 use crate::sink::EventSink;
 use machine::Settled;
 use shell::{
@@ -195,6 +196,12 @@ pub enum CommandError {
     /// A command actor was asked to run twice.
     #[error("a command runs at most once")]
     AlreadyRan,
+    /// No process session has that id (it ended, or never was).
+    #[error("no running process has session id {0}")]
+    UnknownProcess(u64),
+    /// Too many process sessions run already.
+    #[error("{0} processes are still running; wait for one to end (write_stdin) first")]
+    TooManyProcesses(usize),
 }
 
 /// Why a session could not start or reload.
@@ -228,6 +235,8 @@ pub struct Session {
     http: codex_transports::HttpClient,
     options: SessionOptions,
     next_command: AtomicU64,
+    /// Process sessions still running, by id.
+    processes: commands::Processes,
     /// Reaps orphans this process adopted, when it is a subreaper.
     reaper: Option<tokio::task::JoinHandle<()>>,
     /// The audit log.
@@ -401,6 +410,7 @@ impl Session {
             http,
             options,
             next_command: AtomicU64::new(1),
+            processes: commands::Processes::default(),
             audit,
             audit_report,
             // Orphans of servers re-parented to this process become its
@@ -596,53 +606,6 @@ impl Session {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
-    }
-
-    /// Runs one command under the sandbox as a temporary child of the
-    /// session, publishing its output as [`SessionEvent::Command`],
-    /// and returns how it ended. The command's timeout is `spec.timeout`.
-    pub async fn run_command(
-        &self,
-        spec: codex_sandbox::CommandSpec,
-        policy: codex_sandbox::SandboxPolicy,
-    ) -> Result<CommandExit, CommandError> {
-        let launcher = self
-            .options
-            .sandbox_launcher
-            .clone()
-            .ok_or(CommandError::NoLauncher)?;
-        let id = self.next_command.fetch_add(1, Ordering::Relaxed);
-        let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
-        let mut reply = Some(reply_tx);
-        let events = self.events.clone();
-        let events = EventSink::new(move |event: CommandEvent| {
-            let _ = events.send(SessionEvent::Command(event));
-        });
-        let mut spec = Some(spec);
-        let child_id = ChildId::new(format!("cmd:{id}"));
-        let child = ChildSpec::new(child_id.clone(), move |cx| {
-            match (spec.take(), reply.take()) {
-                (Some(spec), Some(reply)) => Ok(cx.start(SandboxProcessActor::new(
-                    id,
-                    spec,
-                    policy.clone(),
-                    launcher.clone(),
-                    events.clone(),
-                    reply,
-                ))),
-                _ => Err(ActorError::custom(CommandError::AlreadyRan)),
-            }
-        })
-        .restart(Restart::Temporary)
-        .shutdown(codex_runtime::Shutdown::BrutalKill);
-        let supervisor = self.root.handle();
-        supervisor
-            .start_child(child)
-            .await
-            .map_err(|err| CommandError::Start(err.to_string()))?;
-        let result = reply_rx.await.map_err(|_| CommandError::Lost);
-        let _ = supervisor.delete_child(child_id).await;
-        result?.map_err(CommandError::Start)
     }
 
     /// Stops every server in reverse start order, then the rest of the

@@ -21,14 +21,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::{CommandError, PolicySnapshot, Session, SessionError, SessionEvent};
 use crate::config::{ApprovalPolicy, SandboxMode};
-use crate::mcp_server::{Caller, ServerEvent, ToolCallError};
+use crate::mcp_server::{Caller, ResourceQuery, ServerEvent, ToolCallError};
 use crate::model_stream::{
     ModelProvider, ModelRequest, ModelStreamActor, StreamEvent, chat_body, responses_body,
 };
 use crate::policy::allowed_set;
+use crate::sandbox_process::CommandEvent;
 use crate::turn::{
-    self, ApprovalDecision, ApprovalRequest, Effect, Input, McpOutcome, McpTool, TurnEvent,
-    TurnOutcome, TurnPolicy,
+    self, ApprovalDecision, ApprovalRequest, Effect, Input, McpOutcome, McpTool, ResourceRequest,
+    TurnEvent, TurnOutcome, TurnPolicy,
 };
 
 /// What commands and model requests of a turn run with.
@@ -145,12 +146,78 @@ impl Session {
                         name: name.qualified.clone(),
                         description: info.description.clone().unwrap_or_default(),
                         parameters: info.input_schema.clone(),
+                        freeform: None,
                     },
                     needs_approval,
                 });
             }
         }
         Ok(tools)
+    }
+
+    /// Answers a model's resource request: one server's page, or the first
+    /// page of every ready server (each resource tagged with its server,
+    /// and each server's next cursor).
+    pub async fn resources(&self, request: ResourceRequest) -> Result<serde_json::Value, String> {
+        let (server, query) = match request {
+            ResourceRequest::List { server, cursor } => (server, ResourceQuery::List { cursor }),
+            ResourceRequest::Templates { server, cursor } => {
+                (server, ResourceQuery::Templates { cursor })
+            }
+            ResourceRequest::Read { server, uri } => (Some(server), ResourceQuery::Read { uri }),
+        };
+        if let Some(server) = server {
+            return self.server_resources(&server, query).await;
+        }
+        let statuses = self.statuses().await.map_err(|err| err.to_string())?;
+        let key = match query {
+            ResourceQuery::Templates { .. } => "resourceTemplates",
+            ResourceQuery::List { .. } | ResourceQuery::Read { .. } => "resources",
+        };
+        let mut all = Vec::new();
+        let mut cursors = serde_json::Map::new();
+        let mut failures = serde_json::Map::new();
+        for status in statuses
+            .iter()
+            .filter(|s| matches!(s.state, super::ServerState::Ready { .. }))
+        {
+            match self.server_resources(&status.name, query.clone()).await {
+                Ok(page) => {
+                    for mut entry in page[key].as_array().cloned().unwrap_or_default() {
+                        if let serde_json::Value::Object(map) = &mut entry {
+                            map.insert("server".to_owned(), status.name.clone().into());
+                        }
+                        all.push(entry);
+                    }
+                    if let Some(cursor) = page.get("nextCursor").filter(|c| !c.is_null()) {
+                        cursors.insert(status.name.clone(), cursor.clone());
+                    }
+                }
+                Err(reason) => {
+                    failures.insert(status.name.clone(), reason.into());
+                }
+            }
+        }
+        let mut answer = serde_json::json!({ key: all });
+        if !cursors.is_empty() {
+            answer["nextCursors"] = serde_json::Value::Object(cursors);
+        }
+        if !failures.is_empty() {
+            answer["errors"] = serde_json::Value::Object(failures);
+        }
+        Ok(answer)
+    }
+
+    async fn server_resources(
+        &self,
+        server: &str,
+        query: ResourceQuery,
+    ) -> Result<serde_json::Value, String> {
+        let handle = self.routes.borrow().get(server).cloned();
+        match handle {
+            Some(handle) => handle.resources(query).await.map_err(|err| err.to_string()),
+            None => Err(format!("MCP server '{server}' is not running")),
+        }
     }
 
     /// Starts a model-stream actor for `request`, as a temporary child of
@@ -224,6 +291,9 @@ impl Session {
         on_event: &mut (dyn FnMut(TurnEvent) + Send),
     ) -> TurnOutcome {
         let mut policy = turn_policy(&self.policy(), runtime);
+        // Which call each running command answers (by command id), and what
+        // it wrote so far: an interrupted command keeps its output.
+        let progress: Arc<std::sync::Mutex<Progress>> = Arc::default();
         let mut queue: VecDeque<Input> = inputs.into();
         queue.push_front(Input::Policy(policy.clone()));
         let mut policy_changes = self.policy_changes();
@@ -258,10 +328,12 @@ impl Session {
                             );
                             spec.timeout = timeout;
                             let policy = command_sandbox(runtime, &policy, escalated);
+                            let progress = Arc::clone(&progress);
                             running.push(Box::pin(async move {
                                 let started = Instant::now();
+                                let mut on_id = |id| lock(&progress).watch(id, &call_id);
                                 let result = self
-                                    .run_command(spec, policy)
+                                    .run_command_as(spec, policy, &mut on_id)
                                     .await
                                     .map_err(|err: CommandError| err.to_string());
                                 vec![Input::CommandDone {
@@ -269,6 +341,79 @@ impl Session {
                                     result,
                                     wall: started.elapsed(),
                                 }]
+                            }));
+                        }
+                        Effect::StartProcess {
+                            call_id,
+                            argv,
+                            cwd,
+                            timeout,
+                            wait,
+                            escalated,
+                        } => {
+                            let mut spec = codex_sandbox::CommandSpec::new(
+                                argv.into_iter().map(OsString::from).collect(),
+                                cwd,
+                                runtime.command_env.clone(),
+                            );
+                            spec.timeout = timeout;
+                            let sandbox = command_sandbox(runtime, &policy, escalated);
+                            let progress = Arc::clone(&progress);
+                            running.push(Box::pin(async move {
+                                let started = Instant::now();
+                                let mut on_id = |id| lock(&progress).watch(id, &call_id);
+                                let (session_id, result) = match self
+                                    .start_process_as(spec, sandbox, wait, &mut on_id)
+                                    .await
+                                {
+                                    Ok((id, chunk)) => (Some(id), Ok(chunk)),
+                                    Err(err) => (None, Err(err.to_string())),
+                                };
+                                vec![Input::ProcessOutput {
+                                    call_id,
+                                    session_id,
+                                    result,
+                                    wall: started.elapsed(),
+                                }]
+                            }));
+                        }
+                        Effect::WriteStdin {
+                            call_id,
+                            session_id,
+                            chars,
+                            wait,
+                        } => running.push(Box::pin(async move {
+                            let started = Instant::now();
+                            let result = self
+                                .poll_process(session_id, Some(chars), wait)
+                                .await
+                                .map_err(|err| err.to_string());
+                            vec![Input::ProcessOutput {
+                                call_id,
+                                session_id: Some(session_id),
+                                result,
+                                wall: started.elapsed(),
+                            }]
+                        })),
+                        Effect::ApplyPatch {
+                            call_id,
+                            input,
+                            cwd,
+                        } => {
+                            let sandbox = command_sandbox(runtime, &policy, false);
+                            running.push(Box::pin(async move {
+                                let result = tokio::task::spawn_blocking(move || {
+                                    apply_in_sandbox(&input, &cwd, &sandbox)
+                                })
+                                .await
+                                .unwrap_or_else(|err| Err(format!("apply_patch failed: {err}")));
+                                vec![Input::PatchDone { call_id, result }]
+                            }));
+                        }
+                        Effect::Resources { call_id, request } => {
+                            running.push(Box::pin(async move {
+                                let result = self.resources(request).await;
+                                vec![Input::ResourcesDone { call_id, result }]
                             }));
                         }
                         Effect::AskApproval(request) => {
@@ -321,7 +466,12 @@ impl Session {
             }
             tokio::select! {
                 biased;
-                () = cancel.cancelled() => queue.push_back(Input::Interrupt),
+                () = cancel.cancelled() => {
+                    for (call_id, output) in lock(&progress).outputs() {
+                        queue.push_back(Input::Progress { call_id, output });
+                    }
+                    queue.push_back(Input::Interrupt);
+                }
                 Ok(()) = policy_changes.changed() => {
                     let snapshot = std::sync::Arc::clone(&policy_changes.borrow_and_update());
                     policy = turn_policy(&snapshot, runtime);
@@ -333,6 +483,9 @@ impl Session {
                     queue.push_back(Input::Policy(policy.clone()));
                 }
                 Ok(event) = events.recv() => {
+                    if let SessionEvent::Command(CommandEvent::Output { id, text, .. }) = &event {
+                        lock(&progress).output(*id, text);
+                    }
                     if let Some(warning) = warning_of(&event) {
                         queue.push_back(Input::Warning(warning));
                     }
@@ -384,6 +537,118 @@ fn warning_of(event: &SessionEvent) -> Option<String> {
         )),
         _ => None,
     }
+}
+
+/// Applies a patch where the sandbox lets commands write: nowhere under
+/// `read-only`, under the writable roots (never into their protected
+/// `.git`, `.codex` or `.agents`) under `workspace-write`, anywhere under
+/// `danger-full-access`. Paths are resolved beneath the root they belong
+/// to by the kernel (`openat2`), so neither `..` nor a symbolic link leaves
+/// it; a patch that cannot be applied whole changes nothing.
+fn apply_in_sandbox(
+    input: &str,
+    cwd: &std::path::Path,
+    sandbox: &codex_sandbox::SandboxPolicy,
+) -> Result<String, String> {
+    use crate::apply_patch::{WritePolicy, apply, parse_patch, plan};
+    let patch = parse_patch(input).map_err(|err| err.to_string())?;
+    let (policy, protected) = match sandbox.mode {
+        codex_sandbox::SandboxMode::DangerFullAccess => (WritePolicy::Anywhere, Vec::new()),
+        codex_sandbox::SandboxMode::ReadOnly | codex_sandbox::SandboxMode::WorkspaceWrite => {
+            let roots = sandbox
+                .writable_roots_for(cwd)
+                .map_err(|err| format!("apply_patch cannot tell where it may write: {err}"))?;
+            let protected: Vec<std::path::PathBuf> = roots
+                .iter()
+                .flat_map(|root| root.read_only_subpaths.iter())
+                .map(|path| path.canonicalize().unwrap_or_else(|_| path.clone()))
+                .collect();
+            (
+                WritePolicy::Within(roots.into_iter().map(|root| root.root).collect()),
+                protected,
+            )
+        }
+    };
+    let planned = plan(&patch, cwd, &policy).map_err(|err| err.to_string())?;
+    for change in planned.changes() {
+        for path in std::iter::once(&change.path).chain(change.move_to.iter()) {
+            let real = real_path(path);
+            if let Some(guard) = protected.iter().find(|guard| real.starts_with(guard)) {
+                return Err(format!(
+                    "The patch tries to write {}, inside {}, which stays read-only in the \
+                     sandbox; nothing was changed",
+                    path.display(),
+                    guard.display()
+                ));
+            }
+        }
+    }
+    apply(&planned)
+        .map(|applied| applied.summary())
+        .map_err(|err| err.to_string())
+}
+
+/// `path` with its deepest existing ancestor's symbolic links resolved.
+fn real_path(path: &std::path::Path) -> std::path::PathBuf {
+    let mut existing = path;
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => break,
+        }
+    }
+    let mut real = existing
+        .canonicalize()
+        .unwrap_or_else(|_| existing.to_owned());
+    for name in rest.iter().rev() {
+        real.push(name);
+    }
+    real
+}
+
+/// The output of the commands a turn runs, kept for an interrupt.
+#[derive(Debug, Default)]
+struct Progress {
+    calls: BTreeMap<u64, String>,
+    outputs: BTreeMap<String, String>,
+}
+
+/// How much of a running command's output is kept for an interrupt.
+const PROGRESS_BYTES: usize = 64 * 1024;
+
+impl Progress {
+    fn watch(&mut self, id: u64, call_id: &str) {
+        self.calls.insert(id, call_id.to_owned());
+    }
+
+    fn output(&mut self, id: u64, text: &str) {
+        let Some(call_id) = self.calls.get(&id) else {
+            return;
+        };
+        let kept = self.outputs.entry(call_id.clone()).or_default();
+        kept.push_str(text);
+        if kept.len() > PROGRESS_BYTES {
+            let mut cut = kept.len() - PROGRESS_BYTES;
+            while !kept.is_char_boundary(cut) {
+                cut += 1;
+            }
+            kept.drain(..cut);
+        }
+    }
+
+    fn outputs(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.outputs).into_iter().collect()
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Whether a session event may change which MCP tools a turn offers.

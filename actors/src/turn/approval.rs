@@ -334,6 +334,7 @@ mod tests {
             argv: vec!["/bin/bash".into(), "-lc".into(), script.into()],
             cwd: PathBuf::from("/w"),
             timeout: Duration::from_secs(10),
+            yield_time: None,
             display: format!("/bin/bash -lc '{script}'"),
             output_budget: 1000,
             format: OutputFormat::ExecCommand,

@@ -12,8 +12,19 @@ use crate::sandbox_process::CommandExit;
 
 /// The name of the shell tool we offer.
 pub const EXEC_COMMAND: &str = "exec_command";
+/// The tool that writes to (or polls) a command that is still running.
+pub const WRITE_STDIN: &str = "write_stdin";
 /// The older shell tool, accepted when a model calls it.
 pub const LEGACY_SHELL: &str = "shell";
+
+/// How long `exec_command` waits for output before answering, when the
+/// call does not say (Codex's default).
+pub(crate) const DEFAULT_YIELD: Duration = Duration::from_secs(10);
+/// How long `write_stdin` waits, when the call does not say.
+pub(crate) const DEFAULT_STDIN_YIELD: Duration = Duration::from_millis(250);
+/// The longest a command started by `exec_command` may keep running; the
+/// session's end kills it sooner.
+pub(crate) const MAX_PROCESS_TIME: Duration = Duration::from_secs(60 * 60);
 
 /// Tokens the model reads of one command's output when the call does not
 /// say (`max_output_tokens`).
@@ -52,7 +63,7 @@ pub fn exec_command_spec() -> ToolSpec {
                 },
                 "yield_time_ms": {
                     "type": "number",
-                    "description": "How long to let the command run, in milliseconds."
+                    "description": "How long to wait for the command before answering, in milliseconds (default 10000). A command still running then keeps running: the answer gives its session id for write_stdin."
                 },
                 "max_output_tokens": {
                     "type": "number",
@@ -72,7 +83,86 @@ pub fn exec_command_spec() -> ToolSpec {
             "required": ["cmd"],
             "additionalProperties": false
         }),
+        freeform: None,
     }
+}
+
+/// `write_stdin` as the model sees it.
+pub fn write_stdin_spec() -> ToolSpec {
+    ToolSpec {
+        name: WRITE_STDIN.to_owned(),
+        description: "Writes to the stdin of a command exec_command left running, or just waits \
+                      for more of its output (empty `chars`), and returns what it wrote since."
+            .to_owned(),
+        parameters: json!({
+            "type": "object",
+            "properties": {
+                "session_id": {
+                    "type": "number",
+                    "description": "The session id exec_command gave for the running command."
+                },
+                "chars": {
+                    "type": "string",
+                    "description": "What to write; empty to only poll for output."
+                },
+                "yield_time_ms": {
+                    "type": "number",
+                    "description": "How long to wait for output, in milliseconds (default 250)."
+                },
+                "max_output_tokens": {
+                    "type": "number",
+                    "description": "At most this many tokens of output are returned."
+                }
+            },
+            "required": ["session_id"],
+            "additionalProperties": false
+        }),
+        freeform: None,
+    }
+}
+
+/// A `write_stdin` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StdinCall {
+    /// The process session.
+    pub(crate) session_id: u64,
+    /// What to write (maybe nothing).
+    pub(crate) chars: String,
+    /// How long to wait for output.
+    pub(crate) wait: Duration,
+    /// How much output the model reads, in bytes.
+    pub(crate) output_budget: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StdinArgs {
+    session_id: f64,
+    chars: Option<String>,
+    yield_time_ms: Option<f64>,
+    max_output_tokens: Option<f64>,
+}
+
+/// Parses a `write_stdin` call.
+pub(crate) fn write_stdin_call(arguments: &str) -> Result<StdinCall, CallRefused> {
+    let args: StdinArgs = serde_json::from_str(arguments)
+        .map_err(|err| CallRefused::BadArguments(err.to_string()))?;
+    let session_id = args.session_id;
+    if !(session_id.is_finite()
+        && session_id >= 0.0
+        && session_id.fract() == 0.0
+        && session_id <= 1e15)
+    {
+        return Err(CallRefused::BadArguments(format!(
+            "session_id {session_id} is not a session id"
+        )));
+    }
+    Ok(StdinCall {
+        session_id: session_id as u64,
+        chars: args.chars.unwrap_or_default(),
+        wait: millis(args.yield_time_ms).unwrap_or(DEFAULT_STDIN_YIELD),
+        output_budget: budget(args.max_output_tokens),
+    })
 }
 
 /// A command the model asked for, ready to run.
@@ -82,8 +172,12 @@ pub(crate) struct CommandCall {
     pub(crate) argv: Vec<String>,
     /// Where it runs.
     pub(crate) cwd: PathBuf,
-    /// How long it may run.
+    /// How long it may run (to the end), or its longest life (a process
+    /// session).
     pub(crate) timeout: Duration,
+    /// How long to wait before answering with what it wrote so far (a
+    /// process session); `None` runs it to the end.
+    pub(crate) yield_time: Option<Duration>,
     /// How it is shown (`/bin/bash -lc '...'`).
     pub(crate) display: String,
     /// How much output the model reads, in bytes.
@@ -161,16 +255,14 @@ pub(crate) fn exec_command_call(
         "-c"
     };
     let display = format!("{shell} {flag} {}", shell_quote(&args.cmd));
+    let _ = default_timeout;
     Ok(CommandCall {
         argv: vec![shell, flag.to_owned(), args.cmd],
         cwd: workdir(cwd, args.workdir.as_deref()),
-        timeout: millis(args.yield_time_ms).map_or(default_timeout, |t| t.max(default_timeout)),
+        timeout: MAX_PROCESS_TIME,
+        yield_time: Some(millis(args.yield_time_ms).unwrap_or(DEFAULT_YIELD)),
         display,
-        output_budget: args
-            .max_output_tokens
-            .filter(|n| n.is_finite() && *n >= 0.0)
-            .map_or(DEFAULT_MAX_OUTPUT_TOKENS, |n| n as usize)
-            .saturating_mul(BYTES_PER_TOKEN),
+        output_budget: budget(args.max_output_tokens),
         format: OutputFormat::ExecCommand,
         escalation,
         justification: args.justification.filter(|text| !text.trim().is_empty()),
@@ -197,6 +289,7 @@ pub(crate) fn shell_call(
     Ok(CommandCall {
         cwd: workdir(cwd, args.workdir.as_deref()),
         timeout: millis(args.timeout_ms).unwrap_or(default_timeout),
+        yield_time: None,
         argv: args.command,
         display,
         output_budget: DEFAULT_MAX_OUTPUT_TOKENS * BYTES_PER_TOKEN,
@@ -204,6 +297,14 @@ pub(crate) fn shell_call(
         escalation: false,
         justification: None,
     })
+}
+
+/// Bytes of output the model reads, from `max_output_tokens`.
+fn budget(max_output_tokens: Option<f64>) -> usize {
+    max_output_tokens
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .map_or(DEFAULT_MAX_OUTPUT_TOKENS, |n| n.min(1e9) as usize)
+        .saturating_mul(BYTES_PER_TOKEN)
 }
 
 fn workdir(cwd: &Path, workdir: Option<&str>) -> PathBuf {
@@ -220,11 +321,47 @@ fn millis(value: Option<f64>) -> Option<Duration> {
         .map(|d| d.min(MAX_COMMAND_TIME))
 }
 
-/// stdout, then stderr (Codex does not interleave them).
+/// stdout and stderr in the order they arrived (stdout then stderr when
+/// the order is not known).
 pub(crate) fn aggregated_output(exit: &CommandExit) -> String {
+    if !exit.interleaved.is_empty() || (exit.stdout.is_empty() && exit.stderr.is_empty()) {
+        return exit.interleaved.clone();
+    }
     let mut text = exit.stdout.clone();
     text.push_str(&exit.stderr);
     text
+}
+
+/// What the model reads of a process session's output: exec_command's
+/// header lines, with how the command stands (exited, or still running
+/// with its session id), then the output.
+pub(crate) fn process_output(
+    output: &str,
+    state: ProcessState,
+    wall: Duration,
+    chunk_id: &str,
+    budget: usize,
+) -> String {
+    let tokens = output.len().div_ceil(BYTES_PER_TOKEN);
+    let state = match state {
+        ProcessState::Exited(code) => format!("Process exited with code {code}"),
+        ProcessState::Running(id) => format!("Process running with session ID {id}"),
+    };
+    format!(
+        "Chunk ID: {chunk_id}\nWall time: {:.4} seconds\n{state}\nOriginal token count: \
+         {tokens}\nOutput:\n{}",
+        wall.as_secs_f64(),
+        truncate_middle(output, budget)
+    )
+}
+
+/// How a process session stands after a poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProcessState {
+    /// It exited with this code.
+    Exited(i32),
+    /// It runs on, as this session.
+    Running(u64),
 }
 
 /// The output the model reads for a finished command.
@@ -311,6 +448,7 @@ mod tests {
 
     fn exit(code: i32, stdout: &str, timed_out: bool) -> CommandExit {
         CommandExit {
+            interleaved: String::new(),
             exit_code: code,
             timed_out,
             stdout: stdout.to_owned(),
@@ -329,7 +467,8 @@ mod tests {
         assert_eq!(call.argv, ["/bin/bash", "-lc", "ls -la 'x y'"]);
         assert_eq!(call.display, r#"/bin/bash -lc 'ls -la '\''x y'\'''"#);
         assert_eq!(call.cwd, Path::new("/work/sub"));
-        assert_eq!(call.timeout, Duration::from_secs(10));
+        assert_eq!(call.yield_time, Some(Duration::from_millis(50)));
+        assert_eq!(call.timeout, MAX_PROCESS_TIME);
         let output = command_output(
             &call,
             &exit(2, "hello\n", false),

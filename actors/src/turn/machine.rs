@@ -5,32 +5,47 @@
 //! ```text
 //! Idle --Start--> Sampling --Completed(no calls)--> Done (TurnCompleted)
 //!                   |   ^
-//!        Completed  |   | every tool finished
+//!        Completed  |   | every call answered
 //!        with calls v   |
 //!                 RunningTools
-//! Sampling --Failed / stream lost--> Done (TurnFailed)
+//! Sampling --Failed / stream lost / a call of an unknown kind--> Done (TurnFailed)
 //! any --Interrupt--> Done (no turn event)
 //! ```
+//!
+//! The calls a response may hold: `exec_command` (a process session that
+//! may outlive its first answer), `write_stdin`, the legacy `shell`,
+//! `apply_patch` (as a function or a freeform call), the MCP resource
+//! tools, and MCP tools by qualified name or by namespace. Every call gets
+//! an output the model reads, even one that cannot run; an item of a kind
+//! this machine cannot answer fails the turn loudly rather than leaving the
+//! model waiting.
 //!
 //! Items started and not finished when the turn ends are completed as
 //! `failed` first, so a consumer never sees an item left in progress.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::approval::{self, ApprovalDecision, ApprovalRequest, ApprovalSubject, Gate, TurnPolicy};
 use super::exec_tool::{
-    self, CallRefused, CommandCall, EXEC_COMMAND, LEGACY_SHELL, aggregated_output,
-    exec_command_spec,
+    self, CallRefused, CommandCall, EXEC_COMMAND, LEGACY_SHELL, ProcessState, WRITE_STDIN,
+    aggregated_output, exec_command_spec, write_stdin_spec,
 };
-use super::{ItemDetails, ItemStatus, McpTool, ThreadItem, TurnConfig, TurnEvent, TurnOutcome};
+use super::tools::{
+    self, APPLY_PATCH, ResourceRequest, apply_patch_spec, resource_call, resource_specs,
+};
+use super::{
+    FileChangeEntry, ItemDetails, ItemStatus, McpTool, ThreadItem, TurnConfig, TurnEvent,
+    TurnOutcome,
+};
+use crate::apply_patch::{Hunk, parse_patch};
 use crate::model_stream::{
-    FunctionCall, FunctionCallOutput, ModelRequest, ModelResponse, ResponseItem, StreamEvent,
-    TokenUsage, ToolSpec,
+    CustomToolCallOutput, FunctionCallOutput, ModelRequest, ModelResponse, ResponseItem,
+    StreamEvent, TokenUsage, ToolSpec,
 };
-use crate::sandbox_process::CommandExit;
+use crate::sandbox_process::{CommandExit, ProcessChunk};
 
 /// What an MCP tool call returned, reduced to what the turn shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,7 +73,8 @@ pub enum Input {
     Stream(StreamEvent),
     /// The model stream went away without a final report.
     StreamLost,
-    /// A command finished (or could not start).
+    /// A command run to its end (the legacy `shell` tool) finished, or
+    /// could not start.
     CommandDone {
         /// The call it answers.
         call_id: String,
@@ -66,6 +82,32 @@ pub enum Input {
         result: Result<CommandExit, String>,
         /// How long it took.
         wall: Duration,
+    },
+    /// A process session answered: the first answer of `exec_command`, or
+    /// the answer to a `write_stdin`.
+    ProcessOutput {
+        /// The call it answers.
+        call_id: String,
+        /// The session; `None` when the command could not start.
+        session_id: Option<u64>,
+        /// What it wrote since the last answer, and its exit once it ended.
+        result: Result<ProcessChunk, String>,
+        /// How long the call took.
+        wall: Duration,
+    },
+    /// A patch was applied, or refused.
+    PatchDone {
+        /// The call it answers.
+        call_id: String,
+        /// The summary the model reads, or why nothing changed.
+        result: Result<String, String>,
+    },
+    /// A resource request answered.
+    ResourcesDone {
+        /// The call it answers.
+        call_id: String,
+        /// The answer, as JSON, or why there is none.
+        result: Result<Value, String>,
     },
     /// An MCP tool call finished.
     McpDone {
@@ -87,6 +129,14 @@ pub enum Input {
     /// The MCP tools on offer changed (a server stopped, started, or
     /// re-judged its tools): the next request offers these.
     McpTools(Vec<McpTool>),
+    /// What a running command has written so far, just before an
+    /// interrupt: its item keeps it when the turn ends.
+    Progress {
+        /// The call.
+        call_id: String,
+        /// The output so far, in arrival order.
+        output: String,
+    },
     /// Ctrl-C.
     Interrupt,
 }
@@ -98,7 +148,7 @@ pub enum Effect {
     Emit(TurnEvent),
     /// Start a model stream for this request.
     Sample(ModelRequest),
-    /// Run a command in the sandbox.
+    /// Run a command in the sandbox to its end.
     RunCommand {
         /// The call it answers.
         call_id: String,
@@ -110,6 +160,49 @@ pub enum Effect {
         timeout: Duration,
         /// Approved to run outside the sandbox.
         escalated: bool,
+    },
+    /// Start a command as a process session and answer with what it wrote
+    /// within `wait` ([`Input::ProcessOutput`]).
+    StartProcess {
+        /// The call it answers.
+        call_id: String,
+        /// The argv.
+        argv: Vec<String>,
+        /// Where.
+        cwd: std::path::PathBuf,
+        /// Its longest life.
+        timeout: Duration,
+        /// How long to wait before the first answer.
+        wait: Duration,
+        /// Approved to run outside the sandbox.
+        escalated: bool,
+    },
+    /// Write to (or only poll) a process session.
+    WriteStdin {
+        /// The call it answers.
+        call_id: String,
+        /// The session.
+        session_id: u64,
+        /// What to write.
+        chars: String,
+        /// How long to wait for output.
+        wait: Duration,
+    },
+    /// Apply a patch where the sandbox lets commands write.
+    ApplyPatch {
+        /// The call it answers.
+        call_id: String,
+        /// The patch text.
+        input: String,
+        /// The directory its paths are relative to.
+        cwd: std::path::PathBuf,
+    },
+    /// Ask MCP servers for resources.
+    Resources {
+        /// The call it answers.
+        call_id: String,
+        /// What to ask.
+        request: ResourceRequest,
     },
     /// Call an MCP tool.
     CallTool {
@@ -143,14 +236,32 @@ enum Phase {
 #[derive(Debug)]
 struct Pending {
     call_id: String,
+    /// A freeform call: its output is a `custom_tool_call_output`.
+    custom: bool,
     /// The output once known.
     output: Option<String>,
     /// The item shown for it, if any.
     item: Option<ThreadItem>,
-    /// For commands: how to format the output.
+    /// For commands: what runs and how its output is shown.
     command: Option<CommandCall>,
+    /// For `write_stdin`: the session and the output budget.
+    stdin: Option<(u64, usize)>,
     /// What runs once the user approves.
     awaiting: Option<Awaiting>,
+}
+
+impl Pending {
+    fn new(call_id: String, custom: bool) -> Self {
+        Pending {
+            call_id,
+            custom,
+            output: None,
+            item: None,
+            command: None,
+            stdin: None,
+            awaiting: None,
+        }
+    }
 }
 
 /// A call held for an approval.
@@ -172,6 +283,26 @@ struct Route {
     needs_approval: bool,
 }
 
+/// A process session that outlived its call, with its item still open.
+#[derive(Debug)]
+struct Running {
+    item: ThreadItem,
+    output: String,
+    /// The time its calls waited on it so far.
+    wall: Duration,
+}
+
+/// One call of a response, whatever its form.
+#[derive(Debug, Clone)]
+struct Call {
+    call_id: String,
+    name: String,
+    namespace: Option<String>,
+    /// JSON arguments (a function call) or raw text (a freeform call).
+    input: String,
+    custom: bool,
+}
+
 /// The state of one turn.
 #[derive(Debug)]
 pub struct Machine {
@@ -181,8 +312,10 @@ pub struct Machine {
     tools: Vec<ToolSpec>,
     routes: BTreeMap<String, Route>,
     pending: Vec<Pending>,
+    /// Process sessions started by this turn and still running.
+    running: BTreeMap<u64, Running>,
     /// Calls approved for the whole session.
-    approved: std::collections::BTreeSet<String>,
+    approved: BTreeSet<String>,
     next_item: u64,
     next_chunk: u64,
     usage: TokenUsage,
@@ -190,17 +323,25 @@ pub struct Machine {
 }
 
 impl Machine {
-    /// A turn that has not started.
+    /// A turn that has not started. The conversation is `config.history`
+    /// (a resumed session, or the turns before), or else opens with the
+    /// instructions.
     pub fn new(config: TurnConfig) -> Self {
-        let (tools, routes) = offer(&config.mcp_tools);
+        let (tools, routes) = offer(&config.mcp_tools, !config.mcp_servers.is_empty());
+        let history = if config.history.is_empty() {
+            vec![ResponseItem::developer_text(config.instructions.clone())]
+        } else {
+            config.history.clone()
+        };
         Machine {
-            history: vec![ResponseItem::developer_text(config.instructions.clone())],
+            history,
             approved: config.session_approvals.clone(),
             config,
             phase: Phase::Idle,
             tools,
             routes,
             pending: Vec::new(),
+            running: BTreeMap::new(),
             next_item: 0,
             next_chunk: 0,
             usage: TokenUsage::default(),
@@ -215,7 +356,7 @@ impl Machine {
 
     /// Every call approved for the whole session so far (earlier turns'
     /// and this one's), for the next turn.
-    pub fn session_approvals(&self) -> &std::collections::BTreeSet<String> {
+    pub fn session_approvals(&self) -> &BTreeSet<String> {
         &self.approved
     }
 
@@ -228,12 +369,30 @@ impl Machine {
                 vec![Effect::Emit(TurnEvent::ItemCompleted(item))]
             }
             (_, Input::Interrupt) => self.interrupt(),
+            (_, Input::Progress { call_id, output }) => {
+                let item = self
+                    .pending
+                    .iter_mut()
+                    .find(|p| p.call_id == call_id)
+                    .and_then(|p| p.item.as_mut());
+                if let Some(ThreadItem {
+                    details:
+                        ItemDetails::CommandExecution {
+                            aggregated_output, ..
+                        },
+                    ..
+                }) = item
+                {
+                    *aggregated_output = output;
+                }
+                Vec::new()
+            }
             (_, Input::Policy(policy)) => {
                 self.policy(policy);
                 Vec::new()
             }
             (_, Input::McpTools(tools)) => {
-                (self.tools, self.routes) = offer(&tools);
+                (self.tools, self.routes) = offer(&tools, !self.config.mcp_servers.is_empty());
                 self.config.mcp_tools = tools;
                 Vec::new()
             }
@@ -274,6 +433,25 @@ impl Machine {
                     wall,
                 },
             ) => self.command_done(&call_id, result, wall),
+            (
+                Phase::RunningTools,
+                Input::ProcessOutput {
+                    call_id,
+                    session_id,
+                    result,
+                    wall,
+                },
+            ) => self.process_output(&call_id, session_id, result, wall),
+            (Phase::RunningTools, Input::PatchDone { call_id, result }) => {
+                self.patch_done(&call_id, result)
+            }
+            (Phase::RunningTools, Input::ResourcesDone { call_id, result }) => {
+                let output = match result {
+                    Ok(value) => value.to_string(),
+                    Err(reason) => format!("resource request failed: {reason}"),
+                };
+                self.answer(&call_id, output, None)
+            }
             (Phase::RunningTools, Input::McpDone { call_id, result }) => {
                 self.mcp_done(&call_id, result)
             }
@@ -304,6 +482,9 @@ impl Machine {
         self.usage += response.usage;
         let mut effects = Vec::new();
         let mut calls = Vec::new();
+        let mut unknown_calls = Vec::new();
+        let mut unshown = Vec::new();
+        let mut answered = false;
         for item in response.items {
             match &item {
                 ResponseItem::Reasoning(reasoning) => {
@@ -315,17 +496,62 @@ impl Machine {
                 }
                 ResponseItem::Message(_) => {
                     if let Some(text) = item.assistant_message_text() {
+                        answered = true;
                         self.last_message = Some(text.clone());
                         let item = self.item(ItemDetails::AgentMessage { text });
                         effects.push(Effect::Emit(TurnEvent::ItemCompleted(item)));
                     }
                 }
-                ResponseItem::FunctionCall(call) => calls.push(call.clone()),
-                ResponseItem::FunctionCallOutput(_) | ResponseItem::Other(_) => {}
+                ResponseItem::FunctionCall(call) => calls.push(Call {
+                    call_id: call.call_id.clone(),
+                    name: call.name.clone(),
+                    namespace: call.namespace.clone(),
+                    input: call.arguments.clone(),
+                    custom: false,
+                }),
+                ResponseItem::CustomToolCall(call) => calls.push(Call {
+                    call_id: call.call_id.clone(),
+                    name: call.name.clone(),
+                    namespace: None,
+                    input: call.input.clone(),
+                    custom: true,
+                }),
+                ResponseItem::Other(value) => {
+                    let kind = value
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("an item without a type")
+                        .to_owned();
+                    if value.get("call_id").is_some() {
+                        unknown_calls.push(kind);
+                    } else {
+                        unshown.push(kind);
+                    }
+                }
+                ResponseItem::FunctionCallOutput(_) | ResponseItem::CustomToolCallOutput(_) => {}
             }
             self.history.push(item);
         }
+        if !unknown_calls.is_empty() {
+            // The model waits for an answer this client cannot give.
+            let mut failed = self.fail(format!(
+                "the model called a kind of tool this client does not run ({}); the turn \
+                 cannot go on",
+                unknown_calls.join(", ")
+            ));
+            effects.append(&mut failed);
+            return effects;
+        }
         if calls.is_empty() {
+            if !answered && !unshown.is_empty() {
+                let item = self.item(ItemDetails::Error {
+                    message: format!(
+                        "the model's answer holds only items this client does not show ({})",
+                        unshown.join(", ")
+                    ),
+                });
+                effects.push(Effect::Emit(TurnEvent::ItemCompleted(item)));
+            }
             self.phase = Phase::Done;
             effects.push(Effect::Emit(TurnEvent::TurnCompleted { usage: self.usage }));
             effects.push(Effect::Finish(TurnOutcome::Completed {
@@ -344,61 +570,198 @@ impl Machine {
     }
 
     /// Starts one call, or answers it at once when it cannot run.
-    fn dispatch(&mut self, call: FunctionCall) -> Vec<Effect> {
-        let cwd = self.config.cwd.clone();
-        let timeout = self.config.command_timeout;
-        let parsed = match call.name.as_str() {
-            EXEC_COMMAND => Some(exec_tool::exec_command_call(&call.arguments, &cwd, timeout)),
-            LEGACY_SHELL => Some(exec_tool::shell_call(&call.arguments, &cwd, timeout)),
-            _ => None,
-        };
-        if let Some(parsed) = parsed {
-            return match parsed {
-                Ok(command) => {
-                    match approval::command_gate(&self.config.policy, &command, &self.approved) {
-                        Gate::Run { escalated } => {
-                            self.run_command(call.call_id, command, escalated)
-                        }
-                        Gate::Ask(reason) => {
-                            let request = ApprovalRequest {
-                                call_id: call.call_id.clone(),
-                                subject: ApprovalSubject::Command {
-                                    command: command.display.clone(),
-                                    cwd: command.cwd.clone(),
-                                },
-                                reason,
-                            };
-                            self.pending.push(Pending {
-                                call_id: call.call_id,
-                                output: None,
-                                item: None,
-                                command: Some(command),
-                                awaiting: Some(Awaiting::Command),
-                            });
-                            vec![Effect::AskApproval(request)]
-                        }
-                        Gate::Refuse(text) => {
-                            let item = self.item(ItemDetails::CommandExecution {
-                                command: command.display.clone(),
-                                aggregated_output: String::new(),
-                                exit_code: None,
-                                status: ItemStatus::Declined,
-                            });
-                            self.answered(call.call_id, text);
-                            vec![Effect::Emit(TurnEvent::ItemCompleted(item))]
-                        }
-                    }
-                }
-                Err(refused @ CallRefused::BadArguments(_)) => {
-                    self.answered(call.call_id, refused.text());
-                    Vec::new()
-                }
+    fn dispatch(&mut self, call: Call) -> Vec<Effect> {
+        if call.custom {
+            return match call.name.as_str() {
+                APPLY_PATCH => self.apply_patch(call.call_id, true, &call.input),
+                other => self.refuse(
+                    call.call_id,
+                    true,
+                    format!("unsupported call: no freeform tool is named {other}"),
+                ),
             };
         }
-        let route = self.routes.get(&call.name).cloned();
+        if call.namespace.is_none() {
+            let cwd = self.config.cwd.clone();
+            let timeout = self.config.command_timeout;
+            match call.name.as_str() {
+                EXEC_COMMAND => {
+                    let parsed = exec_tool::exec_command_call(&call.input, &cwd, timeout);
+                    return self.command(call.call_id, parsed);
+                }
+                LEGACY_SHELL => {
+                    let parsed = exec_tool::shell_call(&call.input, &cwd, timeout);
+                    return self.command(call.call_id, parsed);
+                }
+                WRITE_STDIN => return self.write_stdin(call.call_id, &call.input),
+                APPLY_PATCH => {
+                    return match tools::patch_input(&call.input) {
+                        Ok(input) => self.apply_patch(call.call_id, false, &input),
+                        Err(refused) => self.refuse(call.call_id, false, refused.text()),
+                    };
+                }
+                name => {
+                    if let Some(request) = resource_call(name, &call.input) {
+                        return match request {
+                            Ok(request) => {
+                                self.pending.push(Pending::new(call.call_id.clone(), false));
+                                vec![Effect::Resources {
+                                    call_id: call.call_id,
+                                    request,
+                                }]
+                            }
+                            Err(refused) => self.refuse(call.call_id, false, refused.text()),
+                        };
+                    }
+                }
+            }
+        }
+        self.mcp_call(call)
+    }
+
+    /// A command call: the gate, then to the end or as a process session.
+    fn command(
+        &mut self,
+        call_id: String,
+        parsed: Result<CommandCall, CallRefused>,
+    ) -> Vec<Effect> {
+        let command = match parsed {
+            Ok(command) => command,
+            Err(refused) => return self.refuse(call_id, false, refused.text()),
+        };
+        match approval::command_gate(&self.config.policy, &command, &self.approved) {
+            Gate::Run { escalated } => self.run_command(call_id, command, escalated),
+            Gate::Ask(reason) => {
+                let request = ApprovalRequest {
+                    call_id: call_id.clone(),
+                    subject: ApprovalSubject::Command {
+                        command: command.display.clone(),
+                        cwd: command.cwd.clone(),
+                    },
+                    reason,
+                };
+                let mut pending = Pending::new(call_id, false);
+                pending.command = Some(command);
+                pending.awaiting = Some(Awaiting::Command);
+                self.pending.push(pending);
+                vec![Effect::AskApproval(request)]
+            }
+            Gate::Refuse(text) => {
+                let item = self.item(command_item(&command, ItemStatus::Declined));
+                self.answered(call_id, false, text);
+                vec![Effect::Emit(TurnEvent::ItemCompleted(item))]
+            }
+        }
+    }
+
+    /// Starts a command now.
+    fn run_command(
+        &mut self,
+        call_id: String,
+        command: CommandCall,
+        escalated: bool,
+    ) -> Vec<Effect> {
+        let item = self.item(command_item(&command, ItemStatus::InProgress));
+        let run = match command.yield_time {
+            Some(wait) => Effect::StartProcess {
+                call_id: call_id.clone(),
+                argv: command.argv.clone(),
+                cwd: command.cwd.clone(),
+                timeout: command.timeout,
+                wait,
+                escalated,
+            },
+            None => Effect::RunCommand {
+                call_id: call_id.clone(),
+                argv: command.argv.clone(),
+                cwd: command.cwd.clone(),
+                timeout: command.timeout,
+                escalated,
+            },
+        };
+        let effects = vec![Effect::Emit(TurnEvent::ItemStarted(item.clone())), run];
+        match self.pending.iter_mut().find(|p| p.call_id == call_id) {
+            Some(pending) => {
+                pending.item = Some(item);
+                pending.awaiting = None;
+            }
+            None => {
+                let mut pending = Pending::new(call_id, false);
+                pending.item = Some(item);
+                pending.command = Some(command);
+                self.pending.push(pending);
+            }
+        }
+        effects
+    }
+
+    /// `write_stdin`: no gate (the process was already allowed to run).
+    fn write_stdin(&mut self, call_id: String, arguments: &str) -> Vec<Effect> {
+        let call = match exec_tool::write_stdin_call(arguments) {
+            Ok(call) => call,
+            Err(refused) => return self.refuse(call_id, false, refused.text()),
+        };
+        let mut pending = Pending::new(call_id.clone(), false);
+        pending.stdin = Some((call.session_id, call.output_budget));
+        self.pending.push(pending);
+        vec![Effect::WriteStdin {
+            call_id,
+            session_id: call.session_id,
+            chars: call.chars,
+            wait: call.wait,
+        }]
+    }
+
+    /// `apply_patch`: parsed here (a malformed patch is answered at once),
+    /// applied by the shell where the sandbox lets commands write.
+    fn apply_patch(&mut self, call_id: String, custom: bool, input: &str) -> Vec<Effect> {
+        let patch = match parse_patch(input) {
+            Ok(patch) => patch,
+            Err(err) => return self.refuse(call_id, custom, err.to_string()),
+        };
+        let changes = patch
+            .hunks
+            .iter()
+            .map(|hunk| FileChangeEntry {
+                path: self.config.cwd.join(hunk.path()),
+                kind: match hunk {
+                    Hunk::Add { .. } => "add",
+                    Hunk::Delete { .. } => "delete",
+                    Hunk::Update { .. } => "update",
+                },
+            })
+            .collect();
+        let item = self.item(ItemDetails::FileChange {
+            changes,
+            status: ItemStatus::InProgress,
+        });
+        let mut pending = Pending::new(call_id.clone(), custom);
+        pending.item = Some(item.clone());
+        self.pending.push(pending);
+        vec![
+            Effect::Emit(TurnEvent::ItemStarted(item)),
+            Effect::ApplyPatch {
+                call_id,
+                input: input.to_owned(),
+                cwd: self.config.cwd.clone(),
+            },
+        ]
+    }
+
+    /// An MCP tool, by qualified name or by namespace.
+    fn mcp_call(&mut self, call: Call) -> Vec<Effect> {
+        let offered = match &call.namespace {
+            Some(namespace) => namespace.strip_prefix("mcp__").and_then(|server| {
+                self.routes
+                    .values()
+                    .find(|route| route.server == server && route.tool == call.name)
+                    .cloned()
+            }),
+            None => self.routes.get(&call.name).cloned(),
+        };
         // A tool not on offer still goes to its server, whose refusal names
         // the rule; the session itself checks whether it needs approval.
-        let (server, tool, gate) = match route {
+        let (server, tool, gate) = match offered {
             Some(route) => {
                 let gate = approval::tool_gate(
                     &self.config.policy,
@@ -409,18 +772,37 @@ impl Machine {
                 );
                 (route.server, route.tool, Some(gate))
             }
-            None => match unoffered_route(&self.config.mcp_servers, &call.name) {
-                Some((server, tool)) => (server, tool, None),
-                None => {
-                    self.answered(call.call_id, format!("unsupported call: {}", call.name));
-                    return Vec::new();
+            None => {
+                let unoffered = match &call.namespace {
+                    Some(namespace) => namespace.strip_prefix("mcp__").and_then(|server| {
+                        self.config
+                            .mcp_servers
+                            .iter()
+                            .any(|s| s == server)
+                            .then(|| (server.to_owned(), call.name.clone()))
+                    }),
+                    None => unoffered_route(&self.config.mcp_servers, &call.name),
+                };
+                match unoffered {
+                    Some((server, tool)) => (server, tool, None),
+                    None => {
+                        let name = match &call.namespace {
+                            Some(namespace) => format!("{namespace}.{}", call.name),
+                            None => call.name.clone(),
+                        };
+                        return self.refuse(
+                            call.call_id,
+                            false,
+                            format!("unsupported call: {name}"),
+                        );
+                    }
                 }
-            },
+            }
         };
-        let parsed: Result<Value, _> = if call.arguments.trim().is_empty() {
+        let parsed: Result<Value, _> = if call.input.trim().is_empty() {
             Ok(Value::Object(Default::default()))
         } else {
-            serde_json::from_str(&call.arguments)
+            serde_json::from_str(&call.input)
         };
         let (arguments, problem) = match parsed {
             Ok(Value::Object(map)) => (Some(map), None),
@@ -441,12 +823,12 @@ impl Machine {
             let item = self.item(ItemDetails::McpToolCall {
                 server,
                 tool,
-                arguments: Value::String(call.arguments.clone()),
+                arguments: Value::String(call.input.clone()),
                 result: None,
                 error: Some(problem.clone()),
                 status: ItemStatus::Failed,
             });
-            self.answered(call.call_id, problem);
+            self.answered(call.call_id, false, problem);
             return vec![Effect::Emit(TurnEvent::ItemCompleted(item))];
         }
         match gate {
@@ -462,17 +844,13 @@ impl Machine {
                     },
                     reason,
                 };
-                self.pending.push(Pending {
-                    call_id: call.call_id,
-                    output: None,
-                    item: None,
-                    command: None,
-                    awaiting: Some(Awaiting::Tool {
-                        server,
-                        tool,
-                        arguments,
-                    }),
+                let mut pending = Pending::new(call.call_id, false);
+                pending.awaiting = Some(Awaiting::Tool {
+                    server,
+                    tool,
+                    arguments,
                 });
+                self.pending.push(pending);
                 vec![Effect::AskApproval(request)]
             }
             Some(Gate::Refuse(text)) => {
@@ -484,49 +862,10 @@ impl Machine {
                     error: Some(text.clone()),
                     status: ItemStatus::Failed,
                 });
-                self.answered(call.call_id, format!("tool call failed: {text}"));
+                self.answered(call.call_id, false, format!("tool call failed: {text}"));
                 vec![Effect::Emit(TurnEvent::ItemCompleted(item))]
             }
         }
-    }
-
-    /// Starts a command now.
-    fn run_command(
-        &mut self,
-        call_id: String,
-        command: CommandCall,
-        escalated: bool,
-    ) -> Vec<Effect> {
-        let item = self.item(ItemDetails::CommandExecution {
-            command: command.display.clone(),
-            aggregated_output: String::new(),
-            exit_code: None,
-            status: ItemStatus::InProgress,
-        });
-        let effects = vec![
-            Effect::Emit(TurnEvent::ItemStarted(item.clone())),
-            Effect::RunCommand {
-                call_id: call_id.clone(),
-                argv: command.argv.clone(),
-                cwd: command.cwd.clone(),
-                timeout: command.timeout,
-                escalated,
-            },
-        ];
-        match self.pending.iter_mut().find(|p| p.call_id == call_id) {
-            Some(pending) => {
-                pending.item = Some(item);
-                pending.awaiting = None;
-            }
-            None => self.pending.push(Pending {
-                call_id,
-                output: None,
-                item: Some(item),
-                command: Some(command),
-                awaiting: None,
-            }),
-        }
-        effects
     }
 
     /// Calls an MCP tool now.
@@ -551,13 +890,11 @@ impl Machine {
                 pending.item = Some(item.clone());
                 pending.awaiting = None;
             }
-            None => self.pending.push(Pending {
-                call_id: call_id.clone(),
-                output: None,
-                item: Some(item.clone()),
-                command: None,
-                awaiting: None,
-            }),
+            None => {
+                let mut pending = Pending::new(call_id.clone(), false);
+                pending.item = Some(item.clone());
+                self.pending.push(pending);
+            }
         }
         vec![
             Effect::Emit(TurnEvent::ItemStarted(item)),
@@ -599,12 +936,10 @@ impl Machine {
                 if for_session {
                     self.approved.insert(approval::command_key(&command));
                 }
-                // The gate says whether the approval makes it leave the
-                // sandbox, and still refuses what requirements forbid.
+                // The gate refused what requirements forbid before asking;
+                // an approval lets an escalated command leave the sandbox.
                 let escalated = command.escalation;
-                let mut effects = self.run_command(call_id.to_owned(), command, escalated);
-                effects.extend(self.maybe_continue());
-                effects
+                self.run_command(call_id.to_owned(), command, escalated)
             }
             (
                 ApprovalDecision::Approve | ApprovalDecision::ApproveForSession,
@@ -632,11 +967,11 @@ impl Machine {
                         .to_owned(),
                 };
                 let details = match awaiting {
-                    Awaiting::Command => ItemDetails::CommandExecution {
-                        command: command.map(|c| c.display).unwrap_or_default(),
-                        aggregated_output: String::new(),
-                        exit_code: None,
-                        status: ItemStatus::Declined,
+                    Awaiting::Command => match &command {
+                        Some(command) => command_item(command, ItemStatus::Declined),
+                        None => ItemDetails::Error {
+                            message: text.clone(),
+                        },
                     },
                     Awaiting::Tool {
                         server,
@@ -685,14 +1020,43 @@ impl Machine {
     }
 
     /// Records an output for a call that never ran.
-    fn answered(&mut self, call_id: String, output: String) {
-        self.pending.push(Pending {
-            call_id,
-            output: Some(output),
-            item: None,
-            command: None,
-            awaiting: None,
-        });
+    fn answered(&mut self, call_id: String, custom: bool, output: String) {
+        let mut pending = Pending::new(call_id, custom);
+        pending.output = Some(output);
+        self.pending.push(pending);
+    }
+
+    /// Answers a call that never ran, and goes on when nothing else waits.
+    fn refuse(&mut self, call_id: String, custom: bool, output: String) -> Vec<Effect> {
+        self.answered(call_id, custom, output);
+        Vec::new()
+    }
+
+    /// Sets the output of a pending call, completes its item with
+    /// `finished` when given, and goes on when nothing else waits.
+    fn answer(
+        &mut self,
+        call_id: &str,
+        output: String,
+        finished: Option<ItemDetails>,
+    ) -> Vec<Effect> {
+        let Some(pending) = self
+            .pending
+            .iter_mut()
+            .find(|p| p.call_id == call_id && p.output.is_none())
+        else {
+            return Vec::new();
+        };
+        pending.output = Some(output);
+        let mut effects = Vec::new();
+        if let (Some(item), Some(details)) = (pending.item.take(), finished) {
+            effects.push(Effect::Emit(TurnEvent::ItemCompleted(ThreadItem {
+                id: item.id,
+                details,
+            })));
+        }
+        effects.extend(self.maybe_continue());
+        effects
     }
 
     fn command_done(
@@ -702,51 +1066,201 @@ impl Machine {
         wall: Duration,
     ) -> Vec<Effect> {
         let chunk_id = self.chunk_id();
-        let Some(pending) = self
+        let Some(command) = self
             .pending
-            .iter_mut()
+            .iter()
             .find(|p| p.call_id == call_id && p.output.is_none())
+            .and_then(|p| p.command.clone())
         else {
             return Vec::new();
         };
-        let mut effects = Vec::new();
-        let (output, finished) = match (&result, &pending.command) {
-            (Ok(exit), Some(command)) => (
-                exec_tool::command_output(command, exit, wall, &chunk_id),
+        let (output, finished) = match &result {
+            Ok(exit) => (
+                exec_tool::command_output(&command, exit, wall, &chunk_id),
                 ItemDetails::CommandExecution {
                     command: command.display.clone(),
+                    cwd: command.cwd.clone(),
                     aggregated_output: aggregated_output(exit),
                     exit_code: Some(exit.exit_code),
-                    status: if exit.exit_code == 0 {
-                        ItemStatus::Completed
-                    } else {
-                        ItemStatus::Failed
-                    },
+                    duration: Some(wall),
+                    status: exit_status(exit.exit_code),
                 },
             ),
-            (Err(reason), command) => (
+            Err(reason) => (
                 format!("execution error: {reason}"),
                 ItemDetails::CommandExecution {
-                    command: command
-                        .as_ref()
-                        .map(|c| c.display.clone())
-                        .unwrap_or_default(),
+                    command: command.display.clone(),
+                    cwd: command.cwd.clone(),
                     aggregated_output: reason.clone(),
                     exit_code: None,
+                    duration: Some(wall),
                     status: ItemStatus::Failed,
                 },
             ),
-            (Ok(_), None) => return Vec::new(),
         };
-        pending.output = Some(output);
-        if let Some(item) = pending.item.take() {
-            effects.push(Effect::Emit(TurnEvent::ItemCompleted(ThreadItem {
-                id: item.id,
-                details: finished,
-            })));
+        self.answer(call_id, output, Some(finished))
+    }
+
+    /// A process session answered `exec_command` or `write_stdin`.
+    fn process_output(
+        &mut self,
+        call_id: &str,
+        session_id: Option<u64>,
+        result: Result<ProcessChunk, String>,
+        wall: Duration,
+    ) -> Vec<Effect> {
+        let chunk_id = self.chunk_id();
+        let Some(index) = self
+            .pending
+            .iter()
+            .position(|p| p.call_id == call_id && p.output.is_none())
+        else {
+            return Vec::new();
+        };
+        let (command, stdin) = {
+            let pending = &self.pending[index];
+            (pending.command.clone(), pending.stdin)
+        };
+        let chunk = match result {
+            Ok(chunk) => chunk,
+            Err(reason) => {
+                let output = match stdin {
+                    Some((id, _)) => format!("write_stdin failed for session {id}: {reason}"),
+                    None => format!("execution error: {reason}"),
+                };
+                let finished = command.map(|command| ItemDetails::CommandExecution {
+                    command: command.display.clone(),
+                    cwd: command.cwd.clone(),
+                    aggregated_output: reason,
+                    exit_code: None,
+                    duration: Some(wall),
+                    status: ItemStatus::Failed,
+                });
+                return self.answer(call_id, output, finished);
+            }
+        };
+        let exited = match &chunk.exit {
+            Some(Ok(exit)) => Some(exit.exit_code),
+            Some(Err(_)) => Some(-1),
+            None => None,
+        };
+        if let Some(Err(reason)) = &chunk.exit {
+            let finished = command.map(|command| ItemDetails::CommandExecution {
+                command: command.display.clone(),
+                cwd: command.cwd.clone(),
+                aggregated_output: reason.clone(),
+                exit_code: None,
+                duration: Some(wall),
+                status: ItemStatus::Failed,
+            });
+            return self.answer(call_id, format!("execution error: {reason}"), finished);
         }
-        effects.extend(self.maybe_continue());
-        effects
+        match (command, stdin) {
+            // The first answer of `exec_command`.
+            (Some(command), _) => {
+                let state = match (exited, session_id) {
+                    (Some(code), _) => ProcessState::Exited(code),
+                    (None, Some(id)) => ProcessState::Running(id),
+                    (None, None) => ProcessState::Exited(-1),
+                };
+                let output = exec_tool::process_output(
+                    &chunk.output,
+                    state,
+                    wall,
+                    &chunk_id,
+                    command.output_budget,
+                );
+                match (exited, session_id) {
+                    (None, Some(id)) => {
+                        // It runs on: its item stays open until it ends.
+                        let item = self.pending.get_mut(index).and_then(|p| p.item.take());
+                        if let Some(item) = item {
+                            self.running.insert(
+                                id,
+                                Running {
+                                    item,
+                                    output: chunk.output.clone(),
+                                    wall,
+                                },
+                            );
+                        }
+                        self.answer(call_id, output, None)
+                    }
+                    _ => {
+                        let finished = ItemDetails::CommandExecution {
+                            command: command.display.clone(),
+                            cwd: command.cwd.clone(),
+                            aggregated_output: chunk.output.clone(),
+                            exit_code: exited,
+                            duration: Some(wall),
+                            status: exit_status(exited.unwrap_or(-1)),
+                        };
+                        self.answer(call_id, output, Some(finished))
+                    }
+                }
+            }
+            // A `write_stdin` answer: its process's item closes when it ends.
+            (None, Some((id, budget))) => {
+                let state = match exited {
+                    Some(code) => ProcessState::Exited(code),
+                    None => ProcessState::Running(id),
+                };
+                let output =
+                    exec_tool::process_output(&chunk.output, state, wall, &chunk_id, budget);
+                let mut effects = Vec::new();
+                if let Some(running) = self.running.get_mut(&id) {
+                    running.output.push_str(&chunk.output);
+                    running.wall += wall;
+                }
+                if let Some(code) = exited
+                    && let Some(Running {
+                        mut item,
+                        output,
+                        wall,
+                    }) = self.running.remove(&id)
+                {
+                    if let ItemDetails::CommandExecution {
+                        aggregated_output,
+                        exit_code,
+                        duration,
+                        status,
+                        ..
+                    } = &mut item.details
+                    {
+                        *aggregated_output = output;
+                        *exit_code = Some(code);
+                        *duration = Some(wall);
+                        *status = exit_status(code);
+                    }
+                    effects.push(Effect::Emit(TurnEvent::ItemCompleted(item)));
+                }
+                effects.extend(self.answer(call_id, output, None));
+                effects
+            }
+            (None, None) => Vec::new(),
+        }
+    }
+
+    fn patch_done(&mut self, call_id: &str, result: Result<String, String>) -> Vec<Effect> {
+        let changes = self
+            .pending
+            .iter()
+            .find(|p| p.call_id == call_id)
+            .and_then(|p| p.item.as_ref())
+            .and_then(|item| match &item.details {
+                ItemDetails::FileChange { changes, .. } => Some(changes.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let (output, status) = match result {
+            Ok(summary) => (summary, ItemStatus::Completed),
+            Err(reason) => (reason, ItemStatus::Failed),
+        };
+        self.answer(
+            call_id,
+            output,
+            Some(ItemDetails::FileChange { changes, status }),
+        )
     }
 
     fn mcp_done(&mut self, call_id: &str, result: Result<McpOutcome, String>) -> Vec<Effect> {
@@ -805,11 +1319,18 @@ impl Machine {
             return Vec::new();
         }
         for pending in std::mem::take(&mut self.pending) {
-            self.history
-                .push(ResponseItem::FunctionCallOutput(FunctionCallOutput {
+            let output = pending.output.unwrap_or_default();
+            self.history.push(if pending.custom {
+                ResponseItem::CustomToolCallOutput(CustomToolCallOutput {
                     call_id: pending.call_id,
-                    output: pending.output.unwrap_or_default(),
-                }));
+                    output,
+                })
+            } else {
+                ResponseItem::FunctionCallOutput(FunctionCallOutput {
+                    call_id: pending.call_id,
+                    output,
+                })
+            });
         }
         self.sample()
     }
@@ -824,23 +1345,42 @@ impl Machine {
         effects
     }
 
-    /// Completes, as failed, every item still in progress.
+    /// Completes, as failed, every item still in progress, the open items
+    /// of process sessions included.
     fn reconcile(&mut self) -> Vec<Effect> {
-        let mut effects = Vec::new();
-        for pending in &mut self.pending {
-            let Some(mut item) = pending.item.take() else {
-                continue;
-            };
-            match &mut item.details {
-                ItemDetails::CommandExecution { status, .. }
-                | ItemDetails::McpToolCall { status, .. } => *status = ItemStatus::Failed,
-                ItemDetails::AgentMessage { .. }
-                | ItemDetails::Reasoning { .. }
-                | ItemDetails::Error { .. } => {}
-            }
-            effects.push(Effect::Emit(TurnEvent::ItemCompleted(item)));
-        }
-        effects
+        let mut items: Vec<ThreadItem> = self
+            .pending
+            .iter_mut()
+            .filter_map(|pending| pending.item.take())
+            .collect();
+        items.extend(
+            std::mem::take(&mut self.running)
+                .into_values()
+                .map(|running| {
+                    let mut item = running.item;
+                    if let ItemDetails::CommandExecution {
+                        aggregated_output, ..
+                    } = &mut item.details
+                    {
+                        *aggregated_output = running.output;
+                    }
+                    item
+                }),
+        );
+        items
+            .into_iter()
+            .map(|mut item| {
+                match &mut item.details {
+                    ItemDetails::CommandExecution { status, .. }
+                    | ItemDetails::McpToolCall { status, .. }
+                    | ItemDetails::FileChange { status, .. } => *status = ItemStatus::Failed,
+                    ItemDetails::AgentMessage { .. }
+                    | ItemDetails::Reasoning { .. }
+                    | ItemDetails::Error { .. } => {}
+                }
+                Effect::Emit(TurnEvent::ItemCompleted(item))
+            })
+            .collect()
     }
 
     fn chunk_id(&mut self) -> String {
@@ -851,10 +1391,34 @@ impl Machine {
     }
 }
 
-/// The tools offered to the model (`exec_command` and every MCP tool), and
-/// where each qualified MCP name goes.
-fn offer(mcp_tools: &[McpTool]) -> (Vec<ToolSpec>, BTreeMap<String, Route>) {
-    let mut tools = vec![exec_command_spec()];
+/// A command's item before it ends.
+fn command_item(command: &CommandCall, status: ItemStatus) -> ItemDetails {
+    ItemDetails::CommandExecution {
+        command: command.display.clone(),
+        cwd: command.cwd.clone(),
+        aggregated_output: String::new(),
+        exit_code: None,
+        duration: None,
+        status,
+    }
+}
+
+fn exit_status(code: i32) -> ItemStatus {
+    if code == 0 {
+        ItemStatus::Completed
+    } else {
+        ItemStatus::Failed
+    }
+}
+
+/// The tools offered to the model (`exec_command`, `write_stdin`,
+/// `apply_patch`, the resource tools when the session has servers, and
+/// every MCP tool), and where each qualified MCP name goes.
+fn offer(mcp_tools: &[McpTool], has_servers: bool) -> (Vec<ToolSpec>, BTreeMap<String, Route>) {
+    let mut tools = vec![exec_command_spec(), write_stdin_spec(), apply_patch_spec()];
+    if has_servers {
+        tools.extend(resource_specs());
+    }
     tools.extend(mcp_tools.iter().map(|tool| tool.spec.clone()));
     let routes = mcp_tools
         .iter()

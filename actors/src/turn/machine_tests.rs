@@ -26,6 +26,7 @@ fn config() -> TurnConfig {
                 name: "mcp__mini__echo".to_owned(),
                 description: "echo".to_owned(),
                 parameters: json!({"type": "object"}),
+                freeform: None,
             },
             needs_approval: false,
         }],
@@ -40,11 +41,13 @@ fn config() -> TurnConfig {
             escalation_allowed: true,
         },
         session_approvals: Default::default(),
+        history: Vec::new(),
     }
 }
 
 fn call(id: &str, name: &str, arguments: &str) -> ResponseItem {
-    ResponseItem::FunctionCall(FunctionCall {
+    ResponseItem::FunctionCall(crate::model_stream::FunctionCall {
+        namespace: None,
         call_id: id.to_owned(),
         name: name.to_owned(),
         arguments: arguments.to_owned(),
@@ -81,6 +84,8 @@ fn render(effect: &Effect) -> String {
                     ResponseItem::Reasoning(_) => "reasoning".to_owned(),
                     ResponseItem::FunctionCall(c) => format!("call:{}", c.call_id),
                     ResponseItem::FunctionCallOutput(o) => format!("output:{}", o.call_id),
+                    ResponseItem::CustomToolCall(c) => format!("custom:{}", c.call_id),
+                    ResponseItem::CustomToolCallOutput(o) => format!("custom-output:{}", o.call_id),
                     ResponseItem::Other(_) => "other".to_owned(),
                 })
                 .collect();
@@ -120,6 +125,7 @@ fn start() -> Input {
 
 fn exit(code: i32, stdout: &str) -> Result<CommandExit, String> {
     Ok(CommandExit {
+        interleaved: String::new(),
         exit_code: code,
         timed_out: false,
         stdout: stdout.to_owned(),
@@ -151,7 +157,7 @@ fn a_plain_answer() {
         expect![[r#"
             completed item_0 Error { message: "server `x` is disabled" }
             TurnStarted
-            sample [msg:developer, msg:user] with 2 tools
+            sample [msg:developer, msg:user] with 7 tools
             completed item_1 Reasoning { text: "thinking" }
             completed item_2 AgentMessage { text: "hello" }
             TurnCompleted { usage: TokenUsage { input_tokens: 5, cached_input_tokens: 0, cache_write_input_tokens: 0, output_tokens: 1, reasoning_output_tokens: 0 } }
@@ -191,14 +197,14 @@ fn parallel_calls_then_an_answer() {
         ],
         expect![[r#"
             TurnStarted
-            sample [msg:developer, msg:user] with 2 tools
-            started item_0 CommandExecution { command: "/bin/bash -lc 'echo hi'", aggregated_output: "", exit_code: None, status: InProgress }
-            RunCommand { call_id: "c1", argv: ["/bin/bash", "-lc", "echo hi"], cwd: "/w", timeout: 10s, escalated: false }
+            sample [msg:developer, msg:user] with 7 tools
+            started item_0 CommandExecution { command: "/bin/bash -lc 'echo hi'", cwd: "/w", aggregated_output: "", exit_code: None, duration: None, status: InProgress }
+            StartProcess { call_id: "c1", argv: ["/bin/bash", "-lc", "echo hi"], cwd: "/w", timeout: 3600s, wait: 10s, escalated: false }
             started item_1 McpToolCall { server: "mini", tool: "echo", arguments: Object {"text": String("x")}, result: None, error: None, status: InProgress }
             CallTool { call_id: "c2", server: "mini", tool: "echo", arguments: Some({"text": String("x")}), approved: true }
             completed item_1 McpToolCall { server: "mini", tool: "echo", arguments: Object {"text": String("x")}, result: Some(McpOutcome { content: [Object {"type": String("text"), "text": String("x")}], structured_content: None, is_error: false }), error: None, status: Completed }
-            completed item_0 CommandExecution { command: "/bin/bash -lc 'echo hi'", aggregated_output: "hi\n", exit_code: Some(0), status: Completed }
-            sample [msg:developer, msg:user, call:c1, call:c2, call:c3, call:c4, output:c1, output:c2, output:c3, output:c4] with 2 tools
+            completed item_0 CommandExecution { command: "/bin/bash -lc 'echo hi'", cwd: "/w", aggregated_output: "hi\n", exit_code: Some(0), duration: Some(5ms), status: Completed }
+            sample [msg:developer, msg:user, call:c1, call:c2, call:c3, call:c4, output:c1, output:c2, output:c3, output:c4] with 7 tools
             completed item_2 AgentMessage { text: "done" }
             TurnCompleted { usage: TokenUsage { input_tokens: 7, cached_input_tokens: 0, cache_write_input_tokens: 0, output_tokens: 2, reasoning_output_tokens: 0 } }
             Finish(Completed { last_message: Some("done"), usage: TokenUsage { input_tokens: 7, cached_input_tokens: 0, cache_write_input_tokens: 0, output_tokens: 2, reasoning_output_tokens: 0 } })
@@ -265,11 +271,11 @@ fn retries_show_and_failures_reconcile_open_items() {
         ],
         expect![[r#"
             TurnStarted
-            sample [msg:developer, msg:user] with 2 tools
+            sample [msg:developer, msg:user] with 7 tools
             Error { message: "Reconnecting... 1/5 (stream closed before response.completed)" }
-            started item_0 CommandExecution { command: "/bin/bash -lc 'sleep 9'", aggregated_output: "", exit_code: None, status: InProgress }
-            RunCommand { call_id: "c1", argv: ["/bin/bash", "-lc", "sleep 9"], cwd: "/w", timeout: 10s, escalated: false }
-            completed item_0 CommandExecution { command: "/bin/bash -lc 'sleep 9'", aggregated_output: "", exit_code: None, status: Failed }
+            started item_0 CommandExecution { command: "/bin/bash -lc 'sleep 9'", cwd: "/w", aggregated_output: "", exit_code: None, duration: None, status: InProgress }
+            StartProcess { call_id: "c1", argv: ["/bin/bash", "-lc", "sleep 9"], cwd: "/w", timeout: 3600s, wait: 10s, escalated: false }
+            completed item_0 CommandExecution { command: "/bin/bash -lc 'sleep 9'", cwd: "/w", aggregated_output: "", exit_code: None, duration: None, status: Failed }
             Finish(Interrupted)
         "#]],
     );
@@ -284,7 +290,7 @@ fn retries_show_and_failures_reconcile_open_items() {
         ],
         expect![[r#"
             TurnStarted
-            sample [msg:developer, msg:user] with 2 tools
+            sample [msg:developer, msg:user] with 7 tools
             TurnFailed { message: "unexpected status 400: bad" }
             Finish(Failed { message: "unexpected status 400: bad" })
         "#]],
@@ -360,14 +366,14 @@ fn an_approved_escalation_runs_outside_the_sandbox_and_a_denied_one_tells_the_mo
         ],
         expect![[r#"
             TurnStarted
-            sample [msg:developer, msg:user] with 2 tools
+            sample [msg:developer, msg:user] with 7 tools
             AskApproval(ApprovalRequest { call_id: "c1", subject: Command { command: "/bin/bash -lc 'make install'", cwd: "/w" }, reason: Escalation { justification: Some("needs /usr/local") } })
             AskApproval(ApprovalRequest { call_id: "c2", subject: Tool { server: "mini", tool: "echo", arguments: Object {} }, reason: Tool })
             completed item_0 McpToolCall { server: "mini", tool: "echo", arguments: Object {}, result: None, error: Some("the user declined this call; it was not run. Do something else, or ask the user what to do differently."), status: Declined }
-            started item_1 CommandExecution { command: "/bin/bash -lc 'make install'", aggregated_output: "", exit_code: None, status: InProgress }
-            RunCommand { call_id: "c1", argv: ["/bin/bash", "-lc", "make install"], cwd: "/w", timeout: 10s, escalated: true }
-            completed item_1 CommandExecution { command: "/bin/bash -lc 'make install'", aggregated_output: "ok\n", exit_code: Some(0), status: Completed }
-            sample [msg:developer, msg:user, call:c1, call:c2, output:c1, output:c2] with 2 tools
+            started item_1 CommandExecution { command: "/bin/bash -lc 'make install'", cwd: "/w", aggregated_output: "", exit_code: None, duration: None, status: InProgress }
+            StartProcess { call_id: "c1", argv: ["/bin/bash", "-lc", "make install"], cwd: "/w", timeout: 3600s, wait: 10s, escalated: true }
+            completed item_1 CommandExecution { command: "/bin/bash -lc 'make install'", cwd: "/w", aggregated_output: "ok\n", exit_code: Some(0), duration: Some(5ms), status: Completed }
+            sample [msg:developer, msg:user, call:c1, call:c2, output:c1, output:c2] with 7 tools
         "#]],
     );
 }
@@ -382,9 +388,9 @@ fn a_headless_run_refuses_what_needs_approval() {
         ],
         expect![[r#"
             TurnStarted
-            sample [msg:developer, msg:user] with 2 tools
+            sample [msg:developer, msg:user] with 7 tools
             completed item_0 McpToolCall { server: "mini", tool: "echo", arguments: Object {}, result: None, error: Some("MCP tool call requires approval, but approval policy is never"), status: Failed }
-            sample [msg:developer, msg:user, call:c1, output:c1] with 2 tools
+            sample [msg:developer, msg:user, call:c1, output:c1] with 7 tools
         "#]],
     );
 }
@@ -412,8 +418,8 @@ fn a_new_policy_applies_to_the_next_call_and_the_model_is_told() {
     let rendered: Vec<String> = effects.iter().map(render).collect();
     expect![[r#"
         [
-            "completed item_0 CommandExecution { command: \"/bin/bash -lc 'rm -rf x'\", aggregated_output: \"\", exit_code: None, status: Declined }",
-            "sample [msg:developer, msg:user, msg:developer, call:c1, output:c1] with 1 tools",
+            "completed item_0 CommandExecution { command: \"/bin/bash -lc 'rm -rf x'\", cwd: \"/w\", aggregated_output: \"\", exit_code: None, duration: None, status: Declined }",
+            "sample [msg:developer, msg:user, msg:developer, call:c1, output:c1] with 6 tools",
         ]
     "#]]
     .assert_debug_eq(&rendered);
@@ -423,5 +429,144 @@ fn a_new_policy_applies_to_the_next_call_and_the_model_is_told() {
             .iter()
             .any(|item| format!("{item:?}").contains("`read-only` sandbox")),
         "the model reads that the sandbox changed"
+    );
+}
+
+fn chunk(output: &str, exit: Option<i32>) -> Result<crate::sandbox_process::ProcessChunk, String> {
+    Ok(crate::sandbox_process::ProcessChunk {
+        output: output.to_owned(),
+        exit: exit.map(|code| {
+            Ok(CommandExit {
+                exit_code: code,
+                timed_out: false,
+                stdout: String::new(),
+                stderr: String::new(),
+                interleaved: String::new(),
+            })
+        }),
+    })
+}
+
+#[test]
+fn a_command_that_outlives_its_yield_is_polled_with_write_stdin() {
+    check(
+        vec![
+            start(),
+            response(
+                vec![call(
+                    "c1",
+                    "exec_command",
+                    r#"{"cmd":"cat","yield_time_ms":100}"#,
+                )],
+                1,
+            ),
+            Input::ProcessOutput {
+                call_id: "c1".to_owned(),
+                session_id: Some(4),
+                result: chunk("ready\n", None),
+                wall: Duration::from_millis(100),
+            },
+            response(
+                vec![call(
+                    "c2",
+                    "write_stdin",
+                    r#"{"session_id":4,"chars":"bye\n"}"#,
+                )],
+                1,
+            ),
+            Input::ProcessOutput {
+                call_id: "c2".to_owned(),
+                session_id: Some(4),
+                result: chunk("bye\n", Some(0)),
+                wall: Duration::from_millis(3),
+            },
+        ],
+        expect![[r#"
+            TurnStarted
+            sample [msg:developer, msg:user] with 7 tools
+            started item_0 CommandExecution { command: "/bin/bash -lc cat", cwd: "/w", aggregated_output: "", exit_code: None, duration: None, status: InProgress }
+            StartProcess { call_id: "c1", argv: ["/bin/bash", "-lc", "cat"], cwd: "/w", timeout: 3600s, wait: 100ms, escalated: false }
+            sample [msg:developer, msg:user, call:c1, output:c1] with 7 tools
+            WriteStdin { call_id: "c2", session_id: 4, chars: "bye\n", wait: 250ms }
+            completed item_0 CommandExecution { command: "/bin/bash -lc cat", cwd: "/w", aggregated_output: "ready\nbye\n", exit_code: Some(0), duration: Some(103ms), status: Completed }
+            sample [msg:developer, msg:user, call:c1, output:c1, call:c2, output:c2] with 7 tools
+        "#]],
+    );
+}
+
+#[test]
+fn apply_patch_in_both_forms_and_a_malformed_patch() {
+    let patch = "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch";
+    check(
+        vec![
+            start(),
+            response(
+                vec![
+                    ResponseItem::CustomToolCall(crate::model_stream::CustomToolCall {
+                        call_id: "p1".to_owned(),
+                        name: "apply_patch".to_owned(),
+                        input: patch.to_owned(),
+                    }),
+                    call(
+                        "p2",
+                        "apply_patch",
+                        &json!({"input": "not a patch"}).to_string(),
+                    ),
+                ],
+                1,
+            ),
+            Input::PatchDone {
+                call_id: "p1".to_owned(),
+                result: Ok("Success. Updated the following files:\nA a.txt\n".to_owned()),
+            },
+        ],
+        expect![[r#"
+            TurnStarted
+            sample [msg:developer, msg:user] with 7 tools
+            started item_0 FileChange { changes: [FileChangeEntry { path: "/w/a.txt", kind: "add" }], status: InProgress }
+            ApplyPatch { call_id: "p1", input: "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch", cwd: "/w" }
+            completed item_0 FileChange { changes: [FileChangeEntry { path: "/w/a.txt", kind: "add" }], status: Completed }
+            sample [msg:developer, msg:user, custom:p1, call:p2, custom-output:p1, output:p2] with 7 tools
+        "#]],
+    );
+}
+
+#[test]
+fn namespaced_calls_route_and_unknown_calls_fail_loudly() {
+    let namespaced = ResponseItem::FunctionCall(crate::model_stream::FunctionCall {
+        namespace: Some("mcp__mini".to_owned()),
+        call_id: "n1".to_owned(),
+        name: "echo".to_owned(),
+        arguments: "{}".to_owned(),
+    });
+    check(
+        vec![start(), response(vec![namespaced], 1)],
+        expect![[r#"
+            TurnStarted
+            sample [msg:developer, msg:user] with 7 tools
+            started item_0 McpToolCall { server: "mini", tool: "echo", arguments: Object {}, result: None, error: None, status: InProgress }
+            CallTool { call_id: "n1", server: "mini", tool: "echo", arguments: Some({}), approved: true }
+        "#]],
+    );
+    let unknown = ResponseItem::Other(json!({"type": "tool_search_call", "call_id": "s1"}));
+    check(
+        vec![start(), response(vec![unknown], 1)],
+        expect![[r#"
+            TurnStarted
+            sample [msg:developer, msg:user] with 7 tools
+            TurnFailed { message: "the model called a kind of tool this client does not run (tool_search_call); the turn cannot go on" }
+            Finish(Failed { message: "the model called a kind of tool this client does not run (tool_search_call); the turn cannot go on" })
+        "#]],
+    );
+    let quiet = ResponseItem::Other(json!({"type": "web_search_call", "status": "completed"}));
+    check(
+        vec![start(), response(vec![quiet], 1)],
+        expect![[r#"
+            TurnStarted
+            sample [msg:developer, msg:user] with 7 tools
+            completed item_0 Error { message: "the model's answer holds only items this client does not show (web_search_call)" }
+            TurnCompleted { usage: TokenUsage { input_tokens: 1, cached_input_tokens: 0, cache_write_input_tokens: 0, output_tokens: 1, reasoning_output_tokens: 0 } }
+            Finish(Completed { last_message: None, usage: TokenUsage { input_tokens: 1, cached_input_tokens: 0, cache_write_input_tokens: 0, output_tokens: 1, reasoning_output_tokens: 0 } })
+        "#]],
     );
 }

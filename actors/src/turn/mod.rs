@@ -25,6 +25,7 @@
 mod approval;
 mod exec_tool;
 mod machine;
+mod tools;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -32,8 +33,14 @@ use std::time::Duration;
 pub use approval::{
     ApprovalDecision, ApprovalReason, ApprovalRequest, ApprovalSubject, TurnPolicy,
 };
-pub use exec_tool::{EXEC_COMMAND, LEGACY_SHELL, exec_command_spec, shell_quote};
+pub use exec_tool::{
+    EXEC_COMMAND, LEGACY_SHELL, WRITE_STDIN, exec_command_spec, shell_quote, write_stdin_spec,
+};
 pub use machine::{Effect, Input, Machine, McpOutcome};
+pub use tools::{
+    APPLY_PATCH, LIST_RESOURCE_TEMPLATES, LIST_RESOURCES, READ_RESOURCE, ResourceRequest,
+    apply_patch_spec, resource_specs,
+};
 
 use crate::model_stream::{TokenUsage, ToolSpec};
 
@@ -70,6 +77,10 @@ pub struct TurnConfig {
     pub policy: TurnPolicy,
     /// Calls the user approved for the whole session in earlier turns.
     pub session_approvals: std::collections::BTreeSet<String>,
+    /// The conversation so far (a resumed session, or earlier turns),
+    /// instructions included; empty for a new conversation, which then
+    /// opens with `instructions`.
+    pub history: Vec<crate::model_stream::ResponseItem>,
 }
 
 /// One MCP tool as offered to the model.
@@ -140,10 +151,21 @@ pub enum ItemDetails {
     CommandExecution {
         /// As shown: `/bin/bash -lc '<cmd>'`.
         command: String,
-        /// stdout then stderr.
+        /// Where it runs.
+        cwd: PathBuf,
+        /// stdout and stderr, in the order they arrived.
         aggregated_output: String,
         /// Set once it ended.
         exit_code: Option<i32>,
+        /// How long it ran, once it ended.
+        duration: Option<Duration>,
+        /// Where it stands.
+        status: ItemStatus,
+    },
+    /// Files a patch changes (`apply_patch`).
+    FileChange {
+        /// Each file and how.
+        changes: Vec<FileChangeEntry>,
         /// Where it stands.
         status: ItemStatus,
     },
@@ -167,6 +189,15 @@ pub enum ItemDetails {
         /// What happened.
         message: String,
     },
+}
+
+/// One file of a patch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChangeEntry {
+    /// The file (resolved against the working directory).
+    pub path: PathBuf,
+    /// `add`, `delete` or `update`.
+    pub kind: &'static str,
 }
 
 /// Where a command or tool call stands.

@@ -1,6 +1,11 @@
 //! `codex exec` without `--json`: progress for a person, on stderr.
+//!
+//! A command shows as its command line and where it runs, then, once it
+//! ends, how it ended and how long it took, its output (stdout and stderr
+//! in the order they came), and a blank line.
 
 use std::io::{IsTerminal as _, Write as _};
+use std::time::Duration;
 
 use codex_actors::turn::{ItemDetails, ItemStatus, TurnEvent};
 
@@ -57,9 +62,13 @@ impl Renderer {
         match event {
             TurnEvent::TurnStarted => {}
             TurnEvent::ItemStarted(item) => match &item.details {
-                ItemDetails::CommandExecution { command, .. } => {
+                ItemDetails::CommandExecution { command, cwd, .. } => {
                     self.write(&self.paint("35", "exec"));
-                    self.write(command);
+                    self.write(&format!(
+                        "{} in {}",
+                        self.paint("1", command),
+                        cwd.display()
+                    ));
                 }
                 ItemDetails::McpToolCall {
                     server,
@@ -69,6 +78,12 @@ impl Renderer {
                 } => {
                     self.write(&self.paint("35", "tool"));
                     self.write(&format!("{server}.{tool}({arguments})"));
+                }
+                ItemDetails::FileChange { changes, .. } => {
+                    self.write(&self.paint("35", "apply_patch"));
+                    for change in changes {
+                        self.write(&format!("{} {}", change.kind, change.path.display()));
+                    }
                 }
                 ItemDetails::AgentMessage { .. }
                 | ItemDetails::Reasoning { .. }
@@ -84,18 +99,25 @@ impl Renderer {
                     self.write(&self.paint("3", text));
                 }
                 ItemDetails::CommandExecution {
+                    command,
+                    cwd,
                     aggregated_output,
                     exit_code,
+                    duration,
                     status,
-                    ..
                 } => {
+                    if *status == ItemStatus::Declined {
+                        self.write(&self.paint("35", "exec"));
+                        self.write(&format!("{command} in {}", cwd.display()));
+                    }
+                    let took = duration.map(took).unwrap_or_default();
                     let verdict = match (status, exit_code) {
-                        (ItemStatus::Completed, _) => self.paint("32", "succeeded"),
+                        (ItemStatus::Completed, _) => self.paint("32", &format!("succeeded{took}")),
                         (ItemStatus::Declined, _) => self.paint("31", "declined"),
-                        (_, Some(code)) => self.paint("31", &format!("exited {code}")),
-                        (_, None) => self.paint("31", "failed"),
+                        (_, Some(code)) => self.paint("31", &format!("exited {code}{took}")),
+                        (_, None) => self.paint("31", &format!("failed{took}")),
                     };
-                    self.write(&format!(" {verdict}:"));
+                    self.write(&format!("{verdict}:"));
                     let lines: Vec<&str> = aggregated_output.lines().collect();
                     for line in lines.iter().take(OUTPUT_LINES) {
                         self.write(line);
@@ -103,15 +125,22 @@ impl Renderer {
                     if lines.len() > OUTPUT_LINES {
                         self.write(&format!("... ({} more lines)", lines.len() - OUTPUT_LINES));
                     }
+                    self.write("");
                 }
+                ItemDetails::FileChange { status, .. } => match status {
+                    ItemStatus::Completed => {
+                        self.write(&format!("{}\n", self.paint("32", "applied")))
+                    }
+                    _ => self.write(&format!("{}\n", self.paint("31", "not applied"))),
+                },
                 ItemDetails::McpToolCall { error, status, .. } => match (status, error) {
                     (ItemStatus::Completed, _) => {
-                        self.write(&format!(" {}", self.paint("32", "succeeded")))
+                        self.write(&format!("{}\n", self.paint("32", "succeeded")))
                     }
                     (_, Some(error)) => {
-                        self.write(&format!(" {}: {error}", self.paint("31", "failed")));
+                        self.write(&format!("{}: {error}\n", self.paint("31", "failed")));
                     }
-                    (_, None) => self.write(&format!(" {}", self.paint("31", "failed"))),
+                    (_, None) => self.write(&format!("{}\n", self.paint("31", "failed"))),
                 },
                 ItemDetails::Error { message } => {
                     self.write(&format!("{} {message}", self.paint("33", "warning:")));
@@ -126,5 +155,15 @@ impl Renderer {
                 self.write(&format!("{} {message}", self.paint("31", "ERROR:")));
             }
         }
+    }
+}
+
+/// ` in 120ms`, ` in 1.3s`.
+fn took(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    if ms < 1000 {
+        format!(" in {ms}ms")
+    } else {
+        format!(" in {:.1}s", duration.as_secs_f64())
     }
 }

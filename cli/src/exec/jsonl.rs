@@ -53,6 +53,7 @@ fn item(item: &ThreadItem) -> Value {
             aggregated_output,
             exit_code,
             status,
+            ..
         } => json!({
             "type": "command_execution",
             "command": command,
@@ -79,6 +80,14 @@ fn item(item: &ThreadItem) -> Value {
             "error": error.as_ref().map(|message| json!({ "message": message })),
             "status": status.as_str(),
         }),
+        ItemDetails::FileChange { changes, status } => json!({
+            "type": "file_change",
+            "changes": changes.iter().map(|change| json!({
+                "path": change.path.display().to_string(),
+                "kind": change.kind,
+            })).collect::<Vec<_>>(),
+            "status": status.as_str(),
+        }),
         ItemDetails::Error { message } => json!({ "type": "error", "message": message }),
     };
     if let Value::Object(map) = &mut value {
@@ -102,8 +111,10 @@ mod tests {
             id: "item_3".to_owned(),
             details: ItemDetails::CommandExecution {
                 command: "/bin/bash -lc ls".to_owned(),
+                cwd: "/w".into(),
                 aggregated_output: "a\n".to_owned(),
                 exit_code: Some(0),
+                duration: Some(std::time::Duration::from_millis(3)),
                 status: ItemStatus::Completed,
             },
         }));

@@ -57,16 +57,17 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
         );
     }
     let stdin_is_terminal = std::io::stdin().is_terminal();
-    let (prompt, source) = prompt::resolve(
+    // The note goes out before the read: a pipe left open would block it.
+    let (prompt, _) = prompt::resolve(
         args.prompt.as_deref(),
         stdin_is_terminal,
         &mut std::io::stdin(),
+        &mut |source| match source {
+            prompt::Source::Stdin => note("Reading prompt from stdin..."),
+            prompt::Source::ArgumentAndStdin => note("Reading additional input from stdin..."),
+            prompt::Source::Argument => {}
+        },
     )?;
-    match source {
-        prompt::Source::Stdin => note("Reading prompt from stdin..."),
-        prompt::Source::ArgumentAndStdin => note("Reading additional input from stdin..."),
-        prompt::Source::Argument => {}
-    }
     let output_schema = args.output_schema.as_deref().map(read_schema).transpose()?;
 
     let mut loaded = context::load_at(overrides, &cwd)?;
@@ -238,6 +239,7 @@ async fn drive(
         seed: std::process::id().into(),
         policy: turn_policy(&session.policy(), runtime),
         session_approvals: Default::default(),
+        history: Vec::new(),
     };
     let mut machine = turn::Machine::new(config);
     let mut inputs: Vec<Input> = warnings.into_iter().map(Input::Warning).collect();
@@ -301,7 +303,13 @@ fn finish(
             Ok(ExitCode::SUCCESS)
         }
         TurnOutcome::Failed { .. } => Ok(ExitCode::FAILURE),
-        TurnOutcome::Interrupted => Ok(ExitCode::from(INTERRUPTED)),
+        TurnOutcome::Interrupted => {
+            note(
+                "Interrupted (Ctrl-C): the turn was cancelled, and every command and MCP server \
+                 it started was stopped.",
+            );
+            Ok(ExitCode::from(INTERRUPTED))
+        }
     }
 }
 

@@ -41,18 +41,25 @@ pub(crate) enum Source {
     Stdin,
 }
 
+/// The most a prompt read from stdin may hold.
+const MAX_STDIN: u64 = 64 * 1024 * 1024;
+
 /// Resolves the prompt from the argument and, when stdin is not a
-/// terminal (or the argument is `-`), from `stdin`.
+/// terminal (or the argument is `-`), from `stdin`. `reading` is told
+/// before anything is read from stdin, so that the user learns why the
+/// command waits before it does (a pipe left open blocks the read).
 pub(crate) fn resolve(
     argument: Option<&str>,
     stdin_is_terminal: bool,
     stdin: &mut dyn Read,
+    reading: &mut dyn FnMut(Source),
 ) -> Result<(String, Source), PromptError> {
     match argument {
         Some(prompt) if prompt != "-" => {
             if stdin_is_terminal {
                 return Ok((prompt.to_owned(), Source::Argument));
             }
+            reading(Source::ArgumentAndStdin);
             let extra = read(stdin)?;
             if extra.trim().is_empty() {
                 Ok((prompt.to_owned(), Source::Argument))
@@ -70,6 +77,7 @@ pub(crate) fn resolve(
             if forced.is_none() && stdin_is_terminal {
                 return Err(PromptError::Missing);
             }
+            reading(Source::Stdin);
             let text = read(stdin)?;
             if text.trim().is_empty() {
                 return Err(PromptError::EmptyStdin);
@@ -82,8 +90,15 @@ pub(crate) fn resolve(
 fn read(stdin: &mut dyn Read) -> Result<String, PromptError> {
     let mut bytes = Vec::new();
     stdin
+        .take(MAX_STDIN + 1)
         .read_to_end(&mut bytes)
         .map_err(|err| PromptError::Read(err.to_string()))?;
+    if bytes.len() as u64 > MAX_STDIN {
+        return Err(PromptError::Read(format!(
+            "the input is larger than {} MiB",
+            MAX_STDIN / (1024 * 1024)
+        )));
+    }
     decode(&bytes)
 }
 
@@ -138,7 +153,20 @@ mod tests {
         terminal: bool,
         stdin: &[u8],
     ) -> Result<(String, Source), PromptError> {
-        resolve(argument, terminal, &mut &stdin[..])
+        let mut noted = None;
+        let result = resolve(argument, terminal, &mut &stdin[..], &mut |source| {
+            noted = Some(source)
+        });
+        // The note comes before any read, and only when stdin is read.
+        if let Ok((_, source)) = &result {
+            match source {
+                Source::Argument => {
+                    assert!(noted.is_none() || stdin.iter().all(|b| b.is_ascii_whitespace()))
+                }
+                Source::Stdin | Source::ArgumentAndStdin => assert_eq!(noted, Some(*source)),
+            }
+        }
+        result
     }
 
     #[test]

@@ -146,7 +146,14 @@ async fn a_plain_answer() {
     assert_eq!(request.body["tool_choice"], "auto");
     assert_eq!(request.body["parallel_tool_calls"], true);
     assert_eq!(request.body["reasoning"]["summary"], "auto");
-    assert_eq!(request.tool_names(), ["exec_command"]);
+    assert_eq!(
+        request.tool_names(),
+        ["exec_command", "write_stdin", "apply_patch"]
+    );
+    // GPT-5 models get apply_patch as a freeform tool with its grammar.
+    let patch_tool = &request.body["tools"][2];
+    assert_eq!(patch_tool["type"], "custom");
+    assert_eq!(patch_tool["format"]["syntax"], "lark");
     assert_eq!(input_types(request), ["message:developer", "message:user"]);
     assert_eq!(request.body["input"][1]["content"][0]["text"], "say hello");
 }
@@ -569,7 +576,12 @@ async fn usage_and_config_errors_exit_1() {
     let exec = Exec::new(Vec::new()).await;
     let run = exec.run(&[], None).await;
     assert_eq!(run.code, 1);
-    assert_eq!(run.stderr, "Error: No prompt provided via stdin.\n");
+    // The note comes before the read, so a pipe left open never blocks
+    // silently.
+    assert_eq!(
+        run.stderr,
+        "Reading prompt from stdin...\nError: No prompt provided via stdin.\n"
+    );
 
     let mut exec = Exec::new(Vec::new()).await;
     exec.env.remove_var("CODEX_API_KEY");
@@ -577,7 +589,7 @@ async fn usage_and_config_errors_exit_1() {
     assert_eq!(run.code, 1);
     assert!(
         run.stderr
-            .starts_with("Error: Missing environment variable: `OPENAI_API_KEY`."),
+            .contains("\nError: Missing environment variable: `OPENAI_API_KEY`."),
         "{}",
         run.stderr
     );
@@ -777,8 +789,9 @@ async fn human_mode_keeps_stdout_for_the_answer() {
     for expected in [
         "model: gpt-5-codex",
         "sandbox: read-only",
-        "exec\n/bin/bash -lc 'echo progress'",
-        " succeeded:\nprogress",
+        "exec\n/bin/bash -lc 'echo progress' in [TMP]/work",
+        "succeeded in ",
+        "ms:\nprogress\n\n",
         "codex\nThe answer.",
         "tokens used",
     ] {

@@ -162,6 +162,7 @@ const ACTOR_FOLDERS: &[&str] = &[
     "mcp_server",
     "sandbox_process",
     "model_stream",
+    "apply_patch",
     "turn",
     "session",
     "chaos",
