@@ -29,6 +29,7 @@ pub mod mcp_server;
 pub mod model_stream;
 pub mod policy;
 pub mod policy_actor;
+pub mod rollout;
 pub mod sandbox_process;
 pub mod session;
 mod sink;

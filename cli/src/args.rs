@@ -22,18 +22,30 @@ pub(crate) struct ConfigOverrides {
     /// is taken as a string.
     #[arg(short = 'c', long = "config", value_name = "key=value", global = true)]
     pub(crate) raw: Vec<String>,
+    /// Use the `[profiles.NAME]` table of config.toml over its top level.
+    #[arg(short = 'p', long = "profile", value_name = "NAME", global = true)]
+    pub(crate) profile: Option<String>,
 }
 
 impl ConfigOverrides {
-    /// Parses every override; the first malformed one is the error.
+    /// Parses every override; the first malformed one is the error. A
+    /// profile is the override `profile = "NAME"`, before the others.
     pub(crate) fn parse(&self) -> Result<Vec<ConfigOverride>, codex_actors::config::OverrideError> {
-        self.raw.iter().map(|raw| raw.parse()).collect()
+        let profile = self
+            .profile
+            .iter()
+            .map(|name| format!("profile={}", toml::Value::String(name.clone())));
+        profile
+            .chain(self.raw.iter().cloned())
+            .map(|raw| raw.parse())
+            .collect()
     }
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run one agent turn non-interactively (for scripts and CI).
+    #[command(visible_alias = "e")]
     Exec(ExecArgs),
     /// Manage MCP servers in config.toml.
     #[command(subcommand)]
@@ -54,36 +66,25 @@ pub(crate) enum Command {
 
 /// `codex exec`.
 #[derive(Debug, Args)]
+#[command(subcommand_negates_reqs = true)]
 pub(crate) struct ExecArgs {
+    /// Continue a recorded session instead of starting one.
+    #[command(subcommand)]
+    pub(crate) action: Option<ExecAction>,
     /// The instructions; `-` (or none, with input piped) reads them from
     /// stdin.
     #[arg(value_name = "PROMPT")]
     pub(crate) prompt: Option<String>,
-    /// Print events to stdout as JSON Lines.
-    #[arg(long, alias = "experimental-json")]
-    pub(crate) json: bool,
-    /// Write the final agent message to FILE.
-    #[arg(short = 'o', long = "output-last-message", value_name = "FILE")]
-    pub(crate) output_last_message: Option<std::path::PathBuf>,
-    /// A JSON Schema the final answer must follow.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) output_schema: Option<std::path::PathBuf>,
+    /// Flags `exec resume` accepts too, before or after `resume`.
+    #[command(flatten)]
+    pub(crate) shared: ExecShared,
     /// The sandbox for commands: read-only, workspace-write or
     /// danger-full-access.
     #[arg(short = 's', long = "sandbox", value_name = "MODE")]
     pub(crate) sandbox: Option<String>,
-    /// The model to use.
-    #[arg(short = 'm', long)]
-    pub(crate) model: Option<String>,
     /// Work in DIR (it becomes the workspace root).
     #[arg(short = 'C', long = "cd", value_name = "DIR")]
     pub(crate) cd: Option<std::path::PathBuf>,
-    /// Run outside a git repository.
-    #[arg(long)]
-    pub(crate) skip_git_repo_check: bool,
-    /// Color on stderr.
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
-    pub(crate) color: Color,
     /// Deprecated: `--sandbox workspace-write`.
     #[arg(long, hide = true, conflicts_with_all = ["sandbox", "yolo"])]
     pub(crate) full_auto: bool,
@@ -97,9 +98,71 @@ pub(crate) struct ExecArgs {
     /// Another writable directory under workspace-write (repeatable).
     #[arg(long = "add-dir", value_name = "DIR")]
     pub(crate) add_dir: Vec<std::path::PathBuf>,
-    /// Keep nothing on disk (this runtime never saves sessions).
-    #[arg(long)]
+}
+
+/// Flags of `codex exec` that `exec resume` takes as well.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ExecShared {
+    /// Print events to stdout as JSON Lines.
+    #[arg(long, alias = "experimental-json", global = true)]
+    pub(crate) json: bool,
+    /// Write the final agent message to FILE.
+    #[arg(
+        short = 'o',
+        long = "output-last-message",
+        value_name = "FILE",
+        global = true
+    )]
+    pub(crate) output_last_message: Option<std::path::PathBuf>,
+    /// A JSON Schema the final answer must follow.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) output_schema: Option<std::path::PathBuf>,
+    /// The model to use.
+    #[arg(short = 'm', long, global = true)]
+    pub(crate) model: Option<String>,
+    /// Attach an image to the prompt (repeatable, or comma-separated).
+    #[arg(
+        short = 'i',
+        long = "image",
+        value_name = "FILE",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub(crate) images: Vec<std::path::PathBuf>,
+    /// Run outside a git repository.
+    #[arg(long, global = true)]
+    pub(crate) skip_git_repo_check: bool,
+    /// Color on stderr.
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    pub(crate) color: Color,
+    /// Write no session file.
+    #[arg(long, global = true)]
     pub(crate) ephemeral: bool,
+}
+
+/// `codex exec <action>`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ExecAction {
+    /// Continue a recorded session: by id, or the latest here (`--last`).
+    Resume(ResumeArgs),
+}
+
+/// `codex exec resume`.
+#[derive(Debug, Args)]
+pub(crate) struct ResumeArgs {
+    /// The session (thread) id, a UUID. With `--last`, this is the prompt.
+    #[arg(value_name = "SESSION_ID")]
+    pub(crate) session_id: Option<String>,
+    /// The instructions; `-` (or none, with input piped) reads them from
+    /// stdin.
+    #[arg(value_name = "PROMPT")]
+    pub(crate) prompt: Option<String>,
+    /// Continue the most recent session recorded in this directory.
+    #[arg(long)]
+    pub(crate) last: bool,
+    /// With `--last`: in any directory.
+    #[arg(long, requires = "last")]
+    pub(crate) all: bool,
 }
 
 /// `--color`.
@@ -152,6 +215,17 @@ pub(crate) enum DebugCommand {
     /// Serve the test MCP server (stdio, or `--http ADDR`); `codex demo`
     /// uses it as its servers.
     TestServer(TestServerArgs),
+    /// Serve a mock of the model API on 127.0.0.1 that answers every
+    /// request with one text message (for benchmarks and manual runs);
+    /// prints `listening on URL`, then serves until killed.
+    MockModel(MockModelArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MockModelArgs {
+    /// The text of every answer.
+    #[arg(long, default_value = "hi")]
+    pub(crate) reply: String,
 }
 
 #[derive(Debug, Args)]

@@ -27,7 +27,8 @@ use codex_actors::mcp_server::{ServerEvent, Timing};
 use codex_actors::model_stream::resolve_provider;
 use codex_actors::policy::{RequirementsSources, SYSTEM_REQUIREMENTS_FILE};
 use codex_actors::session::{
-    ServerState, Session, SessionEvent, SessionOptions, TurnRuntime, no_one_to_ask, turn_policy,
+    ServerState, Session, SessionEvent, SessionOptions, TurnIo, TurnRuntime, no_one_to_ask,
+    turn_policy,
 };
 use codex_actors::turn::{self, Input, ItemDetails, TurnConfig, TurnEvent, TurnOutcome};
 use codex_test_mcp_server::mock_model::{MockModel, Reply, ev};
@@ -369,6 +370,7 @@ async fn run_turn(
         model: model_name,
         reasoning_effort: None,
         thread_id: "demo".to_owned(),
+        turn_id: uuid::Uuid::now_v7().to_string(),
         instructions: "You are running inside `codex demo`.".to_owned(),
         cwd: work.to_owned(),
         mcp_tools,
@@ -433,11 +435,15 @@ async fn run_turn(
             &mut machine,
             vec![Input::Start {
                 prompt: "Say hello through the tools.".to_owned(),
+                images: Vec::new(),
             }],
             &runtime,
-            &no_one_to_ask,
-            &cancel,
-            &mut on_event,
+            TurnIo {
+                approver: &no_one_to_ask,
+                cancel: &cancel,
+                on_event: &mut on_event,
+                record: None,
+            },
         ),
     )
     .await;

@@ -195,6 +195,23 @@ pub(crate) enum CliError {
     /// `codex demo` could not set itself up.
     #[error("demo: {0}")]
     Demo(String),
+    /// A session file cannot be found, read or written.
+    #[error(transparent)]
+    Rollout(#[from] codex_actors::rollout::RolloutError),
+    /// `exec resume` found no session to continue.
+    #[error("{0}")]
+    NoSession(String),
+    /// Arguments that clap accepts but that do not go together.
+    #[error("{0}")]
+    Usage(String),
+    /// An `-i` image cannot be attached.
+    #[error("--image {}: {problem}", path.display())]
+    Image {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
     /// Writing to stdout failed.
     #[error("failed to write output: {0}")]
     Output(#[from] std::io::Error),
@@ -243,7 +260,11 @@ impl CliError {
             | CliError::Upstream { .. }
             | CliError::Listen { .. }
             | CliError::Demo(_)
+            | CliError::Rollout(_)
+            | CliError::NoSession(_)
+            | CliError::Image { .. }
             | CliError::Output(_) => 1,
+            CliError::Usage(_) => 2,
         }
     }
 

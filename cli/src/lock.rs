@@ -94,6 +94,14 @@ pub(crate) fn lock(overrides: &ConfigOverrides, args: &LockArgs) -> Result<(), C
                     reason.lines().next().unwrap_or(reason)
                 ));
             }
+            ServerState::Lazy => {
+                admitted += 1;
+                failed += 1;
+                lines.push(format!(
+                    "{}: not pinned, it was not started; its previous pins are kept",
+                    status.name
+                ));
+            }
             ServerState::Starting => {
                 admitted += 1;
                 failed += 1;

@@ -47,7 +47,7 @@ pub(crate) fn tools(overrides: &ConfigOverrides, args: &ToolsArgs) -> Result<(),
             .collect();
         let failed = admitted
             .iter()
-            .filter(|s| !matches!(s.state, ServerState::Ready { .. }))
+            .filter(|s| !matches!(s.state, ServerState::Ready { .. } | ServerState::Lazy))
             .count();
         if failed == 0 {
             Ok(())
@@ -212,6 +212,9 @@ fn status_text(state: &ServerState) -> String {
         ServerState::Disabled(reason) if reason.is_by_user() => "disabled".to_owned(),
         ServerState::Disabled(reason) => format!("disabled: {reason}"),
         ServerState::Starting => "starting".to_owned(),
+        ServerState::Lazy => {
+            "lazy: starts on its first call; tools as pinned by the lock".to_owned()
+        }
         ServerState::Restarting { last_failure } => format!("failed: {last_failure}"),
     }
 }
@@ -240,6 +243,11 @@ fn print_tools(
                         last_failure: reason,
                     } => ("failed", Some(reason.clone()), None),
                     ServerState::Starting => ("failed", Some("still starting".to_owned()), None),
+                    ServerState::Lazy => (
+                        "lazy",
+                        Some("starts on its first call; tools as pinned by the lock".to_owned()),
+                        None,
+                    ),
                 };
                 let tools: Vec<Value> = status
                     .tools

@@ -157,6 +157,18 @@ async fn wait_for<T>(
 
 // ------------------------------------------------------ (1) round trip
 
+/// How a bare rmcp client outside any session connects: the launch the
+/// server would run as a plain process, no policy.
+fn raw_context(name: &str, config: &TransportConfig, cwd: &Path) -> ConnectContext {
+    let vars: BTreeMap<String, String> = std::env::vars().collect();
+    let mut context = ConnectContext::new(name, cwd.to_owned(), vars.clone());
+    if let TransportConfig::Stdio(stdio) = config {
+        context.launch =
+            Some(codex_transports::StdioLaunch::unchecked(stdio, cwd, &vars).expect("launch"));
+    }
+    context
+}
+
 /// `Session::call` (A) versus rmcp's `peer.call_tool` (B), each against its
 /// own test-server process, alternating A-B / B-A so that noise and any
 /// ordering effect hit both.
@@ -176,11 +188,7 @@ async fn bench_roundtrip(server: &Path, plan: Plan) {
         env_vars: Vec::new(),
         cwd: None,
     });
-    let context = ConnectContext::new(
-        "raw",
-        env.work_dir(),
-        std::env::vars().collect::<BTreeMap<_, _>>(),
-    );
+    let context = raw_context("raw", &config, &env.work_dir());
     let plugin = registry.get(config.kind()).expect("stdio plugin");
     let client = plugin
         .connect_and_initialize(&config, &context, DEADLINE)
@@ -422,12 +430,11 @@ async fn raw_startup_once(server: &Path, n: usize) -> Duration {
         env_vars: Vec::new(),
         cwd: None,
     });
-    let vars = std::env::vars().collect::<BTreeMap<_, _>>();
     let t0 = Instant::now();
     let tasks: Vec<_> = (0..n)
         .map(|i| {
             let config = config.clone();
-            let context = ConnectContext::new(format!("raw{i}"), env.work_dir(), vars.clone());
+            let context = raw_context(&format!("raw{i}"), &config, &env.work_dir());
             tokio::spawn(async move {
                 let registry = TransportRegistry::default();
                 let client = registry
@@ -581,7 +588,11 @@ async fn bench_policy(server: &Path, plan: Plan, debounce: Duration) {
             match session.call("mini", "echo", echo_args()).await {
                 Err(ToolCallError::Refused { .. }) => break,
                 Ok(_) => tokio::task::yield_now().await,
-                Err(other) => panic!("unexpected: {other}"),
+                Err(other) => panic!(
+                    "unexpected: {other} after {:?}; {:?}",
+                    started.elapsed(),
+                    session.statuses().await
+                ),
             }
             assert!(started.elapsed() < DEADLINE, "never refused");
         }

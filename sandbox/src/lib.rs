@@ -145,5 +145,5 @@ pub use process::{
 pub use spawn::PreparedCommand;
 pub use tree::{
     ProcessTag, TAG_ENV, become_subreaper, is_subreaper, kill_descendants, leftover_processes,
-    reap_adopted, register_owned, release_owned,
+    let_go, reap_adopted, register_owned, release_owned,
 };

@@ -141,12 +141,27 @@ impl Default for ProcessTag {
 /// SIGKILLs every descendant of this process, until none is left. For the
 /// moment before exit: nothing this process started may outlive it.
 pub fn kill_descendants() {
+    // No child at all (alive or a zombie): nothing can descend from us,
+    // and `/proc` need not be read.
+    if !has_children() {
+        return;
+    }
     let me = std::process::id();
+    let spared: HashSet<u32> = LET_GO
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .unwrap_or_default();
     for _ in 0..MAX_PASSES {
         let table = scan();
         let victims: Vec<u32> = table
             .iter()
-            .filter(|(pid, proc)| **pid != me && !proc.zombie && descends_from(&table, **pid, me))
+            .filter(|(pid, proc)| {
+                **pid != me
+                    && !proc.zombie
+                    && descends_from(&table, **pid, me)
+                    && !spared_by(&table, **pid, me, &spared)
+            })
             .map(|(pid, _)| *pid)
             .collect();
         if victims.is_empty() {
@@ -184,6 +199,49 @@ pub fn leftover_processes() -> Vec<u32> {
 }
 
 static OWNED: Mutex<Option<HashSet<u32>>> = Mutex::new(None);
+/// Children meant to outlive this process (see [`let_go`]).
+static LET_GO: Mutex<Option<HashSet<u32>>> = Mutex::new(None);
+
+/// Marks a child (and what it starts) as meant to outlive this process:
+/// [`kill_descendants`] spares it. For fire-and-forget programs the user
+/// configured to run after a turn (`notify`), never for servers or
+/// commands of the model.
+pub fn let_go(pid: u32) {
+    LET_GO
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_or_insert_with(HashSet::new)
+        .insert(pid);
+}
+
+/// Whether this process has any child, alive or a zombie, without reaping
+/// it (`waitid` with `WNOWAIT`): every descendant and every adopted orphan
+/// is below one.
+fn has_children() -> bool {
+    // SAFETY: `waitid` writes only into `info`, a zeroed `siginfo_t` owned
+    // here; `WNOHANG | WNOWAIT` neither blocks nor consumes a status.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WSTOPPED | libc::WCONTINUED | libc::WNOHANG | libc::WNOWAIT;
+    let rc = unsafe { libc::waitid(libc::P_ALL, 0, &mut info, flags) };
+    !(rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD))
+}
+
+/// Whether `pid` is, or descends from, a let-go child of `me`.
+fn spared_by(table: &BTreeMap<u32, Proc>, pid: u32, me: u32, spared: &HashSet<u32>) -> bool {
+    let mut current = pid;
+    for _ in 0..table.len().min(4096) {
+        if spared.contains(&current) {
+            return true;
+        }
+        match table.get(&current) {
+            Some(proc) if proc.ppid != me && proc.ppid > 1 && proc.ppid != current => {
+                current = proc.ppid;
+            }
+            _ => return false,
+        }
+    }
+    false
+}
 static SEEN_ZOMBIES: Mutex<Option<HashSet<u32>>> = Mutex::new(None);
 
 /// Marks `pid` as a child someone else waits for; [`reap_adopted`] leaves
@@ -210,6 +268,9 @@ pub fn release_owned(pid: u32) {
 /// Reaps zombie children that nobody owns (orphans adopted as subreaper)
 /// and that were already zombies at the previous call. Returns how many.
 pub fn reap_adopted() -> usize {
+    if !has_children() {
+        return 0;
+    }
     let me = std::process::id();
     let owned = OWNED
         .lock()

@@ -212,6 +212,16 @@ impl RecordedRequest {
             .and_then(|item| item["output"].as_str())
             .map(str::to_owned)
     }
+
+    /// The `output` of the `custom_tool_call_output` for `call_id`.
+    pub fn custom_tool_call_output(&self, call_id: &str) -> Option<String> {
+        self.body["input"]
+            .as_array()?
+            .iter()
+            .find(|item| item["type"] == "custom_tool_call_output" && item["call_id"] == call_id)
+            .and_then(|item| item["output"].as_str())
+            .map(str::to_owned)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -515,6 +525,18 @@ pub mod ev {
             "item": {
                 "type": "function_call", "id": format!("fc_{call_id}"), "call_id": call_id,
                 "name": name, "arguments": arguments, "status": "completed"
+            }
+        })
+    }
+
+    /// A freeform (custom) tool call, such as `apply_patch`, with its raw
+    /// input text.
+    pub fn custom_tool_call(call_id: &str, name: &str, input: &str) -> Value {
+        json!({
+            "type": "response.output_item.done",
+            "item": {
+                "type": "custom_tool_call", "id": format!("ctc_{call_id}"), "call_id": call_id,
+                "name": name, "input": input, "status": "completed"
             }
         })
     }

@@ -498,6 +498,7 @@ pub async fn run_chaos(
                 ServerState::Ready { .. } => "ready",
                 ServerState::Disabled(_) => "disabled",
                 ServerState::Failed(_) => "failed",
+                ServerState::Lazy => "lazy",
                 ServerState::Starting | ServerState::Restarting { .. } => "restarting",
             };
             (status.name, state)

@@ -16,6 +16,8 @@ pub enum Origin {
     Override(String),
     /// An environment variable holding a whole document.
     EnvVar(&'static str),
+    /// The `[profiles.NAME]` table `profile` (or `-p NAME`) selects.
+    Profile(String),
 }
 
 impl fmt::Display for Origin {
@@ -24,6 +26,7 @@ impl fmt::Display for Origin {
             Origin::File(path) => write!(f, "{}", path.display()),
             Origin::Override(raw) => write!(f, "-c {raw}"),
             Origin::EnvVar(name) => f.write_str(name),
+            Origin::Profile(name) => write!(f, "profile `{name}`"),
         }
     }
 }
@@ -42,7 +45,7 @@ pub struct Location {
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.origin {
-            Origin::Override(_) => write!(f, "{}", self.origin),
+            Origin::Override(_) | Origin::Profile(_) => write!(f, "{}", self.origin),
             Origin::File(_) | Origin::EnvVar(_) if self.line == 0 => {
                 write!(f, "{}", self.origin)
             }

@@ -37,6 +37,44 @@ pub struct McpServerConfig {
     /// `default_tools_approval_mode` and `[mcp_servers.NAME.tools.TOOL]
     /// approval_mode`: whether a call the model makes needs approval.
     pub approvals: ToolApprovals,
+    /// When the server starts: with the session, or on its first call
+    /// (`startup`, else the top-level `mcp_startup`).
+    pub startup: Startup,
+}
+
+/// When a server starts (`startup` per server, `mcp_startup` for all).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Startup {
+    /// With the session: a turn waits for its first attempt.
+    #[default]
+    Eager,
+    /// On its first call, when a tool lock in force pins its tools (which
+    /// the model is offered meanwhile); else eagerly. A `required` server
+    /// is always eager.
+    Lazy,
+}
+
+impl std::str::FromStr for Startup {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "eager" => Ok(Startup::Eager),
+            "lazy" => Ok(Startup::Lazy),
+            other => Err(format!(
+                "unknown startup {other:?} (expected eager or lazy)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Startup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Startup::Eager => "eager",
+            Startup::Lazy => "lazy",
+        })
+    }
 }
 
 /// How calls to a server's tools are approved (Codex's
@@ -140,17 +178,19 @@ impl McpServerConfig {
             sandbox: None,
             oauth: OAuthSettings::default(),
             approvals: ToolApprovals::default(),
+            startup: Startup::Eager,
         }
     }
 
     /// Whether `other` starts the same way: everything but the tool
-    /// filters and approval modes, which apply to a running server without
-    /// a restart.
+    /// filters, approval modes and startup, which apply to a running server
+    /// without a restart.
     pub fn same_launch(&self, other: &McpServerConfig) -> bool {
         let strip = |config: &McpServerConfig| McpServerConfig {
             enabled_tools: None,
             disabled_tools: None,
             approvals: ToolApprovals::default(),
+            startup: Startup::Eager,
             ..config.clone()
         };
         strip(self) == strip(other)
@@ -217,6 +257,7 @@ const HTTP_ONLY: &[&str] = &[
 ];
 const COMMON: &[&str] = &[
     "transport",
+    "startup",
     "enabled",
     "required",
     "startup_timeout_sec",
@@ -233,11 +274,23 @@ const COMMON: &[&str] = &[
     "restart_backoff_max_ms",
 ];
 
-/// Validates one server table. Returns the config and the paths of keys it
-/// ignored (for warnings), or the first problem found.
+/// Validates one server table, whose `startup` defaults to eager. Returns
+/// the config and the paths of keys it ignored (for warnings), or the
+/// first problem found.
+#[cfg(test)]
 pub(crate) fn resolve_server(
     name: &str,
     value: &toml::Value,
+) -> Result<(McpServerConfig, Vec<Vec<String>>), FieldProblem> {
+    resolve_server_in(name, value, Startup::Eager)
+}
+
+/// [`resolve_server`], where `startup` defaults to `default_startup` (the
+/// top-level `mcp_startup`).
+pub(crate) fn resolve_server_in(
+    name: &str,
+    value: &toml::Value,
+    default_startup: Startup,
 ) -> Result<(McpServerConfig, Vec<Vec<String>>), FieldProblem> {
     let fields = Fields {
         base: vec!["mcp_servers".to_owned(), name.to_owned()],
@@ -325,6 +378,14 @@ pub(crate) fn resolve_server(
         sandbox: server_sandbox(&fields, table)?,
         oauth: oauth_settings(&fields, table)?,
         approvals: tool_approvals(&fields, table)?,
+        startup: fields
+            .string(table, "startup")?
+            .map(|text| {
+                text.parse::<Startup>()
+                    .map_err(|err| fields.problem(&["startup"], err))
+            })
+            .transpose()?
+            .unwrap_or(default_startup),
     };
 
     let ignored = table
@@ -672,7 +733,7 @@ startup_timeout_ms = 2500
 tool_timeout_sec = 1.5
 enabled_tools = ["a"]"#,
             expect![[
-                r#"McpServerConfig { transport: Stdio(StdioConfig { command: "docs", args: ["--port", "4000"], env: {"TOKEN": "x"}, env_vars: ["HOME2"], cwd: Some("/srv") }), enabled: true, required: false, startup_timeout: Some(2.5s), tool_timeout: Some(1.5s), enabled_tools: Some(["a"]), disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None }, approvals: ToolApprovals { default: None, tools: {} } }"#
+                r#"McpServerConfig { transport: Stdio(StdioConfig { command: "docs", args: ["--port", "4000"], env: {"TOKEN": "x"}, env_vars: ["HOME2"], cwd: Some("/srv") }), enabled: true, required: false, startup_timeout: Some(2.5s), tool_timeout: Some(1.5s), enabled_tools: Some(["a"]), disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None }, approvals: ToolApprovals { default: None, tools: {} }, startup: Eager }"#
             ]],
         );
         check(
@@ -683,7 +744,7 @@ required = true
 startup_timeout_sec = 3
 startup_timeout_ms = 1"#,
             expect![[
-                r#"McpServerConfig { transport: StreamableHttp(HttpConfig { url: "https://H/mcp", canonical_url: CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("h")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: Some("TOK"), http_headers: {}, env_http_headers: {} }), enabled: false, required: true, startup_timeout: Some(3s), tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None }, approvals: ToolApprovals { default: None, tools: {} } }"#
+                r#"McpServerConfig { transport: StreamableHttp(HttpConfig { url: "https://H/mcp", canonical_url: CanonicalUrl { url: Url { scheme: "https", cannot_be_a_base: false, username: "", password: None, host: Some(Domain("h")), port: None, path: "/mcp", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: Some("TOK"), http_headers: {}, env_http_headers: {} }), enabled: false, required: true, startup_timeout: Some(3s), tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None }, approvals: ToolApprovals { default: None, tools: {} }, startup: Eager }"#
             ]],
         );
     }
@@ -694,7 +755,7 @@ startup_timeout_ms = 1"#,
             r#"transport = "sse"
 url = "http://127.0.0.1:1/sse""#,
             expect![[
-                r#"McpServerConfig { transport: Sse(HttpConfig { url: "http://127.0.0.1:1/sse", canonical_url: CanonicalUrl { url: Url { scheme: "http", cannot_be_a_base: false, username: "", password: None, host: Some(Ipv4(127.0.0.1)), port: Some(1), path: "/sse", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: None, http_headers: {}, env_http_headers: {} }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None }, approvals: ToolApprovals { default: None, tools: {} } }"#
+                r#"McpServerConfig { transport: Sse(HttpConfig { url: "http://127.0.0.1:1/sse", canonical_url: CanonicalUrl { url: Url { scheme: "http", cannot_be_a_base: false, username: "", password: None, host: Some(Ipv4(127.0.0.1)), port: Some(1), path: "/sse", query: None, fragment: None }, has_userinfo: false }, bearer_token_env_var: None, http_headers: {}, env_http_headers: {} }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None }, approvals: ToolApprovals { default: None, tools: {} }, startup: Eager }"#
             ]],
         );
         check(
@@ -794,7 +855,7 @@ url = "http://h/""#,
         check(
             "command = \"a\"\ntype = \"stdio\"\ndescription = \"ok\"",
             expect![[r#"
-                McpServerConfig { transport: Stdio(StdioConfig { command: "a", args: [], env: {}, env_vars: [], cwd: None }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None }, approvals: ToolApprovals { default: None, tools: {} } }
+                McpServerConfig { transport: Stdio(StdioConfig { command: "a", args: [], env: {}, env_vars: [], cwd: None }), enabled: true, required: false, startup_timeout: None, tool_timeout: None, enabled_tools: None, disabled_tools: None, restart: RestartPolicy { kind: Permanent, max_restarts: 3, window: 60s, backoff_initial: 200ms, backoff_max: 10s }, sandbox: None, oauth: OAuthSettings { scopes: None, client_id: None, client_secret_env_var: None, resource: None, client_metadata_url: None }, approvals: ToolApprovals { default: None, tools: {} }, startup: Eager }
                 ignored: mcp_servers.s.type"#]],
         );
     }

@@ -23,13 +23,16 @@ use std::path::{Path, PathBuf};
 
 pub use edit::{EditError, remove_server, write_server};
 pub use layer::{Location, Origin, SyntaxError};
-pub use mcp::{ApprovalMode, McpServerConfig, OAuthSettings, RestartPolicy, ToolApprovals};
+pub use mcp::{
+    ApprovalMode, McpServerConfig, OAuthSettings, RestartPolicy, Startup, ToolApprovals,
+};
 pub use model::{ModelSettings, ProviderSettings};
 pub use overrides::{ConfigOverride, OverrideError};
 pub use sandbox_settings::WorkspaceWriteSettings;
 pub use settings::{ApprovalPolicy, SandboxMode, UnknownValue, WireApi};
 
 pub(crate) use layer::{TomlLayer, line_column, merge_into, read_optional};
+#[cfg(test)]
 #[cfg(test)]
 pub(crate) use mcp::resolve_server;
 pub(crate) use mcp::type_name;
@@ -70,6 +73,11 @@ pub struct ConfigSnapshot {
     /// `watch_debounce_ms`: how long a changed config, requirements or lock
     /// file must be quiet before a running session reads it again.
     pub watch_debounce: Option<std::time::Duration>,
+    /// `mcp_startup`: when servers without their own `startup` start.
+    pub mcp_startup: Startup,
+    /// `notify`: a program and its arguments, run after each completed
+    /// turn with one more argument, a JSON description of the turn.
+    pub notify: Option<Vec<String>>,
     /// `$CODEX_HOME/config.toml`, whether or not it exists.
     pub user_config_path: PathBuf,
     /// The layers that were applied, lowest first.
@@ -206,6 +214,9 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
             }
         }
     }
+    if let Some(layer) = profile_layer(&layers, &override_layers)? {
+        layers.push(layer);
+    }
     layers.extend(override_layers);
 
     let mut merged = toml::Table::new();
@@ -221,6 +232,18 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
         }
     };
 
+    let mcp_startup = match merged.get("mcp_startup") {
+        None => Startup::Eager,
+        Some(toml::Value::String(text)) => text
+            .parse::<Startup>()
+            .map_err(|err| invalid(&["mcp_startup".to_owned()], err))?,
+        Some(other) => {
+            return Err(invalid(
+                &["mcp_startup".to_owned()],
+                format!("expected a string, found {}", mcp::type_name(other)),
+            ));
+        }
+    };
     let mut mcp_servers = BTreeMap::new();
     match merged.get("mcp_servers") {
         None => {}
@@ -228,7 +251,7 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
             for (name, value) in servers {
                 // An odd name is not an error here: admission disables that
                 // one server and says why, so the rest of the config works.
-                let (config, ignored) = mcp::resolve_server(name, value)
+                let (config, ignored) = mcp::resolve_server_in(name, value, mcp_startup)
                     .map_err(|problem| invalid(&problem.path, problem.message))?;
                 for path in ignored {
                     let key = path.last().map_or("", String::as_str);
@@ -317,6 +340,39 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
             ));
         }
     };
+    let notify = match merged.get("notify") {
+        None => None,
+        Some(toml::Value::Array(items)) => {
+            let argv: Option<Vec<String>> = items
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned))
+                .collect();
+            match argv {
+                Some(argv) if !argv.is_empty() => Some(argv),
+                Some(_) => {
+                    return Err(invalid(
+                        &["notify".to_owned()],
+                        "expected a program and its arguments, found an empty array".to_owned(),
+                    ));
+                }
+                None => {
+                    return Err(invalid(
+                        &["notify".to_owned()],
+                        "expected an array of strings".to_owned(),
+                    ));
+                }
+            }
+        }
+        Some(other) => {
+            return Err(invalid(
+                &["notify".to_owned()],
+                format!(
+                    "expected an array of strings, found {}",
+                    mcp::type_name(other)
+                ),
+            ));
+        }
+    };
     let (model, ignored) = model::model_settings(&merged).map_err(field_error)?;
     for path in ignored {
         let key = path.last().map_or("", String::as_str);
@@ -337,10 +393,80 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
         tools_lock_allows_new,
         oauth_callback_port,
         watch_debounce,
+        mcp_startup,
+        notify,
         user_config_path,
         layers: layers.into_iter().map(|layer| layer.origin).collect(),
         diagnostics,
     })
+}
+
+/// The profile `profile = "NAME"` selects (`-p NAME` sets it too): its
+/// `[profiles.NAME]` table, as a layer above the files and below `-c`.
+fn profile_layer(
+    files: &[TomlLayer],
+    overrides: &[TomlLayer],
+) -> Result<Option<TomlLayer>, ConfigError> {
+    let all: Vec<&TomlLayer> = files.iter().chain(overrides).collect();
+    let mut merged = toml::Table::new();
+    for layer in &all {
+        merge_into(&mut merged, &layer.table);
+    }
+    let located = |path: &[&str]| {
+        let path: Vec<String> = path.iter().map(|key| (*key).to_owned()).collect();
+        let layers: Vec<TomlLayer> = all.iter().map(|layer| (*layer).clone()).collect();
+        locate(&layers, &path)
+    };
+    let name = match merged.get("profile") {
+        None => return Ok(None),
+        Some(toml::Value::String(name)) => name.clone(),
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                location: located(&["profile"]),
+                subject: "profile".to_owned(),
+                message: format!("expected a string, found {}", mcp::type_name(other)),
+            });
+        }
+    };
+    match merged
+        .get("profiles")
+        .and_then(|profiles| profiles.get(&name))
+    {
+        Some(toml::Value::Table(table)) => Ok(Some(TomlLayer::from_table(
+            Origin::Profile(name),
+            table.clone(),
+        ))),
+        Some(other) => Err(ConfigError::Invalid {
+            location: located(&["profiles", &name]),
+            subject: format!("profiles.{name}"),
+            message: format!("expected a table, found {}", mcp::type_name(other)),
+        }),
+        None => {
+            let mut known: Vec<&String> = merged
+                .get("profiles")
+                .and_then(toml::Value::as_table)
+                .map(|profiles| profiles.keys().collect())
+                .unwrap_or_default();
+            known.sort();
+            let known = if known.is_empty() {
+                "no profile is defined".to_owned()
+            } else {
+                format!(
+                    "defined: {}",
+                    known
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            Err(ConfigError::Invalid {
+                location: located(&["profile"]),
+                subject: "profile".to_owned(),
+                message: format!("config profile `{name}` not found ({known})"),
+            })
+        }
+    }
 }
 
 /// The longest `watch_debounce_ms`: a policy change must reach a running

@@ -198,3 +198,47 @@ fn codex_home_resolution() {
         "{not_dir}"
     );
 }
+
+#[test]
+fn a_profile_sits_above_the_files_and_below_overrides() {
+    let fixture = Fixture::new(
+        "model = \"gpt-5\"\nsandbox_mode = \"read-only\"\nprofile = \"fast\"\n\
+         [profiles.fast]\nmodel = \"o3\"\nsandbox_mode = \"workspace-write\"\n\
+         [profiles.slow]\nmodel = \"gpt-5-pro\"\n",
+    );
+    // `profile` in the file picks one.
+    let snapshot = fixture.load(&[]).expect("loads");
+    assert_eq!(snapshot.model.model.as_deref(), Some("o3"));
+    assert_eq!(snapshot.sandbox_mode, Some(SandboxMode::WorkspaceWrite));
+    // `-p` (an override of `profile`) picks another; `-c` still wins.
+    let snapshot = fixture
+        .load(&["profile=\"slow\"", "model=\"mine\""])
+        .expect("loads");
+    assert_eq!(snapshot.model.model.as_deref(), Some("mine"));
+    assert_eq!(snapshot.sandbox_mode, Some(SandboxMode::ReadOnly));
+    let snapshot = fixture.load(&["profile=\"slow\""]).expect("loads");
+    assert_eq!(snapshot.model.model.as_deref(), Some("gpt-5-pro"));
+    // An unknown one names those that exist.
+    assert_eq!(
+        fixture.error(&["profile=\"nope\""]),
+        "-c profile=\"nope\": profile: config profile `nope` not found (defined: fast, slow)"
+    );
+}
+
+#[test]
+fn startup_defaults_to_mcp_startup() {
+    let fixture = Fixture::new(
+        "mcp_startup = \"lazy\"\n[mcp_servers.a]\ncommand = \"a\"\n\
+         [mcp_servers.b]\ncommand = \"b\"\nstartup = \"eager\"\n",
+    );
+    let snapshot = fixture.load(&[]).expect("loads");
+    assert_eq!(snapshot.mcp_startup, Startup::Lazy);
+    assert_eq!(snapshot.mcp_servers["a"].startup, Startup::Lazy);
+    assert_eq!(snapshot.mcp_servers["b"].startup, Startup::Eager);
+    let fixture = Fixture::new("[mcp_servers.a]\ncommand = \"a\"\nstartup = \"later\"\n");
+    assert!(
+        fixture
+            .error(&[])
+            .contains("unknown startup \"later\" (expected eager or lazy)")
+    );
+}

@@ -35,7 +35,7 @@ use crate::config::{McpServerConfig, ToolApprovals};
 use crate::policy::{Admission, StopReason, Withheld, WithheldTool, stricter};
 use crate::policy_actor::{PolicySnapshot, PolicyView};
 use crate::sink::EventSink;
-use machine::{Judge, Verdict};
+use machine::{Judge, Verdict, judge_tools};
 use shell::{CallTool, McpServerActor};
 
 /// Default bound on `initialize` plus the first `tools/list`.
@@ -181,6 +181,37 @@ impl ServerSetup {
 
 /// `server`'s view of a policy snapshot: its tool filters (or why it may
 /// not run), the locks, and its tools' approval modes.
+/// The tools of a server that has not started, as the first lock in force
+/// pins them, judged by `snapshot` like a listing (so a tool another lock
+/// pins differently, or a filter forbids, is not offered).
+pub(crate) fn pinned_tools(
+    snapshot: &PolicySnapshot,
+    server: &str,
+) -> (Vec<ToolInfo>, Vec<WithheldTool>) {
+    let Some(pins) = snapshot.locks.first().and_then(|lock| lock.server(server)) else {
+        return (Vec::new(), Vec::new());
+    };
+    let tools: Vec<ToolInfo> = pins
+        .iter()
+        .map(|(name, pin)| {
+            let definition = &pin.definition;
+            ToolInfo {
+                name: name.clone(),
+                description: definition
+                    .get("description")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned),
+                input_schema: definition
+                    .get("inputSchema")
+                    .cloned()
+                    .unwrap_or_else(|| serde_json::json!({"type": "object"})),
+                definition: definition.clone(),
+            }
+        })
+        .collect();
+    judge_tools(server, &judge_of(snapshot, server), &tools)
+}
+
 pub(crate) fn judge_of(snapshot: &PolicySnapshot, server: &str) -> Judge {
     Judge {
         version: snapshot.version,
@@ -224,6 +255,9 @@ pub enum Unavailable {
     /// It has not been started.
     #[error("not started")]
     NotStarted,
+    /// It starts on its first call, and has not had one yet.
+    #[error("not started yet (it starts on its first call)")]
+    Lazy,
     /// Its actor is gone (the session is shutting down).
     #[error("the session has stopped")]
     SessionStopped,

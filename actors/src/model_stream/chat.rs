@@ -26,11 +26,12 @@ pub fn chat_body(request: &ModelRequest) -> Value {
                 let text: String = message
                     .content
                     .iter()
-                    .map(|part| match part {
+                    .filter_map(|part| match part {
                         ContentItem::InputText { text } | ContentItem::OutputText { text } => {
-                            text.as_str()
+                            Some(text.as_str())
                         }
-                        ContentItem::Refusal { refusal } => refusal.as_str(),
+                        ContentItem::Refusal { refusal } => Some(refusal.as_str()),
+                        ContentItem::InputImage { .. } => None,
                     })
                     .collect::<Vec<_>>()
                     .join("\n");
@@ -38,7 +39,25 @@ pub fn chat_body(request: &ModelRequest) -> Value {
                     "developer" => "system",
                     other => other,
                 };
-                messages.push(json!({ "role": role, "content": text }));
+                let images: Vec<Value> = message
+                    .content
+                    .iter()
+                    .filter_map(|part| match part {
+                        ContentItem::InputImage { image_url } => Some(json!({
+                            "type": "image_url",
+                            "image_url": { "url": image_url },
+                        })),
+                        _ => None,
+                    })
+                    .collect();
+                if images.is_empty() {
+                    messages.push(json!({ "role": role, "content": text }));
+                } else {
+                    // Images need Chat's content parts.
+                    let mut parts = vec![json!({ "type": "text", "text": text })];
+                    parts.extend(images);
+                    messages.push(json!({ "role": role, "content": parts }));
+                }
             }
             ResponseItem::FunctionCall(_) | ResponseItem::CustomToolCall(_) => {
                 // A freeform call has no Chat form: it is shown as the

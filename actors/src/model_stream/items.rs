@@ -53,6 +53,11 @@ pub enum ContentItem {
         /// The text.
         text: String,
     },
+    /// An image the user attached (`-i`), as a `data:` URL.
+    InputImage {
+        /// `data:<mime>;base64,...`.
+        image_url: String,
+    },
     /// The model declined to answer.
     Refusal {
         /// Why.
@@ -193,11 +198,16 @@ impl ResponseItem {
             ResponseItem::Other(value) => return value.clone(),
         };
         // Plain structs of strings and values always serialize.
-        let mut body = body.unwrap_or(Value::Null);
-        if let Value::Object(map) = &mut body {
-            map.insert("type".to_owned(), Value::String(kind.to_owned()));
+        match body.unwrap_or(Value::Null) {
+            Value::Object(fields) => {
+                // `type` first, as the API writes it.
+                let mut map = serde_json::Map::with_capacity(fields.len() + 1);
+                map.insert("type".to_owned(), Value::String(kind.to_owned()));
+                map.extend(fields);
+                Value::Object(map)
+            }
+            other => other,
         }
-        body
     }
 
     /// The text of an assistant message (its output text parts joined).
@@ -209,7 +219,9 @@ impl ResponseItem {
                     .iter()
                     .filter_map(|part| match part {
                         ContentItem::OutputText { text } => Some(text.as_str()),
-                        ContentItem::InputText { .. } | ContentItem::Refusal { .. } => None,
+                        ContentItem::InputText { .. }
+                        | ContentItem::InputImage { .. }
+                        | ContentItem::Refusal { .. } => None,
                     })
                     .collect(),
             ),

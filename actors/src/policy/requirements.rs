@@ -57,6 +57,21 @@ impl fmt::Display for RequirementSource {
     }
 }
 
+impl RequirementsLayer {
+    /// Whether the layer requires nothing (an empty document).
+    pub fn is_empty(&self) -> bool {
+        self.allowlist.is_none()
+            && self.denylist.is_empty()
+            && self.allowed_sandbox_modes.is_none()
+            && self.allowed_approval_policies.is_none()
+            && self.search_path.is_none()
+            && self.tools_lock.is_none()
+            && self.audit_log.is_none()
+            && self.enforce_residency.is_none()
+            && self.command_rules.is_empty()
+    }
+}
+
 /// Where to look for requirements. Built by the binary from its
 /// environment; tests build it by hand and never touch `/etc`.
 #[derive(Debug, Clone, PartialEq, Eq)]

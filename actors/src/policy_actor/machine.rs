@@ -104,6 +104,17 @@ impl Machine {
             self.watched = watch.clone();
             effects.push(Effect::Watch(watch));
         }
+        // A requirements file that held rules and now reads empty is being
+        // rewritten in place (truncated, not yet written): loosening the
+        // policy for that moment would admit what the admin forbids. The
+        // last good policy stays until it has content again, or is removed.
+        if let Some(emptied) = emptied_layer(self.current.requirements.as_ref(), &requirements) {
+            effects.push(Effect::Warn(format!(
+                "requirements file {emptied} is empty (being rewritten?); remove the file to \
+                 drop its requirements"
+            )));
+            return effects;
+        }
         let previous = &self.current.servers;
         let restart: BTreeSet<String> = servers
             .iter()
@@ -133,10 +144,12 @@ impl Machine {
             effects.push(Effect::Publish(Arc::clone(&self.current)));
         }
         effects.extend(audit(&changed).into_iter().map(Effect::Audit));
+        let pinned = pinned(&self.current.locks, &servers);
         effects.push(Effect::Apply(Apply {
             version: self.current.version,
             servers,
             restart,
+            pinned,
         }));
         effects
     }
@@ -192,6 +205,38 @@ fn launch_changed(before: &McpServer, after: &McpServer) -> bool {
         }
         _ => false,
     }
+}
+
+/// The source of a layer that had requirements before and has none now,
+/// in the same place.
+fn emptied_layer(
+    before: Option<&crate::policy::Requirements>,
+    after: &crate::policy::Requirements,
+) -> Option<crate::policy::RequirementSource> {
+    let before = before?;
+    after.layers.iter().find_map(|layer| {
+        let was = before
+            .layers
+            .iter()
+            .find(|old| old.source == layer.source)?;
+        (layer.is_empty() && !was.is_empty()).then(|| layer.source.clone())
+    })
+}
+
+/// The servers whose tools every lock in force pins (none without a lock).
+fn pinned(locks: &[crate::policy::ToolLock], servers: &McpServers) -> BTreeSet<String> {
+    if locks.is_empty() {
+        return BTreeSet::new();
+    }
+    servers
+        .keys()
+        .filter(|name| {
+            locks
+                .iter()
+                .all(|lock| lock.server(name).is_some_and(|pins| !pins.is_empty()))
+        })
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]

@@ -284,3 +284,32 @@ fn an_odd_name_disables_only_that_server() {
         "#]],
     );
 }
+
+#[test]
+fn a_requirements_file_read_empty_mid_rewrite_loosens_nothing() {
+    let mut machine = Machine::resume(Arc::new(PolicySnapshot::closed()));
+    let allow_a = "[mcp_server_allowlist.a]\ncommand = \"/bin/sh\"\n";
+    machine.step(Input::Evaluated(Box::new(evaluation(TWO, allow_a))));
+    let before = Arc::clone(machine.current());
+    assert!(matches!(
+        before.servers["b"].admission,
+        crate::policy::Admission::Disabled(_)
+    ));
+    // The same source, read while truncated: an empty layer.
+    let mut emptied = evaluation(TWO, "");
+    let (layer, _) = parse_requirements(RequirementSource::EnvBase64, Origin::EnvVar("test"), "")
+        .expect("an empty document parses");
+    emptied.requirements.push(layer);
+    let effects = machine.step(Input::Evaluated(Box::new(emptied)));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Warn(message)] if message.contains("is empty")),
+        "{effects:?}"
+    );
+    assert_eq!(machine.current(), &before, "b stays disabled");
+    // Removing the source does drop its requirements.
+    machine.step(Input::Evaluated(Box::new(evaluation(TWO, ""))));
+    assert!(matches!(
+        machine.current().servers["b"].admission,
+        crate::policy::Admission::Allowed { .. }
+    ));
+}

@@ -202,6 +202,9 @@ pub struct Apply {
     pub servers: McpServers,
     /// Servers whose admitted launch changed.
     pub restart: BTreeSet<String>,
+    /// Servers whose tools every tool lock in force pins: a lazy one may
+    /// wait for its first call, its tools offered from the pins.
+    pub pinned: BTreeSet<String>,
 }
 
 /// Why config, requirements or a lock could not be loaded. The first load

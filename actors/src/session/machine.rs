@@ -17,7 +17,7 @@ use codex_runtime::ChildId;
 
 use super::{ServerState, ServerStatus, SessionEvent};
 use crate::audit_log::AuditEntry;
-use crate::config::McpServerConfig;
+use crate::config::{McpServerConfig, Startup};
 use crate::mcp_server::{ServerEvent, ServerFailure, ToolInfo, Unavailable};
 use crate::policy::{Admission, StopReason, WithheldTool};
 use crate::policy_actor::Apply;
@@ -70,6 +70,14 @@ pub(crate) enum Input {
         /// Why.
         reason: String,
     },
+    /// A call needs a lazy server: start it, and release `waiter` once its
+    /// first attempt is over (at once when it is not lazy).
+    Wake {
+        /// The server.
+        server: String,
+        /// The waiter's number.
+        waiter: u64,
+    },
     /// Someone waits until servers settle.
     Await {
         /// The waiter's number.
@@ -120,6 +128,8 @@ struct Entry {
     last_failure: Option<String>,
     /// The current start has had an outcome (ready, failed or refused).
     tried: bool,
+    /// A lazy server's verdict, kept for its first call.
+    waiting: Option<Admission>,
 }
 
 impl Entry {
@@ -134,6 +144,7 @@ impl Entry {
             protocol_version: None,
             last_failure: None,
             tried: false,
+            waiting: None,
         }
     }
 
@@ -151,6 +162,8 @@ pub(crate) struct Machine {
     servers: BTreeMap<String, Entry>,
     next_child: u64,
     waiters: Vec<(u64, Settled)>,
+    /// Callers waiting for one lazy server's first attempt.
+    wakes: Vec<(u64, String)>,
 }
 
 impl Machine {
@@ -176,6 +189,10 @@ impl Machine {
                 self.waiters.push((waiter, mode));
                 Vec::new()
             }
+            Input::Wake { server, waiter } => {
+                self.wakes.push((waiter, server.clone()));
+                self.wake(&server)
+            }
         };
         effects.extend(self.settle());
         effects
@@ -189,6 +206,7 @@ impl Machine {
                 name: name.clone(),
                 state: entry.state.clone(),
                 required: entry.config.required,
+                startup: entry.config.startup,
                 tools: entry.tools.clone(),
                 withheld: entry.withheld.clone(),
                 pid: entry.pid,
@@ -203,6 +221,7 @@ impl Machine {
             return Err(Unavailable::NotConfigured);
         };
         match (&entry.state, &entry.child) {
+            (ServerState::Lazy, None) => Err(Unavailable::Lazy),
             (ServerState::Disabled(reason), _) => Err(Unavailable::Disabled(reason.clone())),
             (ServerState::Failed(reason), _) => Err(Unavailable::Failed(reason.clone())),
             (_, Some(child)) => Ok(child),
@@ -270,6 +289,7 @@ impl Machine {
                     entry.clear_live();
                     entry.config = server.config;
                     entry.state = ServerState::Disabled(reason);
+                    entry.waiting = None;
                 }
                 admission @ Admission::Allowed { .. } => {
                     let changed = restart || !entry.config.same_launch(&server.config);
@@ -283,32 +303,63 @@ impl Machine {
                         }));
                     }
                     entry.config = server.config.clone();
-                    if entry.child.is_none() {
+                    let lazy = server.config.startup == Startup::Lazy
+                        && !server.config.required
+                        && apply.pinned.contains(&name);
+                    if entry.child.is_none() && lazy {
+                        // Not started until a call needs it; its tools are
+                        // offered from the lock meanwhile.
+                        entry.clear_live();
+                        entry.state = ServerState::Lazy;
+                        entry.waiting = Some(admission);
+                    } else if entry.child.is_none() {
+                        entry.waiting = None;
                         start = Some((server.config, admission));
                     }
                 }
             }
             if let Some((config, admission)) = start {
-                let child = self.new_child();
-                if let Some(entry) = self.servers.get_mut(&name) {
-                    entry.child = Some(child.clone());
-                    entry.state = ServerState::Starting;
-                    entry.tried = false;
-                    entry.last_failure = None;
-                    entry.clear_live();
-                }
-                effects.push(Effect::Start {
-                    server: name,
-                    child,
-                    config: Box::new(config),
-                    admission: Box::new(admission),
-                });
+                effects.push(self.start(name, config, admission));
             }
         }
         effects.push(Effect::Publish(SessionEvent::PolicyApplied {
             version: apply.version,
         }));
         effects
+    }
+
+    /// Starts `server` under a new subtree.
+    fn start(&mut self, server: String, config: McpServerConfig, admission: Admission) -> Effect {
+        let child = self.new_child();
+        if let Some(entry) = self.servers.get_mut(&server) {
+            entry.child = Some(child.clone());
+            entry.state = ServerState::Starting;
+            entry.tried = false;
+            entry.last_failure = None;
+            entry.waiting = None;
+            entry.clear_live();
+        }
+        Effect::Start {
+            server,
+            child,
+            config: Box::new(config),
+            admission: Box::new(admission),
+        }
+    }
+
+    /// A lazy server's first call: it starts now, with the verdict it was
+    /// admitted under (a newer policy reached it through `apply`).
+    fn wake(&mut self, server: &str) -> Vec<Effect> {
+        let Some(entry) = self.servers.get_mut(server) else {
+            return Vec::new();
+        };
+        match (&entry.state, entry.waiting.take()) {
+            (ServerState::Lazy, Some(admission)) => {
+                let config = entry.config.clone();
+                vec![self.start(server.to_owned(), config, admission)]
+            }
+            _ => Vec::new(),
+        }
     }
 
     fn server_event(&mut self, event: ServerEvent) -> Vec<Effect> {
@@ -440,6 +491,16 @@ impl Machine {
             .values()
             .all(|e| e.tried || !e.state.is_pending());
         let mut woken = Vec::new();
+        let servers = &self.servers;
+        self.wakes.retain(|(waiter, server)| {
+            let done = servers
+                .get(server)
+                .is_none_or(|entry| entry.tried || !entry.state.is_pending());
+            if done {
+                woken.push(Effect::Wake(*waiter));
+            }
+            !done
+        });
         self.waiters.retain(|(waiter, mode)| {
             let done = match mode {
                 Settled::Final => all_settled,

@@ -29,6 +29,7 @@ fn apply(version: u64, servers: crate::policy::McpServers, restart: &[&str]) -> 
         version,
         servers,
         restart: restart.iter().map(|s| (*s).to_owned()).collect(),
+        pinned: Default::default(),
     })
 }
 
@@ -90,6 +91,7 @@ fn state(status: &ServerStatus) -> String {
         ServerState::Ready { .. } => "ready".to_owned(),
         ServerState::Restarting { .. } => "restarting".to_owned(),
         ServerState::Failed(reason) => format!("failed ({reason})"),
+        ServerState::Lazy => "lazy".to_owned(),
     }
 }
 
@@ -260,4 +262,71 @@ fn routes_follow_the_machine() {
     assert_eq!(machine.route("a").map(ChildId::as_str), Ok("mcp:1"));
     assert!(matches!(machine.route("b"), Err(Unavailable::Disabled(_))));
     assert_eq!(machine.route("c"), Err(Unavailable::NotConfigured));
+}
+
+#[test]
+fn a_lazy_server_waits_for_its_first_call() {
+    let config = "[a]\ncommand = \"/bin/sh\"\nstartup = \"lazy\"\n\
+                  [b]\ncommand = \"/bin/sh\"\nstartup = \"lazy\"\n\
+                  [c]\ncommand = \"/bin/sh\"\nstartup = \"lazy\"\nrequired = true\n";
+    let pinned = |version| {
+        Input::Apply(Apply {
+            version,
+            servers: servers(config),
+            restart: Default::default(),
+            // `b` has no pins: it starts with the session.
+            pinned: ["a", "c"].iter().map(|s| (*s).to_owned()).collect(),
+        })
+    };
+    check(
+        vec![
+            pinned(1),
+            Input::Await {
+                waiter: 1,
+                mode: Settled::FirstAttempt,
+            },
+            ready("b", 1),
+            ready("c", 1),
+            Input::Wake {
+                server: "a".to_owned(),
+                waiter: 2,
+            },
+            // A second caller while it starts waits for the same start.
+            Input::Wake {
+                server: "a".to_owned(),
+                waiter: 3,
+            },
+            ready("a", 1),
+            // A new policy leaves the started server alone.
+            pinned(2),
+            // Waking a server that runs answers at once.
+            Input::Wake {
+                server: "a".to_owned(),
+                waiter: 4,
+            },
+        ],
+        expect![[r#"
+            start b as mcp:1
+            start c as mcp:2
+            publish policy v1 applied
+              [a=lazy b=starting c=starting]
+              [a=lazy b=starting c=starting]
+            publish b ready
+              [a=lazy b=ready c=starting]
+            publish c ready
+            wake 1
+              [a=lazy b=ready c=ready]
+            start a as mcp:3
+              [a=starting b=ready c=ready]
+              [a=starting b=ready c=ready]
+            publish a ready
+            wake 2
+            wake 3
+              [a=ready b=ready c=ready]
+            publish policy v2 applied
+              [a=ready b=ready c=ready]
+            wake 4
+              [a=ready b=ready c=ready]
+        "#]],
+    );
 }

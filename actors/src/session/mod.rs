@@ -47,7 +47,7 @@ use tokio::sync::{broadcast, oneshot, watch};
 
 pub use crate::policy_actor::{DEFAULT_WATCH_DEBOUNCE, PolicyError, PolicySnapshot, Preloaded};
 pub use registry::{MAX_TOOL_NAME, QualifiedTool, qualify};
-pub use turn::{Approver, TurnRuntime, no_one_to_ask, turn_policy};
+pub use turn::{Approver, ThreadRecord, TurnIo, TurnRuntime, no_one_to_ask, turn_policy};
 
 use crate::audit_log::{AuditEntry, AuditLogActor, AuditReport, AuditSink, audit_channel};
 use crate::mcp_server::{Caller, ServerEvent, Timing, ToolCallError, ToolInfo, Unavailable};
@@ -60,7 +60,7 @@ use crate::sink::EventSink;
 use machine::Settled;
 use shell::{
     ApplyOrders, AwaitStartup, Route, Routes, SERVERS, ServerKit, SessionActor, SessionParts,
-    Snapshot,
+    Snapshot, Wake,
 };
 
 /// Something that happened in the session, for the CLI, tests and logs.
@@ -113,6 +113,9 @@ pub enum ServerState {
         /// Time from start to ready, for the latest incarnation.
         elapsed: Duration,
     },
+    /// Admitted, not started: it starts on its first call (`startup =
+    /// "lazy"` with its tools pinned by a lock in force).
+    Lazy,
     /// Failed; a restart may follow.
     Restarting {
         /// The failure.
@@ -138,7 +141,10 @@ pub struct ServerStatus {
     pub state: ServerState,
     /// Whether a failure fails the session (`required = true`).
     pub required: bool,
-    /// Its tools when ready.
+    /// When config says it starts (it is eager anyway when required, or
+    /// when no lock in force pins its tools).
+    pub startup: crate::config::Startup,
+    /// Its tools when ready; a lazy server's as the locks pin them.
     pub tools: Vec<ToolInfo>,
     /// Its tools that an admin rule forbids or a lock withholds.
     pub withheld: Vec<WithheldTool>,
@@ -235,6 +241,9 @@ pub struct Session {
     http: codex_transports::HttpClient,
     options: SessionOptions,
     next_command: AtomicU64,
+    /// Numbers model requests and session writers (`model:N`,
+    /// `rollout:N`); commands have their own numbers, which the model sees.
+    next_child: AtomicU64,
     /// Process sessions still running, by id.
     processes: commands::Processes,
     /// Reaps orphans this process adopted, when it is a subreaper.
@@ -410,6 +419,7 @@ impl Session {
             http,
             options,
             next_command: AtomicU64::new(1),
+            next_child: AtomicU64::new(1),
             processes: commands::Processes::default(),
             audit,
             audit_report,
@@ -417,7 +427,12 @@ impl Session {
             // zombies when they die; nobody else waits for them.
             reaper: codex_sandbox::is_subreaper().then(|| {
                 tokio::spawn(async {
-                    let mut every = tokio::time::interval(REAP_INTERVAL);
+                    // The first reap after one interval: a session that
+                    // ends sooner has adopted nothing worth a `/proc` scan.
+                    let mut every = tokio::time::interval_at(
+                        tokio::time::Instant::now() + REAP_INTERVAL,
+                        REAP_INTERVAL,
+                    );
                     loop {
                         every.tick().await;
                         codex_sandbox::reap_adopted();
@@ -470,9 +485,19 @@ impl Session {
         self.statuses().await
     }
 
-    /// Every configured server with its state, sorted by name.
+    /// Every configured server with its state, sorted by name. A lazy
+    /// server's tools are the ones the locks in force pin, judged by the
+    /// policy in force.
     pub async fn statuses(&self) -> Result<Vec<ServerStatus>, SessionError> {
-        shell::ask(&self.actor, Snapshot).await
+        let mut statuses = shell::ask(&self.actor, Snapshot).await?;
+        let policy = self.policy();
+        for status in &mut statuses {
+            if status.state == ServerState::Lazy {
+                (status.tools, status.withheld) =
+                    crate::mcp_server::pinned_tools(&policy, &status.name);
+            }
+        }
+        Ok(statuses)
     }
 
     /// The policy in force.
@@ -485,12 +510,12 @@ impl Session {
         self.view.subscribe()
     }
 
-    /// The tool registry over every ready server.
+    /// The tool registry over every ready or lazy server.
     pub async fn tools(&self) -> Result<Vec<QualifiedTool>, SessionError> {
         let statuses = self.statuses().await?;
         let map = statuses
             .iter()
-            .filter(|s| matches!(s.state, ServerState::Ready { .. }))
+            .filter(|s| matches!(s.state, ServerState::Ready { .. } | ServerState::Lazy))
             .map(|s| {
                 (
                     s.name.clone(),
@@ -523,19 +548,7 @@ impl Session {
         arguments: Option<serde_json::Map<String, serde_json::Value>>,
         caller: Caller,
     ) -> Result<CallToolResult, ToolCallError> {
-        let direct = self.routes.borrow().get(server).cloned();
-        let handle = match direct {
-            Some(handle) if handle.is_live() => Ok(handle),
-            _ => shell::ask(
-                &self.actor,
-                Route {
-                    server: server.to_owned(),
-                },
-            )
-            .await
-            .unwrap_or(Err(Unavailable::SessionStopped)),
-        };
-        let result = match handle {
+        let result = match self.serving(server).await {
             Ok(handle) => handle.call(tool, arguments, caller).await,
             Err(why) => Err(ToolCallError::Unavailable {
                 server: server.to_owned(),
@@ -550,6 +563,42 @@ impl Session {
             });
         }
         result
+    }
+
+    /// The handle that serves `server` now, or why none does. A lazy
+    /// server starts here, for its first call, which waits for its first
+    /// attempt (bounded by its startup timeout) and then goes through like
+    /// any other: its real tools are judged against the lock first.
+    pub(crate) async fn serving(
+        &self,
+        server: &str,
+    ) -> Result<crate::mcp_server::McpServerHandle, Unavailable> {
+        let direct = self.routes.borrow().get(server).cloned();
+        let handle = match direct {
+            Some(handle) if handle.is_live() => return Ok(handle),
+            _ => self.route(server).await,
+        };
+        match handle {
+            Err(Unavailable::Lazy) => {
+                if let Ok(started) = shell::ask(&self.actor, Wake(server.to_owned())).await {
+                    let _ = started.await;
+                }
+                self.route(server).await
+            }
+            other => other,
+        }
+    }
+
+    /// The subtree serving `server`, or why there is none.
+    async fn route(&self, server: &str) -> Result<crate::mcp_server::McpServerHandle, Unavailable> {
+        shell::ask(
+            &self.actor,
+            Route {
+                server: server.to_owned(),
+            },
+        )
+        .await
+        .unwrap_or(Err(Unavailable::SessionStopped))
     }
 
     /// Calls a tool by its qualified name (`mcp__server__tool`).

@@ -371,6 +371,25 @@ impl Handler<AwaitStartup> for SessionActor {
     }
 }
 
+/// Starts a lazy server for its first call; resolves once its first
+/// attempt is over (at once for a server that is not lazy).
+#[derive(Debug, Message)]
+#[rtype(result = "oneshot::Receiver<()>")]
+pub(crate) struct Wake(pub(crate) String);
+
+impl Handler<Wake> for SessionActor {
+    type Result = MessageResult<Wake>;
+
+    fn handle(&mut self, Wake(server): Wake, ctx: &mut Context<Self>) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.next_waiter += 1;
+        let waiter = self.next_waiter;
+        self.waiters.insert(waiter, tx);
+        self.deliver(Input::Wake { server, waiter }, ctx);
+        MessageResult(rx)
+    }
+}
+
 /// Every server's status.
 #[derive(Debug, Message)]
 #[rtype(result = "Vec<ServerStatus>")]

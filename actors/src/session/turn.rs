@@ -26,6 +26,7 @@ use crate::model_stream::{
     ModelProvider, ModelRequest, ModelStreamActor, StreamEvent, chat_body, responses_body,
 };
 use crate::policy::allowed_set;
+use crate::rollout::{Recorder, RolloutWriter, TurnContext, TurnLog};
 use crate::sandbox_process::CommandEvent;
 use crate::turn::{
     self, ApprovalDecision, ApprovalRequest, Effect, Input, McpOutcome, McpTool, ResourceRequest,
@@ -53,6 +54,60 @@ pub struct TurnRuntime {
 /// Answers approval requests: the user at a terminal, an MCP client, or
 /// nobody ([`no_one_to_ask`]) in a headless run.
 pub type Approver = dyn Fn(ApprovalRequest) -> BoxFuture<'static, ApprovalDecision> + Send + Sync;
+
+/// What a turn talks to besides the session.
+pub struct TurnIo<'a> {
+    /// Answers approval requests.
+    pub approver: &'a Approver,
+    /// Fires on Ctrl-C (or the client's cancel): the turn is interrupted.
+    pub cancel: &'a CancellationToken,
+    /// Sees every event of the turn, in order.
+    pub on_event: &'a mut (dyn FnMut(TurnEvent) + Send),
+    /// Where the thread is recorded; `None` keeps nothing (`--ephemeral`).
+    pub record: Option<&'a mut ThreadRecord>,
+}
+
+impl std::fmt::Debug for TurnIo<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnIo")
+            .field("cancelled", &self.cancel.is_cancelled())
+            .field("record", &self.record)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A recorded thread: its rollout, and the tokens its turns used so far.
+#[derive(Debug, Clone)]
+pub struct ThreadRecord {
+    /// The rollout's writer.
+    pub recorder: Recorder,
+    /// Tokens used by the thread's turns so far (`total_token_usage`).
+    pub usage: crate::model_stream::TokenUsage,
+}
+
+/// The settings a turn runs with, as its rollout records them: the policy
+/// in force when it starts, after the admin's requirements.
+fn turn_context(
+    config: &turn::TurnConfig,
+    policy: &TurnPolicy,
+    runtime: &TurnRuntime,
+) -> TurnContext {
+    let mut sandbox = serde_json::json!({ "mode": policy.sandbox_mode.to_string() });
+    if policy.sandbox_mode == SandboxMode::WorkspaceWrite {
+        sandbox["writable_roots"] = serde_json::json!(runtime.sandbox.writable_roots);
+        sandbox["network_access"] = runtime.sandbox.network_access.into();
+        sandbox["exclude_slash_tmp"] = runtime.sandbox.exclude_slash_tmp.into();
+    }
+    TurnContext {
+        turn_id: config.turn_id.clone(),
+        cwd: config.cwd.clone(),
+        approval_policy: policy.approval.to_string(),
+        sandbox_policy: sandbox,
+        model: config.model.clone(),
+        effort: config.reasoning_effort.clone(),
+        summary: "auto".to_owned(),
+    }
+}
 
 /// The approver of a headless run: every request is answered
 /// [`ApprovalDecision::NoOneToAsk`].
@@ -213,10 +268,9 @@ impl Session {
         server: &str,
         query: ResourceQuery,
     ) -> Result<serde_json::Value, String> {
-        let handle = self.routes.borrow().get(server).cloned();
-        match handle {
-            Some(handle) => handle.resources(query).await.map_err(|err| err.to_string()),
-            None => Err(format!("MCP server '{server}' is not running")),
+        match self.serving(server).await {
+            Ok(handle) => handle.resources(query).await.map_err(|err| err.to_string()),
+            Err(why) => Err(format!("MCP server '{server}' is not running: {why}")),
         }
     }
 
@@ -249,7 +303,7 @@ impl Session {
         let body = bytes::Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
         let (tx, rx) = mpsc::unbounded_channel();
         let n = self
-            .next_command
+            .next_child
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let client = self.http.clone();
         let thread_id = request.thread_id.clone();
@@ -277,6 +331,38 @@ impl Session {
         Ok(rx)
     }
 
+    /// Starts recording a thread into `file` (a rollout opened to append,
+    /// at `path`): its writer is a temporary child of the session, which
+    /// writes whatever was recorded before the session stops.
+    pub async fn record(
+        &self,
+        file: std::fs::File,
+        path: std::path::PathBuf,
+        thread_id: String,
+    ) -> Result<Recorder, SessionError> {
+        let (recorder, inbox, problems) = crate::rollout::recorder(path, thread_id);
+        let n = self
+            .next_child
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut seed = Some((file, inbox));
+        let spec = codex_runtime::ChildSpec::new(format!("rollout:{n}"), move |cx| {
+            let Some((file, inbox)) = seed.take() else {
+                return Err(codex_runtime::ActorError::custom(SessionError::Stopped));
+            };
+            Ok(cx.start(RolloutWriter::new(file, inbox, Arc::clone(&problems))))
+        })
+        .restart(codex_runtime::Restart::Temporary)
+        .shutdown(codex_runtime::Shutdown::Timeout(
+            std::time::Duration::from_secs(5),
+        ));
+        self.root
+            .handle()
+            .start_child(spec)
+            .await
+            .map_err(|_| SessionError::Stopped)?;
+        Ok(recorder)
+    }
+
     /// Runs `machine` from `inputs` (warnings, then `Start`) until the turn
     /// finishes or `cancel` fires, reporting every event to `on_event` and
     /// every approval request to `approver`. Calls of one response run
@@ -286,11 +372,33 @@ impl Session {
         machine: &mut turn::Machine,
         inputs: Vec<Input>,
         runtime: &TurnRuntime,
-        approver: &Approver,
-        cancel: &CancellationToken,
-        on_event: &mut (dyn FnMut(TurnEvent) + Send),
+        io: TurnIo<'_>,
     ) -> TurnOutcome {
+        let TurnIo {
+            approver,
+            cancel,
+            on_event,
+            record,
+        } = io;
         let mut policy = turn_policy(&self.policy(), runtime);
+        let mut log = record.map(|record| {
+            let prompt = inputs.iter().find_map(|input| match input {
+                Input::Start { prompt, .. } => Some(prompt.as_str()),
+                _ => None,
+            });
+            let context = turn_context(machine.config(), &policy, runtime);
+            // What the turn started from is on disk already; what the
+            // machine opened the conversation with (the instructions) is not.
+            let (log, lines) = TurnLog::begin(
+                context,
+                machine.config().history.len(),
+                prompt.unwrap_or_default(),
+                record.usage,
+            );
+            record.recorder.record_all(lines);
+            (record, log)
+        });
+
         // Which call each running command answers (by command id), and what
         // it wrote so far: an interrupted command keeps its output.
         let progress: Arc<std::sync::Mutex<Progress>> = Arc::default();
@@ -307,7 +415,12 @@ impl Session {
             while let Some(input) = queue.pop_front() {
                 for effect in machine.step(input) {
                     match effect {
-                        Effect::Emit(event) => on_event(event),
+                        Effect::Emit(event) => {
+                            if let Some((record, log)) = &mut log {
+                                record.recorder.record_all(log.event(&event));
+                            }
+                            on_event(event);
+                        }
                         Effect::Finish(done) => outcome = Some(done),
                         Effect::Sample(request) => running.push(self.stream_inputs(
                             Arc::clone(&runtime.provider),
@@ -454,15 +567,23 @@ impl Session {
                     }
                 }
             }
+            if let Some((record, log)) = &mut log {
+                record.recorder.record_all(log.history(machine.history()));
+            }
             if let Some(outcome) = outcome {
+                if let Some((record, log)) = log {
+                    record.recorder.record_all(log.end(&outcome));
+                    record.usage = *log.total();
+                }
                 return outcome;
             }
             if running.is_empty() && notices.is_empty() {
                 // The machine waits only while something runs; anything
                 // else is a bug, reported rather than hung on.
-                return TurnOutcome::Failed {
+                outcome = Some(TurnOutcome::Failed {
                     message: "the turn stopped waiting on nothing (internal error)".to_owned(),
-                };
+                });
+                continue;
             }
             tokio::select! {
                 biased;

@@ -68,6 +68,8 @@ pub enum Input {
     Start {
         /// The prompt.
         prompt: String,
+        /// Images attached to it (`-i`), as `data:` URLs.
+        images: Vec<String>,
     },
     /// The model stream reported.
     Stream(StreamEvent),
@@ -349,6 +351,11 @@ impl Machine {
         }
     }
 
+    /// What the turn was set up with (its policy as last updated).
+    pub fn config(&self) -> &TurnConfig {
+        &self.config
+    }
+
     /// The conversation so far.
     pub fn history(&self) -> &[ResponseItem] {
         &self.history
@@ -399,8 +406,14 @@ impl Machine {
             (Phase::RunningTools, Input::Approval { call_id, decision }) => {
                 self.approval(&call_id, decision)
             }
-            (Phase::Idle, Input::Start { prompt }) => {
-                self.history.push(ResponseItem::user_text(prompt));
+            (Phase::Idle, Input::Start { prompt, images }) => {
+                let mut message = ResponseItem::user_text(prompt);
+                if let ResponseItem::Message(message) = &mut message {
+                    message.content.extend(images.into_iter().map(|image_url| {
+                        crate::model_stream::ContentItem::InputImage { image_url }
+                    }));
+                }
+                self.history.push(message);
                 let mut effects = vec![Effect::Emit(TurnEvent::TurnStarted)];
                 effects.extend(self.sample());
                 effects

@@ -16,6 +16,7 @@ fn config() -> TurnConfig {
         model: "m".to_owned(),
         reasoning_effort: None,
         thread_id: "t".to_owned(),
+        turn_id: "turn-1".to_owned(),
         instructions: "be useful".to_owned(),
         cwd: PathBuf::from("/w"),
         mcp_tools: vec![McpTool {
@@ -120,6 +121,7 @@ fn check_with(config: TurnConfig, inputs: Vec<Input>, expect: Expect) {
 fn start() -> Input {
     Input::Start {
         prompt: "hi".to_owned(),
+        images: Vec::new(),
     }
 }
 

@@ -53,6 +53,8 @@ pub struct TurnConfig {
     pub reasoning_effort: Option<String>,
     /// The thread's id.
     pub thread_id: String,
+    /// This turn's id (a UUID): in the rollout and in `notify`.
+    pub turn_id: String,
     /// Instructions that open the conversation (a developer message).
     pub instructions: String,
     /// The working directory: commands run here unless `workdir` says

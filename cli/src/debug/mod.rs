@@ -21,7 +21,35 @@ pub(crate) fn run(
         DebugCommand::Chaos(args) => chaos::chaos(overrides, &args),
         DebugCommand::FaultProxy(args) => chaos::fault_proxy(&args).map(|()| ExitCode::SUCCESS),
         DebugCommand::TestServer(args) => Ok(test_server(args.args)),
+        DebugCommand::MockModel(args) => mock_model(&args.reply).map(|()| ExitCode::SUCCESS),
     }
+}
+
+/// Serves the mock model until killed, answering `reply` to every request.
+fn mock_model(reply: &str) -> Result<(), CliError> {
+    use codex_test_mcp_server::mock_model::{MockModel, Reply, ev};
+    use std::io::Write as _;
+    let reply = reply.to_owned();
+    codex_runtime::block_on(move || async move {
+        let model = MockModel::start(Vec::new())
+            .await
+            .map_err(|source| CliError::Listen {
+                addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                source,
+            })?;
+        model.answer_forever(Reply::sse(vec![
+            ev::created("r"),
+            ev::message("m", &reply),
+            ev::completed("r"),
+        ]));
+        writeln!(
+            std::io::stdout().lock(),
+            "listening on {}",
+            model.base_url()
+        )?;
+        std::future::pending::<()>().await;
+        Ok::<(), CliError>(())
+    })?
 }
 
 /// Serves the test MCP server on a current-thread runtime, as its own

@@ -13,8 +13,11 @@
 //! 1 when it failed or on a config or usage error, 130 after Ctrl-C.
 
 mod human;
+mod image;
 pub(crate) mod jsonl;
+mod notify;
 mod prompt;
+mod thread;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -22,17 +25,21 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use codex_actors::config::{ApprovalPolicy, SandboxMode};
-use codex_actors::model_stream::{ModelProvider, resolve_provider};
+use codex_actors::config::{ApprovalPolicy, SandboxMode, Startup};
+use codex_actors::model_stream::{ModelProvider, ResponseItem, resolve_provider};
 use codex_actors::policy::{Withheld, fallback_warning};
-use codex_actors::session::{ServerState, Session, TurnRuntime, no_one_to_ask, turn_policy};
+use codex_actors::rollout::RolloutItem;
+use codex_actors::session::{
+    ServerState, Session, ThreadRecord, TurnIo, TurnRuntime, no_one_to_ask, turn_policy,
+};
 use codex_actors::turn::{self, Input, TurnConfig, TurnEvent, TurnOutcome};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::args::{ConfigOverrides, ExecArgs};
+use crate::args::{ConfigOverrides, ExecAction, ExecArgs};
 use crate::context;
 use crate::error::CliError;
+use thread::{Opened, Resumed};
 
 /// How long a command may run when the model does not say.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,6 +47,14 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 const INTERRUPTED: u8 = 130;
 
 pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCode, CliError> {
+    let (target, prompt_arg) = match args.action {
+        Some(ExecAction::Resume(resume)) => {
+            let (target, prompt) = thread::target(resume)?;
+            (Some(target), prompt)
+        }
+        None => (None, args.prompt.clone()),
+    };
+    let shared = args.shared.clone();
     let cwd = match &args.cd {
         Some(dir) => dir.canonicalize().map_err(|source| CliError::Directory {
             path: dir.clone(),
@@ -47,7 +62,7 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
         })?,
         None => std::env::current_dir().map_err(|source| CliError::Cwd { source })?,
     };
-    if !(args.skip_git_repo_check || args.yolo || in_git_repo(&cwd)) {
+    if !(shared.skip_git_repo_check || args.yolo || in_git_repo(&cwd)) {
         return Err(CliError::NotInGitRepo);
     }
     if args.full_auto {
@@ -56,10 +71,15 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
             "warning: --full-auto is deprecated; use --sandbox workspace-write instead."
         );
     }
+    let images = shared
+        .images
+        .iter()
+        .map(|path| image::data_url(path))
+        .collect::<Result<Vec<_>, _>>()?;
     let stdin_is_terminal = std::io::stdin().is_terminal();
     // The note goes out before the read: a pipe left open would block it.
     let (prompt, _) = prompt::resolve(
-        args.prompt.as_deref(),
+        prompt_arg.as_deref(),
         stdin_is_terminal,
         &mut std::io::stdin(),
         &mut |source| match source {
@@ -68,37 +88,63 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
             prompt::Source::Argument => {}
         },
     )?;
-    let output_schema = args.output_schema.as_deref().map(read_schema).transpose()?;
+    let output_schema = shared
+        .output_schema
+        .as_deref()
+        .map(read_schema)
+        .transpose()?;
 
     let mut loaded = context::load_at(overrides, &cwd)?;
-    if let Some(model) = &args.model {
+    if let Some(model) = &shared.model {
         loaded.config.model.model = Some(model.clone());
     }
     let env = |name: &str| std::env::var(name).ok();
     let (model, provider) = resolve_provider(&loaded.config.model, &env)?;
+    let resumed = target
+        .as_ref()
+        .map(|target| Resumed::find(&loaded.codex_home, target, &cwd, &provider.id))
+        .transpose()?;
 
-    // The sandbox: the flag, else config, else read-only; requirements may
-    // refuse it, and then it falls back with a warning item.
+    // The sandbox: the flag, else (resuming) the session's unless `-c`
+    // sets it, else config, else read-only. Requirements may refuse it,
+    // and then it falls back with a warning item.
+    let overridden = |key: &str| {
+        overrides
+            .parse()
+            .is_ok_and(|all| all.iter().any(|o| o.path() == [key]))
+    };
+    let (recorded_mode, recorded_approval) = resumed
+        .as_ref()
+        .map_or((None, None), Resumed::recorded_policy);
     let mut warnings = Vec::new();
     let requested = if args.yolo {
-        Some(SandboxMode::DangerFullAccess)
+        SandboxMode::DangerFullAccess
     } else if let Some(text) = &args.sandbox {
-        Some(text.parse::<SandboxMode>().map_err(CliError::SandboxMode)?)
+        text.parse::<SandboxMode>().map_err(CliError::SandboxMode)?
     } else if args.full_auto {
-        Some(SandboxMode::WorkspaceWrite)
+        SandboxMode::WorkspaceWrite
+    } else if let Some(recorded) = recorded_mode.filter(|_| !overridden("sandbox_mode")) {
+        recorded
     } else {
-        Some(loaded.config.sandbox_mode.unwrap_or(SandboxMode::ReadOnly))
+        loaded.config.sandbox_mode.unwrap_or(SandboxMode::ReadOnly)
     };
     let mut mode = loaded.effective.sandbox_mode.clone();
-    if let Some(requested) = requested
-        && let Err(err) = mode.set(requested)
-    {
+    if let Err(err) = mode.set(requested) {
         warnings.push(fallback_warning("sandbox_mode", mode.get(), &err));
     }
-    // Nobody is there to approve anything: exec wants `never`. Requirements
-    // may refuse it, and then it falls back the same way, with a warning.
+    // Nobody is there to approve anything: exec wants `never` (a resumed
+    // session keeps its own unless `-c` sets one). Requirements may refuse
+    // it, and then it falls back the same way, with a warning.
+    let wanted_approval = match recorded_approval.filter(|_| !overridden("approval_policy")) {
+        Some(recorded) => recorded,
+        None if overridden("approval_policy") => loaded
+            .config
+            .approval_policy
+            .unwrap_or(ApprovalPolicy::Never),
+        None => ApprovalPolicy::Never,
+    };
     let mut approval = loaded.effective.approval_policy.clone();
-    if let Err(err) = approval.set(ApprovalPolicy::Never) {
+    if let Err(err) = approval.set(wanted_approval) {
         warnings.push(fallback_warning("approval_policy", approval.get(), &err));
     }
     let sandbox = crate::sandbox::policy(
@@ -112,7 +158,34 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
         .shell_environment_policy
         .apply(std::env::vars_os());
 
-    let json = args.json;
+    // The thread: the resumed one, or a new one; and its file, unless
+    // `--ephemeral`. A file that cannot be written costs the record, not
+    // the run: the user is told.
+    let thread_id = resumed.as_ref().map_or_else(
+        || uuid::Uuid::now_v7().to_string(),
+        |resumed| resumed.thread_id().to_owned(),
+    );
+    let (history, notes) = resumed
+        .as_ref()
+        .map_or_else(|| (Vec::new(), Vec::new()), Resumed::history);
+    warnings.extend(notes);
+    let opened = if shared.ephemeral {
+        None
+    } else {
+        let opened = match &resumed {
+            Some(resumed) => thread::reopen(resumed),
+            None => thread::create(&loaded.codex_home, &thread_id, &cwd, &provider.id),
+        };
+        match opened {
+            Ok(opened) => Some(opened),
+            Err(err) => {
+                warnings.push(format!("this session will not be saved: {err}"));
+                None
+            }
+        }
+    };
+
+    let json = shared.json;
     let settings = Settings {
         cwd,
         model,
@@ -121,12 +194,15 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
         approval: *approval.get(),
         reasoning_effort: loaded.config.model.reasoning_effort.clone(),
         output_schema,
-        color: human::use_color(args.color),
+        color: human::use_color(shared.color),
+        thread_id,
+        notify: loaded.config.notify.clone(),
+        resumed: recorded_mode.map(|mode| (mode, recorded_approval)),
     };
     let mut options = crate::session::session_options_at(overrides, &settings.cwd, Vec::new())?;
     options.watch_debounce = crate::session::watch_debounce(&loaded);
     let preloaded = crate::session::preloaded(loaded);
-    let last_message_file = args.output_last_message.clone();
+    let last_message_file = shared.output_last_message.clone();
     let outcome = codex_runtime::block_on(move || async move {
         let session = Session::start(options, Some(preloaded)).await?;
         let cancel = CancellationToken::new();
@@ -143,12 +219,32 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
             approval: settings.approval,
             command_env,
         };
+        let mut record = match opened {
+            Some(opened) => Some(start_record(&session, opened, &settings.thread_id).await?),
+            None => None,
+        };
+        let turn = Turn {
+            prompt,
+            images,
+            history,
+            warnings,
+        };
         let result = drive(
-            &session, &settings, prompt, warnings, &runtime, &cancel, json,
+            &session,
+            &settings,
+            turn,
+            &runtime,
+            &cancel,
+            record.as_mut(),
+            json,
         )
         .await;
-        // Stops every server and every command, killing their groups.
+        // Stops every server and every command, killing their groups, and
+        // lets the session file take its last lines.
         session.shutdown().await;
+        if let Some(problem) = record.as_ref().and_then(|record| record.recorder.problem()) {
+            note(&format!("warning: {problem}"));
+        }
         crate::session::warn_audit_drops(&session);
         result
     })??;
@@ -165,27 +261,78 @@ struct Settings {
     reasoning_effort: Option<String>,
     output_schema: Option<Value>,
     color: bool,
+    thread_id: String,
+    notify: Option<Vec<String>>,
+    /// The sandbox mode and approval policy of the resumed session's last
+    /// turn, when resuming.
+    resumed: Option<(SandboxMode, Option<ApprovalPolicy>)>,
+}
+
+/// The user's side of the turn.
+struct Turn {
+    prompt: String,
+    images: Vec<String>,
+    /// The resumed conversation (empty for a new thread).
+    history: Vec<ResponseItem>,
+    /// Shown before the turn starts.
+    warnings: Vec<String>,
+}
+
+/// Starts the session file's writer and writes its opening lines.
+async fn start_record(
+    session: &Session,
+    opened: Opened,
+    thread_id: &str,
+) -> Result<ThreadRecord, CliError> {
+    let Opened {
+        path,
+        file,
+        opening,
+    } = opened;
+    let recorder = session.record(file, path, thread_id.to_owned()).await?;
+    recorder.record_all(opening);
+    Ok(ThreadRecord {
+        recorder,
+        usage: Default::default(),
+    })
 }
 
 /// Waits for the servers, then runs the turn, printing as it goes.
 async fn drive(
     session: &Session,
     settings: &Settings,
-    prompt: String,
-    mut warnings: Vec<String>,
+    turn: Turn,
     runtime: &TurnRuntime,
     cancel: &CancellationToken,
+    record: Option<&mut ThreadRecord>,
     json: bool,
 ) -> Result<TurnOutcome, CliError> {
-    let thread_id = uuid::Uuid::new_v4().to_string();
+    let Turn {
+        prompt,
+        images,
+        mut history,
+        mut warnings,
+    } = turn;
     let mut out = Output::new(json, settings.color);
-    out.thread_started(&thread_id, settings, &prompt);
+    out.thread_started(&settings.thread_id, settings, &prompt);
 
     let startup = tokio::select! {
         statuses = session.wait_first_attempts() => statuses?,
         () = cancel.cancelled() => return Ok(TurnOutcome::Interrupted),
     };
     let mut required_failed = Vec::new();
+    for status in &startup {
+        if status.startup == Startup::Lazy
+            && !status.required
+            && !matches!(status.state, ServerState::Lazy | ServerState::Disabled(_))
+        {
+            note(&format!(
+                "note: MCP server '{}' started with the session: startup = \"lazy\" needs its \
+                 tools pinned in a tool lock (run `codex mcp lock`)",
+                status.name
+            ));
+        }
+    }
     for status in &startup {
         let reason = match &status.state {
             ServerState::Disabled(reason) if reason.is_by_user() => continue,
@@ -200,7 +347,7 @@ async fn drive(
             | ServerState::Restarting {
                 last_failure: reason,
             } => reason,
-            ServerState::Ready { .. } | ServerState::Starting => continue,
+            ServerState::Ready { .. } | ServerState::Starting | ServerState::Lazy => continue,
         };
         warnings.push(format!(
             "MCP server '{}' failed to start: {reason}",
@@ -226,10 +373,30 @@ async fn drive(
         }
     }
     let mcp_tools = session.mcp_tools().await?;
+    let policy = turn_policy(&session.policy(), runtime);
+    // A resumed conversation is told when it now runs under other rules
+    // (the admin's requirements may have tightened since).
+    if let Some((mode, approval)) = settings.resumed
+        && !history.is_empty()
+        && (mode != policy.sandbox_mode || approval.is_some_and(|a| a != policy.approval))
+    {
+        let notice = ResponseItem::developer_text(format!(
+            "This session resumes under other rules than it was recorded with.\n\n{}",
+            environment_context(settings, policy.sandbox_mode, policy.approval)
+        ));
+        if let Some(record) = &record {
+            record
+                .recorder
+                .record(RolloutItem::ResponseItem(notice.to_value()));
+        }
+        history.push(notice);
+    }
+    let turn_id = uuid::Uuid::now_v7().to_string();
     let config = TurnConfig {
         model: settings.model.clone(),
         reasoning_effort: settings.reasoning_effort.clone(),
-        thread_id,
+        thread_id: settings.thread_id.clone(),
+        turn_id: turn_id.clone(),
         instructions: instructions(settings, mcp_tools.len()),
         cwd: settings.cwd.clone(),
         mcp_tools,
@@ -237,9 +404,9 @@ async fn drive(
         output_schema: settings.output_schema.clone(),
         command_timeout: COMMAND_TIMEOUT,
         seed: std::process::id().into(),
-        policy: turn_policy(&session.policy(), runtime),
+        policy,
         session_approvals: Default::default(),
-        history: Vec::new(),
+        history,
     };
     let mut machine = turn::Machine::new(config);
     let mut inputs: Vec<Input> = warnings.into_iter().map(Input::Warning).collect();
@@ -258,18 +425,38 @@ async fn drive(
         out.fatal(&message);
         return Err(CliError::RequiredServers(message));
     }
-    inputs.push(Input::Start { prompt });
+    inputs.push(Input::Start {
+        prompt: prompt.clone(),
+        images,
+    });
     let mut on_event = |event: TurnEvent| out.event(&event);
-    Ok(session
+    let outcome = session
         .run_turn(
             &mut machine,
             inputs,
             runtime,
-            &no_one_to_ask,
-            cancel,
-            &mut on_event,
+            TurnIo {
+                approver: &no_one_to_ask,
+                cancel,
+                on_event: &mut on_event,
+                record,
+            },
         )
-        .await)
+        .await;
+    if let (TurnOutcome::Completed { last_message, .. }, Some(argv)) = (&outcome, &settings.notify)
+    {
+        let turn = notify::TurnComplete {
+            thread_id: &settings.thread_id,
+            turn_id: &turn_id,
+            cwd: &settings.cwd,
+            input_messages: vec![prompt],
+            last_assistant_message: last_message.as_deref(),
+        };
+        if let Err(problem) = notify::notify(argv, &turn) {
+            note(&format!("warning: {problem}"));
+        }
+    }
+    Ok(outcome)
 }
 
 /// Maps the outcome to an exit code, after `-o` and the final message.
@@ -367,10 +554,6 @@ impl Output {
 
 /// The developer message that opens the conversation.
 fn instructions(settings: &Settings, mcp_tools: usize) -> String {
-    let network = match settings.mode {
-        SandboxMode::DangerFullAccess | SandboxMode::ExternalSandbox => "enabled",
-        SandboxMode::ReadOnly | SandboxMode::WorkspaceWrite => "restricted",
-    };
     let mut text = format!(
         "You are a coding agent running non-interactively (`codex exec`). Nobody can answer \
          questions or approve anything during this run: work with what you have, then give a \
@@ -380,6 +563,7 @@ fn instructions(settings: &Settings, mcp_tools: usize) -> String {
          `workdir`.",
         approval = settings.approval,
         mode = settings.mode,
+        network = network(settings.mode),
         cwd = settings.cwd.display(),
     );
     if mcp_tools > 0 {
@@ -388,15 +572,31 @@ fn instructions(settings: &Settings, mcp_tools: usize) -> String {
              administrator allowed.",
         );
     }
-    text.push_str(&format!(
-        "\n\n<environment_context>\n  <cwd>{}</cwd>\n  <approval_policy>{}</approval_policy>\n  \
-         <sandbox_mode>{}</sandbox_mode>\n  <network_access>{network}</network_access>\n\
-         </environment_context>",
-        settings.cwd.display(),
+    text.push_str("\n\n");
+    text.push_str(&environment_context(
+        settings,
+        settings.mode,
         settings.approval,
-        settings.mode
     ));
     text
+}
+
+fn network(mode: SandboxMode) -> &'static str {
+    match mode {
+        SandboxMode::DangerFullAccess | SandboxMode::ExternalSandbox => "enabled",
+        SandboxMode::ReadOnly | SandboxMode::WorkspaceWrite => "restricted",
+    }
+}
+
+/// Codex's `<environment_context>` block.
+fn environment_context(settings: &Settings, mode: SandboxMode, approval: ApprovalPolicy) -> String {
+    format!(
+        "<environment_context>\n  <cwd>{}</cwd>\n  <approval_policy>{approval}</approval_policy>\n  \
+         <sandbox_mode>{mode}</sandbox_mode>\n  <network_access>{}</network_access>\n\
+         </environment_context>",
+        settings.cwd.display(),
+        network(mode),
+    )
 }
 
 fn note(text: &str) {

@@ -632,3 +632,56 @@ fn a_sandboxed_command_that_hangs_is_killed_at_its_timeout() {
     );
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_endpoint_fails_the_turn_naming_the_timeout() {
+    // The proxy takes every request and never answers: no header, no byte.
+    let started = std::time::Instant::now();
+    let (run, events, reached) = exec_through(
+        &model_fault("every_calls = 1", "action = \"drop\""),
+        vec![answer()],
+        "stream_idle_timeout_ms = 400\nrequest_max_retries = 1\nstream_max_retries = 1\n",
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert_eq!(reached, 0);
+    let errors = reconnects(&events);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("Reconnecting... 1/1") && errors[0].contains("no response"),
+        "{errors:?}"
+    );
+    let last = events.last().expect("events");
+    assert_eq!(last["type"], "turn.failed", "{}", run.transcript());
+    let message = last["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("no response from the model endpoint within 0.4 s"),
+        "{message}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_first_byte_waits_up_to_the_idle_timeout_and_no_longer() {
+    // Slower than nothing, faster than the timeout: no retry.
+    let (run, events, _) = exec_through(
+        &model_fault("every_calls = 1", "action = \"delay\"\ndelay_ms = 300"),
+        vec![answer()],
+        "stream_idle_timeout_ms = 3000\n",
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(reconnects(&events).is_empty(), "{}", run.transcript());
+    // Slower than the timeout, once: one retry, then the answer.
+    let (run, events, _) = exec_through(
+        &model_fault("after_calls = 0", "action = \"delay\"\ndelay_ms = 3000"),
+        vec![answer(), answer()],
+        "stream_idle_timeout_ms = 500\nrequest_max_retries = 2\n",
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let errors = reconnects(&events);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("no response"), "{errors:?}");
+    assert_eq!(events.last().expect("events")["type"], "turn.completed");
+}

@@ -802,3 +802,94 @@ async fn human_mode_keeps_stdout_for_the_answer() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_images_and_notify() {
+    let notified = tempfile::tempdir().expect("tempdir");
+    // The notify program writes its last argument to a file.
+    let script = notified.path().join("notify.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nprintf '%s' \"$1\" > \"$0.json.tmp\" && mv \"$0.json.tmp\" \"$0.json\"\n",
+    )
+    .expect("script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let exec = Exec::with_config(
+        vec![Reply::sse(vec![
+            ev::message("m1", "seen"),
+            ev::completed("r1"),
+        ])],
+        &format!(
+            "notify = [{:?}]\n[profiles.fast]\nmodel = \"o3\"\nmodel_reasoning_effort = \"low\"\n",
+            script.display().to_string()
+        ),
+    )
+    .await;
+    std::fs::write(
+        exec.env.work_dir().join("shot.png"),
+        b"\x89PNG\r\n\x1a\nrest",
+    )
+    .expect("png");
+    let run = exec
+        .run(
+            &["-p", "fast", "-i", "shot.png", "--json", "look at this"],
+            None,
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let request = &exec.model.requests()[0];
+    assert_eq!(request.body["model"], "o3", "the profile's model");
+    assert_eq!(request.body["reasoning"]["effort"], "low");
+    let user = &request.body["input"][1];
+    assert_eq!(user["content"][0]["text"], "look at this");
+    assert_eq!(user["content"][1]["type"], "input_image");
+    assert!(
+        user["content"][1]["image_url"]
+            .as_str()
+            .is_some_and(|url| url.starts_with("data:image/png;base64,")),
+        "{user}"
+    );
+    // notify ran with the turn's description (fire and forget: wait for
+    // the file it writes).
+    let written = notified.path().join("notify.sh.json");
+    let text = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&written) {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("notify ran");
+    let payload: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(payload["type"], "agent-turn-complete");
+    assert_eq!(payload["input-messages"], json!(["look at this"]));
+    assert_eq!(payload["last-assistant-message"], "seen");
+    assert_eq!(payload["cwd"], exec.env.work_dir().display().to_string());
+    assert!(
+        payload["thread-id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 36)
+    );
+    assert!(payload["turn-id"].as_str().is_some_and(|id| id.len() == 36));
+
+    // An unknown profile, and an image that is not one: clear errors.
+    let run = exec.run(&["-p", "nope", "hi"], None).await;
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .contains("config profile `nope` not found (defined: fast)"),
+        "{}",
+        run.stderr
+    );
+    exec.env.write_file("work/notes.txt", "text");
+    let run = exec.run(&["-i", "notes.txt", "hi"], None).await;
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("not a PNG, JPEG, GIF or WebP image"),
+        "{}",
+        run.stderr
+    );
+}

@@ -14,10 +14,15 @@ mod demo;
 mod errors;
 /// `codex exec` against a mock of the model API.
 mod exec;
+/// The tool surface: apply_patch, process sessions, namespaced and unknown
+/// calls.
+mod exec_tools;
 /// What the admin allowed is exactly what runs: cwd, PATH, environment,
 /// denylist spellings, sandbox roots, orphans, secrets, matchers, names and
 /// hash pinning.
 mod launch_identity;
+/// Lazy MCP servers: offered from the lock, started by their first call.
+mod lazy_servers;
 /// `codex mcp add` and `remove` editing config.toml in place.
 mod mcp_add_remove;
 /// `codex mcp list` and `get`, text and JSON.
@@ -35,6 +40,8 @@ mod requirements;
 mod sandbox;
 /// The seed pull request's transcript, with both allowlist spellings.
 mod seed_transcript;
+/// Sessions on disk and `codex exec resume`.
+mod sessions;
 /// The supervised session through its API: restarts, pings, hot reload.
 mod supervised_session;
 /// Real third-party MCP servers (server-everything, mcp-server-time) over

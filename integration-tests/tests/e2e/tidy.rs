@@ -164,6 +164,7 @@ const ACTOR_FOLDERS: &[&str] = &[
     "model_stream",
     "apply_patch",
     "turn",
+    "rollout",
     "session",
     "chaos",
 ];

@@ -1,0 +1,196 @@
+//! The thread an exec run continues or starts, and the file it is recorded
+//! in: `$CODEX_HOME/sessions/...`, found by id or as the latest session of
+//! this directory for `exec resume`, created for a new run, never touched
+//! with `--ephemeral`.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use codex_actors::config::{ApprovalPolicy, SandboxMode};
+use codex_actors::model_stream::ResponseItem;
+use codex_actors::rollout::{
+    LastFilter, Rollout, RolloutItem, SessionMeta, create_rollout, find_by_id, find_last,
+    format_timestamp, git_info, open_to_resume, read_rollout, resume_history,
+};
+
+use crate::args::ResumeArgs;
+use crate::error::CliError;
+
+/// Which recorded session `exec resume` continues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// The session with this thread id.
+    Id(String),
+    /// The most recent session of this directory, or of any with `all`.
+    Last {
+        /// Any directory.
+        all: bool,
+    },
+}
+
+/// `exec resume`'s arguments: the target and the prompt argument. With
+/// `--last`, the one positional argument is the prompt.
+pub(crate) fn target(args: ResumeArgs) -> Result<(Target, Option<String>), CliError> {
+    if args.last {
+        if args.prompt.is_some() {
+            return Err(CliError::Usage(
+                "with --last, give only the prompt (a session id and --last exclude each other)"
+                    .to_owned(),
+            ));
+        }
+        return Ok((Target::Last { all: args.all }, args.session_id));
+    }
+    match args.session_id {
+        Some(id) => Ok((Target::Id(id), args.prompt)),
+        None => Err(CliError::Usage(
+            "exec resume needs a session id, or --last for the latest session here".to_owned(),
+        )),
+    }
+}
+
+/// A recorded session, read back.
+#[derive(Debug)]
+pub(crate) struct Resumed {
+    /// Its file.
+    pub(crate) path: PathBuf,
+    /// What it holds.
+    pub(crate) rollout: Rollout,
+}
+
+impl Resumed {
+    /// Finds and reads the session `target` names.
+    pub(crate) fn find(
+        codex_home: &Path,
+        target: &Target,
+        cwd: &Path,
+        provider: &str,
+    ) -> Result<Resumed, CliError> {
+        let root = sessions_root(codex_home);
+        let found = match target {
+            Target::Id(id) => find_by_id(&root, id)?,
+            Target::Last { all } => find_last(
+                &root,
+                LastFilter {
+                    cwd: (!all).then_some(cwd),
+                    model_provider: Some(provider),
+                },
+            )?,
+        };
+        let Some(path) = found else {
+            return Err(CliError::NoSession(match target {
+                Target::Id(id) => format!("no session {id} under {}", root.display()),
+                Target::Last { all: false } => format!(
+                    "no recorded session for {} (provider {provider}) under {}; --all looks \
+                     in every directory",
+                    cwd.display(),
+                    root.display()
+                ),
+                Target::Last { all: true } => format!(
+                    "no recorded session (provider {provider}) under {}",
+                    root.display()
+                ),
+            }));
+        };
+        let rollout = read_rollout(&path)?;
+        Ok(Resumed { path, rollout })
+    }
+
+    /// The thread's id.
+    pub(crate) fn thread_id(&self) -> &str {
+        &self.rollout.meta.id
+    }
+
+    /// The history to continue, made valid, and notes on what was off
+    /// (skipped lines, a torn tail, calls that never finished).
+    pub(crate) fn history(&self) -> (Vec<ResponseItem>, Vec<String>) {
+        let (history, repaired) = resume_history(&self.rollout);
+        let mut notes = Vec::new();
+        if self.rollout.skipped > 0 {
+            notes.push(format!(
+                "{} line(s) of {} could not be read and were skipped",
+                self.rollout.skipped,
+                self.path.display()
+            ));
+        }
+        if self.rollout.torn_tail {
+            notes.push(format!(
+                "the last line of {} was cut short (the run was killed); the session resumes \
+                 from the line before",
+                self.path.display()
+            ));
+        }
+        if repaired > 0 {
+            notes.push(format!(
+                "{repaired} tool call(s) of the recorded session never finished; the model is \
+                 told they were aborted"
+            ));
+        }
+        (history, notes)
+    }
+
+    /// The sandbox mode and approval policy of the last recorded turn.
+    pub(crate) fn recorded_policy(&self) -> (Option<SandboxMode>, Option<ApprovalPolicy>) {
+        let Some(context) = self.rollout.last_turn_context() else {
+            return (None, None);
+        };
+        let mode = context
+            .sandbox_policy
+            .get("mode")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|mode| mode.parse().ok());
+        let approval = context.approval_policy.parse().ok();
+        (mode, approval)
+    }
+}
+
+/// `$CODEX_HOME/sessions`.
+pub(crate) fn sessions_root(codex_home: &Path) -> PathBuf {
+    codex_home.join("sessions")
+}
+
+/// A rollout open to append to, and where it is.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    pub(crate) path: PathBuf,
+    pub(crate) file: File,
+    /// Lines to write first (a new file's `session_meta`).
+    pub(crate) opening: Vec<RolloutItem>,
+}
+
+/// Opens the resumed file to append to it.
+pub(crate) fn reopen(resumed: &Resumed) -> Result<Opened, CliError> {
+    let file = open_to_resume(&resumed.path)?;
+    Ok(Opened {
+        path: resumed.path.clone(),
+        file,
+        opening: Vec::new(),
+    })
+}
+
+/// Creates the file of a new thread, with its `session_meta`.
+pub(crate) fn create(
+    codex_home: &Path,
+    thread_id: &str,
+    cwd: &Path,
+    provider: &str,
+) -> Result<Opened, CliError> {
+    let started = SystemTime::now();
+    let (path, file) = create_rollout(&sessions_root(codex_home), started, thread_id)?;
+    let meta = SessionMeta {
+        id: thread_id.to_owned(),
+        timestamp: format_timestamp(started),
+        cwd: cwd.to_owned(),
+        originator: "codex_exec".to_owned(),
+        cli_version: env!("CARGO_PKG_VERSION").to_owned(),
+        source: "exec".to_owned(),
+        model_provider: Some(provider.to_owned()),
+        base_instructions: None,
+        git: git_info(cwd),
+    };
+    Ok(Opened {
+        path,
+        file,
+        opening: vec![RolloutItem::SessionMeta(meta)],
+    })
+}
