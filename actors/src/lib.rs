@@ -25,6 +25,8 @@ pub mod audit_log;
 pub mod chaos;
 pub mod config;
 pub mod config_source;
+#[cfg(test)]
+mod edges;
 pub mod mcp_server;
 pub mod model_stream;
 pub mod policy;

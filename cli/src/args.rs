@@ -248,13 +248,18 @@ pub(crate) struct ChaosArgs {
     #[arg(long, value_name = "PLAN.toml")]
     pub(crate) plan: std::path::PathBuf,
     /// Stop after N calls (100 when neither this nor --duration is given).
-    #[arg(long, value_name = "N", conflicts_with = "duration")]
+    #[arg(
+        long,
+        value_name = "N",
+        conflicts_with = "duration",
+        value_parser = clap::value_parser!(u64).range(1..=100_000_000)
+    )]
     pub(crate) calls: Option<u64>,
-    /// Stop after S seconds.
-    #[arg(long, value_name = "S")]
-    pub(crate) duration: Option<f64>,
-    /// Calls in flight at once.
-    #[arg(long, value_name = "K", default_value_t = 4)]
+    /// Stop after S seconds (more than 0, at most a week).
+    #[arg(long, value_name = "S", value_parser = parse_duration)]
+    pub(crate) duration: Option<std::time::Duration>,
+    /// Calls in flight at once (1 to 1024).
+    #[arg(long, value_name = "K", default_value_t = 4, value_parser = parse_concurrency)]
     pub(crate) concurrency: usize,
     /// Print the report as JSON.
     #[arg(long)]
@@ -340,6 +345,33 @@ pub(crate) struct CallArgs {
     /// Print the whole result as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Print the tool's text as it is, control characters included (by
+    /// default they are shown escaped).
+    #[arg(long = "raw", id = "raw_text", conflicts_with = "json")]
+    pub(crate) raw_text: bool,
+}
+
+/// Seconds, as a finite number above 0 and at most a week.
+fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = raw
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a number of seconds"))?;
+    let max = codex_actors::config::MAX_DURATION;
+    if !secs.is_finite() || secs <= 0.0 || secs > max.as_secs_f64() {
+        return Err(format!(
+            "{raw} is out of range (more than 0, at most {} seconds)",
+            max.as_secs()
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// A count of calls in flight, from 1 to 1024.
+fn parse_concurrency(raw: &str) -> Result<usize, String> {
+    match raw.parse::<usize>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n),
+        _ => Err(format!("{raw:?} is out of range (1 to 1024)")),
+    }
 }
 
 fn parse_json_object(raw: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {

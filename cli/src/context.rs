@@ -2,7 +2,6 @@
 //! result of applying one to the other. This is the only place the binary
 //! reads `CODEX_HOME`, `HOME` and the requirements variables.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use codex_actors::config::{ConfigSnapshot, LoadOptions, load_config, resolve_codex_home};
@@ -48,16 +47,15 @@ pub(crate) fn load_at(overrides: &ConfigOverrides, cwd: &Path) -> Result<Loaded,
     })?;
     let effective = apply_requirements(&config, &loaded_requirements.requirements, &launch)?;
 
-    let mut stderr = std::io::stderr().lock();
     for diagnostic in loaded_requirements
         .warnings
         .iter()
         .chain(&config.diagnostics)
     {
-        let _ = writeln!(stderr, "warning: {diagnostic}");
+        crate::terminal::err(&format!("warning: {diagnostic}"));
     }
     for warning in &effective.warnings {
-        let _ = writeln!(stderr, "warning: {warning}");
+        crate::terminal::err(&format!("warning: {warning}"));
     }
     Ok(Loaded {
         codex_home,

@@ -16,7 +16,6 @@
 //! 6. A summary (`--json`: a record of every step).
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -59,11 +58,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<ExitCode, CliError> {
     drop(home);
     let ok = record["ok"] == true;
     if json {
-        writeln!(
-            std::io::stdout().lock(),
-            "{}",
-            serde_json::to_string_pretty(&record).unwrap_or_default()
-        )?;
+        crate::terminal::out_json(&serde_json::to_string_pretty(&record).unwrap_or_default())?;
     }
     Ok(if ok {
         ExitCode::SUCCESS
@@ -81,7 +76,7 @@ struct Show {
 impl Show {
     fn line(&self, text: impl AsRef<str>) {
         if !self.json {
-            let _ = writeln!(std::io::stdout().lock(), "{}", text.as_ref());
+            let _ = crate::terminal::out(text.as_ref());
         }
     }
 

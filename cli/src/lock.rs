@@ -18,6 +18,7 @@ use crate::context;
 use crate::error::CliError;
 use crate::output;
 use crate::session::{preloaded, session_options, wait_with_progress};
+use crate::terminal;
 
 type Pins = BTreeMap<String, BTreeMap<String, LockedTool>>;
 
@@ -45,11 +46,10 @@ pub(crate) fn lock(overrides: &ConfigOverrides, args: &LockArgs) -> Result<(), C
         .iter()
         .find_map(|layer| layer.tools_lock.as_ref())
     {
-        let _ = writeln!(
-            std::io::stderr().lock(),
+        terminal::err(&format!(
             "warning: requirements set mcp_tools_lock = {}; sessions use that lock, not the one written here",
             admin.display()
-        );
+        ));
     }
     let mut options = session_options(overrides, args.names.clone())?;
     options.tool_locks = false;
@@ -115,7 +115,8 @@ pub(crate) fn lock(overrides: &ConfigOverrides, args: &LockArgs) -> Result<(), C
     } else {
         lines.push(format!("{} is up to date", path.display()));
     }
-    writeln!(std::io::stdout().lock(), "{}", lines.join("\n"))?;
+    // One shown line each: tool names come from the servers.
+    terminal::out_lines(&lines)?;
     if failed == 0 {
         Ok(())
     } else {

@@ -10,7 +10,6 @@
 //! `mcp_oauth_callback_port` or a free one). The tokens go to
 //! `$CODEX_HOME/.credentials.json` (mode 0600) and are never printed.
 
-use std::io::Write as _;
 use std::time::Duration;
 
 use codex_transports::oauth::{
@@ -24,6 +23,7 @@ use crate::args::{ConfigOverrides, LoginArgs, NameArgs};
 use crate::context;
 use crate::error::CliError;
 use crate::output;
+use crate::terminal;
 
 /// How long login waits for the browser.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(300);
@@ -150,11 +150,10 @@ pub(crate) fn login(overrides: &ConfigOverrides, args: &LoginArgs) -> Result<(),
                 scope.as_deref(),
             )
             .map_err(oauth_failed)?;
-        let _ = writeln!(
-            std::io::stderr().lock(),
+        terminal::err(&format!(
             "Authorize `{name}` in your browser; if it does not open, visit:\n{}",
-            pending.url
-        );
+            terminal::line(pending.url.as_str())
+        ));
         if open_browser {
             open(&pending.url);
         }
@@ -188,11 +187,10 @@ pub(crate) fn login(overrides: &ConfigOverrides, args: &LoginArgs) -> Result<(),
         server: args.name.clone(),
         message: err.to_string(),
     })?;
-    writeln!(
-        std::io::stdout().lock(),
+    terminal::out(&format!(
         "Successfully logged in to MCP server '{}'.",
         args.name
-    )?;
+    ))?;
     Ok(())
 }
 
@@ -218,7 +216,7 @@ pub(crate) fn logout(overrides: &ConfigOverrides, args: &NameArgs) -> Result<(),
     } else {
         format!("No OAuth credentials stored for '{}'.", args.name)
     };
-    writeln!(std::io::stdout().lock(), "{text}")?;
+    terminal::out(&text)?;
     Ok(())
 }
 

@@ -18,8 +18,8 @@ mod output;
 mod requirements;
 mod sandbox;
 mod session;
+mod terminal;
 
-use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
@@ -98,6 +98,6 @@ fn exit_code(result: Result<ExitCode, CliError>) -> ExitCode {
     // Every error's message already quotes its cause (file, line, column,
     // I/O error), so one line says everything; the source chain is not
     // printed again.
-    let _ = writeln!(std::io::stderr().lock(), "Error: {err}");
+    terminal::err(&format!("Error: {err}"));
     ExitCode::from(err.exit_code())
 }

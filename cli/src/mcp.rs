@@ -3,8 +3,6 @@
 //! Output follows Codex byte for byte where Codex has the feature; the
 //! disabled reasons say which requirement failed and how.
 
-use std::io::Write as _;
-
 use codex_actors::config::{McpServerConfig, remove_server, write_server};
 use codex_actors::policy::{McpServer, admit};
 use codex_transports::{CanonicalUrl, HttpConfig, StdioConfig, TransportConfig};
@@ -14,6 +12,7 @@ use crate::args::{AddArgs, ConfigOverrides, GetArgs, ListArgs, McpCommand, NameA
 use crate::context::{self, Loaded, validate_name};
 use crate::error::CliError;
 use crate::output;
+use crate::terminal;
 
 pub(crate) fn run(overrides: &ConfigOverrides, command: McpCommand) -> Result<(), CliError> {
     match command {
@@ -34,7 +33,6 @@ fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
     let secrets = output::Secrets::from_flag(args.show_secrets);
     let servers = loaded.effective.mcp_servers.get();
     let logins = output::logins(&loaded.codex_home);
-    let mut out = std::io::stdout().lock();
     if args.json {
         let items: Vec<Value> = servers
             .iter()
@@ -51,14 +49,11 @@ fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
                 })
             })
             .collect();
-        writeln!(out, "{}", pretty(&Value::Array(items)))?;
+        terminal::out_json(&pretty(&Value::Array(items)))?;
         return Ok(());
     }
     if servers.is_empty() {
-        writeln!(
-            out,
-            "No MCP servers configured yet. Try `codex mcp add my-tool -- my-command`."
-        )?;
+        terminal::out("No MCP servers configured yet. Try `codex mcp add my-tool -- my-command`.")?;
         return Ok(());
     }
     let mut stdio_rows = Vec::new();
@@ -113,7 +108,7 @@ fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
             &http_rows,
         ));
     }
-    out.write_all(text.as_bytes())?;
+    terminal::print(&text)?;
     Ok(())
 }
 
@@ -122,7 +117,6 @@ fn get(overrides: &ConfigOverrides, args: &GetArgs) -> Result<(), CliError> {
     let secrets = output::Secrets::from_flag(args.show_secrets);
     let server = find(&loaded, &args.name)?;
     let config = &server.config;
-    let mut out = std::io::stdout().lock();
     if args.json {
         let value = json!({
             "name": args.name,
@@ -135,11 +129,15 @@ fn get(overrides: &ConfigOverrides, args: &GetArgs) -> Result<(), CliError> {
             "startup_timeout_sec": config.startup_timeout.map(|d| d.as_secs_f64()),
             "tool_timeout_sec": config.tool_timeout.map(|d| d.as_secs_f64()),
         });
-        writeln!(out, "{}", pretty(&value))?;
+        terminal::out_json(&pretty(&value))?;
         return Ok(());
     }
     if !server.admission.is_allowed() {
-        writeln!(out, "{} ({})", args.name, output::status(server))?;
+        terminal::out(&format!(
+            "{} ({})",
+            args.name,
+            terminal::line(&output::status(server))
+        ))?;
         return Ok(());
     }
     let mut lines = vec![args.name.clone(), "  enabled: true".to_owned()];
@@ -147,7 +145,7 @@ fn get(overrides: &ConfigOverrides, args: &GetArgs) -> Result<(), CliError> {
         if tools.is_empty() {
             "[]".to_owned()
         } else {
-            tools.join(", ")
+            terminal::line(&tools.join(", ")).into_owned()
         }
     };
     if let Some(enabled) = &config.enabled_tools {
@@ -159,30 +157,39 @@ fn get(overrides: &ConfigOverrides, args: &GetArgs) -> Result<(), CliError> {
     lines.push(format!("  transport: {}", config.transport.kind()));
     match &config.transport {
         TransportConfig::Stdio(stdio) => {
-            lines.push(format!("  command: {}", stdio.command));
+            lines.push(format!("  command: {}", terminal::line(&stdio.command)));
             lines.push(format!(
                 "  args: {}",
-                output::dash_if_empty(stdio.args.join(" "))
+                terminal::line(&output::dash_if_empty(stdio.args.join(" ")))
             ));
             let cwd = stdio
                 .cwd
                 .as_ref()
                 .map_or("-".to_owned(), |cwd| cwd.display().to_string());
-            lines.push(format!("  cwd: {cwd}"));
-            lines.push(format!("  env: {}", output::masked_env(stdio, secrets)));
+            lines.push(format!("  cwd: {}", terminal::line(&cwd)));
+            lines.push(format!(
+                "  env: {}",
+                terminal::line(&output::masked_env(stdio, secrets))
+            ));
             if let Some(mode) = config.sandbox {
                 lines.push(format!("  sandbox: {mode}"));
             }
         }
         TransportConfig::StreamableHttp(http) | TransportConfig::Sse(http) => {
-            lines.push(format!("  url: {}", output::display_url(http)));
+            lines.push(format!(
+                "  url: {}",
+                terminal::line(&output::display_url(http))
+            ));
             let var = http.bearer_token_env_var.as_deref().unwrap_or("-");
-            lines.push(format!("  bearer_token_env_var: {var}"));
+            lines.push(format!("  bearer_token_env_var: {}", terminal::line(var)));
             lines.push(format!(
                 "  http_headers: {}",
-                output::masked_headers(http, secrets)
+                terminal::line(&output::masked_headers(http, secrets))
             ));
-            lines.push(format!("  env_http_headers: {}", output::env_headers(http)));
+            lines.push(format!(
+                "  env_http_headers: {}",
+                terminal::line(&output::env_headers(http))
+            ));
         }
     }
     if let Some(timeout) = config.startup_timeout {
@@ -195,7 +202,7 @@ fn get(overrides: &ConfigOverrides, args: &GetArgs) -> Result<(), CliError> {
         lines.push(format!("  tool_timeout_sec: {}", output::seconds(timeout)));
     }
     lines.push(format!("  remove: codex mcp remove {}", args.name));
-    writeln!(out, "{}", lines.join("\n"))?;
+    terminal::out(&lines.join("\n"))?;
     Ok(())
 }
 
@@ -223,16 +230,14 @@ fn add(overrides: &ConfigOverrides, args: AddArgs) -> Result<(), CliError> {
     let server = McpServerConfig::new(transport);
     let path = context::user_config_path(&loaded.codex_home);
     write_server(&path, &args.name, &server)?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "Added global MCP server '{}'.", args.name)?;
+    terminal::out(&format!("Added global MCP server '{}'.", args.name))?;
     if let Some(reason) =
         admit(&args.name, &server, &loaded.requirements, &loaded.launch).disabled_reason()
     {
-        writeln!(
-            out,
+        terminal::out(&format!(
             "Note: '{}' is disabled by {reason}. It stays in config.toml and will start once requirements allow it.",
             args.name
-        )?;
+        ))?;
     }
     Ok(())
 }
@@ -244,11 +249,10 @@ fn remove(overrides: &ConfigOverrides, args: &NameArgs) -> Result<(), CliError> 
     overrides.parse()?;
     let codex_home = context::codex_home()?;
     let removed = remove_server(&context::user_config_path(&codex_home), &args.name)?;
-    let mut out = std::io::stdout().lock();
     if removed {
-        writeln!(out, "Removed global MCP server '{}'.", args.name)?;
+        terminal::out(&format!("Removed global MCP server '{}'.", args.name))?;
     } else {
-        writeln!(out, "No MCP server named '{}' found.", args.name)?;
+        terminal::out(&format!("No MCP server named '{}' found.", args.name))?;
     }
     Ok(())
 }

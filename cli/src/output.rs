@@ -13,23 +13,35 @@ use codex_actors::policy::{
 use codex_transports::{HttpConfig, StdioConfig, TransportConfig};
 use serde_json::{Value, json};
 
+use crate::terminal;
+
 /// Renders rows as Codex does: every cell left-aligned and padded to its
 /// column's width in bytes, columns joined by two spaces, trailing spaces
-/// kept.
+/// kept. Each cell is one line of shown text ([`terminal::cell`]): control
+/// characters visible, newlines included, and cut to a length; any length
+/// renders.
 pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| terminal::cell(cell)).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
+    for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.len());
         }
     }
     let mut out = String::new();
     let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
-    for row in std::iter::once(&header).chain(rows) {
+    for row in std::iter::once(&header).chain(&rows) {
         let cells: Vec<String> = row
             .iter()
             .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
+            .map(|(cell, width)| {
+                // Padded by hand: `{:<width$}` panics past 65,535.
+                let pad = width.saturating_sub(cell.chars().count());
+                format!("{cell}{}", " ".repeat(pad))
+            })
             .collect();
         out.push_str(&cells.join("  "));
         out.push('\n');
@@ -153,9 +165,16 @@ pub(crate) fn auth_status(
 /// The servers (name, URL) with a stored OAuth login under `codex_home`; a
 /// credentials file that cannot be read counts as none.
 pub(crate) fn logins(codex_home: &std::path::Path) -> Vec<(String, String)> {
-    codex_transports::oauth::CredentialStore::in_home(codex_home)
-        .logins()
-        .unwrap_or_default()
+    match codex_transports::oauth::CredentialStore::in_home(codex_home).logins() {
+        Ok(logins) => logins,
+        // Said, not hidden: every server would otherwise look logged out.
+        Err(err) => {
+            terminal::err(&format!(
+                "warning: {err}; the OAuth logins stored there are ignored"
+            ));
+            Vec::new()
+        }
+    }
 }
 
 /// Seconds as Codex prints them in `get`: `10`, `1.5`.

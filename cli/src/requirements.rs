@@ -1,8 +1,6 @@
 //! `codex requirements show|explain`: what the admin requires, and why one
 //! server is or is not admitted.
 
-use std::io::Write as _;
-
 use codex_actors::config::McpServerConfig;
 use codex_actors::policy::command_rules::{self, PatternToken};
 use codex_actors::policy::{
@@ -16,6 +14,7 @@ use crate::args::{ConfigOverrides, ExplainArgs, ListArgs, NameArgs, Requirements
 use crate::context::{self, Loaded};
 use crate::error::CliError;
 use crate::output;
+use crate::terminal;
 
 pub(crate) fn run(
     overrides: &ConfigOverrides,
@@ -88,14 +87,13 @@ fn pin(loaded: &Loaded, args: &NameArgs) -> Result<(), CliError> {
         ));
     }
     rule.push_str(&format!("sha256 = [{}]\n", quote(&digest)));
-    write!(std::io::stdout().lock(), "{rule}")?;
+    terminal::print(&rule)?;
     Ok(())
 }
 
 fn show(loaded: &Loaded, args: &ListArgs) -> Result<(), CliError> {
     let layers = &loaded.requirements.layers;
     let effective = &loaded.effective;
-    let mut out = std::io::stdout().lock();
     if args.json {
         let sources: Vec<Value> = layers.iter().map(layer_json).collect();
         let value = json!({
@@ -105,11 +103,7 @@ fn show(loaded: &Loaded, args: &ListArgs) -> Result<(), CliError> {
                 "approval_policy": effective.approval_policy.get().as_str(),
             },
         });
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        )?;
+        terminal::out_json(&serde_json::to_string_pretty(&value).unwrap_or_default())?;
         return Ok(());
     }
     let mut text = String::new();
@@ -184,7 +178,7 @@ fn show(loaded: &Loaded, args: &ListArgs) -> Result<(), CliError> {
         effective.sandbox_mode.get(),
         effective.approval_policy.get()
     ));
-    out.write_all(text.as_bytes())?;
+    terminal::print(&text)?;
     Ok(())
 }
 
@@ -231,7 +225,7 @@ fn explain_command(loaded: &Loaded, command: &str) -> Result<(), CliError> {
     for simple in commands {
         text.push_str(&format!("  runs: {simple}\n"));
     }
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    terminal::print(&text)?;
     Ok(())
 }
 
@@ -327,7 +321,7 @@ fn explain(loaded: &Loaded, args: &NameArgs) -> Result<(), CliError> {
         Admission::Disabled(reason) => format!("verdict: disabled: {reason}"),
     };
     lines.push(format!("  {verdict}"));
-    writeln!(std::io::stdout().lock(), "{}", lines.join("\n"))?;
+    terminal::out_lines(&lines)?;
     Ok(())
 }
 

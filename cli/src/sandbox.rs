@@ -7,7 +7,6 @@
 //! The sandbox itself is applied by the hidden `codex debug sandbox-exec`
 //! helper, which this binary re-executes (see [`HELPER_ARGS`]).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -57,7 +56,7 @@ fn linux(overrides: &ConfigOverrides, args: SandboxLinuxArgs) -> Result<ExitCode
         && let Err(err) = mode.set(requested)
     {
         let warning = fallback_warning("sandbox_mode", mode.get(), &err);
-        let _ = writeln!(std::io::stderr().lock(), "warning: {warning}");
+        crate::terminal::err(&format!("warning: {warning}"));
     }
 
     let cwd = match &args.cd {

@@ -5,7 +5,7 @@
 //! the policy first. Progress goes to stderr (only on a terminal); results
 //! go to stdout.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 
 use codex_actors::mcp_server::{ServerEvent, Timing};
 use codex_actors::policy::{RequirementsSources, Withheld, WithheldTool};
@@ -19,6 +19,7 @@ use crate::args::{CallArgs, ConfigOverrides, ToolsArgs};
 use crate::context;
 use crate::error::CliError;
 use crate::output;
+use crate::terminal;
 
 pub(crate) fn tools(overrides: &ConfigOverrides, args: &ToolsArgs) -> Result<(), CliError> {
     let loaded = context::load(overrides)?;
@@ -86,19 +87,20 @@ pub(crate) fn call(overrides: &ConfigOverrides, args: CallArgs) -> Result<(), Cl
         session.shutdown().await;
         warn_audit_drops(&session);
         let result = result?;
-        let mut out = std::io::stdout().lock();
         if args.json {
             let value = serde_json::to_value(&result).unwrap_or(Value::Null);
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&value).unwrap_or_default()
-            )?;
+            terminal::out_json(&serde_json::to_string_pretty(&value).unwrap_or_default())?;
         } else {
             for block in &result.content {
-                match block.as_text() {
-                    Some(text) => writeln!(out, "{}", text.text)?,
-                    None => writeln!(out, "{}", serde_json::to_string(block).unwrap_or_default())?,
+                let text = match block.as_text() {
+                    Some(text) => text.text.clone(),
+                    None => serde_json::to_string(block).unwrap_or_default(),
+                };
+                // The tool's bytes as they are only when asked for.
+                if args.raw_text {
+                    terminal::out_raw(format!("{text}\n").as_bytes())?;
+                } else {
+                    terminal::out(&text)?;
                 }
             }
         }
@@ -163,16 +165,38 @@ pub(crate) fn watch_debounce(loaded: &context::Loaded) -> std::time::Duration {
         .unwrap_or(DEFAULT_WATCH_DEBOUNCE)
 }
 
-/// Waits for startup; on a terminal, prints one line per server as it
-/// settles.
+/// Waits for every server's first attempt (each bounded by its startup
+/// timeout; a one-shot command reports a server that failed it rather
+/// than wait for restarts), then fails if a `required` one failed. On a
+/// terminal, prints one line per server as it settles.
 pub(crate) async fn wait_with_progress(session: &Session) -> Result<(), CliError> {
     let show = std::io::stderr().is_terminal();
     let mut events = session.subscribe();
-    let wait = session.wait_startup();
+    let wait = async {
+        let statuses = session.wait_first_attempts().await?;
+        let failed: Vec<String> = statuses
+            .iter()
+            .filter(|s| s.required)
+            .filter_map(|s| match &s.state {
+                ServerState::Failed(reason)
+                | ServerState::Restarting {
+                    last_failure: reason,
+                } => Some(format!("{}: {reason}", s.name)),
+                _ => None,
+            })
+            .collect();
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(codex_actors::session::SessionError::RequiredFailed(
+                failed.join("; "),
+            ))
+        }
+    };
     tokio::pin!(wait);
     loop {
         tokio::select! {
-            result = &mut wait => return result.map(|_| ()).map_err(CliError::from),
+            result = &mut wait => return result.map_err(CliError::from),
             event = events.recv(), if show => {
                 let line = match event {
                     Ok(SessionEvent::Server(ServerEvent::Ready { server, elapsed, tools, .. })) => {
@@ -185,7 +209,7 @@ pub(crate) async fn wait_with_progress(session: &Session) -> Result<(), CliError
                     Ok(_) | Err(_) => None,
                 };
                 if let Some(line) = line {
-                    let _ = writeln!(std::io::stderr().lock(), "{line}");
+                    terminal::err(&terminal::line(&line));
                 }
             }
         }
@@ -230,7 +254,6 @@ fn print_tools(
             .find(|q| q.server == server && q.tool == tool)
             .map(|q| q.qualified.clone())
     };
-    let mut out = std::io::stdout().lock();
     if json {
         let items: Vec<Value> = statuses
             .iter()
@@ -242,7 +265,7 @@ fn print_tools(
                     | ServerState::Restarting {
                         last_failure: reason,
                     } => ("failed", Some(reason.clone()), None),
-                    ServerState::Starting => ("failed", Some("still starting".to_owned()), None),
+                    ServerState::Starting => ("starting", None, None),
                     ServerState::Lazy => (
                         "lazy",
                         Some("starts on its first call; tools as pinned by the lock".to_owned()),
@@ -286,10 +309,8 @@ fn print_tools(
                 })
             })
             .collect();
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&Value::Array(items)).unwrap_or_default()
+        terminal::out_json(
+            &serde_json::to_string_pretty(&Value::Array(items)).unwrap_or_default(),
         )?;
         return Ok(());
     }
@@ -299,11 +320,18 @@ fn print_tools(
             ServerState::Ready { elapsed } => format!(" in {:.2}s", elapsed.as_secs_f64()),
             _ => String::new(),
         };
+        // A failure's first line is the status; the rest (a server's
+        // stderr) is indented under it, one shown line each.
+        let state = status_text(&status.state);
+        let mut state_lines = state.lines();
         text.push_str(&format!(
             "{}: {}{startup}\n",
-            status.name,
-            status_text(&status.state)
+            terminal::line(&status.name),
+            terminal::line(state_lines.next().unwrap_or_default())
         ));
+        for line in state_lines {
+            text.push_str(&format!("    {}\n", terminal::line(line)));
+        }
         let rows: Vec<Vec<String>> = status
             .tools
             .iter()
@@ -341,7 +369,7 @@ fn print_tools(
             }
         }
     }
-    out.write_all(text.as_bytes())?;
+    terminal::print(&text)?;
     Ok(())
 }
 
@@ -349,8 +377,7 @@ fn print_tools(
 /// [`Session::shutdown`], when the count is final.
 pub(crate) fn warn_audit_drops(session: &Session) {
     for report in session.audit_report() {
-        let _ = writeln!(
-            std::io::stderr().lock(),
+        terminal::err(&format!(
             "warning: audit log {} could not be written ({}); {} line{} dropped",
             report.path.display(),
             report.last_error,
@@ -360,6 +387,6 @@ pub(crate) fn warn_audit_drops(session: &Session) {
             } else {
                 "s were"
             }
-        );
+        ));
     }
 }

@@ -119,6 +119,7 @@ mod enforce;
 mod env_policy;
 mod error;
 mod executable;
+pub mod files;
 mod helper_args;
 mod launcher;
 mod output;

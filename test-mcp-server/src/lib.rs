@@ -18,12 +18,14 @@
 //! assert!(matches!(options.mode, Mode::Http(_)));
 //! ```
 
+mod hostile;
 pub mod mock_model;
 pub mod oauth;
 mod options;
 mod serve;
 mod server;
 
+pub use hostile::{ESCAPES, Hostile};
 pub use options::{Mode, Options, UsageError};
 pub use serve::serve;
 pub use server::{EXTRA_TOOL, TOOL_NAMES, TestServer};

@@ -47,6 +47,9 @@ pub struct Options {
     pub oauth: bool,
     /// How long its access tokens live (`--token-ttl-secs`, default 3600).
     pub token_ttl: Duration,
+    /// Behave as a hostile server instead (stdio only; `--hostile KIND`,
+    /// see [`crate::Hostile`]).
+    pub hostile: Option<crate::Hostile>,
 }
 
 /// The command line could not be understood.
@@ -74,7 +77,8 @@ pub enum UsageError {
 
 /// Usage text.
 pub(crate) const USAGE: &str = "usage: codex-test-mcp-server [--http ADDR] [--name NAME] [--crash-on-init] \
-[--slow-init-ms N] [--exit-after-calls N] [--hang] [--tools-page-size N] [--orphan-sleep SECS] [--echo-description TEXT] [--extra-tool] [--legacy] [--oauth] [--token-ttl-secs N]";
+[--slow-init-ms N] [--exit-after-calls N] [--hang] [--tools-page-size N] [--orphan-sleep SECS] [--echo-description TEXT] [--extra-tool] [--legacy] [--oauth] [--token-ttl-secs N] \
+[--hostile escapes|huge-description=N|flood=N|oversized=N|stall]";
 
 impl Options {
     /// Parses the arguments after the program name.
@@ -97,6 +101,7 @@ impl Options {
             legacy: false,
             oauth: false,
             token_ttl: Duration::from_secs(3600),
+            hostile: None,
         };
         let mut args = args.into_iter().map(Into::into);
         while let Some(arg) = args.next() {
@@ -140,6 +145,7 @@ impl Options {
                     }
                     options.tools_page_size = Some(size);
                 }
+                "--hostile" => options.hostile = Some(parse_value("--hostile", args.next())?),
                 "--help" | "-h" => return Err(UsageError::Help),
                 _ => return Err(UsageError::UnknownFlag(arg)),
             }

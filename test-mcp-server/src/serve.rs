@@ -37,6 +37,10 @@ pub async fn serve(options: Options) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn serve_stdio(options: Options) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(hostile) = options.hostile.clone() {
+        tokio::task::spawn_blocking(move || crate::hostile::serve(&hostile)).await??;
+        return Ok(());
+    }
     if options.hang {
         eprintln!("codex-test-mcp-server: hanging as asked");
         // Keep stdin open and never read or answer.

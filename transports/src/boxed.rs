@@ -18,6 +18,9 @@ use rmcp::RoleClient;
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 
+use crate::health::{Budget, TransportHealth};
+use std::time::Instant;
+
 /// Any rmcp client transport, behind one type.
 ///
 /// Errors from the inner transport become [`io::Error`]s whose source is the
@@ -25,6 +28,8 @@ use rmcp::transport::Transport;
 pub struct BoxedTransport {
     inner: Box<dyn DynClientTransport>,
     name: &'static str,
+    health: TransportHealth,
+    budget: Budget,
 }
 
 impl BoxedTransport {
@@ -33,10 +38,27 @@ impl BoxedTransport {
     where
         T: Transport<RoleClient> + 'static,
     {
+        BoxedTransport::with_health(name, transport, TransportHealth::default())
+    }
+
+    /// Like [`new`](Self::new), reporting to `health` (which a guard below
+    /// the transport may share).
+    pub fn with_health<T>(name: &'static str, transport: T, health: TransportHealth) -> Self
+    where
+        T: Transport<RoleClient> + 'static,
+    {
         BoxedTransport {
             inner: Box::new(transport),
             name,
+            health,
+            budget: Budget::new(Instant::now()),
         }
+    }
+
+    /// What this connection's guards saw; keep a clone before handing the
+    /// transport to rmcp.
+    pub fn health(&self) -> TransportHealth {
+        self.health.clone()
     }
 
     /// The name given to [`BoxedTransport::new`].
@@ -48,13 +70,33 @@ impl BoxedTransport {
     /// it does.
     pub fn keeping<K: Send + 'static>(self, keep: K) -> BoxedTransport {
         let name = self.name;
-        BoxedTransport::new(
+        let health = self.health.clone();
+        BoxedTransport::with_health(
             name,
             Kept {
                 inner: self,
                 _keep: keep,
             },
+            health,
         )
+    }
+
+    /// The next message that passes the notification budget.
+    async fn next_message(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
+        loop {
+            let message = self.inner.receive_boxed().await?;
+            if !budgeted(&message) || self.budget.take(Instant::now()) {
+                return Some(message);
+            }
+            let dropped = self.health.dropped();
+            if dropped == 1 || dropped.is_multiple_of(100_000) {
+                tracing::warn!(
+                    transport = self.name,
+                    dropped,
+                    "a server sends notifications faster than the budget allows; the rest are dropped"
+                );
+            }
+        }
     }
 }
 
@@ -140,10 +182,24 @@ impl Transport<RoleClient> for BoxedTransport {
     }
 
     fn receive(&mut self) -> impl Future<Output = Option<RxJsonRpcMessage<RoleClient>>> + Send {
-        self.inner.receive_boxed()
+        self.next_message()
     }
 
     fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
         self.inner.close_boxed()
+    }
+}
+
+/// Whether a message counts against the notification budget: any
+/// notification but a cancellation or `tools/list_changed`.
+fn budgeted(message: &RxJsonRpcMessage<RoleClient>) -> bool {
+    use rmcp::model::{JsonRpcMessage, ServerNotification};
+    match message {
+        JsonRpcMessage::Notification(notification) => !matches!(
+            notification.notification,
+            ServerNotification::CancelledNotification(_)
+                | ServerNotification::ToolListChangedNotification(_)
+        ),
+        _ => false,
     }
 }

@@ -141,6 +141,15 @@ pub enum ConnectError {
         /// The end of the server's stderr (stdio only; empty otherwise).
         stderr_tail: String,
     },
+    /// The server broke a limit on what it may send (a message too large),
+    /// and the connection was closed.
+    #[error("MCP server `{server}`: {problem}")]
+    Limit {
+        /// The server name.
+        server: String,
+        /// Which limit, and what happened.
+        problem: String,
+    },
     /// Connecting and the handshake did not finish within the timeout.
     #[error(
         "MCP server `{server}`: timed out handshaking with MCP server after {timeout:?}{}",

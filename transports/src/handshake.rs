@@ -150,11 +150,23 @@ where
     H: ClientHandler,
 {
     let process = connection.process;
+    let health = connection.transport.health();
     // On failure or timeout rmcp drops the transport, which kills a stdio
     // server's process group; its stderr then reaches EOF.
     let serve = rmcp::serve_client_with_lifecycle(handler, connection.transport, lifecycle.mode());
-    match tokio::time::timeout(timeout, serve).await {
-        Ok(Ok(service)) => Ok(McpClient { service, process }),
+    let served = tokio::time::timeout(timeout, serve).await;
+    if let (Ok(Err(_)), Some(problem)) = (&served, health.problem()) {
+        return Err(ConnectError::Limit {
+            server: server_name.to_owned(),
+            problem,
+        });
+    }
+    match served {
+        Ok(Ok(service)) => Ok(McpClient {
+            service,
+            process,
+            health,
+        }),
         Ok(Err(source)) => Err(ConnectError::Initialize {
             server: server_name.to_owned(),
             source: Box::new(source),

@@ -47,6 +47,7 @@ mod config;
 mod error;
 pub mod fault;
 mod handshake;
+mod health;
 mod http;
 mod identity;
 mod launch;
@@ -64,6 +65,9 @@ pub use error::{ConnectError, HeaderProblem, HttpError};
 pub use handshake::{
     CLIENT_NAME, CLIENT_TITLE, Lifecycle, MODERN_PROTOCOL_VERSION, PROTOCOL_VERSION, client_config,
     initialize,
+};
+pub use health::{
+    MAX_MESSAGE_BYTES, NOTIFICATION_BURST, NOTIFICATIONS_PER_SECOND, TransportHealth,
 };
 pub use http::{HttpClient, USER_AGENT_VALUE, read_body, sse_events};
 pub use identity::{CanonicalUrl, Identity, StdioIdentity, UrlError};

@@ -188,6 +188,9 @@ pub struct McpClient<H: ClientHandler = rmcp::model::ClientConfig> {
     /// The child process, for stdio servers: its pid, exit status and
     /// stderr tail.
     pub process: Option<ChildProcess>,
+    /// What the connection's guards saw (a message past the size limit,
+    /// notifications dropped).
+    pub health: crate::TransportHealth,
 }
 
 /// Conveniences for every [`TransportPlugin`].

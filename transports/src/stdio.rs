@@ -38,6 +38,7 @@ use tokio::sync::watch;
 use crate::boxed::BoxedTransport;
 use crate::config::{StdioConfig, TransportConfig, TransportKind};
 use crate::error::ConnectError;
+use crate::health::{MAX_MESSAGE_BYTES, TransportHealth};
 use crate::plugin::{ConnectContext, Connection, TransportPlugin};
 use crate::stderr_tail::StderrTail;
 
@@ -177,12 +178,60 @@ impl Unfinished {
         W: tokio::io::AsyncWrite + Send + Unpin + 'static,
     {
         let process = self.process;
+        let health = TransportHealth::default();
+        let read = LineGuard {
+            inner: read,
+            line: 0,
+            health: health.clone(),
+        };
         let transport = StdioTransport {
             io: AsyncRwTransport::new_client(read, write),
             group: self.group,
             process: process.clone(),
         };
-        Connection::local(BoxedTransport::new("stdio", transport), process)
+        Connection::local(
+            BoxedTransport::with_health("stdio", transport, health),
+            process,
+        )
+    }
+}
+
+/// Counts the bytes of the line being read: one longer than
+/// [`MAX_MESSAGE_BYTES`] fails the read, which ends the connection, with
+/// the limit as its reason (rmcp alone would drop the line quietly and
+/// leave its request waiting).
+struct LineGuard<R> {
+    inner: R,
+    line: usize,
+    health: TransportHealth,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for LineGuard<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(())) = &polled {
+            let fresh = &buf.filled()[before..];
+            let mut line = self.line;
+            for chunk in fresh.split_inclusive(|&b| b == b'\n') {
+                let ended = chunk.ends_with(b"\n");
+                let length = line.saturating_add(chunk.len() - usize::from(ended));
+                line = if ended { 0 } else { length };
+                if length > MAX_MESSAGE_BYTES {
+                    self.health.oversized();
+                    return std::task::Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "a message larger than the limit",
+                    )));
+                }
+            }
+            self.line = line;
+        }
+        polled
     }
 }
 

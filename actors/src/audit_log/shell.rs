@@ -86,12 +86,11 @@ impl AuditLogActor {
 }
 
 /// One line, appended and flushed on its own (`O_APPEND`: concurrent
-/// writers never interleave inside a line).
-fn append(path: &PathBuf, line: &str) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
+/// writers never interleave inside a line), to a regular file created
+/// 0600: a symbolic link or a FIFO at the path is refused, never written
+/// through or waited on.
+fn append(path: &std::path::Path, line: &str) -> std::io::Result<()> {
+    let mut file = codex_sandbox::files::open_append_private(path)?;
     let mut bytes = line.as_bytes().to_vec();
     bytes.push(b'\n');
     file.write_all(&bytes)?;

@@ -569,7 +569,9 @@ fn workload(
             .workload
             .iter()
             .map(|item| match item {
-                WorkItem::Tool { server, tool, args } => Work::Tool {
+                WorkItem::Tool {
+                    server, tool, args, ..
+                } => Work::Tool {
                     server: server.clone(),
                     kind: kinds.get(server).copied().unwrap_or(TransportKind::Stdio),
                     tool: tool.clone(),

@@ -36,7 +36,7 @@ use codex_transports::fault::{Fault, ProcessFault, signal_number};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::line_column;
+use crate::config::LineIndex;
 
 /// A parsed, checked plan.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +67,9 @@ pub enum WorkItem {
         tool: String,
         /// Its arguments.
         args: Option<serde_json::Map<String, serde_json::Value>>,
+        /// Where the entry is written (`file:line:column`), for errors
+        /// found later.
+        location: String,
     },
     /// A command run in the session's sandbox.
     Command {
@@ -298,6 +301,10 @@ const FLOOD_BYTES: usize = 1024 * 1024;
 const MAX_DELAY_MS: u64 = 3_600_000;
 /// The most a `stderr_flood` may write.
 const MAX_FLOOD: u64 = 1 << 30;
+/// The latest `at_ms`: a week.
+const MAX_AT_MS: u64 = 7 * 24 * 3_600_000;
+/// The longest `retry_after_s`: an hour.
+const MAX_RETRY_AFTER_S: u64 = 3_600;
 
 /// Default timeout of a workload command.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -309,10 +316,12 @@ impl FaultPlan {
     ///
     /// [`PlanError`], located.
     pub fn load(path: &Path) -> Result<FaultPlan, PlanError> {
-        let text = std::fs::read_to_string(path).map_err(|err| PlanError::Read {
-            path: path.to_owned(),
-            reason: err.to_string(),
-        })?;
+        let text = crate::config::read_optional(path)
+            .and_then(|text| text.ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound)))
+            .map_err(|err| PlanError::Read {
+                path: path.to_owned(),
+                reason: err.to_string(),
+            })?;
         FaultPlan::parse(&path.display().to_string(), &text)
     }
 
@@ -322,8 +331,9 @@ impl FaultPlan {
     ///
     /// [`PlanError::Invalid`] with the line and column of the problem.
     pub fn parse(origin: &str, text: &str) -> Result<FaultPlan, PlanError> {
+        let lines = LineIndex::new(text);
         let at = |offset: usize| {
-            let (line, column) = line_column(text, offset);
+            let (line, column) = lines.locate(offset);
             format!("{origin}:{line}:{column}")
         };
         let invalid = |offset: usize, message: String| PlanError::Invalid {
@@ -350,7 +360,12 @@ impl FaultPlan {
                         },
                         None => None,
                     };
-                    WorkItem::Tool { server, tool, args }
+                    WorkItem::Tool {
+                        server,
+                        tool,
+                        args,
+                        location: at(offset),
+                    }
                 }
                 (None, None, Some(argv)) if !argv.is_empty() => {
                     if item.args.is_some() {
@@ -358,9 +373,20 @@ impl FaultPlan {
                     }
                     WorkItem::Command {
                         argv,
-                        timeout: item
-                            .timeout_ms
-                            .map_or(COMMAND_TIMEOUT, Duration::from_millis),
+                        timeout: match item.timeout_ms {
+                            None => COMMAND_TIMEOUT,
+                            Some(ms) if (1..=MAX_DELAY_MS).contains(&ms) => {
+                                Duration::from_millis(ms)
+                            }
+                            Some(ms) => {
+                                return Err(invalid(
+                                    offset,
+                                    format!(
+                                        "`timeout_ms` = {ms} is out of range (1 to {MAX_DELAY_MS})"
+                                    ),
+                                ));
+                            }
+                        },
                     }
                 }
                 (None, None, Some(_)) => {
@@ -385,14 +411,11 @@ impl FaultPlan {
             seed: raw.seed.unwrap_or(0),
             workload,
             faults,
-            ping_interval: raw.ping_interval_ms.map(Duration::from_millis),
-            ping_timeout: raw.ping_timeout_ms.map(Duration::from_millis),
-            pace: match raw.pace_ms {
-                Some(ms) if ms > MAX_DELAY_MS => {
-                    return Err(invalid(0, format!("`pace_ms` is at most {MAX_DELAY_MS}")));
-                }
-                other => other.map(Duration::from_millis),
-            },
+            ping_interval: bounded_ms("ping_interval_ms", raw.ping_interval_ms, 1)
+                .map_err(|message| invalid(0, message))?,
+            ping_timeout: bounded_ms("ping_timeout_ms", raw.ping_timeout_ms, 1)
+                .map_err(|message| invalid(0, message))?,
+            pace: bounded_ms("pace_ms", raw.pace_ms, 0).map_err(|message| invalid(0, message))?,
         })
     }
 
@@ -437,16 +460,29 @@ impl FaultPlan {
             }
         }
         for item in &self.workload {
-            if let WorkItem::Tool { server, .. } = item
+            if let WorkItem::Tool {
+                server, location, ..
+            } = item
                 && !servers.contains_key(server)
             {
                 return Err(PlanError::Invalid {
-                    location: "workload".to_owned(),
+                    location: location.clone(),
                     message: format!("workload server {server:?} is not a configured MCP server"),
                 });
             }
         }
         Ok(())
+    }
+}
+
+/// `value` milliseconds when it is from `min` to [`MAX_DELAY_MS`].
+fn bounded_ms(key: &str, value: Option<u64>, min: u64) -> Result<Option<Duration>, String> {
+    match value {
+        None => Ok(None),
+        Some(ms) if (min..=MAX_DELAY_MS).contains(&ms) => Ok(Some(Duration::from_millis(ms))),
+        Some(ms) => Err(format!(
+            "`{key}` = {ms} is out of range ({min} to {MAX_DELAY_MS})"
+        )),
     }
 }
 
@@ -489,6 +525,12 @@ fn planned(fault: RawFault, at: &dyn Fn(usize) -> String) -> Result<PlannedFault
             return Err(invalid(
                 when_at,
                 "`every_calls` must be at least 1".to_owned(),
+            ));
+        }
+        Trigger::AtMs(ms) if ms > MAX_AT_MS => {
+            return Err(invalid(
+                when_at,
+                format!("`at_ms` = {ms} is out of range (0 to {MAX_AT_MS}, a week)"),
             ));
         }
         Trigger::Probability(p) if !(0.0..=1.0).contains(&p) => {
@@ -605,9 +647,21 @@ fn planned(fault: RawFault, at: &dyn Fn(usize) -> String) -> Result<PlannedFault
                     format!("status {status} is not an HTTP status"),
                 ));
             }
+            let retry_after = match fault.retry_after_s {
+                Some(secs) if *secs.get_ref() > MAX_RETRY_AFTER_S => {
+                    return Err(invalid(
+                        secs.span().start,
+                        format!(
+                            "`retry_after_s` = {} is out of range (0 to {MAX_RETRY_AFTER_S})",
+                            secs.get_ref()
+                        ),
+                    ));
+                }
+                other => other.map(Spanned::into_inner),
+            };
             Action::Message(Fault::HttpStatus {
                 status,
-                retry_after: fault.retry_after_s.map(Spanned::into_inner),
+                retry_after,
             })
         }
         "reset" => Action::Message(Fault::Reset),

@@ -171,12 +171,67 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Reads a file, treating "not found" as absent.
+/// Line starts of a text, found once: many offsets located in time
+/// proportional to the text, not to the text per offset.
+#[derive(Debug)]
+pub(crate) struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+            .collect();
+        LineIndex { text, starts }
+    }
+
+    /// The 1-based line and column (in characters) of `offset`, as
+    /// [`line_column`] finds them.
+    pub(crate) fn locate(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let start = self.starts[line.saturating_sub(1)];
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(1, |s| s.chars().count() + 1);
+        (line, column)
+    }
+}
+
+/// The largest config or requirements file read: 16 MiB.
+pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a config or requirements file, treating "not found" as absent: a
+/// regular file (a link to one is fine; a FIFO is refused, never waited
+/// on), at most [`MAX_CONFIG_BYTES`], in UTF-8 (an invalid byte is
+/// reported with its line and column).
 pub(crate) fn read_optional(path: &Path) -> std::io::Result<Option<String>> {
-    match std::fs::read_to_string(path) {
+    read_text(path, MAX_CONFIG_BYTES, codex_sandbox::files::Links::Follow)
+}
+
+/// [`read_optional`] with its own cap and link rule.
+pub(crate) fn read_text(
+    path: &Path,
+    limit: u64,
+    links: codex_sandbox::files::Links,
+) -> std::io::Result<Option<String>> {
+    let Some(bytes) = codex_sandbox::files::read_regular(path, limit, links)? else {
+        return Ok(None);
+    };
+    match String::from_utf8(bytes) {
         Ok(text) => Ok(Some(text)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(err),
+        Err(err) => {
+            let located = codex_sandbox::files::utf8(err.as_bytes())
+                .err()
+                .map_or_else(|| "invalid UTF-8".to_owned(), |e| e.to_string());
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                located,
+            ))
+        }
     }
 }
 
@@ -241,5 +296,12 @@ mod tests {
     fn line_column_counts_characters() {
         assert_eq!(line_column("ab\ncé = ", 7), (2, 4));
         assert_eq!(line_column("", 10), (1, 1));
+        let text = "ab\ncé = \n\nx";
+        let index = LineIndex::new(text);
+        for offset in 0..=text.len() + 2 {
+            if text.is_char_boundary(offset.min(text.len())) {
+                assert_eq!(index.locate(offset), line_column(text, offset), "{offset}");
+            }
+        }
     }
 }

@@ -10,6 +10,12 @@ use std::time::Duration;
 
 use codex_transports::{CanonicalUrl, HttpConfig, StdioConfig, TransportConfig, TransportKind};
 
+/// The longest duration any setting takes: a week. Longer ones are
+/// refused where they are read, so no deadline arithmetic can overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// The most restarts `max_restarts` may allow in its window.
+const MAX_RESTARTS: i64 = 10_000;
+
 /// One configured MCP server, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct McpServerConfig {
@@ -362,9 +368,7 @@ pub(crate) fn resolve_server_in(
 
     let startup_timeout = match fields.seconds(table, "startup_timeout_sec")? {
         Some(duration) => Some(duration),
-        None => fields
-            .integer(table, "startup_timeout_ms")?
-            .map(|ms| Duration::from_millis(ms.unsigned_abs())),
+        None => fields.millis(table, "startup_timeout_ms")?,
     };
     let config = McpServerConfig {
         transport,
@@ -511,16 +515,18 @@ fn restart_policy(fields: &Fields, table: &toml::Table) -> Result<RestartPolicy,
         }
     };
     let millis = |key: &str, default: Duration| -> Result<Duration, FieldProblem> {
-        Ok(fields
-            .integer(table, key)?
-            .map_or(default, |ms| Duration::from_millis(ms.unsigned_abs())))
+        Ok(fields.millis(table, key)?.unwrap_or(default))
     };
     Ok(RestartPolicy {
         kind,
         max_restarts: match fields.integer(table, "max_restarts")? {
-            Some(n) => u32::try_from(n).map_err(|_| {
-                fields.problem(&["max_restarts"], format!("max_restarts: {n} is too large"))
-            })?,
+            Some(n) if n <= MAX_RESTARTS => n as u32,
+            Some(n) => {
+                return Err(fields.problem(
+                    &["max_restarts"],
+                    format!("max_restarts: {n} is out of range (0 to {MAX_RESTARTS})"),
+                ));
+            }
             None => defaults.max_restarts,
         },
         window: fields
@@ -625,6 +631,8 @@ impl Fields {
         }
     }
 
+    /// A duration in seconds (an integer or a float), from 0 to
+    /// [`MAX_DURATION`].
     pub(crate) fn seconds(
         &self,
         table: &toml::Table,
@@ -636,12 +644,38 @@ impl Fields {
             Some(toml::Value::Float(f)) => *f,
             Some(other) => return Err(self.expected(key, "a number of seconds", other)),
         };
-        Duration::try_from_secs_f64(secs).map(Some).map_err(|_| {
-            self.problem(
+        match Duration::try_from_secs_f64(secs) {
+            Ok(duration) if duration <= MAX_DURATION => Ok(Some(duration)),
+            _ => Err(self.problem(
                 &[key],
-                format!("{key}: expected a non-negative number of seconds, found {secs}"),
-            )
-        })
+                format!(
+                    "{key}: {secs} is out of range (0 to {} seconds)",
+                    MAX_DURATION.as_secs()
+                ),
+            )),
+        }
+    }
+
+    /// A duration in milliseconds (an integer), from 0 to
+    /// [`MAX_DURATION`].
+    pub(crate) fn millis(
+        &self,
+        table: &toml::Table,
+        key: &str,
+    ) -> Result<Option<Duration>, FieldProblem> {
+        match self.integer(table, key)? {
+            None => Ok(None),
+            Some(ms) if ms.unsigned_abs() <= MAX_DURATION.as_millis() as u64 => {
+                Ok(Some(Duration::from_millis(ms.unsigned_abs())))
+            }
+            Some(ms) => Err(self.problem(
+                &[key],
+                format!(
+                    "{key}: {ms} is out of range (0 to {} milliseconds)",
+                    MAX_DURATION.as_millis()
+                ),
+            )),
+        }
     }
 
     pub(crate) fn strings(
@@ -829,13 +863,13 @@ url = "http://h/""#,
         check(
             "command = \"a\"\ntool_timeout_sec = -1",
             expect![
-                "error at mcp_servers.s.tool_timeout_sec: tool_timeout_sec: expected a non-negative number of seconds, found -1"
+                "error at mcp_servers.s.tool_timeout_sec: tool_timeout_sec: -1 is out of range (0 to 604800 seconds)"
             ],
         );
         check(
             "command = \"a\"\ntool_timeout_sec = nan",
             expect![
-                "error at mcp_servers.s.tool_timeout_sec: tool_timeout_sec: expected a non-negative number of seconds, found NaN"
+                "error at mcp_servers.s.tool_timeout_sec: tool_timeout_sec: NaN is out of range (0 to 604800 seconds)"
             ],
         );
         check(

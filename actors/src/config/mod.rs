@@ -24,14 +24,16 @@ use std::path::{Path, PathBuf};
 pub use edit::{EditError, remove_server, write_server};
 pub use layer::{Location, Origin, SyntaxError};
 pub use mcp::{
-    ApprovalMode, McpServerConfig, OAuthSettings, RestartPolicy, Startup, ToolApprovals,
+    ApprovalMode, MAX_DURATION, McpServerConfig, OAuthSettings, RestartPolicy, Startup,
+    ToolApprovals,
 };
 pub use model::{ModelSettings, ProviderSettings};
 pub use overrides::{ConfigOverride, OverrideError};
 pub use sandbox_settings::WorkspaceWriteSettings;
 pub use settings::{ApprovalPolicy, SandboxMode, UnknownValue, WireApi};
 
-pub(crate) use layer::{TomlLayer, line_column, merge_into, read_optional};
+pub use layer::MAX_CONFIG_BYTES;
+pub(crate) use layer::{LineIndex, TomlLayer, merge_into, read_optional, read_text};
 #[cfg(test)]
 #[cfg(test)]
 pub(crate) use mcp::resolve_server;

@@ -141,7 +141,9 @@ fn provider(fields: &Fields, table: &toml::Table) -> Result<ProviderSettings, Fi
         match fields.integer(table, key)? {
             None => Ok(None),
             Some(n) if n <= 100 => Ok(Some(n as u32)),
-            Some(n) => Err(fields.problem(&[key], format!("{key}: {n} is more than 100"))),
+            Some(n) => {
+                Err(fields.problem(&[key], format!("{key}: {n} is out of range (0 to 100)")))
+            }
         }
     };
     Ok(ProviderSettings {
@@ -161,9 +163,7 @@ fn provider(fields: &Fields, table: &toml::Table) -> Result<ProviderSettings, Fi
             .unwrap_or_default(),
         request_max_retries: retries("request_max_retries")?,
         stream_max_retries: retries("stream_max_retries")?,
-        stream_idle_timeout: fields
-            .integer(table, "stream_idle_timeout_ms")?
-            .map(|ms| Duration::from_millis(ms.unsigned_abs())),
+        stream_idle_timeout: fields.millis(table, "stream_idle_timeout_ms")?,
         requires_openai_auth: fields
             .boolean(table, "requires_openai_auth")?
             .unwrap_or(false),
@@ -257,7 +257,7 @@ colour = "blue""#,
         check(
             "[model_providers.x]\nstream_max_retries = 1000",
             expect![
-                "error at model_providers.x.stream_max_retries: stream_max_retries: 1000 is more than 100"
+                "error at model_providers.x.stream_max_retries: stream_max_retries: 1000 is out of range (0 to 100)"
             ],
         );
         check(

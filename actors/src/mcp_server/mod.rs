@@ -683,9 +683,17 @@ impl McpServerHandle {
         };
         match self.inner.send(msg).await {
             Ok(result) => result,
-            Err(_) => Err(ToolCallError::Unavailable {
+            // Between incarnations, or the one that had the call died:
+            // the server is not connected (a restart may follow).
+            Err(
+                codex_runtime::CallError::NotSent(codex_runtime::SendError::Restarting(_))
+                | codex_runtime::CallError::Lost { .. },
+            ) => Err(ToolCallError::NotConnected {
                 server: self.name.clone(),
-                why: Unavailable::SessionStopped,
+            }),
+            Err(codex_runtime::CallError::NotSent(_)) => Err(ToolCallError::Unavailable {
+                server: self.name.clone(),
+                why: Unavailable::NotStarted,
             }),
         }
     }

@@ -44,7 +44,7 @@ pub(crate) struct McpServerActor {
     /// New policy snapshots, until the actor starts following them.
     policy: Option<watch::Receiver<Arc<PolicySnapshot>>>,
     /// Signals `notifications/tools/list_changed`.
-    tools_changed: Option<mpsc::UnboundedReceiver<()>>,
+    tools_changed: Option<mpsc::Receiver<()>>,
     /// The resolved program of a stdio server, for the audit log.
     executable: Option<std::path::PathBuf>,
     /// Its SHA-256, when a rule pinned it.
@@ -258,8 +258,12 @@ impl Actor for McpServerActor {
                         act.tools_changed = Some(changed);
                         let process = client.process;
                         let service = client.service;
+                        let health = client.health;
                         let watch = async move {
                             let quit = service.waiting().await;
+                            if let Some(problem) = health.problem() {
+                                return problem;
+                            }
                             match &process {
                                 Some(process) => match process.exited().await {
                                     Some(status) => status.to_string(),
@@ -325,7 +329,7 @@ impl Actor for McpServerActor {
 #[derive(Debug, Clone)]
 struct NotifyingHandler {
     info: rmcp::model::ClientConfig,
-    tools_changed: mpsc::UnboundedSender<()>,
+    tools_changed: mpsc::Sender<()>,
 }
 
 impl rmcp::ClientHandler for NotifyingHandler {
@@ -337,15 +341,16 @@ impl rmcp::ClientHandler for NotifyingHandler {
         &self,
         _context: NotificationContext<RoleClient>,
     ) -> impl Future<Output = ()> + Send + '_ {
-        // The actor may be gone; then nobody needs to know.
-        let _ = self.tools_changed.send(());
+        // One pending signal is enough (a flood of them coalesces); the
+        // actor may be gone, and then nobody needs to know.
+        let _ = self.tools_changed.try_send(());
         std::future::ready(())
     }
 }
 
 /// A stream of the list-changed signals, as inputs.
 fn tokio_stream_of(
-    mut changed: mpsc::UnboundedReceiver<()>,
+    mut changed: mpsc::Receiver<()>,
 ) -> impl futures::Stream<Item = ToolsListChanged> {
     futures::stream::poll_fn(move |cx| changed.poll_recv(cx).map(|o| o.map(|()| ToolsListChanged)))
 }
@@ -422,7 +427,7 @@ fn tool_info(tool: rmcp::model::Tool) -> ToolInfo {
 type Connected = (
     McpClient<NotifyingHandler>,
     Vec<ToolInfo>,
-    mpsc::UnboundedReceiver<()>,
+    mpsc::Receiver<()>,
 );
 
 /// What a stdio server runs, for [`ServerEvent::ProcessStarted`].
@@ -482,7 +487,7 @@ async fn connect(
         setup.audit.record(AuditEntry::Process(started.clone()));
         setup.publish(ServerEvent::Process(started));
     }
-    let (tools_changed, changed) = mpsc::unbounded_channel();
+    let (tools_changed, changed) = mpsc::channel(1);
     let handler = NotifyingHandler {
         info: codex_transports::client_config(),
         tools_changed,
@@ -503,9 +508,22 @@ async fn connect(
     let tools = match tokio::time::timeout(remaining, peer.list_all_tools()).await {
         Ok(Ok(tools)) => tools,
         Ok(Err(err)) => {
+            // A guard's reason (a message past the limit) says more than
+            // the closed connection it caused.
+            let message = client
+                .health
+                .problem()
+                .unwrap_or_else(|| format!("tools/list failed: {err}"));
             return Err(failed(ServerFailure::Startup {
                 server: setup.name.clone(),
-                message: format!("tools/list failed: {err}"),
+                message,
+                stderr_tail: tail_of(&client),
+            }));
+        }
+        Err(_) if client.health.problem().is_some() => {
+            return Err(failed(ServerFailure::Startup {
+                server: setup.name.clone(),
+                message: client.health.problem().unwrap_or_default(),
                 stderr_tail: tail_of(&client),
             }));
         }
@@ -613,6 +631,11 @@ fn startup_failure(server: &str, timeout: Duration, err: ConnectError) -> Server
             server: server.to_owned(),
             after: timeout,
             stderr_tail,
+        },
+        ConnectError::Limit { problem, .. } => ServerFailure::Startup {
+            server: server.to_owned(),
+            message: problem,
+            stderr_tail: String::new(),
         },
         ConnectError::Initialize {
             source,

@@ -23,6 +23,9 @@ use sha2::{Digest, Sha256};
 
 use super::tools::ToolRefusal;
 
+/// The largest lock file read: 32 MiB.
+pub(crate) const MAX_LOCK_BYTES: u64 = 32 * 1024 * 1024;
+
 /// The user's lock file, under `CODEX_HOME`.
 pub const LOCK_FILE: &str = "mcp-tools.lock";
 /// The lock file format.
@@ -250,14 +253,18 @@ impl ToolLock {
     ///
     /// When it exists but cannot be read or parsed.
     pub fn load(origin: LockOrigin) -> Result<Option<Self>, LockError> {
-        match std::fs::read_to_string(origin.path()) {
-            Ok(text) => ToolLock::parse(origin, &text).map(Some),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(LockError::Read {
-                path: origin.path().to_owned(),
-                reason: err.to_string(),
-            }),
-        }
+        // A regular file (an admin's may be a link), at most
+        // [`MAX_LOCK_BYTES`], never a FIFO waited on.
+        let text = crate::config::read_text(
+            origin.path(),
+            MAX_LOCK_BYTES,
+            codex_sandbox::files::Links::Follow,
+        )
+        .map_err(|err| LockError::Read {
+            path: origin.path().to_owned(),
+            reason: err.to_string(),
+        })?;
+        text.map(|text| ToolLock::parse(origin, &text)).transpose()
     }
 
     /// Whose lock it is.

@@ -8,7 +8,7 @@
 //! descriptor (`/proc/self/fd` counted before and after).
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -104,7 +104,7 @@ pub(crate) fn chaos(overrides: &ConfigOverrides, args: &ChaosArgs) -> Result<Exi
     let chaos_options = ChaosOptions {
         settle: settle_for,
         calls: args.calls,
-        duration: args.duration.map(Duration::from_secs_f64),
+        duration: args.duration,
         concurrency: args.concurrency,
         commands: Some(commands),
         call_deadline,
@@ -119,14 +119,14 @@ pub(crate) fn chaos(overrides: &ConfigOverrides, args: &ChaosArgs) -> Result<Exi
                 Progress::Calls { done, of: Some(of) } => format!("{done}/{of} calls"),
                 Progress::Calls { done, of: None } => format!("{done} calls"),
             };
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
+            crate::terminal::err(&line);
         })
     });
     let outcome = codex_runtime::block_on(move || async move {
         let fds_before = open_fds();
         let session = Arc::new(Session::start(options, Some(preloaded)).await?);
         if let Err(err) = wait_with_progress(&session).await {
-            let _ = writeln!(std::io::stderr().lock(), "warning: {err}");
+            crate::terminal::err(&format!("warning: {err}"));
         }
         let report = run_chaos(&session, &injector, &plan, &chaos_options, progress).await;
         session.shutdown().await;
@@ -142,15 +142,10 @@ pub(crate) fn chaos(overrides: &ConfigOverrides, args: &ChaosArgs) -> Result<Exi
     let mut json = report.to_json();
     json["leftover_processes"] = json!(leftover);
     json["leaked_fds"] = json!(leaked);
-    let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&json).unwrap_or_default()
-        )?;
+        crate::terminal::out_json(&serde_json::to_string_pretty(&json).unwrap_or_default())?;
     } else {
-        out.write_all(summary(&report, leftover, leaked).as_bytes())?;
+        crate::terminal::print(&summary(&report, leftover, leaked))?;
     }
     let mut problems = Vec::new();
     if report.unaccounted > 0 {
@@ -276,7 +271,7 @@ pub(crate) fn fault_proxy(args: &FaultProxyArgs) -> Result<(), CliError> {
             let mut chosen = None;
             for fault in fired {
                 let line: Value = fault.to_json();
-                let _ = writeln!(std::io::stderr().lock(), "{line}");
+                crate::terminal::err(&line.to_string());
                 if let (None, Applied::Message(message)) = (&chosen, fault.action) {
                     chosen = Some(message);
                 }
@@ -289,10 +284,7 @@ pub(crate) fn fault_proxy(args: &FaultProxyArgs) -> Result<(), CliError> {
                 addr: listen,
                 source,
             })?;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{}", proxy.addr())?;
-        out.flush()?;
-        drop(out);
+        crate::terminal::out(&format!("listening on http://{}", proxy.addr()))?;
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
                 .map_err(CliError::Output)?;

@@ -262,7 +262,7 @@ pub(crate) fn run(url: &str) -> Result<(), CliError> {
                 timeout: SCENARIO_TIMEOUT,
             })?
     })?;
-    println!("conformance scenario '{name}': done");
+    let _ = crate::terminal::out(&format!("conformance scenario '{name}': done"));
     Ok(())
 }
 

@@ -9,6 +9,7 @@ pub(crate) use conformance::ConformanceError;
 
 use crate::args::{ConfigOverrides, DebugCommand};
 use crate::error::CliError;
+use crate::terminal;
 
 pub(crate) fn run(
     overrides: &ConfigOverrides,
@@ -28,7 +29,6 @@ pub(crate) fn run(
 /// Serves the mock model until killed, answering `reply` to every request.
 fn mock_model(reply: &str) -> Result<(), CliError> {
     use codex_test_mcp_server::mock_model::{MockModel, Reply, ev};
-    use std::io::Write as _;
     let reply = reply.to_owned();
     codex_runtime::block_on(move || async move {
         let model = MockModel::start(Vec::new())
@@ -42,11 +42,7 @@ fn mock_model(reply: &str) -> Result<(), CliError> {
             ev::message("m", &reply),
             ev::completed("r"),
         ]));
-        writeln!(
-            std::io::stdout().lock(),
-            "listening on {}",
-            model.base_url()
-        )?;
+        terminal::out(&format!("listening on {}", model.base_url()))?;
         std::future::pending::<()>().await;
         Ok::<(), CliError>(())
     })?
@@ -55,19 +51,14 @@ fn mock_model(reply: &str) -> Result<(), CliError> {
 /// Serves the test MCP server on a current-thread runtime, as its own
 /// binary would.
 fn test_server(args: Vec<String>) -> ExitCode {
-    use std::io::Write as _;
     let options = match codex_test_mcp_server::Options::parse(args) {
         Ok(options) => options,
         Err(codex_test_mcp_server::UsageError::Help) => {
-            let _ = writeln!(
-                std::io::stdout().lock(),
-                "{}",
-                codex_test_mcp_server::UsageError::Help
-            );
+            let _ = terminal::out(&codex_test_mcp_server::UsageError::Help.to_string());
             return ExitCode::SUCCESS;
         }
         Err(error) => {
-            let _ = writeln!(std::io::stderr().lock(), "{error}");
+            terminal::err(&error.to_string());
             return ExitCode::from(64);
         }
     };
@@ -77,14 +68,14 @@ fn test_server(args: Vec<String>) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            let _ = writeln!(std::io::stderr().lock(), "codex test-server: {error}");
+            terminal::err(&format!("codex test-server: {error}"));
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(codex_test_mcp_server::serve(options)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            let _ = writeln!(std::io::stderr().lock(), "codex test-server: {error}");
+            terminal::err(&format!("codex test-server: {error}"));
             ExitCode::FAILURE
         }
     }

@@ -3,13 +3,18 @@
 //! A command shows as its command line and where it runs, then, once it
 //! ends, how it ended and how long it took, its output (stdout and stderr
 //! in the order they came), and a blank line.
+//!
+//! Everything shown comes from the model, commands or servers: each part
+//! is cleaned ([`terminal::clean`]) before this renderer adds its own
+//! colors.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use codex_actors::turn::{ItemDetails, ItemStatus, TurnEvent};
 
 use crate::args::Color;
+use crate::terminal;
 
 /// Lines of a command's output shown.
 const OUTPUT_LINES: usize = 20;
@@ -34,28 +39,40 @@ impl Renderer {
         Renderer { color }
     }
 
+    /// `text`, cleaned, in a color.
     fn paint(&self, code: &str, text: &str) -> String {
+        let text = terminal::clean(text);
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
-            text.to_owned()
+            text.into_owned()
         }
     }
 
+    /// A line assembled from painted and cleaned parts.
     fn write(&self, text: &str) {
-        let _ = writeln!(std::io::stderr().lock(), "{text}");
+        terminal::err_styled(text);
+    }
+
+    /// A line of untrusted text.
+    fn plain(&self, text: &str) {
+        terminal::err(text);
     }
 
     pub(crate) fn header(&self, rows: &[(&str, String)]) {
         for (key, value) in rows {
-            self.write(&format!("{}: {value}", self.paint("1", key)));
+            self.write(&format!(
+                "{}: {}",
+                self.paint("1", key),
+                terminal::clean(value)
+            ));
         }
         self.write("--------");
     }
 
     pub(crate) fn prompt(&self, prompt: &str) {
         self.write(&self.paint("36", "user"));
-        self.write(prompt);
+        self.plain(prompt);
     }
 
     pub(crate) fn event(&mut self, event: &TurnEvent) {
@@ -67,7 +84,7 @@ impl Renderer {
                     self.write(&format!(
                         "{} in {}",
                         self.paint("1", command),
-                        cwd.display()
+                        terminal::clean(&cwd.display().to_string())
                     ));
                 }
                 ItemDetails::McpToolCall {
@@ -77,12 +94,12 @@ impl Renderer {
                     ..
                 } => {
                     self.write(&self.paint("35", "tool"));
-                    self.write(&format!("{server}.{tool}({arguments})"));
+                    self.plain(&format!("{server}.{tool}({arguments})"));
                 }
                 ItemDetails::FileChange { changes, .. } => {
                     self.write(&self.paint("35", "apply_patch"));
                     for change in changes {
-                        self.write(&format!("{} {}", change.kind, change.path.display()));
+                        self.plain(&format!("{} {}", change.kind, change.path.display()));
                     }
                 }
                 ItemDetails::AgentMessage { .. }
@@ -92,7 +109,7 @@ impl Renderer {
             TurnEvent::ItemCompleted(item) => match &item.details {
                 ItemDetails::AgentMessage { text } => {
                     self.write(&self.paint("35", "codex"));
-                    self.write(text);
+                    self.plain(text);
                 }
                 ItemDetails::Reasoning { text } => {
                     self.write(&self.paint("3", "thinking"));
@@ -108,7 +125,7 @@ impl Renderer {
                 } => {
                     if *status == ItemStatus::Declined {
                         self.write(&self.paint("35", "exec"));
-                        self.write(&format!("{command} in {}", cwd.display()));
+                        self.plain(&format!("{command} in {}", cwd.display()));
                     }
                     let took = duration.map(took).unwrap_or_default();
                     let verdict = match (status, exit_code) {
@@ -120,7 +137,7 @@ impl Renderer {
                     self.write(&format!("{verdict}:"));
                     let lines: Vec<&str> = aggregated_output.lines().collect();
                     for line in lines.iter().take(OUTPUT_LINES) {
-                        self.write(line);
+                        self.plain(line);
                     }
                     if lines.len() > OUTPUT_LINES {
                         self.write(&format!("... ({} more lines)", lines.len() - OUTPUT_LINES));
@@ -138,12 +155,20 @@ impl Renderer {
                         self.write(&format!("{}\n", self.paint("32", "succeeded")))
                     }
                     (_, Some(error)) => {
-                        self.write(&format!("{}: {error}\n", self.paint("31", "failed")));
+                        self.write(&format!(
+                            "{}: {}\n",
+                            self.paint("31", "failed"),
+                            terminal::clean(error)
+                        ));
                     }
                     (_, None) => self.write(&format!("{}\n", self.paint("31", "failed"))),
                 },
                 ItemDetails::Error { message } => {
-                    self.write(&format!("{} {message}", self.paint("33", "warning:")));
+                    self.write(&format!(
+                        "{} {}",
+                        self.paint("33", "warning:"),
+                        terminal::clean(message)
+                    ));
                 }
             },
             TurnEvent::Error { message } => self.write(&self.paint("33", message)),
@@ -152,7 +177,11 @@ impl Renderer {
                 self.write(&(usage.input_tokens + usage.output_tokens).to_string());
             }
             TurnEvent::TurnFailed { message } => {
-                self.write(&format!("{} {message}", self.paint("31", "ERROR:")));
+                self.write(&format!(
+                    "{} {}",
+                    self.paint("31", "ERROR:"),
+                    terminal::clean(message)
+                ));
             }
         }
     }

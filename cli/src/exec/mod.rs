@@ -19,7 +19,7 @@ mod notify;
 mod prompt;
 mod thread;
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -39,6 +39,7 @@ use tokio_util::sync::CancellationToken;
 use crate::args::{ConfigOverrides, ExecAction, ExecArgs};
 use crate::context;
 use crate::error::CliError;
+use crate::terminal;
 use thread::{Opened, Resumed};
 
 /// How long a command may run when the model does not say.
@@ -66,10 +67,7 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
         return Err(CliError::NotInGitRepo);
     }
     if args.full_auto {
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "warning: --full-auto is deprecated; use --sandbox workspace-write instead."
-        );
+        note("warning: --full-auto is deprecated; use --sandbox workspace-write instead.");
     }
     let images = shared
         .images
@@ -485,7 +483,13 @@ fn finish(
                 && !both_terminals
                 && let Some(text) = last_message
             {
-                writeln!(std::io::stdout().lock(), "{text}")?;
+                // The answer goes out as the model wrote it into a file or
+                // a pipe; a terminal gets it cleaned.
+                if std::io::stdout().is_terminal() {
+                    terminal::out(&text)?;
+                } else {
+                    terminal::out_raw(format!("{text}\n").as_bytes())?;
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -515,9 +519,7 @@ impl Output {
     }
 
     fn line(&self, value: &Value) {
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{value}");
-        let _ = stdout.flush();
+        let _ = terminal::out_json(&value.to_string());
     }
 
     fn thread_started(&mut self, thread_id: &str, settings: &Settings, prompt: &str) {
@@ -600,7 +602,7 @@ fn environment_context(settings: &Settings, mode: SandboxMode, approval: Approva
 }
 
 fn note(text: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{text}");
+    terminal::err(text);
 }
 
 fn in_git_repo(cwd: &Path) -> bool {

@@ -17,6 +17,9 @@ mod exec;
 /// The tool surface: apply_patch, process sessions, namespaced and unknown
 /// calls.
 mod exec_tools;
+/// A hostile MCP server and hostile files: escapes, sizes, floods,
+/// numbers, FIFOs and links.
+mod hostile;
 /// What the admin allowed is exactly what runs: cwd, PATH, environment,
 /// denylist spellings, sandbox roots, orphans, secrets, matchers, names and
 /// hash pinning.

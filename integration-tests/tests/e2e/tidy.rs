@@ -167,6 +167,7 @@ const ACTOR_FOLDERS: &[&str] = &[
     "rollout",
     "session",
     "chaos",
+    "edges",
 ];
 
 /// The folder of `actors/src` a file belongs to.
@@ -253,5 +254,38 @@ fn admission_is_decided_in_one_place() {
     assert!(
         callers.is_empty(),
         "admission decided elsewhere: {callers:#?}"
+    );
+}
+
+#[test]
+fn untrusted_text_reaches_the_terminal_in_one_place() {
+    // Everything the binary prints goes through `cli/src/terminal.rs`,
+    // which shows control characters instead of sending them.
+    let root = workspace_root();
+    let mut files = Vec::new();
+    rust_files(&root.join("cli/src"), &mut files);
+    let writes = [
+        "println!",
+        "eprintln!",
+        "print!(",
+        "eprint!(",
+        "stdout().lock",
+        "stderr().lock",
+        "io::stdout()",
+        "io::stderr()",
+    ];
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|f| f.file_name().is_some_and(|n| n != "terminal.rs"))
+        .filter(|f| {
+            let code = code_of(f).replace("std::io::stdout().is_terminal()", "");
+            let code = code.replace("std::io::stderr().is_terminal()", "");
+            writes.iter().any(|write| code.contains(write))
+        })
+        .map(|f| f.strip_prefix(&root).unwrap_or(f).display().to_string())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "printing outside cli/src/terminal.rs: {offenders:#?}"
     );
 }

@@ -303,13 +303,21 @@ impl FaultInjector {
                     if let Ok(mut pipe) = std::fs::OpenOptions::new().write(true).open(path) {
                         let line = [b'!'; 1023];
                         let mut left = bytes;
+                        let mut written = 0_u64;
                         while left > 0 {
+                            // This end of the pipe keeps it open: once the
+                            // server is gone, stop and close it, or its
+                            // reader never sees the end.
+                            if written.is_multiple_of(64) && !running(pid) {
+                                break;
+                            }
                             let n = left.min(line.len());
                             if pipe.write_all(&line[..n]).is_err() || pipe.write_all(b"\n").is_err()
                             {
                                 break;
                             }
                             left -= n;
+                            written += 1;
                         }
                     }
                 });
@@ -325,6 +333,15 @@ impl FaultInjector {
     fn set_live(&self, server: &str, live: LiveStdio) {
         lock(&self.inner.live).insert(server.to_owned(), live);
     }
+}
+
+/// Whether `pid` is a live process (not gone, not a zombie).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rfind(')')
+            .and_then(|end| stat[end + 1..].split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
 }
 
 /// A built-in plugin behind the injector: same kind, same identity (the

@@ -2,7 +2,7 @@
 //! `CODEX_HOME`, readable by its owner only, never in `config.toml`.
 
 use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::PermissionsExt as _;
 
 use std::path::{Path, PathBuf};
 
@@ -76,6 +76,36 @@ pub struct CredentialStore {
     path: PathBuf,
 }
 
+/// The largest credentials file read: 1 MiB.
+const MAX_STORE_BYTES: u64 = 1024 * 1024;
+/// How long another process may hold the store's lock.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Takes an exclusive `flock` on `file`, waiting at most `patience` (another
+/// `codex` saving a login holds it for milliseconds).
+fn lock_within(file: &std::fs::File, patience: std::time::Duration) -> std::io::Result<()> {
+    use rustix::fs::FlockOperation;
+    let started = std::time::Instant::now();
+    loop {
+        match rustix::fs::flock(file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(()),
+            Err(rustix::io::Errno::WOULDBLOCK) if started.elapsed() < patience => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(rustix::io::Errno::WOULDBLOCK) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::WouldBlock,
+                    format!(
+                        "another process has held the credentials lock for {} s",
+                        patience.as_secs()
+                    ),
+                ));
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
 impl CredentialStore {
     /// The store at `path` (usually `$CODEX_HOME/.credentials.json`).
     pub fn new(path: impl Into<PathBuf>) -> CredentialStore {
@@ -93,17 +123,20 @@ impl CredentialStore {
     }
 
     fn read(&self) -> Result<File, StoreError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(File::default()),
-            Err(source) => {
-                return Err(StoreError::Io {
-                    path: self.path.clone(),
-                    source,
-                });
-            }
+        // Ours alone: a regular file, not a link, at most 1 MiB.
+        let bytes = codex_sandbox::files::read_regular(
+            &self.path,
+            MAX_STORE_BYTES,
+            codex_sandbox::files::Links::Refuse,
+        )
+        .map_err(|source| StoreError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        let Some(bytes) = bytes else {
+            return Ok(File::default());
         };
-        let file: File = serde_json::from_str(&text).map_err(|err| StoreError::Invalid {
+        let file: File = serde_json::from_slice(&bytes).map_err(|err| StoreError::Invalid {
             path: self.path.clone(),
             line: err.line(),
             column: err.column(),
@@ -133,15 +166,11 @@ impl CredentialStore {
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         std::fs::create_dir_all(&dir).map_err(io)?;
-        let lock = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(self.path.with_extension("json.lock"))
-            .map_err(io)?;
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|err| io(err.into()))?;
+        // Never through a link, never a FIFO.
+        let lock =
+            codex_sandbox::files::open_append_private(&self.path.with_extension("json.lock"))
+                .map_err(io)?;
+        lock_within(&lock, LOCK_PATIENCE).map_err(io)?;
         let mut file = self.read()?;
         let out = change(&mut file);
         file.version = VERSION;

@@ -1,0 +1,173 @@
+//! The one place untrusted text becomes terminal text.
+//!
+//! A server's tool descriptions and error messages, the tail of a
+//! process's stderr, strings from config files: any of them may carry
+//! terminal control sequences (set the window title, clear the screen,
+//! move the cursor to draw fake rows, plant OSC 8 links) or a newline that
+//! splits a table row. Everything this binary prints for people goes
+//! through [`out`] or [`err`], which show every control character visibly
+//! (`\x1b`, `\u{202e}`) instead of sending it; table cells and other
+//! one-line fields also go through [`line`] (newlines and tabs shown too)
+//! or [`cell`] (and cut to a length). Text this binary styles itself
+//! (colors) is assembled from cleaned parts and written with
+//! [`err_styled`]. Machine output (`--json`, JSON Lines) is JSON, whose
+//! encoder escapes control characters; `mcp call --raw` is the one way to
+//! get a tool's bytes as they are ([`out_raw`]).
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+/// The longest table cell, in characters; longer ones end in `…`.
+pub(crate) const MAX_CELL: usize = 200;
+
+/// `text` with every control character but newline and tab shown
+/// visibly.
+pub(crate) fn clean(text: &str) -> Cow<'_, str> {
+    escape(text, |c| c == '\n' || c == '\t')
+}
+
+/// `text` for a one-line field: every control character, newline and tab
+/// included, shown visibly.
+pub(crate) fn line(text: &str) -> Cow<'_, str> {
+    escape(text, |_| false)
+}
+
+/// A table cell: [`line`], cut to [`MAX_CELL`] characters with `…`.
+pub(crate) fn cell(text: &str) -> String {
+    let shown = line(text);
+    match shown.char_indices().nth(MAX_CELL) {
+        Some((cut, _)) => {
+            let mut kept = shown[..cut].to_owned();
+            kept.pop();
+            kept.push('…');
+            kept
+        }
+        None => shown.into_owned(),
+    }
+}
+
+/// Writes `text` and a newline to stdout, cleaned.
+pub(crate) fn out(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", clean(text))?;
+    stdout.flush()
+}
+
+/// Writes `text` to stdout, cleaned, as it is (its own newlines).
+pub(crate) fn print(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(clean(text).as_bytes())?;
+    stdout.flush()
+}
+
+/// Writes `lines` to stdout, each one shown line ([`line`]): a newline
+/// inside one cannot start a line that looks like another.
+pub(crate) fn out_lines(lines: &[String]) -> std::io::Result<()> {
+    let shown: Vec<Cow<'_, str>> = lines.iter().map(|text| line(text)).collect();
+    out(&shown.join("\n"))
+}
+
+/// Writes `bytes` to stdout as they are: `mcp call --raw`, and JSON
+/// (whose encoder already escaped every control character).
+pub(crate) fn out_raw(bytes: &[u8]) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes)?;
+    stdout.flush()
+}
+
+/// One JSON document (or JSON Lines line) and a newline on stdout.
+pub(crate) fn out_json(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}")?;
+    stdout.flush()
+}
+
+/// Writes `text` and a newline to stderr, cleaned. A closed stderr is not
+/// an error worth failing over.
+pub(crate) fn err(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{}", clean(text));
+}
+
+/// Writes a line this binary styled itself (its own color codes) to
+/// stderr: every untrusted part of it must have gone through [`clean`] or
+/// [`line`] first.
+pub(crate) fn err_styled(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// Whether `c` may not reach a terminal as it is: C0 and C1 controls, DEL,
+/// and the invisible format characters that reorder or hide text (bidi
+/// overrides and isolates, zero-width characters, line and paragraph
+/// separators, the byte-order mark).
+fn is_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}'
+        )
+}
+
+/// `text` with each control character not `kept` written as an escape.
+fn escape(text: &str, kept: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(|c| is_control(c) && !kept(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if !is_control(c) || kept(c) {
+            shown.push(c);
+        } else {
+            match c {
+                '\n' => shown.push_str("\\n"),
+                '\r' => shown.push_str("\\r"),
+                '\t' => shown.push_str("\\t"),
+                c if (c as u32) < 0x100 => {
+                    let _ = write!(shown, "\\x{:02x}", c as u32);
+                }
+                c => {
+                    let _ = write!(shown, "\\u{{{:x}}}", c as u32);
+                }
+            }
+        }
+    }
+    Cow::Owned(shown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn escapes_are_shown_not_sent() {
+        assert_eq!(
+            clean("title\x1b]0;pwned\x07 done\r\n\u{202e}txt"),
+            "title\\x1b]0;pwned\\x07 done\\r\n\\u{202e}txt"
+        );
+        assert_eq!(line("a\nb\tc"), "a\\nb\\tc");
+        assert_eq!(clean("\u{9b}31m"), "\\x9b31m");
+        assert!(matches!(clean("plain text, ünïcode ✓"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn cells_are_cut_with_an_ellipsis() {
+        let long = "é".repeat(MAX_CELL + 10);
+        let cut = cell(&long);
+        assert_eq!(cut.chars().count(), MAX_CELL);
+        assert!(cut.ends_with('…'));
+        assert_eq!(cell("short"), "short");
+    }
+
+    proptest! {
+        #[test]
+        fn nothing_that_moves_a_terminal_survives(text in any::<String>()) {
+            let shown = line(&text);
+            prop_assert!(!shown.chars().any(is_control));
+            let shown = clean(&text);
+            prop_assert!(!shown.chars().any(|c| is_control(c) && c != '\n' && c != '\t'));
+            let shown = cell(&text);
+            prop_assert!(shown.chars().count() <= MAX_CELL);
+        }
+    }
+}
