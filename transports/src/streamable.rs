@@ -95,11 +95,17 @@ impl TransportPlugin for StreamableHttpPlugin {
                 .map(Arc::new),
                 _ => None,
             };
-            let client = HyperStreamableClient { stack, oauth };
+            let health = crate::TransportHealth::default();
+            let client = HyperStreamableClient {
+                stack,
+                oauth,
+                health: health.clone(),
+            };
             let transport = StreamableHttpClientTransport::with_client(client, transport_config);
-            Ok(Connection::remote(BoxedTransport::new(
+            Ok(Connection::remote(BoxedTransport::with_health(
                 "streamable_http",
                 transport,
+                health,
             )))
         }
         .boxed()
@@ -121,6 +127,8 @@ fn http_config(config: &TransportConfig) -> Result<&HttpConfig, ConnectError> {
 struct HyperStreamableClient {
     stack: HttpClient,
     oauth: Option<Arc<OAuthBearer>>,
+    /// Told when an answer is past the size limit.
+    health: crate::TransportHealth,
 }
 
 impl HyperStreamableClient {
@@ -405,6 +413,7 @@ impl StreamableHttpClient for HyperStreamableClient {
                 .await
                 .map_err(StreamableHttpError::Client)?;
             if truncated {
+                self.health.oversized();
                 return Err(StreamableHttpError::ResponseBodyTooLarge { max_size: limit });
             }
             return match serde_json::from_slice::<ServerJsonRpcMessage>(&bytes) {

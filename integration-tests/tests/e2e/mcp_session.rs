@@ -131,7 +131,9 @@ fn startup_and_tool_timeouts_are_errors_not_hangs() {
     let tools = env.codex(&["mcp", "tools", "slow"]);
     assert_eq!(tools.code, 1, "{}", tools.transcript());
     assert!(
-        tools.stdout.contains("slow: failed: MCP client for `slow` timed out after 0.5 seconds"),
+        tools
+            .stdout
+            .contains("slow: failed: MCP client for `slow` timed out after 0.5 seconds"),
         "{}",
         tools.stdout
     );
