@@ -62,6 +62,17 @@ pub(crate) enum Command {
     /// Show the runtime end to end, offline: admission, a supervised
     /// session, a model turn, a crash and a live policy change.
     Demo(DemoArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell,
+    /// elvish).
+    Completion(CompletionArgs),
+}
+
+/// `codex completion`.
+#[derive(Debug, Args)]
+pub(crate) struct CompletionArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
 }
 
 /// `codex exec`.
@@ -215,10 +226,31 @@ pub(crate) enum DebugCommand {
     /// Serve the test MCP server (stdio, or `--http ADDR`); `codex demo`
     /// uses it as its servers.
     TestServer(TestServerArgs),
+    /// Print the JSON Schema (draft 2020-12) of `config.toml`,
+    /// `requirements.toml` or one line of `codex exec --json`.
+    Schema(SchemaArgs),
     /// Serve a mock of the model API on 127.0.0.1 that answers every
     /// request with one text message (for benchmarks and manual runs);
     /// prints `listening on URL`, then serves until killed.
     MockModel(MockModelArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SchemaArgs {
+    /// Which document.
+    #[arg(value_enum)]
+    pub(crate) which: SchemaKind,
+}
+
+/// The documents `codex debug schema` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SchemaKind {
+    /// `$CODEX_HOME/config.toml`.
+    Config,
+    /// An admin's `requirements.toml`.
+    Requirements,
+    /// One line of `codex exec --json`.
+    ExecEvents,
 }
 
 #[derive(Debug, Args)]
@@ -424,12 +456,15 @@ pub(crate) struct LoginArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(override_usage = "codex mcp add [OPTIONS] <NAME> (--url <URL> | -- <COMMAND>...)")]
+#[command(
+    override_usage = "codex mcp add [OPTIONS] <NAME> <COMMAND|--url <URL>>",
+    group(clap::ArgGroup::new("target").required(true).args(["url", "command"]))
+)]
 pub(crate) struct AddArgs {
     /// A name for the server: letters, numbers, '-' and '_'.
     pub(crate) name: String,
     /// The URL of a streamable HTTP server.
-    #[arg(long, conflicts_with_all = ["command", "env"], required_unless_present = "command")]
+    #[arg(long, conflicts_with_all = ["command", "env"])]
     pub(crate) url: Option<String>,
     /// The variable holding a bearer token for the HTTP server.
     #[arg(
@@ -443,7 +478,7 @@ pub(crate) struct AddArgs {
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_env_pair)]
     pub(crate) env: Vec<(String, String)>,
     /// The command (and its arguments) that runs a stdio server.
-    #[arg(last = true, value_name = "COMMAND", required_unless_present = "url")]
+    #[arg(last = true, value_name = "COMMAND")]
     pub(crate) command: Vec<String>,
 }
 

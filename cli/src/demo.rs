@@ -118,7 +118,7 @@ async fn demo(exe: &Path, root: &Path, json: bool) -> Result<Value, CliError> {
             ev::function_call(
                 "c2",
                 "exec_command",
-                &json!({"cmd": "echo hello from the sandbox; echo a note > note.txt", "login": false}),
+                &json!({"cmd": "exec 2>&1; echo hello from the sandbox; echo a note > note.txt", "login": false}),
             ),
             ev::completed("r1"),
         ]),

@@ -212,6 +212,18 @@ pub(crate) enum CliError {
         /// What is wrong.
         problem: String,
     },
+    /// `mcp call` of a tool the server does not list.
+    #[error("MCP server '{server}' has no tool '{tool}'.{hint} Its tools: {known}")]
+    UnknownTool {
+        /// The server.
+        server: String,
+        /// The name given.
+        tool: String,
+        /// The tools it lists.
+        known: String,
+        /// A close name, when there is one.
+        hint: String,
+    },
     /// Writing to stdout failed.
     #[error("failed to write output: {0}")]
     Output(#[from] std::io::Error),
@@ -263,6 +275,7 @@ impl CliError {
             | CliError::Rollout(_)
             | CliError::NoSession(_)
             | CliError::Image { .. }
+            | CliError::UnknownTool { .. }
             | CliError::Output(_) => 1,
             CliError::Usage(_) => 2,
         }

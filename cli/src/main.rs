@@ -55,10 +55,21 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Debug(command) => return debug::run(&global, command),
         Command::Demo(args) => return owning_processes(|| demo::run(&args)),
+        Command::Completion(args) => completion(args.shell),
         // The command's own exit code is ours.
         Command::Sandbox(command) => return sandbox::run(&global, command),
     };
     done.map(|()| ExitCode::SUCCESS)
+}
+
+/// Prints the completion script of `shell`, generated from the same
+/// definitions that parse the command line.
+fn completion(shell: clap_complete::Shell) -> Result<(), CliError> {
+    use clap::CommandFactory as _;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "codex", &mut script);
+    terminal::out_raw(&script)?;
+    Ok(())
 }
 
 /// Runs a command that starts MCP servers and sandboxed commands, so that

@@ -58,8 +58,19 @@ fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
     }
     let mut stdio_rows = Vec::new();
     let mut http_rows = Vec::new();
+    // Long reasons go under the tables, numbered, so the Status column
+    // stays narrow; the cell still begins with `disabled`.
+    let mut reasons = Vec::new();
     for (name, server) in servers {
-        let status = output::status(server);
+        let mut status = output::status(server);
+        if status.len() > MAX_STATUS {
+            reasons.push(format!(
+                "({}) {name}: {}",
+                reasons.len() + 1,
+                status.trim_start_matches("disabled: ")
+            ));
+            status = format!("disabled ({})", reasons.len());
+        }
         let auth = output::auth_status(name, &server.config, &logins)
             .0
             .to_owned();
@@ -108,9 +119,19 @@ fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
             &http_rows,
         ));
     }
+    if !reasons.is_empty() {
+        text.push('\n');
+        for reason in &reasons {
+            text.push_str(&terminal::line(reason));
+            text.push('\n');
+        }
+    }
     terminal::print(&text)?;
     Ok(())
 }
+
+/// The widest status shown in the Status column itself.
+const MAX_STATUS: usize = 24;
 
 fn get(overrides: &ConfigOverrides, args: &GetArgs) -> Result<(), CliError> {
     let loaded = context::load(overrides)?;
@@ -133,11 +154,26 @@ fn get(overrides: &ConfigOverrides, args: &GetArgs) -> Result<(), CliError> {
         return Ok(());
     }
     if !server.admission.is_allowed() {
-        terminal::out(&format!(
-            "{} ({})",
-            args.name,
-            terminal::line(&output::status(server))
-        ))?;
+        let what = match &config.transport {
+            TransportConfig::Stdio(stdio) => format!(
+                "  command: {}",
+                terminal::line(
+                    &[stdio.command.clone()]
+                        .into_iter()
+                        .chain(stdio.args.clone())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )
+            ),
+            TransportConfig::StreamableHttp(http) | TransportConfig::Sse(http) => {
+                format!("  url: {}", terminal::line(&output::display_url(http)))
+            }
+        };
+        terminal::out_lines(&[
+            format!("{} ({})", args.name, output::status(server)),
+            what,
+            format!("  why: codex requirements explain {}", args.name),
+        ])?;
         return Ok(());
     }
     let mut lines = vec![args.name.clone(), "  enabled: true".to_owned()];

@@ -7,11 +7,11 @@
 
 use std::io::IsTerminal as _;
 
-use codex_actors::mcp_server::{ServerEvent, Timing};
+use codex_actors::mcp_server::Timing;
 use codex_actors::policy::{RequirementsSources, Withheld, WithheldTool};
 use codex_actors::session::{
     DEFAULT_WATCH_DEBOUNCE, Preloaded, QualifiedTool, ServerState, ServerStatus, Session,
-    SessionEvent, SessionOptions,
+    SessionOptions,
 };
 use serde_json::{Value, json};
 
@@ -78,10 +78,15 @@ pub(crate) fn call(overrides: &ConfigOverrides, args: CallArgs) -> Result<(), Cl
         let session = Session::start(options, Some(preloaded)).await?;
         let startup = wait_with_progress(&session).await;
         let result = match startup {
-            Ok(()) => session
-                .call(&args.server, &args.tool, args.args)
-                .await
-                .map_err(CliError::from),
+            Ok(()) => {
+                let tool = tool_name(&session, &args.server, &args.tool).await;
+                match session.call(&args.server, &tool, args.args).await {
+                    Err(codex_actors::mcp_server::ToolCallError::UnknownTool { .. }) => {
+                        Err(unknown_tool(&session, &args.server, &args.tool).await)
+                    }
+                    other => other.map_err(CliError::from),
+                }
+            }
             Err(err) => Err(err),
         };
         session.shutdown().await;
@@ -112,6 +117,41 @@ pub(crate) fn call(overrides: &ConfigOverrides, args: CallArgs) -> Result<(), Cl
         }
         Ok(())
     })?
+}
+
+/// The MCP name of the tool `asked` names on `server`: its own name, or
+/// the qualified name `mcp tools` prints (`mcp__server__tool`).
+async fn tool_name(session: &Session, server: &str, asked: &str) -> String {
+    let qualified = session.tools().await.unwrap_or_default();
+    qualified
+        .into_iter()
+        .find(|q| q.server == server && q.qualified == asked && q.tool != asked)
+        .map_or_else(|| asked.to_owned(), |q| q.tool)
+}
+
+/// A tool the server does not list: the error lists what it does, and a
+/// close name when there is one.
+async fn unknown_tool(session: &Session, server: &str, asked: &str) -> CliError {
+    let statuses = session.statuses().await.unwrap_or_default();
+    let names: Vec<String> = statuses
+        .iter()
+        .find(|s| s.name == server)
+        .map(|s| s.tools.iter().map(|t| t.name.clone()).collect())
+        .unwrap_or_default();
+    let closest = names
+        .iter()
+        .map(|name| (strsim::damerau_levenshtein(asked, name), name))
+        .min();
+    let hint = match closest {
+        Some((distance, name)) if distance <= 3 => format!(" Did you mean `{name}`?"),
+        _ => String::new(),
+    };
+    CliError::UnknownTool {
+        server: server.to_owned(),
+        tool: asked.to_owned(),
+        known: names.join(", "),
+        hint,
+    }
 }
 
 /// What `context::load` read and admitted, handed to the session so it
@@ -168,10 +208,10 @@ pub(crate) fn watch_debounce(loaded: &context::Loaded) -> std::time::Duration {
 /// Waits for every server's first attempt (each bounded by its startup
 /// timeout; a one-shot command reports a server that failed it rather
 /// than wait for restarts), then fails if a `required` one failed. On a
-/// terminal, prints one line per server as it settles.
+/// terminal, a wait longer than [`PATIENCE`] names the servers it waits
+/// for, once (the results follow on stdout).
 pub(crate) async fn wait_with_progress(session: &Session) -> Result<(), CliError> {
     let show = std::io::stderr().is_terminal();
-    let mut events = session.subscribe();
     let wait = async {
         let statuses = session.wait_first_attempts().await?;
         let failed: Vec<String> = statuses
@@ -194,27 +234,35 @@ pub(crate) async fn wait_with_progress(session: &Session) -> Result<(), CliError
         }
     };
     tokio::pin!(wait);
+    let slow = tokio::time::sleep(PATIENCE);
+    tokio::pin!(slow);
+    let mut announced = !show;
     loop {
         tokio::select! {
             result = &mut wait => return result.map_err(CliError::from),
-            event = events.recv(), if show => {
-                let line = match event {
-                    Ok(SessionEvent::Server(ServerEvent::Ready { server, elapsed, tools, .. })) => {
-                        Some(format!("{server}: ready in {:.2}s ({} tools)", elapsed.as_secs_f64(), tools.len()))
-                    }
-                    Ok(SessionEvent::Server(ServerEvent::Failed { server, failure, .. })) => {
-                        Some(format!("{server}: {}", first_line(&failure.to_string())))
-                    }
-                    Ok(SessionEvent::ServerGaveUp { server, .. }) => Some(format!("{server}: failed")),
-                    Ok(_) | Err(_) => None,
-                };
-                if let Some(line) = line {
-                    terminal::err(&terminal::line(&line));
+            () = &mut slow, if !announced => {
+                announced = true;
+                let waiting: Vec<String> = session
+                    .statuses()
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|s| s.state.is_pending())
+                    .map(|s| s.name)
+                    .collect();
+                if !waiting.is_empty() {
+                    terminal::err(&terminal::line(&format!(
+                        "waiting for MCP servers to start (each up to its startup timeout): {}",
+                        waiting.join(", ")
+                    )));
                 }
             }
         }
     }
 }
+
+/// How long a start may take before a terminal is told what it waits for.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The withheld tools a user is shown: a lock's verdicts. Tools an admin
 /// forbids are never listed.
@@ -332,18 +380,27 @@ fn print_tools(
         for line in state_lines {
             text.push_str(&format!("    {}\n", terminal::line(line)));
         }
+        let names: Vec<String> = status
+            .tools
+            .iter()
+            .map(|tool| qualified(&status.name, &tool.name).unwrap_or_else(|| tool.name.clone()))
+            .collect();
+        // On a terminal, a description fits what is left of its line.
+        let room = terminal::width().map(|width| {
+            let name_width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+            width.saturating_sub(name_width + 4).max(20)
+        });
         let rows: Vec<Vec<String>> = status
             .tools
             .iter()
-            .map(|tool| {
-                vec![
-                    qualified(&status.name, &tool.name).unwrap_or_else(|| tool.name.clone()),
-                    tool.description
-                        .as_deref()
-                        .map(first_line)
-                        .unwrap_or("")
-                        .to_owned(),
-                ]
+            .zip(names)
+            .map(|(tool, name)| {
+                let description = tool.description.as_deref().map(first_line).unwrap_or("");
+                let description = match room {
+                    Some(room) => terminal::cut(description, room),
+                    None => description.to_owned(),
+                };
+                vec![name, description]
             })
             .collect();
         if !rows.is_empty() {

@@ -35,16 +35,32 @@ pub(crate) fn line(text: &str) -> Cow<'_, str> {
 
 /// A table cell: [`line`], cut to [`MAX_CELL`] characters with `…`.
 pub(crate) fn cell(text: &str) -> String {
-    let shown = line(text);
-    match shown.char_indices().nth(MAX_CELL) {
-        Some((cut, _)) => {
-            let mut kept = shown[..cut].to_owned();
+    cut(&line(text), MAX_CELL)
+}
+
+/// `text` cut to `max` characters, the last one `…` when it was cut.
+pub(crate) fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => {
+            let mut kept = text[..at].to_owned();
             kept.pop();
             kept.push('…');
             kept
         }
-        None => shown.into_owned(),
+        None => text.to_owned(),
     }
+}
+
+/// The width of the terminal stdout is, when it is one.
+pub(crate) fn width() -> Option<usize> {
+    let stdout = std::io::stdout();
+    if !std::io::IsTerminal::is_terminal(&stdout) {
+        return None;
+    }
+    rustix::termios::tcgetwinsize(&stdout)
+        .ok()
+        .map(|size| usize::from(size.ws_col))
+        .filter(|&columns| columns > 0)
 }
 
 /// Writes `text` and a newline to stdout, cleaned.

@@ -86,7 +86,7 @@ pub struct ResolvedProgram {
 #[non_exhaustive]
 pub enum ResolveError {
     /// A bare command is in none of the directories searched.
-    #[error("`{command}` was not found in {}", join(searched))]
+    #[error("`{command}` was not found on the search path ({})", join(searched))]
     NotFound {
         /// The command as configured.
         command: String,
@@ -108,7 +108,7 @@ fn join(dirs: &[PathBuf]) -> String {
     dirs.iter()
         .map(|d| d.display().to_string())
         .collect::<Vec<_>>()
-        .join(":")
+        .join(", ")
 }
 
 /// Finds `command`: a bare name in the first of `search` that holds an
@@ -131,12 +131,19 @@ pub fn resolve_program(
             None => Err(ResolveError::NotExecutable { path }),
         };
     }
-    let searched: Vec<PathBuf> = search
-        .iter()
-        .filter(|dir| dir.is_absolute())
-        .cloned()
-        .collect();
+    // Each directory once, in order (a `PATH` often repeats some).
+    let mut searched: Vec<PathBuf> = Vec::new();
+    for dir in search.iter().filter(|dir| dir.is_absolute()) {
+        if !searched.contains(dir) {
+            searched.push(dir.clone());
+        }
+    }
     for dir in &searched {
+        // Most candidates are not there: a listing of the directory says
+        // so without a `canonicalize` (a `readlink` per component) each.
+        if !may_hold(dir, std::ffi::OsStr::new(command)) {
+            continue;
+        }
         let path = dir.join(command);
         if let Some(real) = runnable(&path) {
             return Ok(ResolvedProgram { found: path, real });
@@ -146,6 +153,59 @@ pub fn resolve_program(
         command: command.to_owned(),
         searched,
     })
+}
+
+/// How long a directory listing is used without a look at the directory.
+const LISTING_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// One search directory's names, as listed, and when.
+struct Listing {
+    names: std::collections::HashSet<std::ffi::OsString>,
+    modified: Option<std::time::SystemTime>,
+    checked: std::time::Instant,
+}
+
+static LISTINGS: std::sync::Mutex<Option<std::collections::HashMap<PathBuf, Listing>>> =
+    std::sync::Mutex::new(None);
+
+/// Whether `dir` may hold `name`: each directory is listed once, and
+/// listed again when its modification time changed (looked at no more
+/// than once a second), so a program installed meanwhile is found. When
+/// the directory cannot be listed, the answer is yes: the candidate is
+/// then checked as it is.
+fn may_hold(dir: &Path, name: &std::ffi::OsStr) -> bool {
+    let now = std::time::Instant::now();
+    let mut listings = LISTINGS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let listings = listings.get_or_insert_with(Default::default);
+    if let Some(listing) = listings.get_mut(dir) {
+        if now.duration_since(listing.checked) < LISTING_FRESH {
+            return listing.names.contains(name);
+        }
+        let modified = std::fs::metadata(dir).and_then(|m| m.modified()).ok();
+        if modified.is_some() && modified == listing.modified {
+            listing.checked = now;
+            return listing.names.contains(name);
+        }
+    }
+    let modified = std::fs::metadata(dir).and_then(|m| m.modified()).ok();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        listings.remove(dir);
+        return true;
+    };
+    let names: std::collections::HashSet<std::ffi::OsString> =
+        entries.flatten().map(|entry| entry.file_name()).collect();
+    let holds = names.contains(name);
+    listings.insert(
+        dir.to_owned(),
+        Listing {
+            names,
+            modified,
+            checked: now,
+        },
+    );
+    holds
 }
 
 /// The resolved path of `path` when it is an executable regular file.

@@ -56,14 +56,38 @@ impl fmt::Display for Location {
     }
 }
 
-/// A TOML syntax error, located.
+/// A TOML syntax error, located, with the offending line and a caret
+/// under the column.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{location}: invalid TOML: {message}")]
+#[error("{location}: invalid TOML: {message}{}", snippet_suffix(snippet))]
 pub struct SyntaxError {
     /// Where the parser stopped.
     pub location: Location,
     /// The parser's explanation.
     pub message: String,
+    /// The line and a caret under the column (empty when unknown).
+    pub snippet: String,
+}
+
+fn snippet_suffix(snippet: &str) -> String {
+    if snippet.is_empty() {
+        String::new()
+    } else {
+        format!("\n{snippet}")
+    }
+}
+
+/// `  | <line>` and `  | ^` under `column` (1-based, in characters); the
+/// line is cut to 200 characters around the column.
+fn snippet(text: &str, line: usize, column: usize) -> String {
+    let Some(source) = text.lines().nth(line.saturating_sub(1)) else {
+        return String::new();
+    };
+    let chars: Vec<char> = source.chars().collect();
+    let start = column.saturating_sub(1).saturating_sub(100);
+    let shown: String = chars.iter().skip(start).take(200).collect();
+    let caret = column.saturating_sub(1).saturating_sub(start);
+    format!("  | {shown}\n  | {}^", " ".repeat(caret))
 }
 
 /// A parsed TOML document that remembers its text and origin.
@@ -93,6 +117,7 @@ impl TomlLayer {
                         column,
                     },
                     message: err.message().trim().to_owned(),
+                    snippet: snippet(&text, line, column),
                 })
             }
         }

@@ -558,7 +558,26 @@ fn transport_kind(fields: &Fields, table: &toml::Table) -> Result<TransportKind,
         }
         (None, true, _) => Ok(TransportKind::Stdio),
         (None, false, true) => Ok(TransportKind::StreamableHttp),
-        (None, false, false) => Err(fields.problem(&[], "invalid transport".to_owned())),
+        (None, false, false) => {
+            // Say why, and name a likely typo.
+            let typo = table.keys().find_map(|key| {
+                ["command", "url"]
+                    .into_iter()
+                    .find(|known| strsim::damerau_levenshtein(key, known) <= 2)
+                    .map(|known| (key, known))
+            });
+            let message = match typo {
+                Some((key, known)) => format!(
+                    "needs `command` (a stdio server) or `url` (an HTTP server); `{key}` is not a \
+                     known key: did you mean `{known}`?"
+                ),
+                None => "needs `command` (a stdio server) or `url` (an HTTP server)".to_owned(),
+            };
+            match typo {
+                Some((key, _)) => Err(fields.problem(&[key.as_str()], message)),
+                None => Err(fields.problem(&[], message)),
+            }
+        }
     }
 }
 
@@ -820,7 +839,9 @@ url = "http://h/""#,
         );
         check(
             "enabled = true",
-            expect!["error at mcp_servers.s: invalid transport"],
+            expect![
+                "error at mcp_servers.s: needs `command` (a stdio server) or `url` (an HTTP server)"
+            ],
         );
         check(
             "command = \"a\"\nhttp_headers = {}",

@@ -15,6 +15,7 @@ mod mcp;
 mod model;
 mod overrides;
 mod sandbox_settings;
+mod schema;
 mod settings;
 
 use std::collections::BTreeMap;
@@ -38,6 +39,7 @@ pub(crate) use layer::{LineIndex, TomlLayer, merge_into, read_optional, read_tex
 #[cfg(test)]
 pub(crate) use mcp::resolve_server;
 pub(crate) use mcp::type_name;
+pub use schema::config_schema;
 
 /// What [`load_config`] needs to know. There is deliberately no `Default`:
 /// every caller decides where config lives.
@@ -253,15 +255,9 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
             for (name, value) in servers {
                 // An odd name is not an error here: admission disables that
                 // one server and says why, so the rest of the config works.
-                let (config, ignored) = mcp::resolve_server_in(name, value, mcp_startup)
+                // Unknown keys are reported once, for the whole file, below.
+                let (config, _) = mcp::resolve_server_in(name, value, mcp_startup)
                     .map_err(|problem| invalid(&problem.path, problem.message))?;
-                for path in ignored {
-                    let key = path.last().map_or("", String::as_str);
-                    diagnostics.push(Diagnostic {
-                        location: locate(&layers, &path),
-                        message: format!("unknown key `{key}` in mcp_servers.{name} (ignored)"),
-                    });
-                }
                 mcp_servers.insert(name.clone(), config);
             }
         }
@@ -375,13 +371,24 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
             ));
         }
     };
-    let (model, ignored) = model::model_settings(&merged).map_err(field_error)?;
-    for path in ignored {
+    let (model, _) = model::model_settings(&merged).map_err(field_error)?;
+    // Every key the schema does not know, with the closest it does.
+    for unknown in schema::unknown_keys(&schema::config_schema(), &merged) {
+        let path = &unknown.path;
         let key = path.last().map_or("", String::as_str);
         let table = path[..path.len().saturating_sub(1)].join(".");
+        let place = if table.is_empty() {
+            String::new()
+        } else {
+            format!(" in {table}")
+        };
+        let hint = unknown
+            .suggestion
+            .map(|known| format!("; did you mean `{known}`?"))
+            .unwrap_or_default();
         diagnostics.push(Diagnostic {
-            location: locate(&layers, &path),
-            message: format!("unknown key `{key}` in {table} (ignored)"),
+            location: locate(&layers, path),
+            message: format!("unknown key `{key}`{place} (ignored{hint})"),
         });
     }
 

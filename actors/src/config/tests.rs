@@ -150,7 +150,7 @@ fn errors_name_file_line_and_column() {
     );
     assert_eq!(
         fixture.error(&["mcp_servers.sentry.enabled=true"]),
-        "-c mcp_servers.sentry.enabled=true: mcp_servers.sentry: invalid transport"
+        "-c mcp_servers.sentry.enabled=true: mcp_servers.sentry: needs `command` (a stdio server) or `url` (an HTTP server)"
     );
     let fixture = Fixture::new("[mcp_servers.docs]\ncommand = \"a\"\nargs = \"--flag\"\n");
     assert_eq!(
@@ -166,7 +166,7 @@ fn errors_name_file_line_and_column() {
     let fixture = Fixture::new("[mcp_servers\ncommand = 1\n");
     assert_eq!(
         fixture.error(&[]),
-        "$HOME/config.toml:1:13: invalid TOML: unclosed table, expected `]`"
+        "$HOME/config.toml:1:13: invalid TOML: unclosed table, expected `]`\n  | [mcp_servers\n  |             ^"
     );
 }
 

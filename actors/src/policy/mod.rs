@@ -14,6 +14,7 @@ mod launch;
 mod lock;
 mod matcher;
 mod requirements;
+mod schema;
 mod tools;
 
 pub use admit::{
@@ -39,4 +40,5 @@ pub use requirements::{
     Residency, RuleIdentity, RuleName, SYSTEM_REQUIREMENTS_FILE, load_requirements,
     parse_requirements,
 };
+pub use schema::requirements_schema;
 pub use tools::{FilterOrigin, ToolFilter, ToolRefusal, ToolRules};

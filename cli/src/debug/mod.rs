@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 pub(crate) use conformance::ConformanceError;
 
-use crate::args::{ConfigOverrides, DebugCommand};
+use crate::args::{ConfigOverrides, DebugCommand, SchemaKind};
 use crate::error::CliError;
 use crate::terminal;
 
@@ -23,6 +23,15 @@ pub(crate) fn run(
         DebugCommand::FaultProxy(args) => chaos::fault_proxy(&args).map(|()| ExitCode::SUCCESS),
         DebugCommand::TestServer(args) => Ok(test_server(args.args)),
         DebugCommand::MockModel(args) => mock_model(&args.reply).map(|()| ExitCode::SUCCESS),
+        DebugCommand::Schema(args) => {
+            let schema = match args.which {
+                SchemaKind::Config => codex_actors::config::config_schema(),
+                SchemaKind::Requirements => codex_actors::policy::requirements_schema(),
+                SchemaKind::ExecEvents => crate::exec::jsonl::schema(),
+            };
+            terminal::out_json(&serde_json::to_string_pretty(&schema).unwrap_or_default())?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

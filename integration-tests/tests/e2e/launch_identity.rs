@@ -344,7 +344,8 @@ fn an_odd_server_name_disables_only_that_server() {
     let run = env.codex(&["mcp", "list", "-c", "mcp_servers.\"a b\".command=\"x\""]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stdout.contains("disabled: invalid server name \"a b\"")
+        run.stdout.contains("disabled (1)")
+            && run.stdout.contains("(1) a b: invalid server name \"a b\"")
             && run.stdout.contains("\"a_b\""),
         "{}",
         run.stdout
@@ -370,7 +371,7 @@ fn an_odd_server_name_disables_only_that_server() {
     let run = env.codex(&["mcp", "list"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stdout.contains("disabled: invalid server name \"p.q\""),
+        run.stdout.contains("(1) p.q: invalid server name \"p.q\""),
         "{}",
         run.stdout
     );

@@ -41,6 +41,8 @@ mod policy_live;
 mod requirements;
 /// `codex sandbox linux` under real kernel enforcement.
 mod sandbox;
+/// The JSON Schemas agree with the parsers and with what exec prints.
+mod schemas;
 /// The seed pull request's transcript, with both allowlist spellings.
 mod seed_transcript;
 /// Sessions on disk and `codex exec resume`.

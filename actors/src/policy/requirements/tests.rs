@@ -200,6 +200,8 @@ fn malformed_rules_are_errors() {
         "[mcp_server_allowlist.docs\n",
         expect![[r#"
             error: invalid requirements: req.toml:1:27: invalid TOML: unclosed table, expected `]`
+              | [mcp_server_allowlist.docs
+              |                           ^
         "#]],
     );
 }
@@ -281,7 +283,7 @@ fn sources_load_and_report_errors() {
     let broken = base64::engine::general_purpose::STANDARD.encode("a = \n");
     assert_eq!(
         bad(&broken),
-        "invalid requirements: CODEX_REQUIREMENTS_TOML_BASE64:1:5: invalid TOML: string values must be quoted, expected literal string"
+        "invalid requirements: CODEX_REQUIREMENTS_TOML_BASE64:1:5: invalid TOML: string values must be quoted, expected literal string\n  | a = \n  |     ^"
     );
 
     // An unreadable source (here: a directory) is an error naming it.

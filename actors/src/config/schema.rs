@@ -1,0 +1,458 @@
+//! The shape of `config.toml` as types, for its JSON Schema (`codex debug
+//! schema config`) and for the loader's unknown-key warnings: a key the
+//! schema does not know is reported, with the closest key it does know.
+//! One list of keys serves both, so the warnings and the schema cannot
+//! disagree; a test loads a file with every key through the parser.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde_json::Value;
+
+/// `$CODEX_HOME/config.toml` (and `.codex/config.toml` in a trusted
+/// project).
+#[derive(JsonSchema)]
+#[schemars(title = "codex config.toml", deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct ConfigFile {
+    /// The model, e.g. `gpt-5-codex`.
+    model: Option<String>,
+    /// The provider id: a built-in one (`openai`, `ollama`, `lmstudio`) or
+    /// a `[model_providers.ID]` table.
+    model_provider: Option<String>,
+    /// The reasoning effort, e.g. `low`, `medium`, `high`.
+    model_reasoning_effort: Option<String>,
+    /// Where the built-in OpenAI provider sends requests.
+    openai_base_url: Option<String>,
+    /// The sandbox for commands.
+    sandbox_mode: Option<SandboxModeName>,
+    /// When commands need approval.
+    approval_policy: Option<ApprovalPolicyName>,
+    /// Settings of the `workspace-write` sandbox.
+    sandbox_workspace_write: Option<WorkspaceWrite>,
+    /// Which variables commands get.
+    shell_environment_policy: Option<ShellEnvironmentPolicy>,
+    /// MCP servers, by name (`[A-Za-z0-9_-]+`).
+    mcp_servers: Option<BTreeMap<String, McpServer>>,
+    /// Model providers, by id.
+    model_providers: Option<BTreeMap<String, ModelProvider>>,
+    /// The profile to use unless `-p` names one.
+    profile: Option<String>,
+    /// Profiles: tables of top-level keys, used with `-p NAME`.
+    profiles: Option<BTreeMap<String, Profile>>,
+    /// Trust of project directories (their `.codex/config.toml`).
+    projects: Option<BTreeMap<String, Project>>,
+    /// `allow` offers tools the user's tool lock does not know.
+    mcp_tools_lock_new: Option<LockNew>,
+    /// Where `codex mcp login` listens for the OAuth redirect.
+    #[schemars(range(min = 0, max = 65535))]
+    mcp_oauth_callback_port: Option<u16>,
+    /// How long a changed config, requirements or lock file must be quiet
+    /// before a session reads it again.
+    #[schemars(range(min = 0, max = 1000))]
+    watch_debounce_ms: Option<u64>,
+    /// A program and its arguments, run after each completed turn with a
+    /// JSON description of it.
+    notify: Option<Vec<String>>,
+    /// When servers without their own `startup` start.
+    mcp_startup: Option<StartupName>,
+}
+
+/// A `[profiles.NAME]` table: any top-level key.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Profile {
+    model: Option<String>,
+    model_provider: Option<String>,
+    model_reasoning_effort: Option<String>,
+    openai_base_url: Option<String>,
+    sandbox_mode: Option<SandboxModeName>,
+    approval_policy: Option<ApprovalPolicyName>,
+    sandbox_workspace_write: Option<WorkspaceWrite>,
+    shell_environment_policy: Option<ShellEnvironmentPolicy>,
+    mcp_servers: Option<BTreeMap<String, McpServer>>,
+    model_providers: Option<BTreeMap<String, ModelProvider>>,
+    notify: Option<Vec<String>>,
+    mcp_startup: Option<StartupName>,
+}
+
+/// `[projects."/path"]`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Project {
+    /// `trusted` loads the project's `.codex/config.toml`.
+    trust_level: Option<TrustLevel>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum TrustLevel {
+    Trusted,
+    Untrusted,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)]
+enum SandboxModeName {
+    ReadOnly,
+    WorkspaceWrite,
+    DangerFullAccess,
+    ExternalSandbox,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)]
+enum ApprovalPolicyName {
+    Untrusted,
+    OnFailure,
+    OnRequest,
+    Never,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum StartupName {
+    Eager,
+    Lazy,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum LockNew {
+    Allow,
+    Withhold,
+}
+
+/// `[sandbox_workspace_write]`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct WorkspaceWrite {
+    /// More writable directories.
+    writable_roots: Option<Vec<String>>,
+    /// Network access for commands.
+    network_access: Option<bool>,
+    /// Do not make `$TMPDIR` writable.
+    exclude_tmpdir_env_var: Option<bool>,
+    /// Do not make `/tmp` writable.
+    exclude_slash_tmp: Option<bool>,
+}
+
+/// `[shell_environment_policy]`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ShellEnvironmentPolicy {
+    /// Which variables to start from.
+    inherit: Option<Inherit>,
+    /// Keep `*KEY*`, `*SECRET*` and `*TOKEN*` variables.
+    ignore_default_excludes: Option<bool>,
+    /// Patterns of variables to drop.
+    exclude: Option<Vec<String>>,
+    /// Variables to set.
+    set: Option<BTreeMap<String, String>>,
+    /// Only these patterns survive.
+    include_only: Option<Vec<String>>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum Inherit {
+    All,
+    Core,
+    None,
+}
+
+/// `[model_providers.ID]`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ModelProvider {
+    /// Shown in messages.
+    name: Option<String>,
+    /// The API's base URL, e.g. `http://127.0.0.1:8000/v1`.
+    base_url: Option<String>,
+    /// The variable holding the API key.
+    env_key: Option<String>,
+    /// Said when `env_key` is missing.
+    env_key_instructions: Option<String>,
+    /// `responses` (default) or `chat`.
+    wire_api: Option<WireApiName>,
+    /// Added to every request's URL.
+    query_params: Option<BTreeMap<String, String>>,
+    /// Added to every request.
+    http_headers: Option<BTreeMap<String, String>>,
+    /// Headers whose values come from variables.
+    env_http_headers: Option<BTreeMap<String, String>>,
+    #[schemars(range(min = 0, max = 100))]
+    request_max_retries: Option<u32>,
+    #[schemars(range(min = 0, max = 100))]
+    stream_max_retries: Option<u32>,
+    #[schemars(range(min = 0, max = 604_800_000))]
+    stream_idle_timeout_ms: Option<u64>,
+    requires_openai_auth: Option<bool>,
+    experimental_bearer_token: Option<String>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum WireApiName {
+    Responses,
+    Chat,
+}
+
+/// `[mcp_servers.NAME]`: `command` (stdio) or `url` (streamable HTTP, or
+/// legacy SSE with `transport = "sse"`).
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct McpServer {
+    /// The program of a stdio server.
+    command: Option<String>,
+    /// Its arguments.
+    args: Option<Vec<String>>,
+    /// Variables set for it.
+    env: Option<BTreeMap<String, String>>,
+    /// Variables passed through from the environment.
+    env_vars: Option<Vec<String>>,
+    /// Its working directory.
+    cwd: Option<String>,
+    /// Run it inside this sandbox.
+    sandbox: Option<SandboxModeName>,
+    /// The URL of an HTTP server.
+    url: Option<String>,
+    /// `stdio`, `streamable_http` or `sse`; usually implied.
+    transport: Option<TransportName>,
+    /// The variable holding a bearer token.
+    bearer_token_env_var: Option<String>,
+    /// Headers sent to it.
+    http_headers: Option<BTreeMap<String, String>>,
+    /// Headers whose values come from variables.
+    env_http_headers: Option<BTreeMap<String, String>>,
+    /// OAuth scopes for `codex mcp login`.
+    scopes: Option<Vec<String>>,
+    /// OAuth client settings, nested.
+    oauth: Option<OAuth>,
+    oauth_client_id: Option<String>,
+    oauth_client_secret_env_var: Option<String>,
+    oauth_client_metadata_url: Option<String>,
+    oauth_resource: Option<String>,
+    /// `false` turns it off.
+    enabled: Option<bool>,
+    /// A failure to start fails the session.
+    required: Option<bool>,
+    /// `eager` or `lazy`.
+    startup: Option<StartupName>,
+    #[schemars(range(min = 0.0, max = 604_800.0))]
+    startup_timeout_sec: Option<f64>,
+    #[schemars(range(min = 0, max = 604_800_000))]
+    startup_timeout_ms: Option<u64>,
+    #[schemars(range(min = 0.0, max = 604_800.0))]
+    tool_timeout_sec: Option<f64>,
+    /// Only these tools.
+    enabled_tools: Option<Vec<String>>,
+    /// Not these tools.
+    disabled_tools: Option<Vec<String>>,
+    /// Whether a model's call needs approval.
+    default_tools_approval_mode: Option<ApprovalModeName>,
+    /// Per-tool settings.
+    tools: Option<BTreeMap<String, ToolSettings>>,
+    /// `permanent`, `transient` or `temporary`.
+    restart: Option<RestartName>,
+    #[schemars(range(min = 0, max = 10_000))]
+    max_restarts: Option<u32>,
+    #[schemars(range(min = 0.0, max = 604_800.0))]
+    restart_window_sec: Option<f64>,
+    #[schemars(range(min = 0, max = 604_800_000))]
+    restart_backoff_ms: Option<u64>,
+    #[schemars(range(min = 0, max = 604_800_000))]
+    restart_backoff_max_ms: Option<u64>,
+    /// Accepted for Codex compatibility; not used.
+    name: Option<Value>,
+    /// Accepted for Codex compatibility; not used.
+    description: Option<Value>,
+    /// Accepted for Codex compatibility; not used.
+    supports_parallel_tool_calls: Option<Value>,
+    /// Accepted for Codex compatibility; not used.
+    environment_id: Option<Value>,
+    /// Accepted for Codex compatibility; not used.
+    auth: Option<Value>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum TransportName {
+    Stdio,
+    StreamableHttp,
+    Sse,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum RestartName {
+    Permanent,
+    Transient,
+    Temporary,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ApprovalModeName {
+    Auto,
+    Prompt,
+    Writes,
+    Approve,
+}
+
+/// `[mcp_servers.NAME.oauth]`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct OAuth {
+    client_id: Option<String>,
+    client_secret_env_var: Option<String>,
+    client_metadata_url: Option<String>,
+}
+
+/// `[mcp_servers.NAME.tools.TOOL]`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ToolSettings {
+    approval_mode: Option<ApprovalModeName>,
+}
+
+/// The JSON Schema (draft 2020-12) of `config.toml`.
+pub fn config_schema() -> Value {
+    serde_json::to_value(schemars::schema_for!(ConfigFile)).unwrap_or(Value::Null)
+}
+
+/// A key the schema does not know, where it is, and the closest known key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnknownKey {
+    /// The key's path, e.g. `["mcp_servers", "docs", "comand"]`.
+    pub(crate) path: Vec<String>,
+    /// The closest known key at that place, when one is close.
+    pub(crate) suggestion: Option<String>,
+}
+
+/// Every key of `table` the schema does not know.
+pub(crate) fn unknown_keys(schema: &Value, table: &toml::Table) -> Vec<UnknownKey> {
+    let mut found = Vec::new();
+    walk(
+        schema,
+        schema,
+        &toml::Value::Table(table.clone()),
+        &mut Vec::new(),
+        &mut found,
+    );
+    found
+}
+
+fn walk(
+    root: &Value,
+    schema: &Value,
+    value: &toml::Value,
+    path: &mut Vec<String>,
+    found: &mut Vec<UnknownKey>,
+) {
+    let schema = resolve(root, schema);
+    // `Option<T>` is `anyOf [T, null]` (or `T` with a null type).
+    if let Some(options) = schema.get("anyOf").and_then(Value::as_array) {
+        for option in options {
+            let option = resolve(root, option);
+            if option.get("type") != Some(&Value::from("null")) {
+                walk(root, option, value, path, found);
+            }
+        }
+        return;
+    }
+    let toml::Value::Table(table) = value else {
+        return;
+    };
+    let properties = schema.get("properties").and_then(Value::as_object);
+    let additional = schema.get("additionalProperties");
+    for (key, inner) in table {
+        path.push(key.clone());
+        match (properties.and_then(|p| p.get(key)), additional) {
+            (Some(property), _) => walk(root, property, inner, path, found),
+            (None, Some(Value::Bool(false))) => found.push(UnknownKey {
+                path: path.clone(),
+                suggestion: properties.and_then(|p| closest(key, p.keys())),
+            }),
+            (None, Some(map @ Value::Object(_))) => walk(root, map, inner, path, found),
+            (None, _) => {}
+        }
+        path.pop();
+    }
+}
+
+/// Follows a `$ref` into `$defs`.
+fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(reference) => reference
+            .strip_prefix("#/$defs/")
+            .and_then(|name| root.get("$defs")?.get(name))
+            .unwrap_or(schema),
+        None => schema,
+    }
+}
+
+/// The known key closest to `key`, when it is close enough to be a typo.
+fn closest<'a>(key: &str, known: impl Iterator<Item = &'a String>) -> Option<String> {
+    known
+        .map(|candidate| (strsim::damerau_levenshtein(key, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 4))
+        .min()
+        .map(|(_, candidate)| candidate.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unknown(text: &str) -> Vec<(String, Option<String>)> {
+        let table: toml::Table = text.parse().expect("toml");
+        unknown_keys(&config_schema(), &table)
+            .into_iter()
+            .map(|key| (key.path.join("."), key.suggestion))
+            .collect()
+    }
+
+    #[test]
+    fn typos_are_found_with_the_closest_key() {
+        assert_eq!(
+            unknown(
+                "modle = \"x\"\n[mcp_servers.a]\ncomand = \"x\"\n[profiles.p]\nmodel = \"m\"\nsanbox_mode = \"read-only\"\n"
+            ),
+            vec![
+                ("modle".to_owned(), Some("model".to_owned())),
+                (
+                    "mcp_servers.a.comand".to_owned(),
+                    Some("command".to_owned())
+                ),
+                (
+                    "profiles.p.sanbox_mode".to_owned(),
+                    Some("sandbox_mode".to_owned())
+                ),
+            ]
+        );
+        assert_eq!(
+            unknown("zzz_quux = 1\n"),
+            vec![("zzz_quux".to_owned(), None)]
+        );
+        assert!(unknown("[mcp_servers.a]\ncommand = \"x\"\n[mcp_servers.a.tools.t]\napproval_mode = \"auto\"\n").is_empty());
+    }
+}
