@@ -9,7 +9,6 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use crate::error::ConnectError;
 use crate::identity::{CanonicalUrl, Identity, StdioIdentity};
 
 /// The transport kinds a server entry can choose, spelled as in config
@@ -133,15 +132,6 @@ impl TransportConfig {
         }
     }
 
-    /// The error a plugin of kind `plugin` returns for this config when
-    /// the kinds differ.
-    pub(crate) fn mismatch(&self, plugin: TransportKind) -> ConnectError {
-        ConnectError::KindMismatch {
-            plugin,
-            config: self.kind(),
-        }
-    }
-
     /// The identity the policy matches.
     pub fn identity(&self) -> Identity {
         match self {
@@ -166,36 +156,5 @@ mod tests {
             "websocket".parse::<TransportKind>(),
             Err(UnknownTransport("websocket".to_owned()))
         );
-    }
-
-    #[test]
-    fn a_plugin_reports_the_identity_of_its_own_kind_only() {
-        use crate::TransportRegistry;
-        let stdio = TransportConfig::Stdio(StdioConfig {
-            command: "srv".to_owned(),
-            args: vec!["--x".to_owned()],
-            env: BTreeMap::new(),
-            env_vars: Vec::new(),
-            cwd: None,
-        });
-        let registry = TransportRegistry::default();
-        for kind in TransportKind::ALL {
-            let plugin = registry.get(kind).expect("every kind is registered");
-            let got = plugin.identity(&stdio);
-            if kind == TransportKind::Stdio {
-                assert_eq!(got.ok(), Some(stdio.identity()));
-            } else {
-                assert!(
-                    matches!(
-                        got,
-                        Err(ConnectError::KindMismatch {
-                            plugin,
-                            config: TransportKind::Stdio,
-                        }) if plugin == kind
-                    ),
-                    "{kind}: {got:?}"
-                );
-            }
-        }
     }
 }

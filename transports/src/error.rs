@@ -1,9 +1,12 @@
 //! The errors of this crate's boundary: [`ConnectError`] for connecting and
-//! handshaking, [`HttpError`] for what our HTTP stack reports underneath.
+//! handshaking, and [`HeaderProblem`], why a configured header cannot be
+//! sent. What our HTTP stack reports underneath is
+//! [`HttpError`](crate::HttpError), beside the client.
 
 use std::time::Duration;
 
-use crate::config::TransportKind;
+use crate::client::HttpError;
+use crate::config::{TransportConfig, TransportKind};
 
 /// Connecting to, or handshaking with, one MCP server failed.
 ///
@@ -166,6 +169,15 @@ pub enum ConnectError {
 }
 
 impl ConnectError {
+    /// The error a plugin of kind `plugin` returns for `config` when the
+    /// kinds differ.
+    pub(crate) fn mismatch(config: &TransportConfig, plugin: TransportKind) -> Self {
+        ConnectError::KindMismatch {
+            plugin,
+            config: config.kind(),
+        }
+    }
+
     /// The `WWW-Authenticate` challenge of a server that asked for a login
     /// (401) or a wider scope (403) during the handshake.
     pub fn auth_challenge(&self) -> Option<&str> {
@@ -198,77 +210,4 @@ pub enum HeaderProblem {
     /// The transport sets this header itself.
     #[error("the header is reserved by the MCP transport")]
     Reserved,
-}
-
-/// An HTTP exchange failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum HttpError {
-    /// Connecting or sending failed.
-    #[error("{}", request_cause(.0))]
-    Request(#[source] hyper_util::client::legacy::Error),
-    /// Reading the response body failed.
-    #[error("reading the response failed: {0}")]
-    Body(#[source] hyper::Error),
-    /// The request could not be built (for example, a bad URL).
-    #[error("invalid request: {0}")]
-    Build(#[source] http::Error),
-    /// A message could not be serialised.
-    #[error("invalid JSON: {0}")]
-    Json(#[source] serde_json::Error),
-    /// The server redirected; redirects are never followed.
-    #[error("{} (HTTP {status}) to `{location}`", if *cross_origin { "refused a cross-origin redirect" } else { "refused a redirect" })]
-    Redirect {
-        /// The 3xx status.
-        status: u16,
-        /// The `Location`, resolved against the request URL.
-        location: String,
-        /// Whether the target is on another origin.
-        cross_origin: bool,
-    },
-    /// The server answered with an unexpected status.
-    #[error("unexpected HTTP status {status}: {body}")]
-    Status {
-        /// The status code.
-        status: u16,
-        /// The start of the body, for diagnosis.
-        body: String,
-    },
-    /// The response had an unexpected `Content-Type`.
-    #[error("unexpected content type {0:?}")]
-    ContentType(Option<String>),
-    /// One server-sent event was larger than the limit.
-    #[error("a server-sent event exceeded {limit} bytes")]
-    EventTooLarge {
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// The transport was closed.
-    #[error("the transport is closed")]
-    Closed,
-}
-
-/// What went wrong with a request, in words: "connection refused",
-/// "connection timed out", "dns error: ...", from the innermost cause.
-fn request_cause(err: &hyper_util::client::legacy::Error) -> String {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
-    let mut innermost = None;
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => return "connection refused".to_owned(),
-                std::io::ErrorKind::TimedOut => return "connection timed out".to_owned(),
-                std::io::ErrorKind::ConnectionReset => return "connection reset".to_owned(),
-                _ => {}
-            }
-        }
-        innermost = Some(cause);
-        source = cause.source();
-    }
-    match innermost {
-        Some(cause) if err.is_connect() => format!("cannot connect: {cause}"),
-        Some(cause) => cause.to_string(),
-        None if err.is_connect() => "cannot connect".to_owned(),
-        None => err.to_string(),
-    }
 }

@@ -1,87 +1,92 @@
-//! The MCP `initialize` handshake: what we announce, bounded by a timeout.
+//! The MCP handshake on an opened connection, bounded by a timeout:
+//! [`initialize`], and [`TransportPluginExt`], which connects through any
+//! plugin and then shakes hands, giving an [`McpClient`]. What we announce
+//! and which revisions we offer are the `protocol` module's.
 
+use std::future::Future;
 use std::time::Duration;
 
-use rmcp::ClientHandler;
-use rmcp::model::{ClientCapabilities, ClientConfig, Implementation, ProtocolVersion};
+use rmcp::service::RunningService;
+use rmcp::{ClientHandler, RoleClient};
 
 use crate::config::TransportConfig;
 use crate::error::ConnectError;
-use crate::plugin::{ConnectContext, McpClient, TransportPlugin};
-use crate::stdio::ChildProcess;
-
-/// The client name sent in `initialize`.
-pub const CLIENT_NAME: &str = "codex-mcp-client";
-
-/// The client title sent in `initialize`.
-pub const CLIENT_TITLE: &str = "Codex";
-
-/// The protocol version we offer: 2025-11-25, the newest revision with an
-/// `initialize` handshake. rmcp 3.x would offer a newer one by default,
-/// which the MCP conformance suite and older tooling reject.
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion::V_2025_11_25;
+use crate::health::TransportHealth;
+use crate::plugin::{ConnectContext, Connection, TransportPlugin};
+use crate::process::ChildProcess;
+use crate::protocol::{Lifecycle, client_config};
 
 /// How long a failed handshake waits for a dead stdio server's stderr to
 /// reach EOF, so the error can quote it.
 const STDERR_DRAIN: Duration = Duration::from_secs(2);
 
-/// What we send in `initialize`: protocol [`PROTOCOL_VERSION`], client info
-/// [`CLIENT_NAME`] / [`CLIENT_TITLE`] with this crate's version, and default
-/// capabilities. It is itself an rmcp `ClientHandler` that ignores every
-/// server-initiated message.
+/// A running, initialised MCP client.
 ///
-/// ```
-/// let config = codex_transports::client_config();
-/// assert_eq!(config.protocol_version.as_str(), "2025-11-25");
-/// assert_eq!(config.client_info.name, "codex-mcp-client");
-/// assert_eq!(config.client_info.title.as_deref(), Some("Codex"));
-/// ```
-pub fn client_config() -> ClientConfig {
-    ClientConfig::new(
-        ClientCapabilities::default(),
-        Implementation::new(CLIENT_NAME, env!("CARGO_PKG_VERSION")).with_title(CLIENT_TITLE),
-    )
-    .with_protocol_version(PROTOCOL_VERSION)
-}
-
-/// The newest protocol revision we speak: stateless, with `server/discover`
-/// instead of `initialize`.
-pub const MODERN_PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion::V_2026_07_28;
-
-/// How a connection agrees on a protocol revision.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// # Drop
+///
+/// Dropping the client cancels rmcp's service loop; the transport is then
+/// dropped, which for stdio SIGKILLs the server's whole process group. To
+/// shut down and wait, call `client.service.close().await` (or
+/// `close_with_timeout`), which closes the transport: a stdio server gets
+/// EOF on stdin, a short grace period, and then its group is SIGKILLed.
+#[derive(Debug)]
 #[non_exhaustive]
-pub enum Lifecycle {
-    /// Offer [`MODERN_PROTOCOL_VERSION`] with `server/discover`; a server
-    /// that answers it as a legacy server (an error, or nothing within ten
-    /// seconds) gets the `initialize` handshake at [`PROTOCOL_VERSION`].
-    #[default]
-    Negotiate,
-    /// Only the `initialize` handshake, at [`PROTOCOL_VERSION`].
-    Legacy,
-    /// Only `server/discover`, at [`MODERN_PROTOCOL_VERSION`].
-    Modern,
+pub struct McpClient<H: ClientHandler = rmcp::model::ClientConfig> {
+    /// rmcp's running client: `service.peer()` sends requests,
+    /// `service.waiting()` resolves when the connection ends.
+    pub service: RunningService<RoleClient, H>,
+    /// The child process, for stdio servers: its pid, exit status and
+    /// stderr tail.
+    pub process: Option<ChildProcess>,
+    /// What the connection's guards saw (a message past the size limit,
+    /// notifications dropped).
+    pub health: TransportHealth,
 }
 
-impl Lifecycle {
-    fn mode(self) -> rmcp::service::ClientLifecycleMode {
-        match self {
-            // A server that refuses 2026-07-28 with the versions it knows
-            // gets the newest of ours among them; one that does not know
-            // `server/discover` at all gets `initialize`.
-            Lifecycle::Negotiate => rmcp::service::ClientLifecycleMode::Auto {
-                preferred_versions: vec![MODERN_PROTOCOL_VERSION, PROTOCOL_VERSION],
-                legacy_version: Some(PROTOCOL_VERSION),
-            },
-            Lifecycle::Legacy => rmcp::service::ClientLifecycleMode::Initialize,
-            Lifecycle::Modern => rmcp::service::ClientLifecycleMode::Discover {
-                preferred_versions: vec![MODERN_PROTOCOL_VERSION],
-            },
-        }
+/// Conveniences for every [`TransportPlugin`].
+pub trait TransportPluginExt: TransportPlugin {
+    /// Connects and runs the MCP `initialize` handshake as
+    /// [`client_config`] describes it (protocol
+    /// 2025-11-25, client `codex-mcp-client`), all within `timeout`.
+    ///
+    /// The same admission rule as for
+    /// [`connect`](TransportPlugin::connect) applies.
+    fn connect_and_initialize<'a>(
+        &'a self,
+        config: &'a TransportConfig,
+        ctx: &'a ConnectContext,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<McpClient, ConnectError>> + Send + 'a {
+        self.connect_and_initialize_with(client_config(), config, ctx, timeout)
+    }
+
+    /// Like [`connect_and_initialize`](Self::connect_and_initialize), with
+    /// a caller-supplied rmcp client handler (to receive notifications).
+    /// The handler's `get_info` decides what `initialize` sends; start from
+    /// [`client_config`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future kills a half-started stdio server's group.
+    fn connect_and_initialize_with<'a, H>(
+        &'a self,
+        handler: H,
+        config: &'a TransportConfig,
+        ctx: &'a ConnectContext,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<McpClient<H>, ConnectError>> + Send + 'a
+    where
+        H: ClientHandler,
+    {
+        connect_and_initialize(self, handler, config, ctx, timeout)
     }
 }
 
-pub(crate) async fn connect_and_initialize<P, H>(
+impl<T: TransportPlugin + ?Sized> TransportPluginExt for T {}
+
+/// Connects `config` through `plugin` and runs the handshake, all within
+/// `timeout`.
+async fn connect_and_initialize<P, H>(
     plugin: &P,
     handler: H,
     config: &TransportConfig,
@@ -127,7 +132,7 @@ where
 /// Runs the `initialize` handshake on an opened connection, within
 /// `timeout`. For callers that need the connection's process between the
 /// spawn and the handshake (to record that it started, say);
-/// [`TransportPluginExt::connect_and_initialize_with`](crate::TransportPluginExt::connect_and_initialize_with)
+/// [`TransportPluginExt::connect_and_initialize_with`]
 /// does both steps.
 ///
 /// # Errors
@@ -141,7 +146,7 @@ where
 /// process group.
 pub async fn initialize<H>(
     handler: H,
-    connection: crate::plugin::Connection,
+    connection: Connection,
     server_name: &str,
     timeout: Duration,
     lifecycle: Lifecycle,

@@ -1,5 +1,7 @@
-//! [`StdioLaunch`]: exactly what a stdio server runs, and
-//! [`resolve_program`], the mechanism that finds it.
+//! [`StdioLaunch`]: exactly what a stdio server runs, [`resolve_program`],
+//! the mechanism that finds it, and [`stdio_environment`], how a launch's
+//! environment is usually built: first the [`PASSTHROUGH_ENV`] variables,
+//! then the config's `env_vars`, then its literal `env`.
 //!
 //! Admission (in `codex-actors`) decides the policy: which directories a
 //! bare command is looked up in, which environment the server gets, whether
@@ -15,7 +17,63 @@ use std::path::{Component, Path, PathBuf};
 use codex_sandbox::{CommandSpec, Executable, SandboxPolicy};
 
 use crate::config::StdioConfig;
-use crate::stdio::PASSTHROUGH_ENV;
+
+/// Variables copied from the parent environment into every stdio server's
+/// environment, when set there.
+pub const PASSTHROUGH_ENV: [&str; 11] = [
+    "HOME",
+    "LOGNAME",
+    "PATH",
+    "SHELL",
+    "USER",
+    "__CF_USER_TEXT_ENCODING",
+    "LANG",
+    "LC_ALL",
+    "TERM",
+    "TMPDIR",
+    "TZ",
+];
+
+/// The environment a stdio server gets, built from the parent snapshot.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use codex_transports::{StdioConfig, stdio_environment};
+///
+/// let parent = BTreeMap::from([
+///     ("PATH".to_owned(), "/bin".to_owned()),
+///     ("SECRET".to_owned(), "s".to_owned()),
+///     ("TOKEN".to_owned(), "t".to_owned()),
+/// ]);
+/// let config = StdioConfig {
+///     command: "srv".into(),
+///     args: vec![],
+///     env: BTreeMap::from([("PATH".to_owned(), "/opt/bin".to_owned())]),
+///     env_vars: vec!["TOKEN".into(), "UNSET".into()],
+///     cwd: None,
+/// };
+/// let env = stdio_environment(&config, &parent);
+/// assert_eq!(env.get("PATH").map(String::as_str), Some("/opt/bin"));
+/// assert_eq!(env.get("TOKEN").map(String::as_str), Some("t"));
+/// assert!(!env.contains_key("SECRET") && !env.contains_key("UNSET"));
+/// ```
+pub fn stdio_environment(
+    config: &StdioConfig,
+    parent: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    let inherited = PASSTHROUGH_ENV
+        .iter()
+        .copied()
+        .chain(config.env_vars.iter().map(String::as_str));
+    for name in inherited {
+        if let Some(value) = parent.get(name) {
+            env.insert(name.to_owned(), value.clone());
+        }
+    }
+    env.extend(config.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env
+}
 
 /// Exactly what a stdio server runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +89,7 @@ pub struct StdioLaunch {
 impl StdioLaunch {
     /// A launch for `config` as a plain process would start it, without any
     /// policy: the program looked up on the `PATH` the child would get, the
-    /// environment from [`stdio_environment`](crate::stdio_environment).
+    /// environment from [`stdio_environment`].
     /// For tests and tools that connect outside a session; sessions launch
     /// only what admission resolved.
     ///
@@ -43,7 +101,7 @@ impl StdioLaunch {
         cwd: &Path,
         parent_env: &BTreeMap<String, String>,
     ) -> Result<StdioLaunch, ResolveError> {
-        let env = crate::stdio_environment(config, parent_env);
+        let env = stdio_environment(config, parent_env);
         let cwd = match &config.cwd {
             Some(dir) => cwd.join(dir),
             None => cwd.to_owned(),

@@ -43,16 +43,19 @@
 //! ```
 
 mod boxed;
+mod client;
 mod config;
 mod error;
 pub mod fault;
 mod handshake;
+mod headers;
 mod health;
-mod http;
 mod identity;
 mod launch;
 pub mod oauth;
 mod plugin;
+mod process;
+mod protocol;
 mod registry;
 mod sse;
 mod stderr_tail;
@@ -60,26 +63,25 @@ mod stdio;
 mod streamable;
 
 pub use boxed::BoxedTransport;
+pub use client::{HttpClient, HttpError, USER_AGENT_VALUE, read_body, sse_events};
 pub use config::{HttpConfig, StdioConfig, TransportConfig, TransportKind, UnknownTransport};
-pub use error::{ConnectError, HeaderProblem, HttpError};
-pub use handshake::{
-    CLIENT_NAME, CLIENT_TITLE, Lifecycle, MODERN_PROTOCOL_VERSION, PROTOCOL_VERSION, client_config,
-    initialize,
-};
+pub use error::{ConnectError, HeaderProblem};
+pub use handshake::{McpClient, TransportPluginExt, initialize};
 pub use health::{
     MAX_MESSAGE_BYTES, NOTIFICATION_BURST, NOTIFICATIONS_PER_SECOND, TransportHealth,
 };
-pub use http::{HttpClient, USER_AGENT_VALUE, read_body, sse_events};
 pub use identity::{CanonicalUrl, Identity, StdioIdentity, UrlError};
 pub use launch::{
-    ResolveError, ResolvedProgram, StdioLaunch, lexical_absolute, passthrough_env, resolve_program,
+    PASSTHROUGH_ENV, ResolveError, ResolvedProgram, StdioLaunch, lexical_absolute, passthrough_env,
+    resolve_program, stdio_environment,
 };
-pub use plugin::{
-    ConnectContext, Connection, DEFAULT_STDERR_CAPACITY, McpClient, TransportPlugin,
-    TransportPluginExt,
+pub use plugin::{ConnectContext, Connection, DEFAULT_STDERR_CAPACITY, TransportPlugin};
+pub use process::ChildProcess;
+pub use protocol::{
+    CLIENT_NAME, CLIENT_TITLE, Lifecycle, MODERN_PROTOCOL_VERSION, PROTOCOL_VERSION, client_config,
 };
 pub use registry::TransportRegistry;
 pub use sse::SsePlugin;
 pub use stderr_tail::StderrTail;
-pub use stdio::{CLOSE_GRACE, ChildProcess, PASSTHROUGH_ENV, StdioPlugin, stdio_environment};
+pub use stdio::{CLOSE_GRACE, StdioPlugin};
 pub use streamable::StreamableHttpPlugin;

@@ -2,7 +2,8 @@
 //!
 //! A [`TransportPlugin`] has three required methods: [`kind`], [`identity`]
 //! and [`connect`]. Everything else (the `initialize` handshake with a
-//! timeout) lives on [`TransportPluginExt`], implemented for every plugin.
+//! timeout) lives on [`TransportPluginExt`](crate::TransportPluginExt),
+//! implemented for every plugin.
 //!
 //! [`kind`]: TransportPlugin::kind
 //! [`identity`]: TransportPlugin::identity
@@ -10,20 +11,17 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::future::Future;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use futures::future::BoxFuture;
-use rmcp::service::RunningService;
-use rmcp::{ClientHandler, RoleClient};
 
 use crate::boxed::BoxedTransport;
 use crate::config::{TransportConfig, TransportKind};
 use crate::error::ConnectError;
-use crate::handshake;
 use crate::identity::Identity;
-use crate::stdio::ChildProcess;
+use crate::launch::StdioLaunch;
+use crate::process::ChildProcess;
+use crate::protocol::Lifecycle;
 
 /// How many bytes of a stdio server's stderr [`ConnectContext::new`] keeps.
 pub const DEFAULT_STDERR_CAPACITY: usize = 64 * 1024;
@@ -53,7 +51,7 @@ pub trait TransportPlugin: Send + Sync + fmt::Debug {
         if config.kind() == self.kind() {
             Ok(config.identity())
         } else {
-            Err(config.mismatch(self.kind()))
+            Err(ConnectError::mismatch(config, self.kind()))
         }
     }
 
@@ -62,7 +60,7 @@ pub trait TransportPlugin: Send + Sync + fmt::Debug {
     /// exchanged yet.
     ///
     /// Has no timeout of its own; see
-    /// [`TransportPluginExt::connect_and_initialize`].
+    /// [`TransportPluginExt::connect_and_initialize`](crate::TransportPluginExt::connect_and_initialize).
     ///
     /// # Cancel safety
     ///
@@ -93,9 +91,9 @@ pub struct ConnectContext {
     pub stderr_capacity: usize,
     /// What a stdio server runs, as admission resolved it. The stdio
     /// plugin executes exactly this and refuses to connect without it.
-    pub launch: Option<crate::StdioLaunch>,
+    pub launch: Option<StdioLaunch>,
     /// How the handshake agrees on a protocol revision.
-    pub lifecycle: crate::Lifecycle,
+    pub lifecycle: Lifecycle,
     /// The OAuth credentials file (`$CODEX_HOME/.credentials.json`): an
     /// HTTP server without a configured bearer token uses the login stored
     /// there for its name and URL.
@@ -118,7 +116,7 @@ impl ConnectContext {
             env,
             stderr_capacity: DEFAULT_STDERR_CAPACITY,
             launch: None,
-            lifecycle: crate::Lifecycle::default(),
+            lifecycle: Lifecycle::default(),
             credentials: None,
             credentials_url: None,
         }
@@ -126,7 +124,7 @@ impl ConnectContext {
 
     /// The same context with the launch a stdio server runs.
     #[must_use]
-    pub fn with_launch(mut self, launch: crate::StdioLaunch) -> Self {
+    pub fn with_launch(mut self, launch: StdioLaunch) -> Self {
         self.launch = Some(launch);
         self
     }
@@ -169,67 +167,3 @@ impl Connection {
         }
     }
 }
-
-/// A running, initialised MCP client.
-///
-/// # Drop
-///
-/// Dropping the client cancels rmcp's service loop; the transport is then
-/// dropped, which for stdio SIGKILLs the server's whole process group. To
-/// shut down and wait, call `client.service.close().await` (or
-/// `close_with_timeout`), which closes the transport: a stdio server gets
-/// EOF on stdin, a short grace period, and then its group is SIGKILLed.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct McpClient<H: ClientHandler = rmcp::model::ClientConfig> {
-    /// rmcp's running client: `service.peer()` sends requests,
-    /// `service.waiting()` resolves when the connection ends.
-    pub service: RunningService<RoleClient, H>,
-    /// The child process, for stdio servers: its pid, exit status and
-    /// stderr tail.
-    pub process: Option<ChildProcess>,
-    /// What the connection's guards saw (a message past the size limit,
-    /// notifications dropped).
-    pub health: crate::TransportHealth,
-}
-
-/// Conveniences for every [`TransportPlugin`].
-pub trait TransportPluginExt: TransportPlugin {
-    /// Connects and runs the MCP `initialize` handshake as
-    /// [`client_config`](crate::client_config) describes it (protocol
-    /// 2025-11-25, client `codex-mcp-client`), all within `timeout`.
-    ///
-    /// The same admission rule as for
-    /// [`connect`](TransportPlugin::connect) applies.
-    fn connect_and_initialize<'a>(
-        &'a self,
-        config: &'a TransportConfig,
-        ctx: &'a ConnectContext,
-        timeout: Duration,
-    ) -> impl Future<Output = Result<McpClient, ConnectError>> + Send + 'a {
-        self.connect_and_initialize_with(crate::client_config(), config, ctx, timeout)
-    }
-
-    /// Like [`connect_and_initialize`](Self::connect_and_initialize), with
-    /// a caller-supplied rmcp client handler (to receive notifications).
-    /// The handler's `get_info` decides what `initialize` sends; start from
-    /// [`client_config`](crate::client_config).
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the future kills a half-started stdio server's group.
-    fn connect_and_initialize_with<'a, H>(
-        &'a self,
-        handler: H,
-        config: &'a TransportConfig,
-        ctx: &'a ConnectContext,
-        timeout: Duration,
-    ) -> impl Future<Output = Result<McpClient<H>, ConnectError>> + Send + 'a
-    where
-        H: ClientHandler,
-    {
-        handshake::connect_and_initialize(self, handler, config, ctx, timeout)
-    }
-}
-
-impl<T: TransportPlugin + ?Sized> TransportPluginExt for T {}

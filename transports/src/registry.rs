@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use crate::config::{TransportConfig, TransportKind};
 use crate::error::ConnectError;
+use crate::handshake::{McpClient, TransportPluginExt};
 use crate::identity::Identity;
-use crate::plugin::{ConnectContext, Connection, McpClient, TransportPlugin, TransportPluginExt};
+use crate::plugin::{ConnectContext, Connection, TransportPlugin};
 use crate::sse::SsePlugin;
 use crate::stdio::StdioPlugin;
 use crate::streamable::StreamableHttpPlugin;
@@ -81,5 +82,41 @@ impl TransportRegistry {
         self.get(config.kind())?
             .connect_and_initialize(config, ctx, timeout)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StdioConfig;
+
+    #[test]
+    fn a_plugin_reports_the_identity_of_its_own_kind_only() {
+        let stdio = TransportConfig::Stdio(StdioConfig {
+            command: "srv".to_owned(),
+            args: vec!["--x".to_owned()],
+            env: BTreeMap::new(),
+            env_vars: Vec::new(),
+            cwd: None,
+        });
+        let registry = TransportRegistry::default();
+        for kind in TransportKind::ALL {
+            let plugin = registry.get(kind).expect("every kind is registered");
+            let got = plugin.identity(&stdio);
+            if kind == TransportKind::Stdio {
+                assert_eq!(got.ok(), Some(stdio.identity()));
+            } else {
+                assert!(
+                    matches!(
+                        got,
+                        Err(ConnectError::KindMismatch {
+                            plugin,
+                            config: TransportKind::Stdio,
+                        }) if plugin == kind
+                    ),
+                    "{kind}: {got:?}"
+                );
+            }
+        }
     }
 }

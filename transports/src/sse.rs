@@ -27,9 +27,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::boxed::BoxedTransport;
+use crate::client::{HttpClient, HttpError, media_type_is, sse_events, status_error};
 use crate::config::{HttpConfig, TransportConfig, TransportKind};
-use crate::error::{ConnectError, HttpError};
-use crate::http::{HttpClient, ServerHeaders, media_type_is, sse_events, status_error};
+use crate::error::ConnectError;
+use crate::headers::ServerHeaders;
 use crate::plugin::{ConnectContext, Connection, TransportPlugin};
 
 /// The largest event accepted on the stream.
@@ -64,7 +65,7 @@ fn sse_config(config: &TransportConfig) -> Result<&HttpConfig, ConnectError> {
     match config {
         TransportConfig::Sse(http) => Ok(http),
         TransportConfig::Stdio(_) | TransportConfig::StreamableHttp(_) => {
-            Err(config.mismatch(TransportKind::Sse))
+            Err(ConnectError::mismatch(config, TransportKind::Sse))
         }
     }
 }

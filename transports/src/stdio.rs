@@ -5,9 +5,7 @@
 //! its argv, cwd and exact environment, sandboxed when the launch says so,
 //! through `codex-sandbox`'s pre-exec route. It looks nothing up itself.
 //! The child runs in its own process group and carries a process tag.
-//! stderr is piped into a [`StderrTail`]. [`stdio_environment`] is how a
-//! launch's environment is usually built: first the [`PASSTHROUGH_ENV`]
-//! variables, then the config's `env_vars`, then its literal `env`.
+//! stderr is piped into a [`StderrTail`].
 //!
 //! # Drop
 //!
@@ -16,11 +14,10 @@
 //! exit, then SIGKILLs the whole tree; dropping it SIGKILLs the tree at
 //! once: the group, descendants that left it (`setsid`), and orphans of it
 //! that this process adopted as subreaper. A task reaps the group leader and publishes its exit
-//! status on [`ChildProcess`].
+//! status on its [`ChildProcess`].
 
-use std::collections::BTreeMap;
 use std::io;
-use std::process::{ExitStatus, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use codex_sandbox::{
@@ -33,30 +30,14 @@ use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use rmcp::transport::async_rw::AsyncRwTransport;
 use tokio::process::{ChildStdin, ChildStdout, Command};
-use tokio::sync::watch;
 
 use crate::boxed::BoxedTransport;
 use crate::config::{StdioConfig, TransportConfig, TransportKind};
 use crate::error::ConnectError;
 use crate::health::{MAX_MESSAGE_BYTES, TransportHealth};
 use crate::plugin::{ConnectContext, Connection, TransportPlugin};
+use crate::process::ChildProcess;
 use crate::stderr_tail::StderrTail;
-
-/// Variables copied from the parent environment into every stdio server's
-/// environment, when set there.
-pub const PASSTHROUGH_ENV: [&str; 11] = [
-    "HOME",
-    "LOGNAME",
-    "PATH",
-    "SHELL",
-    "USER",
-    "__CF_USER_TEXT_ENCODING",
-    "LANG",
-    "LC_ALL",
-    "TERM",
-    "TMPDIR",
-    "TZ",
-];
 
 /// How long closing the transport waits for the child to exit after its
 /// stdin is closed, before SIGKILLing its group.
@@ -88,50 +69,9 @@ pub(crate) fn stdio_config(config: &TransportConfig) -> Result<&StdioConfig, Con
     match config {
         TransportConfig::Stdio(stdio) => Ok(stdio),
         TransportConfig::StreamableHttp(_) | TransportConfig::Sse(_) => {
-            Err(config.mismatch(TransportKind::Stdio))
+            Err(ConnectError::mismatch(config, TransportKind::Stdio))
         }
     }
-}
-
-/// The environment a stdio server gets, built from the parent snapshot.
-///
-/// ```
-/// use std::collections::BTreeMap;
-/// use codex_transports::{StdioConfig, stdio_environment};
-///
-/// let parent = BTreeMap::from([
-///     ("PATH".to_owned(), "/bin".to_owned()),
-///     ("SECRET".to_owned(), "s".to_owned()),
-///     ("TOKEN".to_owned(), "t".to_owned()),
-/// ]);
-/// let config = StdioConfig {
-///     command: "srv".into(),
-///     args: vec![],
-///     env: BTreeMap::from([("PATH".to_owned(), "/opt/bin".to_owned())]),
-///     env_vars: vec!["TOKEN".into(), "UNSET".into()],
-///     cwd: None,
-/// };
-/// let env = stdio_environment(&config, &parent);
-/// assert_eq!(env.get("PATH").map(String::as_str), Some("/opt/bin"));
-/// assert_eq!(env.get("TOKEN").map(String::as_str), Some("t"));
-/// assert!(!env.contains_key("SECRET") && !env.contains_key("UNSET"));
-/// ```
-pub fn stdio_environment(
-    config: &StdioConfig,
-    parent: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    let mut env = BTreeMap::new();
-    let inherited = PASSTHROUGH_ENV
-        .iter()
-        .copied()
-        .chain(config.env_vars.iter().map(String::as_str));
-    for name in inherited {
-        if let Some(value) = parent.get(name) {
-            env.insert(name.to_owned(), value.clone());
-        }
-    }
-    env.extend(config.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-    env
 }
 
 /// A spawned stdio server before its transport is built: its pipes, its
@@ -295,81 +235,13 @@ pub(crate) async fn spawn(
 
     let tail = StderrTail::new(ctx.stderr_capacity);
     tokio::spawn(tail.clone().fill_from(stderr, ctx.server_name.clone()));
-    let (exit_tx, exit_rx) = watch::channel(None);
-    tokio::spawn(async move {
-        let status = child.wait().await.ok();
-        codex_sandbox::release_owned(pid);
-        exit_tx.send_replace(Some(status));
-    });
-
-    let process = ChildProcess {
-        pid,
-        tag: group.tag.clone(),
-        stderr: tail,
-        exit: exit_rx,
-    };
+    let process = ChildProcess::reaped(child, pid, group.tag.clone(), tail);
     Ok(Spawned {
         stdout,
         stdin,
         process,
         group,
     })
-}
-
-/// A running stdio server, as seen from outside its transport. Cheap to
-/// clone; dropping it does nothing.
-#[derive(Debug, Clone)]
-pub struct ChildProcess {
-    pid: u32,
-    tag: ProcessTag,
-    stderr: StderrTail,
-    exit: watch::Receiver<Option<Option<ExitStatus>>>,
-}
-
-impl ChildProcess {
-    /// The child's pid, which is also its process group id.
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
-    /// The process group id (equal to [`pid`](ChildProcess::pid)).
-    pub fn pgid(&self) -> u32 {
-        self.pid
-    }
-
-    /// The end of the child's stderr.
-    pub fn stderr(&self) -> &StderrTail {
-        &self.stderr
-    }
-
-    /// The group leader's exit status, once it has exited and been reaped.
-    /// `Some(None)` means waiting for it failed.
-    pub fn try_exit_status(&self) -> Option<Option<ExitStatus>> {
-        *self.exit.borrow()
-    }
-
-    /// Waits for the group leader to exit and returns its status (`None` if
-    /// waiting for it failed).
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe.
-    pub async fn exited(&self) -> Option<ExitStatus> {
-        let mut exit = self.exit.clone();
-        match exit.wait_for(Option::is_some).await {
-            Ok(status) => status.flatten(),
-            // The reaper task is gone (its runtime shut down).
-            Err(_) => None,
-        }
-    }
-
-    /// SIGKILLs the whole process tree now: the group, descendants that
-    /// left it, and orphans of it this process adopted. The transport still
-    /// has to be closed or dropped by its owner.
-    pub fn kill_group(&self) -> io::Result<()> {
-        self.tag.kill(self.pid);
-        Ok(())
-    }
 }
 
 /// SIGKILLs the server's process tree when dropped (see

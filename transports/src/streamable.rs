@@ -30,9 +30,10 @@ use rmcp::transport::streamable_http_client::{
 use sse_stream::Sse;
 
 use crate::boxed::BoxedTransport;
+use crate::client::{HttpClient, HttpError, media_type_is, read_body, sse_events};
 use crate::config::{HttpConfig, TransportConfig, TransportKind};
-use crate::error::{ConnectError, HttpError};
-use crate::http::{HttpClient, ServerHeaders, media_type_is, read_body, sse_events};
+use crate::error::ConnectError;
+use crate::headers::ServerHeaders;
 use crate::oauth::{Challenge, CredentialStore, OAuthBearer};
 use crate::plugin::{ConnectContext, Connection, TransportPlugin};
 
@@ -115,9 +116,10 @@ impl TransportPlugin for StreamableHttpPlugin {
 fn http_config(config: &TransportConfig) -> Result<&HttpConfig, ConnectError> {
     match config {
         TransportConfig::StreamableHttp(http) => Ok(http),
-        TransportConfig::Stdio(_) | TransportConfig::Sse(_) => {
-            Err(config.mismatch(TransportKind::StreamableHttp))
-        }
+        TransportConfig::Stdio(_) | TransportConfig::Sse(_) => Err(ConnectError::mismatch(
+            config,
+            TransportKind::StreamableHttp,
+        )),
     }
 }
 

@@ -33,9 +33,8 @@ use codex_transports::{
 };
 
 use super::launch::{LaunchContext, Resolved, canonical_dir, env_is_denied, resolve, search_path};
-use super::requirements::{
-    AllowRule, RequirementSource, Requirements, RequirementsLayer, RuleIdentity, RuleName,
-};
+use super::requirements::{AllowRule, Requirements, RequirementsLayer, RuleIdentity, RuleName};
+use super::source::RequirementSource;
 use super::tools::{FilterOrigin, ToolFilter, ToolRules};
 use crate::config::{McpServerConfig, SandboxMode};
 
@@ -433,7 +432,7 @@ pub fn admit(
 
 /// The stricter of two sandbox demands: read-only over workspace-write over
 /// none. Anything looser than read-only or workspace-write counts as none.
-pub fn stricter(a: Option<SandboxMode>, b: Option<SandboxMode>) -> Option<SandboxMode> {
+pub(crate) fn stricter(a: Option<SandboxMode>, b: Option<SandboxMode>) -> Option<SandboxMode> {
     let rank = |mode: Option<SandboxMode>| match mode {
         Some(SandboxMode::ReadOnly) => 2,
         Some(SandboxMode::WorkspaceWrite) => 1,

@@ -50,7 +50,7 @@ pub struct AllowedSet<T> {
 }
 
 /// Intersects one setting across layers; `Ok(None)` when no layer sets it.
-pub fn allowed_set<T: Copy + PartialEq>(
+pub(crate) fn allowed_set<T: Copy + PartialEq>(
     requirements: &Requirements,
     field: &'static str,
     get: impl Fn(&RequirementsLayer) -> Option<&Vec<T>>,
@@ -118,7 +118,7 @@ pub fn apply_requirements(
 }
 
 /// The server map as a [`Constrained`] whose normalizer re-admits entries.
-pub fn constrain_servers(
+pub(crate) fn constrain_servers(
     servers: &BTreeMap<String, McpServerConfig>,
     requirements: &Requirements,
     context: &LaunchContext,

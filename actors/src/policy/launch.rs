@@ -181,7 +181,7 @@ const DENIED_ENV: &[&str] = &[
 ];
 
 /// Whether setting `var` could change what an allowed program runs.
-pub fn env_is_denied(var: &str) -> bool {
+pub(crate) fn env_is_denied(var: &str) -> bool {
     let upper = var.to_ascii_uppercase();
     DENIED_ENV
         .iter()

@@ -377,7 +377,7 @@ pub fn render_lock(pins: &BTreeMap<String, BTreeMap<String, LockedTool>>) -> Str
 
 /// The parts of a tool's JSON (as MCP lists it) that its pin covers,
 /// canonical.
-pub fn tool_definition(tool: &Value) -> Value {
+pub(crate) fn tool_definition(tool: &Value) -> Value {
     let mut out = Map::new();
     for key in DEFINITION_KEYS {
         if let Some(value) = tool.get(key).filter(|v| !v.is_null()) {

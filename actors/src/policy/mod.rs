@@ -15,30 +15,33 @@ mod lock;
 mod matcher;
 mod requirements;
 mod schema;
+mod source;
 mod tools;
 
+pub(crate) use admit::stricter;
 pub use admit::{
-    Admission, DisabledReason, LaunchError, PolicyCause, RuleFamily, RuleMatch, admit, stricter,
+    Admission, DisabledReason, LaunchError, PolicyCause, RuleFamily, RuleMatch, admit,
 };
 pub use constrained::{Constrained, ConstraintError};
 pub use decision::{AuditEvent, StopReason, audit};
 pub use effective::{
-    AllowedSet, EffectiveConfig, McpServer, McpServers, allowed_set, apply_requirements,
-    constrain_servers, fallback_warning,
+    AllowedSet, EffectiveConfig, McpServer, McpServers, apply_requirements, fallback_warning,
 };
-pub use launch::{
-    DEFAULT_SEARCH_PATH, LaunchContext, env_is_denied, resolve_program_for, search_path,
-};
+pub(crate) use effective::{allowed_set, constrain_servers};
+pub use launch::{DEFAULT_SEARCH_PATH, LaunchContext, resolve_program_for, search_path};
+pub(crate) use lock::tool_definition;
 pub use lock::{
     LOCK_FILE, LockError, LockOrigin, LockState, LockedTool, ToolLock, Withheld, WithheldTool,
-    canonical, digest, render_lock, tool_definition, tool_locks,
+    canonical, digest, render_lock, tool_locks,
 };
 pub use matcher::{Pattern, UrlMatcher, ValueMatcher};
 pub use requirements::{
-    AllowRule, DenyRule, LoadedRequirements, REQUIREMENTS_BASE64_ENV, REQUIREMENTS_FILE_ENV,
-    RequirementSource, Requirements, RequirementsError, RequirementsLayer, RequirementsSources,
-    Residency, RuleIdentity, RuleName, SYSTEM_REQUIREMENTS_FILE, load_requirements,
-    parse_requirements,
+    AllowRule, DenyRule, LoadedRequirements, Requirements, RequirementsError, RequirementsLayer,
+    Residency, RuleIdentity, RuleName, load_requirements, parse_requirements,
 };
 pub use schema::requirements_schema;
+pub use source::{
+    REQUIREMENTS_BASE64_ENV, REQUIREMENTS_FILE_ENV, RequirementSource, RequirementsSources,
+    SYSTEM_REQUIREMENTS_FILE,
+};
 pub use tools::{FilterOrigin, ToolFilter, ToolRefusal, ToolRules};

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use super::requirements::RequirementSource;
+use super::source::RequirementSource;
 
 /// `enabled_tools` and `disabled_tools` of one place.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

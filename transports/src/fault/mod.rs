@@ -37,8 +37,8 @@ use crate::config::{TransportConfig, TransportKind};
 use crate::error::ConnectError;
 use crate::identity::CanonicalUrl;
 use crate::plugin::{ConnectContext, Connection, TransportPlugin};
+use crate::process::ChildProcess;
 use crate::registry::TransportRegistry;
-use crate::stdio::ChildProcess;
 
 /// The largest message either side accepts (rmcp's line limit for stdio,
 /// its event limit for SSE); [`Fault::Oversize`] sends one byte more.
@@ -365,7 +365,7 @@ impl TransportPlugin for FaultPlugin {
     ) -> BoxFuture<'a, Result<Connection, ConnectError>> {
         async move {
             if config.kind() != self.kind {
-                return Err(config.mismatch(self.kind));
+                return Err(ConnectError::mismatch(config, self.kind));
             }
             if let Some(delay) = self.injector.take_slow_start(&ctx.server_name) {
                 tokio::time::sleep(delay).await;

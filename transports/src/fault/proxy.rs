@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::{Fault, MESSAGE_LIMIT};
-use crate::http::HttpClient;
+use crate::client::HttpClient;
 
 /// Says which fault, if any, the request with this method and body gets.
 pub type Decider = Arc<dyn Fn(&Method, &[u8]) -> Option<Fault> + Send + Sync>;

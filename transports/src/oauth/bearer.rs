@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::discovery::AuthServer;
 use super::store::{CredentialStore, StoreError, StoredCredential};
 use super::{OAuth, OAuthError};
-use crate::http::HttpClient;
+use crate::client::HttpClient;
 
 /// How long before it expires an access token is refreshed (as Codex).
 const REFRESH_MARGIN: Duration = Duration::from_secs(30);

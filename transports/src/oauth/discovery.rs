@@ -205,23 +205,9 @@ impl OAuth {
             let Some(doc) = self.get_json(url).await? else {
                 continue;
             };
-            let Some(resource) = doc.get("resource").and_then(Value::as_str) else {
-                continue;
-            };
-            if !resource_covers(resource, server) {
-                return Err(OAuthError::ResourceMismatch {
-                    resource: resource.to_owned(),
-                    server: server.to_owned(),
-                });
+            if let Some(found) = ProtectedResource::from_document(&doc, server, url)? {
+                return Ok(found);
             }
-            let authorization_servers =
-                strings(doc.get("authorization_servers")).unwrap_or_default();
-            return Ok(ProtectedResource {
-                resource: resource.to_owned(),
-                authorization_servers,
-                scopes_supported: strings(doc.get("scopes_supported")),
-                url: url.clone(),
-            });
         }
         Err(OAuthError::NoResourceMetadata {
             tried: candidates.join(", "),
@@ -258,53 +244,95 @@ impl OAuth {
             let Some(doc) = self.get_json(url).await? else {
                 continue;
             };
-            let found = doc
-                .get("issuer")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if found != issuer {
-                return Err(OAuthError::IssuerMismatch {
-                    expected: issuer.to_owned(),
-                    found: found.to_owned(),
-                });
-            }
-            let endpoint = |key: &str| {
-                doc.get(key)
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .ok_or_else(|| OAuthError::Invalid {
-                        url: url.clone(),
-                        reason: format!("no {key}"),
-                    })
-            };
-            let pkce = strings(doc.get("code_challenge_methods_supported")).unwrap_or_default();
-            if !pkce.iter().any(|m| m == "S256") {
-                return Err(OAuthError::NoPkce {
-                    issuer: issuer.to_owned(),
-                });
-            }
-            return Ok(AuthServer {
-                issuer: found.to_owned(),
-                authorization_endpoint: endpoint("authorization_endpoint")?,
-                token_endpoint: endpoint("token_endpoint")?,
-                registration_endpoint: endpoint("registration_endpoint").ok(),
-                scopes_supported: strings(doc.get("scopes_supported")),
-                token_endpoint_auth_methods: strings(
-                    doc.get("token_endpoint_auth_methods_supported"),
-                ),
-                client_id_metadata_documents: doc
-                    .get("client_id_metadata_document_supported")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-                iss_parameter_supported: doc
-                    .get("authorization_response_iss_parameter_supported")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-            });
+            return AuthServer::from_document(&doc, issuer, url);
         }
         Err(OAuthError::NoServerMetadata {
             issuer: issuer.to_owned(),
             tried: candidates.join(", "),
+        })
+    }
+}
+
+impl ProtectedResource {
+    /// The metadata in `doc`, read at `url`, for `server`: `None` when it
+    /// has no `resource`.
+    ///
+    /// # Errors
+    ///
+    /// A resource that does not cover `server`.
+    pub fn from_document(
+        doc: &Value,
+        server: &str,
+        url: &str,
+    ) -> Result<Option<ProtectedResource>, OAuthError> {
+        let Some(resource) = doc.get("resource").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        if !resource_covers(resource, server) {
+            return Err(OAuthError::ResourceMismatch {
+                resource: resource.to_owned(),
+                server: server.to_owned(),
+            });
+        }
+        Ok(Some(ProtectedResource {
+            resource: resource.to_owned(),
+            authorization_servers: strings(doc.get("authorization_servers")).unwrap_or_default(),
+            scopes_supported: strings(doc.get("scopes_supported")),
+            url: url.to_owned(),
+        }))
+    }
+}
+
+impl AuthServer {
+    /// The authorization server metadata in `doc`, read at `url`, for
+    /// `issuer`.
+    ///
+    /// # Errors
+    ///
+    /// An issuer that differs from `issuer`, no PKCE S256, or a missing
+    /// endpoint.
+    pub fn from_document(doc: &Value, issuer: &str, url: &str) -> Result<AuthServer, OAuthError> {
+        let url = url.to_owned();
+        let found = doc
+            .get("issuer")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if found != issuer {
+            return Err(OAuthError::IssuerMismatch {
+                expected: issuer.to_owned(),
+                found: found.to_owned(),
+            });
+        }
+        let endpoint = |key: &str| {
+            doc.get(key)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| OAuthError::Invalid {
+                    url: url.clone(),
+                    reason: format!("no {key}"),
+                })
+        };
+        let pkce = strings(doc.get("code_challenge_methods_supported")).unwrap_or_default();
+        if !pkce.iter().any(|m| m == "S256") {
+            return Err(OAuthError::NoPkce {
+                issuer: issuer.to_owned(),
+            });
+        }
+        Ok(AuthServer {
+            issuer: found.to_owned(),
+            authorization_endpoint: endpoint("authorization_endpoint")?,
+            token_endpoint: endpoint("token_endpoint")?,
+            registration_endpoint: endpoint("registration_endpoint").ok(),
+            scopes_supported: strings(doc.get("scopes_supported")),
+            token_endpoint_auth_methods: strings(doc.get("token_endpoint_auth_methods_supported")),
+            client_id_metadata_documents: doc
+                .get("client_id_metadata_document_supported")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            iss_parameter_supported: doc
+                .get("authorization_response_iss_parameter_supported")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         })
     }
 }

@@ -46,7 +46,7 @@ pub use store::{CREDENTIALS_FILE, CredentialStore, StoreError, StoredCredential}
 
 pub(crate) use bearer::OAuthBearer;
 
-use crate::http::HttpClient;
+use crate::client::HttpClient;
 
 /// The most a metadata or token answer may weigh.
 const MAX_BODY: usize = 1024 * 1024;
@@ -203,7 +203,7 @@ impl OAuth {
                 .await
                 .map_err(|err| failed(err.to_string()))?;
             let (parts, body) = response.into_parts();
-            let (bytes, _) = crate::http::read_body(body, MAX_BODY)
+            let (bytes, _) = crate::client::read_body(body, MAX_BODY)
                 .await
                 .map_err(|err| failed(err.to_string()))?;
             Ok(http::Response::from_parts(parts, bytes))

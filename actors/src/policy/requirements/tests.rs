@@ -3,6 +3,7 @@
 
 use super::*;
 use expect_test::{Expect, expect};
+use std::path::Path;
 
 #[track_caller]
 fn check(text: &str, expect: Expect) {

@@ -1,17 +1,19 @@
-//! Our HTTP stack (hyper + rustls) and the request headers shared by the
-//! streamable HTTP and legacy SSE plugins.
+//! Our HTTP client (hyper + rustls), shared by the MCP HTTP transports,
+//! OAuth and the model stream, and [`HttpError`], what it reports.
 //!
 //! Redirects are never followed. A 3xx answer becomes
 //! [`HttpError::Redirect`], which says whether the target was on another
 //! origin; following even a same-origin redirect would re-send the bearer
 //! token to a URL the policy did not match, so we refuse both.
+//!
+//! This module knows nothing of MCP: the per-server headers are
+//! `headers.rs`'s.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, HeaderName, HeaderValue, LOCATION, USER_AGENT};
-use http::{HeaderMap, Request, Response, StatusCode};
+use http::header::{HeaderValue, LOCATION};
+use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
@@ -19,102 +21,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::config::HttpConfig;
-use crate::error::{ConnectError, HeaderProblem, HttpError};
-use crate::plugin::ConnectContext;
-
 /// The `User-Agent` we send.
 pub const USER_AGENT_VALUE: &str = concat!("codex-mcp-client/", env!("CARGO_PKG_VERSION"));
-
-/// Headers the MCP transports set themselves; config may not override them.
-const RESERVED_HEADERS: [&str; 5] = [
-    "accept",
-    "content-type",
-    "mcp-session-id",
-    "last-event-id",
-    "host",
-];
-
-/// The resolved per-server headers: the configured ones plus the bearer
-/// token, if any.
-#[derive(Clone)]
-pub(crate) struct ServerHeaders {
-    /// `http_headers` and the set `env_http_headers`, plus `User-Agent`.
-    pub(crate) custom: HeaderMap,
-    /// The bearer token, without the `Bearer ` prefix.
-    pub(crate) bearer: Option<String>,
-}
-
-impl std::fmt::Debug for ServerHeaders {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Header values may be secrets.
-        f.debug_struct("ServerHeaders")
-            .field("custom", &self.custom.keys().collect::<Vec<_>>())
-            .field("bearer", &self.bearer.as_ref().map(|_| "***"))
-            .finish()
-    }
-}
-
-impl ServerHeaders {
-    /// Resolves `config`'s headers against the environment snapshot.
-    pub(crate) fn resolve(config: &HttpConfig, ctx: &ConnectContext) -> Result<Self, ConnectError> {
-        let env = &ctx.env;
-        let bearer = match &config.bearer_token_env_var {
-            None => None,
-            Some(var) => {
-                Some(
-                    non_blank(env, var).ok_or_else(|| ConnectError::MissingBearerToken {
-                        server: ctx.server_name.clone(),
-                        var: var.clone(),
-                    })?,
-                )
-            }
-        };
-        let mut custom = HeaderMap::new();
-        custom.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        let from_env = config
-            .env_http_headers
-            .iter()
-            .filter_map(|(name, var)| non_blank(env, var).map(|value| (name, value)));
-        let literal = config.http_headers.iter().map(|(k, v)| (k, v.clone()));
-        for (name, value) in literal.chain(from_env) {
-            let problem = |reason| ConnectError::InvalidHeader {
-                server: ctx.server_name.clone(),
-                name: name.clone(),
-                reason,
-            };
-            let header = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| problem(HeaderProblem::InvalidName))?;
-            if RESERVED_HEADERS.contains(&header.as_str()) {
-                return Err(problem(HeaderProblem::Reserved));
-            }
-            let value = HeaderValue::from_str(value.trim())
-                .map_err(|_| problem(HeaderProblem::InvalidValue))?;
-            custom.insert(header, value);
-        }
-        Ok(ServerHeaders { custom, bearer })
-    }
-
-    /// Adds these headers to `request`. The bearer token wins over a
-    /// configured `Authorization` header.
-    pub(crate) fn apply(&self, headers: &mut HeaderMap) {
-        for (name, value) in &self.custom {
-            headers.insert(name.clone(), value.clone());
-        }
-        if let Some(token) = &self.bearer
-            && let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {token}"))
-        {
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
-        }
-    }
-}
-
-fn non_blank(env: &BTreeMap<String, String>, var: &str) -> Option<String> {
-    env.get(var)
-        .filter(|value| !value.trim().is_empty())
-        .cloned()
-}
 
 /// How long establishing a TCP connection may take.
 pub(crate) const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -299,83 +207,82 @@ impl EventSize {
     }
 }
 
+/// An HTTP exchange failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// Connecting or sending failed.
+    #[error("{}", request_cause(.0))]
+    Request(#[source] hyper_util::client::legacy::Error),
+    /// Reading the response body failed.
+    #[error("reading the response failed: {0}")]
+    Body(#[source] hyper::Error),
+    /// The request could not be built (for example, a bad URL).
+    #[error("invalid request: {0}")]
+    Build(#[source] http::Error),
+    /// A message could not be serialised.
+    #[error("invalid JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    /// The server redirected; redirects are never followed.
+    #[error("{} (HTTP {status}) to `{location}`", if *cross_origin { "refused a cross-origin redirect" } else { "refused a redirect" })]
+    Redirect {
+        /// The 3xx status.
+        status: u16,
+        /// The `Location`, resolved against the request URL.
+        location: String,
+        /// Whether the target is on another origin.
+        cross_origin: bool,
+    },
+    /// The server answered with an unexpected status.
+    #[error("unexpected HTTP status {status}: {body}")]
+    Status {
+        /// The status code.
+        status: u16,
+        /// The start of the body, for diagnosis.
+        body: String,
+    },
+    /// The response had an unexpected `Content-Type`.
+    #[error("unexpected content type {0:?}")]
+    ContentType(Option<String>),
+    /// One server-sent event was larger than the limit.
+    #[error("a server-sent event exceeded {limit} bytes")]
+    EventTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The transport was closed.
+    #[error("the transport is closed")]
+    Closed,
+}
+
+/// What went wrong with a request, in words: "connection refused",
+/// "connection timed out", "dns error: ...", from the innermost cause.
+fn request_cause(err: &hyper_util::client::legacy::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    let mut innermost = None;
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return "connection refused".to_owned(),
+                std::io::ErrorKind::TimedOut => return "connection timed out".to_owned(),
+                std::io::ErrorKind::ConnectionReset => return "connection reset".to_owned(),
+                _ => {}
+            }
+        }
+        innermost = Some(cause);
+        source = cause.source();
+    }
+    match innermost {
+        Some(cause) if err.is_connect() => format!("cannot connect: {cause}"),
+        Some(cause) => cause.to_string(),
+        None if err.is_connect() => "cannot connect".to_owned(),
+        None => err.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ctx(env: &[(&str, &str)]) -> ConnectContext {
-        let env = env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        ConnectContext::new("docs", "/", env)
-    }
-
-    fn config() -> HttpConfig {
-        HttpConfig {
-            url: "http://127.0.0.1/mcp".to_owned(),
-            canonical_url: crate::CanonicalUrl::parse("http://127.0.0.1/mcp").expect("valid"),
-            bearer_token_env_var: None,
-            http_headers: BTreeMap::new(),
-            env_http_headers: BTreeMap::new(),
-        }
-    }
-
-    #[test]
-    fn missing_or_blank_bearer_token_names_variable_and_server() {
-        let mut config = config();
-        config.bearer_token_env_var = Some("DOCS_TOKEN".to_owned());
-        for env in [&[][..], &[("DOCS_TOKEN", "  ")][..]] {
-            let error = ServerHeaders::resolve(&config, &ctx(env)).expect_err("must fail");
-            let message = error.to_string();
-            assert!(
-                message.contains("DOCS_TOKEN") && message.contains("`docs`"),
-                "{message}"
-            );
-        }
-        let headers =
-            ServerHeaders::resolve(&config, &ctx(&[("DOCS_TOKEN", "tok")])).expect("resolves");
-        assert_eq!(headers.bearer.as_deref(), Some("tok"));
-    }
-
-    #[test]
-    fn env_headers_only_when_set_and_non_blank() {
-        let mut config = config();
-        config
-            .http_headers
-            .insert("X-Static".to_owned(), "s".to_owned());
-        config
-            .env_http_headers
-            .insert("X-Set".to_owned(), "SET".to_owned());
-        config
-            .env_http_headers
-            .insert("X-Blank".to_owned(), "BLANK".to_owned());
-        config
-            .env_http_headers
-            .insert("X-Unset".to_owned(), "UNSET".to_owned());
-        let headers = ServerHeaders::resolve(&config, &ctx(&[("SET", "v"), ("BLANK", " ")]))
-            .expect("resolves");
-        let names: Vec<&str> = headers.custom.keys().map(HeaderName::as_str).collect();
-        assert_eq!(names, ["user-agent", "x-static", "x-set"]);
-    }
-
-    #[test]
-    fn reserved_and_invalid_headers_are_refused() {
-        for (name, value, problem) in [
-            ("Mcp-Session-Id", "x", HeaderProblem::Reserved),
-            ("bad name", "x", HeaderProblem::InvalidName),
-            ("X-Ok", "a\nb", HeaderProblem::InvalidValue),
-        ] {
-            let mut config = config();
-            config
-                .http_headers
-                .insert(name.to_owned(), value.to_owned());
-            match ServerHeaders::resolve(&config, &ctx(&[])) {
-                Err(ConnectError::InvalidHeader { reason, .. }) => assert_eq!(reason, problem),
-                other => panic!("{name}: unexpected {other:?}"),
-            }
-        }
-    }
 
     #[test]
     fn event_size_resets_on_blank_lines() {
