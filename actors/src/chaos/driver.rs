@@ -306,8 +306,12 @@ pub async fn run_chaos(
     });
 
     let started = Instant::now();
+    // The incarnations process faults ended (server, pid): the report
+    // waits until each was followed by another, or the server failed.
+    let ended: Arc<Mutex<Vec<(String, u32)>>> = Arc::default();
     let apply = {
         let injector = injector.clone();
+        let ended = Arc::clone(&ended);
         let fired = Arc::clone(&fired);
         let skipped = Arc::clone(&skipped);
         let progress = progress.clone();
@@ -320,7 +324,14 @@ pub async fn run_chaos(
                 let outcome = match &fault.action {
                     Applied::Process(process) => injector
                         .process(&fault.target, process)
-                        .map(|_| ())
+                        .map(|pid| {
+                            if ends_incarnation(process) {
+                                ended
+                                    .lock()
+                                    .unwrap_or_else(PoisonError::into_inner)
+                                    .push((fault.target.clone(), pid));
+                            }
+                        })
                         .map_err(|err| err.to_string()),
                     Applied::SlowStart(delay) => {
                         injector.slow_start(&fault.target, *delay);
@@ -488,10 +499,34 @@ pub async fn run_chaos(
     // ready, or failed for good.
     tokio::time::sleep(options.settle).await;
     let _ = tokio::time::timeout(options.call_deadline + SLACK, session.wait_startup()).await;
-    let finals: BTreeMap<String, &'static str> = session
-        .statuses()
-        .await
-        .map_err(|_| ChaosError::Stopped)?
+    // Every incarnation a fault ended must have been followed by another
+    // (or its server must have failed for good) before the report is read.
+    let ended: Vec<(String, u32)> = ended.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let deadline = Instant::now() + options.call_deadline + options.settle + SLACK;
+    let statuses = loop {
+        let statuses = session.statuses().await.map_err(|_| ChaosError::Stopped)?;
+        let settled = ended.iter().all(|(server, pid)| {
+            statuses
+                .iter()
+                .find(|s| &s.name == server)
+                .is_none_or(|s| match s.state {
+                    ServerState::Ready { .. } => s.pid != Some(*pid),
+                    ServerState::Failed(_) | ServerState::Disabled(_) => true,
+                    _ => false,
+                })
+        });
+        if settled || Instant::now() >= deadline {
+            break statuses;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // Restarts from the servers' own incarnation numbers: nothing a lagging
+    // event channel skipped is missed.
+    let incarnations: BTreeMap<String, u64> = statuses
+        .iter()
+        .filter_map(|s| Some((s.name.clone(), s.incarnation?)))
+        .collect();
+    let finals: BTreeMap<String, &'static str> = statuses
         .into_iter()
         .map(|status| {
             let state = match status.state {
@@ -516,11 +551,16 @@ pub async fn run_chaos(
                 .map(|d| d.as_millis() as u64)
                 .collect();
             recoveries.sort_unstable();
+            // The last incarnation that became ready is number N: N - 1
+            // restarts (the events' count when it never did).
+            let restarts = incarnations
+                .get(name)
+                .map_or(stats.restarts, |n| n.saturating_sub(1).max(stats.restarts));
             (
                 name.clone(),
                 json!({
                     "state": finals.get(name).copied().unwrap_or("unknown"),
-                    "restarts": stats.restarts,
+                    "restarts": restarts,
                     "escalated": stats.escalated,
                     "recover_ms": {
                         "p50": percentile(&recoveries, 50),
@@ -546,6 +586,13 @@ pub async fn run_chaos(
             .clone(),
         wall,
     })
+}
+
+/// Whether a process fault ends the server's incarnation (a restart must
+/// follow).
+fn ends_incarnation(fault: &codex_transports::fault::ProcessFault) -> bool {
+    use codex_transports::fault::ProcessFault;
+    !matches!(fault, ProcessFault::StderrFlood { .. })
 }
 
 /// The `p`th percentile (nearest rank) of sorted `values`, if any.

@@ -685,3 +685,31 @@ async fn a_slow_first_byte_waits_up_to_the_idle_timeout_and_no_longer() {
     assert!(errors[0].contains("no response"), "{errors:?}");
     assert_eq!(events.last().expect("events")["type"], "turn.completed");
 }
+
+#[test]
+fn the_report_counts_every_restart_every_time() {
+    // A kill every 40 calls over 400 calls: the last at call 400, as the
+    // load ends. The report must count each one, run after run.
+    let env = TestEnv::new();
+    env.write_config(&server_config(Transport::Stdio, None));
+    let plan = "seed = 7\n[[workload]]\nserver = \"s\"\ntool = \"echo\"\nargs = { text = \"x\" }\n\
+                [[fault]]\ntarget = \"s\"\nwhen = { every_calls = 40 }\naction = \"kill\"\n";
+    for run_number in 0..6 {
+        let (run, report, tagged) = chaos(&env, plan, &["--calls", "400", "--concurrency", "2"]);
+        assert_eq!(run.code, 0, "run {run_number}: {}", run.transcript());
+        let kills = report["injected"].as_array().map_or(0, |faults| {
+            faults.iter().filter(|f| f["action"] == "kill").count()
+        });
+        // A kill that finds the server restarting is skipped (and said).
+        assert!(kills >= 2, "run {run_number}: {report:#}");
+        assert_eq!(
+            report["servers"]["s"]["restarts"], kills,
+            "run {run_number}: {report:#}"
+        );
+        assert_eq!(
+            report["servers"]["s"]["state"], "ready",
+            "run {run_number}: {report:#}"
+        );
+        assert_eq!(tagged, 0);
+    }
+}
