@@ -381,7 +381,7 @@ async fn run_turn(
     let mut items = Vec::new();
     let mut lines = Vec::new();
     let mut on_event = |event: TurnEvent| {
-        items.push(crate::exec::jsonl::event(&event));
+        items.extend(crate::exec::jsonl::event(&event));
         if let TurnEvent::ItemCompleted(item) = &event {
             lines.push(match &item.details {
                 ItemDetails::McpToolCall {

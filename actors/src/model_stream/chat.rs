@@ -204,20 +204,26 @@ impl ChatAccumulator {
         else {
             return Vec::new();
         };
+        let mut events = Vec::new();
         if let Some(delta) = choice.get("delta") {
+            let before = self.text.len();
             self.absorb(delta);
+            if self.text.len() > before {
+                events.push(WireEvent::TextDelta(self.text[before..].to_owned()));
+            }
         }
         match choice.get("finish_reason").and_then(Value::as_str) {
             Some("length") => {
                 self.finished = true;
-                vec![WireEvent::Failed {
+                events.push(WireEvent::Failed {
                     code: Some("context_length_exceeded".to_owned()),
                     message: "the model stopped at its output length limit".to_owned(),
-                }]
+                });
+                events
             }
             // A usage chunk may still follow; items go out on `[DONE]` or
             // at the end of the stream.
-            Some(_) | None => Vec::new(),
+            Some(_) | None => events,
         }
     }
 

@@ -37,6 +37,9 @@ pub struct RetryPolicy {
 /// A stream event the machine acts on, from either wire API.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WireEvent {
+    /// Text of the answer, as it arrives (shown live; the complete message
+    /// comes as an item).
+    TextDelta(String),
     /// An output item is complete.
     ItemDone(ResponseItem),
     /// The response is complete.
@@ -141,6 +144,9 @@ impl Machine {
             (Phase::Sent, Input::Event(WireEvent::ItemDone(item))) => {
                 self.items.push(item);
                 Vec::new()
+            }
+            (Phase::Sent, Input::Event(WireEvent::TextDelta(text))) => {
+                vec![Effect::Report(StreamEvent::Delta(text))]
             }
             (Phase::Sent, Input::Event(WireEvent::Completed { id, usage })) => {
                 self.phase = Phase::Done;

@@ -142,6 +142,9 @@ pub enum StreamEvent {
         /// What went wrong.
         error: ModelError,
     },
+    /// Answer text as it arrives (for a live view; not part of the
+    /// history until the item is complete).
+    Delta(String),
     /// The response, complete.
     Completed(ModelResponse),
     /// The request failed for good.

@@ -78,10 +78,13 @@ fn reasons(model: &str) -> bool {
 }
 
 /// The event in one SSE `data:` payload, or `None` for events that change
-/// nothing (deltas, `response.created`, keep-alives, unparsable data).
+/// nothing (`response.created`, keep-alives, unparsable data).
 pub fn parse_responses_event(data: &str) -> Option<WireEvent> {
     let event: Value = serde_json::from_str(data).ok()?;
     match event.get("type")?.as_str()? {
+        "response.output_text.delta" => Some(WireEvent::TextDelta(
+            event.get("delta")?.as_str()?.to_owned(),
+        )),
         "response.output_item.done" => Some(WireEvent::ItemDone(ResponseItem::from_value(
             event.get("item")?.clone(),
         ))),
@@ -237,6 +240,10 @@ mod tests {
         );
         assert_eq!(
             parse_responses_event(r#"{"type":"response.output_text.delta","delta":"x"}"#),
+            Some(WireEvent::TextDelta("x".to_owned()))
+        );
+        assert_eq!(
+            parse_responses_event(r#"{"type":"response.reasoning_text.delta","delta":"x"}"#),
             None
         );
         assert_eq!(parse_responses_event("not json"), None);

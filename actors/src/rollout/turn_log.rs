@@ -89,9 +89,11 @@ impl TurnLog {
                 "type": "error",
                 "message": message,
             }))],
-            TurnEvent::TurnStarted | TurnEvent::ItemStarted(_) | TurnEvent::Error { .. } => {
-                Vec::new()
-            }
+            // Deltas are a live view; the completed message is recorded.
+            TurnEvent::TurnStarted
+            | TurnEvent::ItemStarted(_)
+            | TurnEvent::TextDelta { .. }
+            | TurnEvent::Error { .. } => Vec::new(),
         }
     }
 

@@ -124,6 +124,8 @@ struct Entry {
     tools: Vec<ToolInfo>,
     withheld: Vec<WithheldTool>,
     pid: Option<u32>,
+    /// The incarnation that became ready last.
+    incarnation: Option<u64>,
     protocol_version: Option<String>,
     last_failure: Option<String>,
     /// The current start has had an outcome (ready, failed or refused).
@@ -141,6 +143,7 @@ impl Entry {
             tools: Vec::new(),
             withheld: Vec::new(),
             pid: None,
+            incarnation: None,
             protocol_version: None,
             last_failure: None,
             tried: false,
@@ -210,6 +213,7 @@ impl Machine {
                 tools: entry.tools.clone(),
                 withheld: entry.withheld.clone(),
                 pid: entry.pid,
+                incarnation: entry.incarnation,
                 protocol_version: entry.protocol_version.clone(),
             })
             .collect()
@@ -386,9 +390,11 @@ impl Machine {
                     elapsed,
                     pid,
                     protocol_version,
+                    incarnation,
                     ..
                 } => {
                     entry.state = ServerState::Ready { elapsed: *elapsed };
+                    entry.incarnation = Some(*incarnation);
                     entry.tools = tools.clone();
                     entry.withheld = withheld.clone();
                     entry.pid = *pid;

@@ -150,6 +150,9 @@ pub struct ServerStatus {
     pub withheld: Vec<WithheldTool>,
     /// The live process (and process group leader), for a ready stdio server.
     pub pid: Option<u32>,
+    /// The number of the incarnation that became ready last (1 for the
+    /// first start): `incarnation - 1` restarts succeeded.
+    pub incarnation: Option<u64>,
     /// The protocol revision agreed with a ready server.
     pub protocol_version: Option<String>,
 }

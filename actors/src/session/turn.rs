@@ -636,7 +636,7 @@ impl Session {
                 Err(_) => return vec![Input::StreamLost],
             };
             while let Some(event) = rx.recv().await {
-                if matches!(event, StreamEvent::Retrying { .. }) {
+                if matches!(event, StreamEvent::Retrying { .. } | StreamEvent::Delta(_)) {
                     let _ = live.send(Input::Stream(event));
                 } else {
                     return vec![Input::Stream(event)];

@@ -429,6 +429,9 @@ impl Machine {
             ) => vec![Effect::Emit(TurnEvent::Error {
                 message: format!("Reconnecting... {attempt}/{max} ({error})"),
             })],
+            (Phase::Sampling, Input::Stream(StreamEvent::Delta(text))) => {
+                vec![Effect::Emit(TurnEvent::TextDelta { text })]
+            }
             (Phase::Sampling, Input::Stream(StreamEvent::Completed(response))) => {
                 self.completed(response)
             }

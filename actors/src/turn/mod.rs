@@ -106,6 +106,12 @@ pub struct McpTool {
 pub enum TurnEvent {
     /// The turn began.
     TurnStarted,
+    /// Answer text as it streams in (a live view shows it; the complete
+    /// message follows as an item, and a retry starts the text again).
+    TextDelta {
+        /// The new text.
+        text: String,
+    },
     /// An item began.
     ItemStarted(ThreadItem),
     /// An item reached its final state.

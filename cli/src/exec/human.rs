@@ -77,7 +77,7 @@ impl Renderer {
 
     pub(crate) fn event(&mut self, event: &TurnEvent) {
         match event {
-            TurnEvent::TurnStarted => {}
+            TurnEvent::TurnStarted | TurnEvent::TextDelta { .. } => {}
             TurnEvent::ItemStarted(item) => match &item.details {
                 ItemDetails::CommandExecution { command, cwd, .. } => {
                     self.write(&self.paint("35", "exec"));

@@ -203,9 +203,10 @@ pub(crate) fn error(message: &str) -> Value {
     })
 }
 
-/// One turn event.
-pub(crate) fn event(event: &TurnEvent) -> Value {
-    line(&from_turn(event))
+/// One turn event's line; `None` for live text, which exec does not print
+/// (the complete message follows as an item).
+pub(crate) fn event(event: &TurnEvent) -> Option<Value> {
+    from_turn(event).map(|event| line(&event))
 }
 
 fn line(event: &ExecEvent) -> Value {
@@ -213,8 +214,9 @@ fn line(event: &ExecEvent) -> Value {
     serde_json::to_value(event).unwrap_or(Value::Null)
 }
 
-fn from_turn(event: &TurnEvent) -> ExecEvent {
-    match event {
+fn from_turn(event: &TurnEvent) -> Option<ExecEvent> {
+    Some(match event {
+        TurnEvent::TextDelta { .. } => return None,
         TurnEvent::TurnStarted => ExecEvent::TurnStarted,
         TurnEvent::ItemStarted(item) => ExecEvent::ItemStarted {
             item: self::item(item),
@@ -233,7 +235,7 @@ fn from_turn(event: &TurnEvent) -> ExecEvent {
                 message: message.clone(),
             },
         },
-    }
+    })
 }
 
 fn usage(usage: &TokenUsage) -> Usage {
@@ -341,14 +343,16 @@ mod tests {
                 duration: Some(std::time::Duration::from_millis(3)),
                 status: ItemStatus::Completed,
             },
-        }));
+        }))
+        .expect("a line");
         assert_eq!(
             line.to_string(),
             r#"{"type":"item.completed","item":{"id":"item_3","type":"command_execution","command":"/bin/bash -lc ls","aggregated_output":"a\n","exit_code":0,"status":"completed"}}"#
         );
         let done = event(&TurnEvent::TurnCompleted {
             usage: TokenUsage::default(),
-        });
+        })
+        .expect("a line");
         assert_eq!(done["usage"].as_object().map(|u| u.len()), Some(5));
     }
 }

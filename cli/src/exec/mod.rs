@@ -540,7 +540,9 @@ impl Output {
 
     fn event(&mut self, event: &TurnEvent) {
         if self.json {
-            self.line(&jsonl::event(event));
+            if let Some(line) = jsonl::event(event) {
+                self.line(&line);
+            }
         } else {
             self.human.event(event);
         }
