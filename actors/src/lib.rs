@@ -31,6 +31,8 @@ pub mod mcp_server;
 pub mod model_stream;
 pub mod policy;
 pub mod policy_actor;
+#[cfg(test)]
+mod regressions;
 pub mod rollout;
 pub mod sandbox_process;
 pub mod session;

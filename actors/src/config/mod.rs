@@ -218,6 +218,36 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
             }
         }
     }
+    build(layers, override_layers, diagnostics, user_config_path)
+}
+
+/// A config from the text of one `config.toml` and `-c` overrides, with no
+/// other file read: what the fuzzer drives, and a quick check of a text.
+///
+/// # Errors
+///
+/// As [`load_config`].
+pub fn parse_config(
+    text: &str,
+    overrides: &[ConfigOverride],
+) -> Result<ConfigSnapshot, ConfigError> {
+    let path = PathBuf::from("config.toml");
+    let layer = TomlLayer::parse(Origin::File(path.clone()), text.to_owned())?;
+    let override_layers = overrides
+        .iter()
+        .map(|o| TomlLayer::from_table(Origin::Override(o.raw().to_owned()), o.to_table()))
+        .collect();
+    build(vec![layer], override_layers, Vec::new(), path)
+}
+
+/// Merges the file layers, the profile they select and the overrides, and
+/// validates the result.
+fn build(
+    mut layers: Vec<TomlLayer>,
+    override_layers: Vec<TomlLayer>,
+    mut diagnostics: Vec<Diagnostic>,
+    user_config_path: PathBuf,
+) -> Result<ConfigSnapshot, ConfigError> {
     if let Some(layer) = profile_layer(&layers, &override_layers)? {
         layers.push(layer);
     }

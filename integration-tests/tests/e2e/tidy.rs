@@ -168,6 +168,7 @@ const ACTOR_FOLDERS: &[&str] = &[
     "session",
     "chaos",
     "edges",
+    "regressions",
 ];
 
 /// The folder of `actors/src` a file belongs to.
