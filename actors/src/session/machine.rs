@@ -379,8 +379,14 @@ impl Machine {
             && entry.child.is_some()
         {
             match &event {
+                // A restart keeps its last failure until it is ready:
+                // "starting" would hide why it restarts, and a one-shot
+                // command would read a failed first attempt as pending.
                 ServerEvent::Starting { .. } => {
-                    if !matches!(entry.state, ServerState::Failed(_)) {
+                    if !matches!(
+                        entry.state,
+                        ServerState::Failed(_) | ServerState::Restarting { .. }
+                    ) {
                         entry.state = ServerState::Starting;
                     }
                 }
