@@ -267,10 +267,64 @@ fn may_hold(dir: &Path, name: &std::ffi::OsStr) -> bool {
 }
 
 /// The resolved path of `path` when it is an executable regular file.
+/// It resolves as `realpath` would, but a directory once (see
+/// [`canonical`]) and then one `lstat` per name and one `readlink` per
+/// link, instead of a `readlink` for every component of every candidate.
 fn runnable(path: &Path) -> Option<PathBuf> {
-    let real = std::fs::canonicalize(path).ok()?;
-    let meta = std::fs::metadata(&real).ok()?;
-    (meta.is_file() && meta.permissions().mode() & 0o111 != 0).then_some(real)
+    let mut path = path.to_owned();
+    // Linux gives up on a chain of more than 40 links; so do we.
+    for _ in 0..40 {
+        let meta = std::fs::symlink_metadata(&path).ok()?;
+        let dir = canonical(path.parent()?)?;
+        if !meta.file_type().is_symlink() {
+            let real = dir.join(path.file_name()?);
+            let runs = meta.is_file() && meta.permissions().mode() & 0o111 != 0;
+            return runs.then_some(real);
+        }
+        let target = std::fs::read_link(&path).ok()?;
+        if target.components().any(|c| c == Component::ParentDir) {
+            // `..` after a link is the kernel's to resolve, not ours.
+            path = std::fs::canonicalize(&path).ok()?;
+            continue;
+        }
+        path = dir.join(target);
+    }
+    None
+}
+
+/// A resolved directory, and when it was resolved.
+struct Resolved {
+    real: Option<PathBuf>,
+    checked: std::time::Instant,
+}
+
+static CANONICAL: std::sync::Mutex<Option<std::collections::HashMap<PathBuf, Resolved>>> =
+    std::sync::Mutex::new(None);
+
+/// `dir` with every symlink resolved (`realpath`), or `None` when it does
+/// not exist. Each directory is resolved once per [`LISTING_FRESH`]: a
+/// `mcp list` of a hundred servers in one directory resolves it once, and
+/// a long session still sees a link that changed.
+pub fn canonical(dir: &Path) -> Option<PathBuf> {
+    let now = std::time::Instant::now();
+    let mut cache = CANONICAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let cache = cache.get_or_insert_with(Default::default);
+    if let Some(known) = cache.get(dir)
+        && now.duration_since(known.checked) < LISTING_FRESH
+    {
+        return known.real.clone();
+    }
+    let real = std::fs::canonicalize(dir).ok();
+    cache.insert(
+        dir.to_owned(),
+        Resolved {
+            real: real.clone(),
+            checked: now,
+        },
+    );
+    real
 }
 
 /// `path` with `.` and `..` removed lexically (it is absolute already).
@@ -326,6 +380,37 @@ mod tests {
         assert!(matches!(
             resolve_program(data.to_str().unwrap(), &[], dir.path()),
             Err(ResolveError::NotExecutable { .. })
+        ));
+    }
+
+    #[test]
+    fn links_resolve_as_realpath_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let real_dir = dir.path().join("real");
+        let lib = real_dir.join("lib");
+        std::fs::create_dir_all(&lib).unwrap();
+        let tool = lib.join("tool-1.2");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // bin -> real (a linked directory); bin/tool -> lib/tool-1.2
+        // (relative); other -> ../real/bin/tool (`..` in a link target);
+        // loop -> loop.
+        std::os::unix::fs::symlink(&real_dir, dir.path().join("bin")).unwrap();
+        std::os::unix::fs::symlink("lib/tool-1.2", real_dir.join("tool")).unwrap();
+        let up = dir.path().join("up");
+        std::fs::create_dir(&up).unwrap();
+        std::os::unix::fs::symlink("../bin/tool", up.join("other")).unwrap();
+        std::os::unix::fs::symlink("loop", up.join("loop")).unwrap();
+        let expected = tool.canonicalize().unwrap();
+        for (command, search) in [("tool", dir.path().join("bin")), ("other", up.clone())] {
+            let found =
+                resolve_program(command, std::slice::from_ref(&search), dir.path()).expect("found");
+            assert_eq!(found.real, expected, "{command}");
+            assert_eq!(found.real, found.found.canonicalize().unwrap(), "{command}");
+        }
+        assert!(matches!(
+            resolve_program("loop", &[up], dir.path()),
+            Err(ResolveError::NotFound { .. })
         ));
     }
 }

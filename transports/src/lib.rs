@@ -72,8 +72,8 @@ pub use health::{
 };
 pub use identity::{CanonicalUrl, Identity, StdioIdentity, UrlError};
 pub use launch::{
-    PASSTHROUGH_ENV, ResolveError, ResolvedProgram, StdioLaunch, lexical_absolute, passthrough_env,
-    resolve_program, stdio_environment,
+    PASSTHROUGH_ENV, ResolveError, ResolvedProgram, StdioLaunch, canonical, lexical_absolute,
+    passthrough_env, resolve_program, stdio_environment,
 };
 pub use plugin::{ConnectContext, Connection, DEFAULT_STDERR_CAPACITY, TransportPlugin};
 pub use process::ChildProcess;

@@ -134,7 +134,7 @@ pub(crate) fn resolve(
 
 /// `dir` made absolute, with symlinks resolved when it exists.
 pub(crate) fn canonical_dir(dir: &Path) -> PathBuf {
-    std::fs::canonicalize(dir).unwrap_or_else(|_| lexical_absolute(dir))
+    codex_transports::canonical(dir).unwrap_or_else(|| lexical_absolute(dir))
 }
 
 /// Families of variables that make an allowed program load or run
