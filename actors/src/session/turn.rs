@@ -138,6 +138,7 @@ pub fn turn_policy(snapshot: &PolicySnapshot, runtime: &TurnRuntime) -> TurnPoli
         command_rules: requirements.command_rules(),
         escalation_allowed: modes
             .is_none_or(|modes| modes.contains(&SandboxMode::DangerFullAccess)),
+        writable_roots: runtime.sandbox.writable_roots.clone(),
     }
 }
 
@@ -512,8 +513,9 @@ impl Session {
                             call_id,
                             input,
                             cwd,
+                            escalated,
                         } => {
-                            let sandbox = command_sandbox(runtime, &policy, false);
+                            let sandbox = command_sandbox(runtime, &policy, escalated);
                             running.push(Box::pin(async move {
                                 let result = tokio::task::spawn_blocking(move || {
                                     apply_in_sandbox(&input, &cwd, &sandbox)

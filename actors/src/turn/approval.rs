@@ -40,6 +40,9 @@ pub struct TurnPolicy {
     /// Whether the requirements allow a command to run outside the
     /// sandbox (`danger-full-access` is allowed), after an approval.
     pub escalation_allowed: bool,
+    /// Where `workspace-write` lets commands and patches write besides the
+    /// working directory.
+    pub writable_roots: Vec<std::path::PathBuf>,
 }
 
 /// A call that waits for the user's answer.
@@ -62,6 +65,13 @@ pub enum ApprovalSubject {
         command: String,
         /// Where it would run.
         cwd: std::path::PathBuf,
+    },
+    /// A patch (`apply_patch`).
+    Patch {
+        /// Each file it changes and how.
+        changes: Vec<crate::turn::FileChangeEntry>,
+        /// The patch as the model wrote it.
+        patch: String,
     },
     /// An MCP tool call.
     Tool {
@@ -91,6 +101,11 @@ pub enum ApprovalReason {
     Untrusted,
     /// The tool's approval mode asks (it is not annotated read-only).
     Tool,
+    /// The patch writes where the sandbox does not let it.
+    Patch {
+        /// The files outside the writable roots.
+        outside: Vec<std::path::PathBuf>,
+    },
 }
 
 impl std::fmt::Display for ApprovalReason {
@@ -107,6 +122,17 @@ impl std::fmt::Display for ApprovalReason {
                 f.write_str("the approval policy is untrusted, and this command may write")
             }
             ApprovalReason::Tool => f.write_str("the tool is not known to be read-only"),
+            ApprovalReason::Patch { outside } => {
+                let files: Vec<String> = outside
+                    .iter()
+                    .map(|path| path.display().to_string())
+                    .collect();
+                write!(
+                    f,
+                    "the patch writes outside the writable roots: {}",
+                    files.join(", ")
+                )
+            }
         }
     }
 }
@@ -217,6 +243,52 @@ pub(crate) fn command_gate(
     }
 }
 
+/// The key of a patch's session approval: the files it writes.
+pub(crate) fn patch_key(paths: &[std::path::PathBuf]) -> String {
+    let mut names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    names.sort();
+    format!("patch:{}", names.join("\n"))
+}
+
+/// The gate for a patch writing `paths` (absolute, normalized): it runs
+/// in the sandbox when the sandbox lets it write every file; otherwise the
+/// user is asked whether it may write outside, when the approval policy
+/// and the admin's requirements allow asking. When they do not, it runs in
+/// the sandbox, which refuses the write and says so.
+pub(crate) fn patch_gate(
+    policy: &TurnPolicy,
+    cwd: &std::path::Path,
+    paths: &[std::path::PathBuf],
+    approved: &BTreeSet<String>,
+) -> Gate {
+    let writable = |path: &std::path::PathBuf| match policy.sandbox_mode {
+        SandboxMode::DangerFullAccess | SandboxMode::ExternalSandbox => true,
+        SandboxMode::ReadOnly => false,
+        SandboxMode::WorkspaceWrite => {
+            path.starts_with(cwd)
+                || policy
+                    .writable_roots
+                    .iter()
+                    .any(|root| path.starts_with(root))
+        }
+    };
+    let outside: Vec<std::path::PathBuf> = paths
+        .iter()
+        .filter(|path| !writable(path))
+        .cloned()
+        .collect();
+    if outside.is_empty() {
+        return Gate::Run { escalated: false };
+    }
+    if approved.contains(&patch_key(paths)) {
+        return Gate::Run { escalated: true };
+    }
+    if policy.approval == ApprovalPolicy::Never || !policy.escalation_allowed {
+        return Gate::Run { escalated: false };
+    }
+    Gate::Ask(ApprovalReason::Patch { outside })
+}
+
 /// The gate for a model's call of an MCP tool; `needs_approval` comes
 /// from the tool's annotations and its approval mode.
 pub(crate) fn tool_gate(
@@ -302,6 +374,7 @@ mod tests {
         TurnPolicy {
             approval,
             sandbox_mode: SandboxMode::WorkspaceWrite,
+            writable_roots: Vec::new(),
             command_rules: vec![
                 PrefixRule {
                     pattern: vec![

@@ -198,6 +198,8 @@ pub enum Effect {
         input: String,
         /// The directory its paths are relative to.
         cwd: std::path::PathBuf,
+        /// Approved to write outside the sandbox.
+        escalated: bool,
     },
     /// Ask MCP servers for resources.
     Resources {
@@ -270,6 +272,10 @@ impl Pending {
 #[derive(Debug)]
 enum Awaiting {
     Command,
+    Patch {
+        input: String,
+        key: String,
+    },
     Tool {
         server: String,
         tool: String,
@@ -735,11 +741,12 @@ impl Machine {
             Ok(patch) => patch,
             Err(err) => return self.refuse(call_id, custom, err.to_string()),
         };
-        let changes = patch
+        let cwd = &self.config.cwd;
+        let changes: Vec<FileChangeEntry> = patch
             .hunks
             .iter()
             .map(|hunk| FileChangeEntry {
-                path: self.config.cwd.join(hunk.path()),
+                path: cwd.join(hunk.path()),
                 kind: match hunk {
                     Hunk::Add { .. } => "add",
                     Hunk::Delete { .. } => "delete",
@@ -747,21 +754,58 @@ impl Machine {
                 },
             })
             .collect();
+        // Every file it writes, renames included, made absolute.
+        let written: Vec<std::path::PathBuf> = patch
+            .hunks
+            .iter()
+            .flat_map(|hunk| {
+                let moved = match hunk {
+                    Hunk::Update {
+                        move_to: Some(to), ..
+                    } => Some(to.as_path()),
+                    _ => None,
+                };
+                std::iter::once(hunk.path()).chain(moved)
+            })
+            .map(|path| codex_transports::lexical_absolute(&cwd.join(path)))
+            .collect();
+        let gate = approval::patch_gate(&self.config.policy, cwd, &written, &self.approved);
         let item = self.item(ItemDetails::FileChange {
-            changes,
+            changes: changes.clone(),
             status: ItemStatus::InProgress,
         });
         let mut pending = Pending::new(call_id.clone(), custom);
         pending.item = Some(item.clone());
-        self.pending.push(pending);
-        vec![
-            Effect::Emit(TurnEvent::ItemStarted(item)),
-            Effect::ApplyPatch {
-                call_id,
-                input: input.to_owned(),
-                cwd: self.config.cwd.clone(),
-            },
-        ]
+        match gate {
+            Gate::Run { escalated } => {
+                self.pending.push(pending);
+                vec![
+                    Effect::Emit(TurnEvent::ItemStarted(item)),
+                    Effect::ApplyPatch {
+                        call_id,
+                        input: input.to_owned(),
+                        cwd: self.config.cwd.clone(),
+                        escalated,
+                    },
+                ]
+            }
+            Gate::Ask(reason) => {
+                pending.awaiting = Some(Awaiting::Patch {
+                    input: input.to_owned(),
+                    key: approval::patch_key(&written),
+                });
+                self.pending.push(pending);
+                vec![Effect::AskApproval(ApprovalRequest {
+                    call_id,
+                    subject: ApprovalSubject::Patch {
+                        changes,
+                        patch: input.to_owned(),
+                    },
+                    reason,
+                })]
+            }
+            Gate::Refuse(text) => self.refuse(call_id, custom, text),
+        }
     }
 
     /// An MCP tool, by qualified name or by namespace.
@@ -970,6 +1014,26 @@ impl Machine {
                 }
                 self.call_tool(call_id.to_owned(), server, tool, arguments, true)
             }
+            (
+                ApprovalDecision::Approve | ApprovalDecision::ApproveForSession,
+                Awaiting::Patch { input, key },
+            ) => {
+                if for_session {
+                    self.approved.insert(key);
+                }
+                let item = self.pending.get(index).and_then(|p| p.item.clone());
+                let mut effects: Vec<Effect> = item
+                    .map(|item| Effect::Emit(TurnEvent::ItemStarted(item)))
+                    .into_iter()
+                    .collect();
+                effects.push(Effect::ApplyPatch {
+                    call_id: call_id.to_owned(),
+                    input,
+                    cwd: self.config.cwd.clone(),
+                    escalated: true,
+                });
+                effects
+            }
             (ApprovalDecision::Abort, _) => self.interrupt(),
             (decision @ (ApprovalDecision::Deny | ApprovalDecision::NoOneToAsk), awaiting) => {
                 let text = match decision {
@@ -982,7 +1046,15 @@ impl Machine {
                           ask the user what to do differently."
                         .to_owned(),
                 };
+                let started = self.pending.get(index).and_then(|p| p.item.clone());
                 let details = match awaiting {
+                    Awaiting::Patch { .. } => ItemDetails::FileChange {
+                        changes: match started.as_ref().map(|item| &item.details) {
+                            Some(ItemDetails::FileChange { changes, .. }) => changes.clone(),
+                            _ => Vec::new(),
+                        },
+                        status: ItemStatus::Declined,
+                    },
                     Awaiting::Command => match &command {
                         Some(command) => command_item(command, ItemStatus::Declined),
                         None => ItemDetails::Error {
@@ -1002,7 +1074,16 @@ impl Machine {
                         status: ItemStatus::Declined,
                     },
                 };
-                let item = self.item(details);
+                // A patch's item was numbered when it asked; others are new.
+                let item = match started {
+                    Some(started) if matches!(details, ItemDetails::FileChange { .. }) => {
+                        ThreadItem {
+                            id: started.id,
+                            details,
+                        }
+                    }
+                    _ => self.item(details),
+                };
                 if let Some(pending) = self.pending.get_mut(index) {
                     pending.output = Some(text);
                 }

@@ -40,6 +40,7 @@ fn config() -> TurnConfig {
             sandbox_mode: crate::config::SandboxMode::WorkspaceWrite,
             command_rules: Vec::new(),
             escalation_allowed: true,
+            writable_roots: Vec::new(),
         },
         session_approvals: Default::default(),
         history: Vec::new(),
@@ -381,6 +382,47 @@ fn an_approved_escalation_runs_outside_the_sandbox_and_a_denied_one_tells_the_mo
 }
 
 #[test]
+fn a_patch_outside_the_writable_roots_asks_and_runs_outside_the_sandbox_once_approved() {
+    let inside = "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch";
+    let outside = "*** Begin Patch\n*** Add File: ../etc/b.txt\n+hi\n*** End Patch";
+    let denied = "*** Begin Patch\n*** Delete File: /opt/c.txt\n*** End Patch";
+    let patch = |id: &str, text: &str| call(id, "apply_patch", &json!({"input": text}).to_string());
+    check_with(
+        with_approvals(crate::config::ApprovalPolicy::OnRequest),
+        vec![
+            start(),
+            response(
+                vec![
+                    patch("p1", inside),
+                    patch("p2", outside),
+                    patch("p3", denied),
+                ],
+                1,
+            ),
+            Input::Approval {
+                call_id: "p2".to_owned(),
+                decision: ApprovalDecision::Approve,
+            },
+            Input::Approval {
+                call_id: "p3".to_owned(),
+                decision: ApprovalDecision::Deny,
+            },
+        ],
+        expect![[r#"
+            TurnStarted
+            sample [msg:developer, msg:user] with 7 tools
+            started item_0 FileChange { changes: [FileChangeEntry { path: "/w/a.txt", kind: "add" }], status: InProgress }
+            ApplyPatch { call_id: "p1", input: "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch", cwd: "/w", escalated: false }
+            AskApproval(ApprovalRequest { call_id: "p2", subject: Patch { changes: [FileChangeEntry { path: "/w/../etc/b.txt", kind: "add" }], patch: "*** Begin Patch\n*** Add File: ../etc/b.txt\n+hi\n*** End Patch" }, reason: Patch { outside: ["/etc/b.txt"] } })
+            AskApproval(ApprovalRequest { call_id: "p3", subject: Patch { changes: [FileChangeEntry { path: "/opt/c.txt", kind: "delete" }], patch: "*** Begin Patch\n*** Delete File: /opt/c.txt\n*** End Patch" }, reason: Patch { outside: ["/opt/c.txt"] } })
+            started item_1 FileChange { changes: [FileChangeEntry { path: "/w/../etc/b.txt", kind: "add" }], status: InProgress }
+            ApplyPatch { call_id: "p2", input: "*** Begin Patch\n*** Add File: ../etc/b.txt\n+hi\n*** End Patch", cwd: "/w", escalated: true }
+            completed item_2 FileChange { changes: [FileChangeEntry { path: "/opt/c.txt", kind: "delete" }], status: Declined }
+        "#]],
+    );
+}
+
+#[test]
 fn a_headless_run_refuses_what_needs_approval() {
     check_with(
         with_approvals(crate::config::ApprovalPolicy::Never),
@@ -526,7 +568,7 @@ fn apply_patch_in_both_forms_and_a_malformed_patch() {
             TurnStarted
             sample [msg:developer, msg:user] with 7 tools
             started item_0 FileChange { changes: [FileChangeEntry { path: "/w/a.txt", kind: "add" }], status: InProgress }
-            ApplyPatch { call_id: "p1", input: "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch", cwd: "/w" }
+            ApplyPatch { call_id: "p1", input: "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch", cwd: "/w", escalated: false }
             completed item_0 FileChange { changes: [FileChangeEntry { path: "/w/a.txt", kind: "add" }], status: Completed }
             sample [msg:developer, msg:user, custom:p1, call:p2, custom-output:p1, output:p2] with 7 tools
         "#]],
