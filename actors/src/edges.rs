@@ -41,7 +41,11 @@ const PROVIDER_KEYS: [&str; 3] = [
     "stream_max_retries",
     "stream_idle_timeout_ms",
 ];
-const TOP_KEYS: [&str; 2] = ["watch_debounce_ms", "mcp_oauth_callback_port"];
+const TOP_KEYS: [&str; 3] = [
+    "watch_debounce_ms",
+    "mcp_oauth_callback_port",
+    "mcp_server_approval_timeout_sec",
+];
 const PLAN_KEYS: [&str; 3] = ["ping_interval_ms", "ping_timeout_ms", "pace_ms"];
 
 fn load(text: &str) -> Result<crate::config::ConfigSnapshot, crate::config::ConfigError> {
@@ -92,6 +96,9 @@ proptest! {
                     if let Some(idle) = provider.stream_idle_timeout {
                         prop_assert!(idle <= MAX_DURATION, "{text}");
                     }
+                }
+                if let Some(timeout) = snapshot.mcp_server_approval_timeout {
+                    prop_assert!(timeout <= MAX_DURATION, "{text}: {timeout:?}");
                 }
             }
             Err(err) => prop_assert!(err.to_string().contains(':'), "unlocated: {err}"),

@@ -6,12 +6,110 @@ use codex_actors::config::ConfigOverride;
 
 /// An agent-session runtime with Codex-compatible MCP administration.
 #[derive(Debug, Parser)]
-#[command(name = "codex", version, about, propagate_version = true)]
+#[command(
+    name = "codex",
+    version,
+    about,
+    propagate_version = true,
+    subcommand_precedence_over_arg = true,
+    override_usage = "codex [OPTIONS] [PROMPT]\n       codex [OPTIONS] <COMMAND> [ARGS]"
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) config_overrides: ConfigOverrides,
+    /// With no command: the interactive chat.
+    #[command(flatten)]
+    pub(crate) chat: ChatArgs,
     #[command(subcommand)]
-    pub(crate) command: Command,
+    pub(crate) command: Option<Command>,
+}
+
+/// `codex [PROMPT]`: the interactive chat, and its flags (`codex resume`
+/// takes them too).
+#[derive(Debug, Clone, Default, PartialEq, Args)]
+pub(crate) struct ChatArgs {
+    /// The first message to send.
+    #[arg(id = "chat_prompt", value_name = "PROMPT")]
+    pub(crate) prompt: Option<String>,
+    #[command(flatten)]
+    pub(crate) flags: ChatFlags,
+}
+
+/// The chat's flags.
+#[derive(Debug, Clone, Default, PartialEq, Args)]
+pub(crate) struct ChatFlags {
+    /// The model to use.
+    #[arg(id = "chat_model", short = 'm', long)]
+    pub(crate) model: Option<String>,
+    /// The sandbox for commands: read-only, workspace-write or
+    /// danger-full-access.
+    #[arg(
+        id = "chat_sandbox",
+        short = 's',
+        long = "sandbox",
+        value_name = "MODE"
+    )]
+    pub(crate) sandbox: Option<String>,
+    /// When to ask before running a command: untrusted, on-failure,
+    /// on-request or never.
+    #[arg(
+        id = "chat_approval",
+        short = 'a',
+        long = "ask-for-approval",
+        value_name = "POLICY"
+    )]
+    pub(crate) approval: Option<String>,
+    /// `--sandbox workspace-write --ask-for-approval on-request`.
+    #[arg(
+        id = "chat_full_auto",
+        long = "full-auto",
+        conflicts_with_all = ["chat_sandbox", "chat_approval"]
+    )]
+    pub(crate) full_auto: bool,
+    /// Work in DIR.
+    #[arg(id = "chat_cd", short = 'C', long = "cd", value_name = "DIR")]
+    pub(crate) cd: Option<std::path::PathBuf>,
+    /// Attach an image to the first message (repeatable, or
+    /// comma-separated).
+    #[arg(
+        id = "chat_image",
+        short = 'i',
+        long = "image",
+        value_name = "FILE",
+        value_delimiter = ','
+    )]
+    pub(crate) images: Vec<std::path::PathBuf>,
+    /// Another writable directory under workspace-write (repeatable).
+    #[arg(id = "chat_add_dir", long = "add-dir", value_name = "DIR")]
+    pub(crate) add_dir: Vec<std::path::PathBuf>,
+}
+
+/// `codex resume`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ChatResumeArgs {
+    /// The session (thread) id. With `--last`, this is the first message.
+    #[arg(value_name = "SESSION_ID")]
+    pub(crate) session_id: Option<String>,
+    /// The first message to send.
+    #[arg(value_name = "PROMPT")]
+    pub(crate) prompt: Option<String>,
+    /// Continue the most recent session recorded in this directory.
+    #[arg(long)]
+    pub(crate) last: bool,
+    /// With `--last`: in any directory.
+    #[arg(long, requires = "last")]
+    pub(crate) all: bool,
+    #[command(flatten)]
+    pub(crate) flags: ChatFlags,
+}
+
+/// `codex mcp-server`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct McpServerArgs {
+    /// Serve streamable HTTP on this address (127.0.0.1:PORT) instead of
+    /// stdio.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<std::net::SocketAddr>,
 }
 
 /// `-c key=value`, accepted before or after the subcommand.
@@ -47,6 +145,12 @@ pub(crate) enum Command {
     /// Run one agent turn non-interactively (for scripts and CI).
     #[command(visible_alias = "e")]
     Exec(ExecArgs),
+    /// Open a recorded session in the chat: by id, or the latest here
+    /// (`--last`).
+    Resume(ChatResumeArgs),
+    /// Serve the agent as an MCP server (tools `codex` and `codex-reply`)
+    /// on stdio.
+    McpServer(McpServerArgs),
     /// Manage MCP servers in config.toml.
     #[command(subcommand)]
     Mcp(McpCommand),

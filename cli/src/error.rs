@@ -125,6 +125,14 @@ pub(crate) enum CliError {
     /// `exec` outside a git repository without the flag that allows it.
     #[error("Not inside a trusted directory and --skip-git-repo-check was not specified.")]
     NotInGitRepo,
+    /// The chat needs a terminal.
+    #[error(
+        "the chat needs a terminal on stdin and stdout; for scripts and CI, run `codex exec \"PROMPT\"`"
+    )]
+    NotATerminal,
+    /// `-a` named no approval policy.
+    #[error("invalid --ask-for-approval: {0}")]
+    ApprovalPolicy(codex_actors::config::UnknownValue),
     /// `exec` found no prompt.
     #[error("{0}")]
     Prompt(String),
@@ -227,6 +235,9 @@ pub(crate) enum CliError {
     /// Writing to stdout failed.
     #[error("failed to write output: {0}")]
     Output(#[from] std::io::Error),
+    /// `codex mcp-server`'s client did not complete the MCP handshake.
+    #[error("the MCP handshake with the client failed: {0}")]
+    McpHandshake(Box<rmcp::service::ServerInitializeError>),
 }
 
 impl CliError {
@@ -258,6 +269,8 @@ impl CliError {
             | CliError::ServerNotAdmitted { .. }
             | CliError::ServersFailed { .. }
             | CliError::NotInGitRepo
+            | CliError::NotATerminal
+            | CliError::ApprovalPolicy(_)
             | CliError::Prompt(_)
             | CliError::OutputSchema { .. }
             | CliError::Provider(_)
@@ -276,7 +289,8 @@ impl CliError {
             | CliError::NoSession(_)
             | CliError::Image { .. }
             | CliError::UnknownTool { .. }
-            | CliError::Output(_) => 1,
+            | CliError::Output(_)
+            | CliError::McpHandshake(_) => 1,
             CliError::Usage(_) => 2,
         }
     }

@@ -7,6 +7,7 @@
 
 mod args;
 mod context;
+mod conversation;
 mod debug;
 mod demo;
 mod error;
@@ -14,11 +15,14 @@ mod exec;
 mod lock;
 mod login;
 mod mcp;
+mod mcp_server;
 mod output;
 mod requirements;
 mod sandbox;
 mod session;
 mod terminal;
+mod thread;
+mod tui;
 
 use std::process::ExitCode;
 
@@ -43,8 +47,22 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let global = cli.config_overrides;
-    let done = match cli.command {
+    let Some(command) = cli.command else {
+        return owning_processes(|| tui::run(&global, tui::Start::New(cli.chat)));
+    };
+    if cli.chat != args::ChatArgs::default() {
+        return Err(CliError::Usage(
+            "the chat's prompt and flags (-m, -s, -a, --full-auto, -C, -i, --add-dir) go \
+             without a command; a command takes its own after its name"
+                .to_owned(),
+        ));
+    }
+    let done = match command {
         Command::Exec(args) => return owning_processes(|| exec::run(&global, args)),
+        Command::Resume(args) => {
+            return owning_processes(|| tui::run(&global, tui::Start::Resume(args)));
+        }
+        Command::McpServer(args) => return owning_processes(|| mcp_server::run(&global, args)),
         Command::Mcp(
             command @ (McpCommand::Tools(_) | McpCommand::Call(_) | McpCommand::Lock(_)),
         ) => owning_processes(|| mcp::run(&global, command)),

@@ -150,6 +150,13 @@ fn escape(text: &str, kept: impl Fn(char) -> bool) -> Cow<'_, str> {
     Cow::Owned(shown)
 }
 
+/// Sends mode changes of our own to the terminal on stdout (the chat's
+/// bracketed paste and keyboard modes); no text goes this way. Failures
+/// are ignored: a mode the terminal lacks is not an error.
+pub(crate) fn control(commands: impl FnOnce(&mut std::io::Stdout) -> std::io::Result<()>) {
+    let _ = commands(&mut std::io::stdout());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,4 @@
-//! The thread an exec run continues or starts, and the file it is recorded
+//! The thread a run continues or starts, and the file it is recorded
 //! in: `$CODEX_HOME/sessions/...`, found by id or as the latest session of
 //! this directory for `exec resume`, created for a new run, never touched
 //! with `--ephemeral`.
@@ -15,6 +15,7 @@ use codex_actors::rollout::{
 };
 
 use crate::args::ResumeArgs;
+use crate::conversation::Front;
 use crate::error::CliError;
 
 /// Which recorded session `exec resume` continues.
@@ -174,16 +175,18 @@ pub(crate) fn create(
     thread_id: &str,
     cwd: &Path,
     provider: &str,
+    front: Front,
 ) -> Result<Opened, CliError> {
+    let (originator, source) = front.origin();
     let started = SystemTime::now();
     let (path, file) = create_rollout(&sessions_root(codex_home), started, thread_id)?;
     let meta = SessionMeta {
         id: thread_id.to_owned(),
         timestamp: format_timestamp(started),
         cwd: cwd.to_owned(),
-        originator: "codex_exec".to_owned(),
+        originator: originator.to_owned(),
         cli_version: env!("CARGO_PKG_VERSION").to_owned(),
-        source: "exec".to_owned(),
+        source: source.to_owned(),
         model_provider: Some(provider.to_owned()),
         base_instructions: None,
         git: git_info(cwd),

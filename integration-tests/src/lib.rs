@@ -17,6 +17,7 @@ use base64::Engine as _;
 pub mod bench;
 pub mod load;
 mod mcp_deps;
+pub mod pty;
 
 pub use mcp_deps::McpDeps;
 

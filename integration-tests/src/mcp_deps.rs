@@ -1,5 +1,5 @@
-//! The third-party MCP servers, conformance suite and Node 22 that
-//! `scripts/install-test-deps.sh` installs under `<repo>/target/`.
+//! The third-party MCP servers, conformance suite, MCP Inspector and Node
+//! 22 that `scripts/install-test-deps.sh` installs under `<repo>/target/`.
 //!
 //! Tests call [`McpDeps::locate`]. When the deps are missing it panics under
 //! `CI=true` (CI must have run the install script) and otherwise prints a
@@ -54,6 +54,7 @@ impl McpDeps {
             self.node(),
             self.server_everything(),
             self.conformance(),
+            self.inspector(),
             self.mcp_server_time(),
         ]
     }
@@ -84,6 +85,13 @@ impl McpDeps {
     pub fn conformance(&self) -> PathBuf {
         self.node_modules()
             .join("@modelcontextprotocol/conformance/dist/index.js")
+    }
+
+    /// The MCP Inspector's launcher (`@modelcontextprotocol/inspector`,
+    /// needs Node 22); `--cli` selects its command-line client.
+    pub fn inspector(&self) -> PathBuf {
+        self.node_modules()
+            .join("@modelcontextprotocol/inspector/clients/launcher/build/index.js")
     }
 
     /// The `mcp-server-time` executable in the venv.

@@ -79,6 +79,9 @@ pub struct ConfigSnapshot {
     pub watch_debounce: Option<std::time::Duration>,
     /// `mcp_startup`: when servers without their own `startup` start.
     pub mcp_startup: Startup,
+    /// `mcp_server_approval_timeout_sec`: how long `codex mcp-server` waits
+    /// for its client's answer to an approval request before denying.
+    pub mcp_server_approval_timeout: Option<std::time::Duration>,
     /// `notify`: a program and its arguments, run after each completed
     /// turn with one more argument, a JSON description of the turn.
     pub notify: Option<Vec<String>>,
@@ -368,6 +371,24 @@ fn build(
             ));
         }
     };
+    let mcp_server_approval_timeout = match merged.get("mcp_server_approval_timeout_sec") {
+        None => None,
+        Some(toml::Value::Integer(secs)) if (1..=MAX_APPROVAL_TIMEOUT_SEC).contains(secs) => {
+            Some(std::time::Duration::from_secs(secs.unsigned_abs()))
+        }
+        Some(toml::Value::Integer(secs)) => {
+            return Err(invalid(
+                &["mcp_server_approval_timeout_sec".to_owned()],
+                format!("{secs} is out of range (1 to {MAX_APPROVAL_TIMEOUT_SEC} seconds)"),
+            ));
+        }
+        Some(other) => {
+            return Err(invalid(
+                &["mcp_server_approval_timeout_sec".to_owned()],
+                format!("expected an integer, found {}", mcp::type_name(other)),
+            ));
+        }
+    };
     let notify = match merged.get("notify") {
         None => None,
         Some(toml::Value::Array(items)) => {
@@ -433,6 +454,7 @@ fn build(
         oauth_callback_port,
         watch_debounce,
         mcp_startup,
+        mcp_server_approval_timeout,
         notify,
         user_config_path,
         layers: layers.into_iter().map(|layer| layer.origin).collect(),
@@ -511,6 +533,9 @@ fn profile_layer(
 /// The longest `watch_debounce_ms`: a policy change must reach a running
 /// session within about a second, so a user cannot delay a tightening.
 pub const MAX_WATCH_DEBOUNCE_MS: i64 = 1000;
+
+/// The longest `mcp_server_approval_timeout_sec`: a day.
+pub const MAX_APPROVAL_TIMEOUT_SEC: i64 = 86_400;
 
 /// Every file [`load_config`] may read for `options`: the user's
 /// `config.toml`, then each project layer from the project root down to the

@@ -56,6 +56,10 @@ pub(crate) struct ConfigFile {
     notify: Option<Vec<String>>,
     /// When servers without their own `startup` start.
     mcp_startup: Option<StartupName>,
+    /// How long `codex mcp-server` waits for its client's answer to an
+    /// approval request (an elicitation) before denying the call.
+    #[schemars(range(min = 1, max = 86400))]
+    mcp_server_approval_timeout_sec: Option<u64>,
 }
 
 /// A `[profiles.NAME]` table: any top-level key.

@@ -67,6 +67,22 @@ pub fn find_last(
     sessions_root: &Path,
     filter: LastFilter<'_>,
 ) -> Result<Option<PathBuf>, RolloutError> {
+    Ok(find_recent(sessions_root, filter, 1)?.into_iter().next())
+}
+
+/// The `limit` most recently modified rollouts under `sessions_root`
+/// whose `session_meta` matches `filter`, newest first (the `/resume`
+/// picker). Reads only the first line of each candidate, as
+/// [`find_last`] does.
+///
+/// # Errors
+///
+/// [`RolloutError::Io`] when the root exists but cannot be read.
+pub fn find_recent(
+    sessions_root: &Path,
+    filter: LastFilter<'_>,
+    limit: usize,
+) -> Result<Vec<PathBuf>, RolloutError> {
     let mut candidates: Vec<(SystemTime, PathBuf)> = Vec::new();
     for day in day_dirs(sessions_root)? {
         for (name, file_type, entry) in list_dir(&day) {
@@ -81,7 +97,11 @@ pub fn find_last(
     }
     candidates.sort_unstable_by(|a, b| b.cmp(a));
     let wanted_cwd = filter.cwd.map(|cwd| (cwd, cwd.canonicalize().ok()));
+    let mut found = Vec::new();
     for (_, path) in candidates {
+        if found.len() >= limit {
+            break;
+        }
         let Some(meta) = read_first_meta(&path) else {
             continue;
         };
@@ -95,9 +115,9 @@ pub fn find_last(
         {
             continue;
         }
-        return Ok(Some(path));
+        found.push(path);
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// The thread id at the end of a rollout file name, when `name` is exactly

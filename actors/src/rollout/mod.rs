@@ -28,7 +28,9 @@ use tokio::sync::mpsc;
 
 use crate::model_stream::{CustomToolCallOutput, FunctionCallOutput, ResponseItem};
 
-pub use discover::{LastFilter, MAX_META_LINE_BYTES, find_by_id, find_last, rollout_file_id};
+pub use discover::{
+    LastFilter, MAX_META_LINE_BYTES, find_by_id, find_last, find_recent, rollout_file_id,
+};
 pub use format::{
     GitInfo, MAX_ROLLOUT_BYTES, ParseError, Rollout, RolloutError, RolloutItem, SessionMeta,
     TurnContext, file_name, format_timestamp, parse_rollout, read_rollout, render_line,

@@ -13,37 +13,30 @@
 //! 1 when it failed or on a config or usage error, 130 after Ctrl-C.
 
 mod human;
-mod image;
+pub(crate) mod image;
 pub(crate) mod jsonl;
-mod notify;
+pub(crate) mod notify;
 mod prompt;
-mod thread;
 
 use std::io::IsTerminal as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use codex_actors::config::{ApprovalPolicy, SandboxMode, Startup};
-use codex_actors::model_stream::{ModelProvider, ResponseItem, resolve_provider};
-use codex_actors::policy::{Withheld, fallback_warning};
-use codex_actors::rollout::RolloutItem;
-use codex_actors::session::{
-    ServerState, Session, ThreadRecord, TurnIo, TurnRuntime, no_one_to_ask, turn_policy,
-};
-use codex_actors::turn::{self, Input, TurnConfig, TurnEvent, TurnOutcome};
+use codex_actors::model_stream::resolve_provider;
+use codex_actors::policy::Withheld;
+use codex_actors::session::{ServerState, ServerStatus, Session, TurnRuntime, no_one_to_ask};
+use codex_actors::turn::{self, Input, TurnEvent, TurnOutcome};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::args::{ConfigOverrides, ExecAction, ExecArgs};
 use crate::context;
+use crate::conversation::{self, Conversation, Front, Hooks, Settings};
 use crate::error::CliError;
 use crate::terminal;
-use thread::{Opened, Resumed};
-
-/// How long a command may run when the model does not say.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::thread::{self, Resumed};
 /// The exit code after Ctrl-C.
 const INTERRUPTED: u8 = 130;
 
@@ -114,7 +107,6 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
     let (recorded_mode, recorded_approval) = resumed
         .as_ref()
         .map_or((None, None), Resumed::recorded_policy);
-    let mut warnings = Vec::new();
     let requested = if args.yolo {
         SandboxMode::DangerFullAccess
     } else if let Some(text) = &args.sandbox {
@@ -126,10 +118,6 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
     } else {
         loaded.config.sandbox_mode.unwrap_or(SandboxMode::ReadOnly)
     };
-    let mut mode = loaded.effective.sandbox_mode.clone();
-    if let Err(err) = mode.set(requested) {
-        warnings.push(fallback_warning("sandbox_mode", mode.get(), &err));
-    }
     // Nobody is there to approve anything: exec wants `never` (a resumed
     // session keeps its own unless `-c` sets one). Requirements may refuse
     // it, and then it falls back the same way, with a warning.
@@ -141,13 +129,11 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
             .unwrap_or(ApprovalPolicy::Never),
         None => ApprovalPolicy::Never,
     };
-    let mut approval = loaded.effective.approval_policy.clone();
-    if let Err(err) = approval.set(wanted_approval) {
-        warnings.push(fallback_warning("approval_policy", approval.get(), &err));
-    }
+    let (mode, approval, mut warnings) =
+        conversation::constrain(&loaded, requested, wanted_approval);
     let sandbox = crate::sandbox::policy(
         &loaded.config.sandbox_workspace_write,
-        *mode.get(),
+        mode,
         &args.add_dir,
         &loaded.requirements,
     )?;
@@ -172,7 +158,13 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
     } else {
         let opened = match &resumed {
             Some(resumed) => thread::reopen(resumed),
-            None => thread::create(&loaded.codex_home, &thread_id, &cwd, &provider.id),
+            None => thread::create(
+                &loaded.codex_home,
+                &thread_id,
+                &cwd,
+                &provider.id,
+                Front::Exec,
+            ),
         };
         match opened {
             Ok(opened) => Some(opened),
@@ -184,15 +176,15 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
     };
 
     let json = shared.json;
+    let color = human::use_color(shared.color);
     let settings = Settings {
         cwd,
         model,
         provider: Arc::new(provider),
-        mode: *mode.get(),
-        approval: *approval.get(),
+        mode,
+        approval,
         reasoning_effort: loaded.config.model.reasoning_effort.clone(),
         output_schema,
-        color: human::use_color(shared.color),
         thread_id,
         notify: loaded.config.notify.clone(),
         resumed: recorded_mode.map(|mode| (mode, recorded_approval)),
@@ -217,30 +209,20 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
             approval: settings.approval,
             command_env,
         };
-        let mut record = match opened {
-            Some(opened) => Some(start_record(&session, opened, &settings.thread_id).await?),
-            None => None,
-        };
+        let mut conversation = Conversation::new(Front::Exec, settings, runtime, history);
+        if let Some(opened) = opened {
+            conversation.record_into(&session, opened).await?;
+        }
         let turn = Turn {
             prompt,
             images,
-            history,
             warnings,
         };
-        let result = drive(
-            &session,
-            &settings,
-            turn,
-            &runtime,
-            &cancel,
-            record.as_mut(),
-            json,
-        )
-        .await;
+        let result = drive(&session, &mut conversation, turn, &cancel, json, color).await;
         // Stops every server and every command, killing their groups, and
         // lets the session file take its last lines.
         session.shutdown().await;
-        if let Some(problem) = record.as_ref().and_then(|record| record.recorder.problem()) {
+        if let Some(problem) = conversation.record_problem() {
             note(&format!("warning: {problem}"));
         }
         crate::session::warn_audit_drops(&session);
@@ -249,77 +231,84 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
     finish(outcome, last_message_file.as_deref(), json)
 }
 
-/// What the turn runs with, resolved from flags and config.
-struct Settings {
-    cwd: PathBuf,
-    model: String,
-    provider: Arc<ModelProvider>,
-    mode: SandboxMode,
-    approval: ApprovalPolicy,
-    reasoning_effort: Option<String>,
-    output_schema: Option<Value>,
-    color: bool,
-    thread_id: String,
-    notify: Option<Vec<String>>,
-    /// The sandbox mode and approval policy of the resumed session's last
-    /// turn, when resuming.
-    resumed: Option<(SandboxMode, Option<ApprovalPolicy>)>,
-}
-
 /// The user's side of the turn.
 struct Turn {
     prompt: String,
     images: Vec<String>,
-    /// The resumed conversation (empty for a new thread).
-    history: Vec<ResponseItem>,
     /// Shown before the turn starts.
     warnings: Vec<String>,
-}
-
-/// Starts the session file's writer and writes its opening lines.
-async fn start_record(
-    session: &Session,
-    opened: Opened,
-    thread_id: &str,
-) -> Result<ThreadRecord, CliError> {
-    let Opened {
-        path,
-        file,
-        opening,
-    } = opened;
-    let recorder = session.record(file, path, thread_id.to_owned()).await?;
-    recorder.record_all(opening);
-    Ok(ThreadRecord {
-        recorder,
-        usage: Default::default(),
-    })
 }
 
 /// Waits for the servers, then runs the turn, printing as it goes.
 async fn drive(
     session: &Session,
-    settings: &Settings,
+    conversation: &mut Conversation,
     turn: Turn,
-    runtime: &TurnRuntime,
     cancel: &CancellationToken,
-    record: Option<&mut ThreadRecord>,
     json: bool,
+    color: bool,
 ) -> Result<TurnOutcome, CliError> {
     let Turn {
         prompt,
         images,
-        mut history,
         mut warnings,
     } = turn;
-    let mut out = Output::new(json, settings.color);
-    out.thread_started(&settings.thread_id, settings, &prompt);
+    let mut out = Output::new(json, color);
+    out.thread_started(&conversation.settings, &prompt);
 
     let startup = tokio::select! {
         statuses = session.wait_first_attempts() => statuses?,
         () = cancel.cancelled() => return Ok(TurnOutcome::Interrupted),
     };
+    let required_failed = startup_warnings(&startup, &mut warnings);
+    let mut machine = conversation.next_turn(session, &startup).await?;
+    let mut inputs: Vec<Input> = warnings.into_iter().map(Input::Warning).collect();
+    if !required_failed.is_empty() {
+        for input in inputs {
+            for effect in machine.step(input) {
+                if let turn::Effect::Emit(event) = effect {
+                    out.event(&event);
+                }
+            }
+        }
+        let message = format!(
+            "required MCP servers failed to initialize: {}",
+            required_failed.join(", ")
+        );
+        out.fatal(&message);
+        return Err(CliError::RequiredServers(message));
+    }
+    inputs.push(Input::Start {
+        prompt: prompt.clone(),
+        images,
+    });
+    let mut on_event = |event: TurnEvent| out.event(&event);
+    let outcome = conversation
+        .run(
+            session,
+            &mut machine,
+            inputs,
+            Hooks {
+                approver: &no_one_to_ask,
+                cancel,
+                on_event: &mut on_event,
+            },
+        )
+        .await;
+    Ok(outcome)
+}
+
+/// What the servers' first attempts mean for a turn: a warning in
+/// `warnings` for each server that is disabled by requirements or failed to
+/// start and for each withheld tool (the model and the user read them),
+/// a note on stderr for a lazy server that had to start, and the names of
+/// the `required` servers that failed.
+pub(crate) fn startup_warnings(
+    startup: &[ServerStatus],
+    warnings: &mut Vec<String>,
+) -> Vec<String> {
     let mut required_failed = Vec::new();
-    for status in &startup {
+    for status in startup {
         if status.startup == Startup::Lazy
             && !status.required
             && !matches!(status.state, ServerState::Lazy | ServerState::Disabled(_))
@@ -331,7 +320,7 @@ async fn drive(
             ));
         }
     }
-    for status in &startup {
+    for status in startup {
         let reason = match &status.state {
             ServerState::Disabled(reason) if reason.is_by_user() => continue,
             ServerState::Disabled(reason) => {
@@ -355,7 +344,7 @@ async fn drive(
             required_failed.push(status.name.clone());
         }
     }
-    for status in &startup {
+    for status in startup {
         for tool in &status.withheld {
             // Tools an admin forbids are never mentioned to the model.
             if matches!(tool.why, Withheld::Forbidden(_)) {
@@ -370,91 +359,7 @@ async fn drive(
             ));
         }
     }
-    let mcp_tools = session.mcp_tools().await?;
-    let policy = turn_policy(&session.policy(), runtime);
-    // A resumed conversation is told when it now runs under other rules
-    // (the admin's requirements may have tightened since).
-    if let Some((mode, approval)) = settings.resumed
-        && !history.is_empty()
-        && (mode != policy.sandbox_mode || approval.is_some_and(|a| a != policy.approval))
-    {
-        let notice = ResponseItem::developer_text(format!(
-            "This session resumes under other rules than it was recorded with.\n\n{}",
-            environment_context(settings, policy.sandbox_mode, policy.approval)
-        ));
-        if let Some(record) = &record {
-            record
-                .recorder
-                .record(RolloutItem::ResponseItem(notice.to_value()));
-        }
-        history.push(notice);
-    }
-    let turn_id = uuid::Uuid::now_v7().to_string();
-    let config = TurnConfig {
-        model: settings.model.clone(),
-        reasoning_effort: settings.reasoning_effort.clone(),
-        thread_id: settings.thread_id.clone(),
-        turn_id: turn_id.clone(),
-        instructions: instructions(settings, mcp_tools.len()),
-        cwd: settings.cwd.clone(),
-        mcp_tools,
-        mcp_servers: startup.iter().map(|status| status.name.clone()).collect(),
-        output_schema: settings.output_schema.clone(),
-        command_timeout: COMMAND_TIMEOUT,
-        seed: std::process::id().into(),
-        policy,
-        session_approvals: Default::default(),
-        history,
-    };
-    let mut machine = turn::Machine::new(config);
-    let mut inputs: Vec<Input> = warnings.into_iter().map(Input::Warning).collect();
-    if !required_failed.is_empty() {
-        for input in inputs {
-            for effect in machine.step(input) {
-                if let turn::Effect::Emit(event) = effect {
-                    out.event(&event);
-                }
-            }
-        }
-        let message = format!(
-            "required MCP servers failed to initialize: {}",
-            required_failed.join(", ")
-        );
-        out.fatal(&message);
-        return Err(CliError::RequiredServers(message));
-    }
-    inputs.push(Input::Start {
-        prompt: prompt.clone(),
-        images,
-    });
-    let mut on_event = |event: TurnEvent| out.event(&event);
-    let outcome = session
-        .run_turn(
-            &mut machine,
-            inputs,
-            runtime,
-            TurnIo {
-                approver: &no_one_to_ask,
-                cancel,
-                on_event: &mut on_event,
-                record,
-            },
-        )
-        .await;
-    if let (TurnOutcome::Completed { last_message, .. }, Some(argv)) = (&outcome, &settings.notify)
-    {
-        let turn = notify::TurnComplete {
-            thread_id: &settings.thread_id,
-            turn_id: &turn_id,
-            cwd: &settings.cwd,
-            input_messages: vec![prompt],
-            last_assistant_message: last_message.as_deref(),
-        };
-        if let Err(problem) = notify::notify(argv, &turn) {
-            note(&format!("warning: {problem}"));
-        }
-    }
-    Ok(outcome)
+    required_failed
 }
 
 /// Maps the outcome to an exit code, after `-o` and the final message.
@@ -522,7 +427,8 @@ impl Output {
         let _ = terminal::out_json(&value.to_string());
     }
 
-    fn thread_started(&mut self, thread_id: &str, settings: &Settings, prompt: &str) {
+    fn thread_started(&mut self, settings: &Settings, prompt: &str) {
+        let thread_id = &settings.thread_id;
         if self.json {
             self.line(&jsonl::thread_started(thread_id));
         } else {
@@ -554,53 +460,6 @@ impl Output {
         }
         // Human mode: `main` prints the error once.
     }
-}
-
-/// The developer message that opens the conversation.
-fn instructions(settings: &Settings, mcp_tools: usize) -> String {
-    let mut text = format!(
-        "You are a coding agent running non-interactively (`codex exec`). Nobody can answer \
-         questions or approve anything during this run: work with what you have, then give a \
-         concise final answer. The approval policy is `{approval}`: a call that needs an \
-         approval is not run.\n\nUse the `exec_command` tool to run shell commands. They run \
-         in a `{mode}` sandbox with network access {network}, in {cwd} unless you pass \
-         `workdir`.",
-        approval = settings.approval,
-        mode = settings.mode,
-        network = network(settings.mode),
-        cwd = settings.cwd.display(),
-    );
-    if mcp_tools > 0 {
-        text.push_str(
-            " Tools named `mcp__<server>__<tool>` are provided by MCP servers the \
-             administrator allowed.",
-        );
-    }
-    text.push_str("\n\n");
-    text.push_str(&environment_context(
-        settings,
-        settings.mode,
-        settings.approval,
-    ));
-    text
-}
-
-fn network(mode: SandboxMode) -> &'static str {
-    match mode {
-        SandboxMode::DangerFullAccess | SandboxMode::ExternalSandbox => "enabled",
-        SandboxMode::ReadOnly | SandboxMode::WorkspaceWrite => "restricted",
-    }
-}
-
-/// Codex's `<environment_context>` block.
-fn environment_context(settings: &Settings, mode: SandboxMode, approval: ApprovalPolicy) -> String {
-    format!(
-        "<environment_context>\n  <cwd>{}</cwd>\n  <approval_policy>{approval}</approval_policy>\n  \
-         <sandbox_mode>{mode}</sandbox_mode>\n  <network_access>{}</network_access>\n\
-         </environment_context>",
-        settings.cwd.display(),
-        network(mode),
-    )
 }
 
 fn note(text: &str) {

@@ -104,7 +104,8 @@ fn usage_errors_exit_2() {
         &["mcp"][..],
         &["mcp", "list", "--bogus"],
         &["mcp", "get"],
-        &["nonsense"],
+        &["mcp", "nonsense"],
+        &["-m", "o3", "mcp", "list"],
         &["requirements", "explain"],
     ] {
         let run = env.codex(args);

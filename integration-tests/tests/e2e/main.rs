@@ -30,6 +30,9 @@ mod lazy_servers;
 mod mcp_add_remove;
 /// `codex mcp list` and `get`, text and JSON.
 mod mcp_list_get;
+/// `codex mcp-server`: the agent as an MCP server, driven by the MCP
+/// Inspector, by our own client and by raw JSON-RPC.
+mod mcp_server;
 /// `codex mcp tools` and `call`: real sessions through the binary.
 mod mcp_session;
 /// `codex mcp login` and `logout` against an OAuth-protected test server.
@@ -56,3 +59,5 @@ mod third_party;
 mod tidy;
 /// Admin tool rules, tool locks and the audit log.
 mod tool_policy;
+/// The interactive chat in a pseudo-terminal.
+mod tui;

@@ -1,0 +1,180 @@
+//! The interactive chat, driven through a real pseudo-terminal: the real
+//! `codex` binary draws into a PTY whose output a `vt100` parser turns
+//! into a screen, and the tests type keys and read that screen, against
+//! the mock model.
+
+use codex_integration_tests::pty::Pty;
+use codex_test_mcp_server::mock_model::{Reply, ev};
+use serde_json::json;
+
+use crate::exec::Exec;
+
+/// How long any one screen may take to appear.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The chat in a pseudo-terminal, in `exec`'s environment.
+fn open(exec: &Exec, args: &[&str]) -> Pty {
+    Pty::start(exec.env.command(args), PATIENCE)
+}
+
+fn answer(id: &str, text: &str) -> Reply {
+    Reply::sse(vec![ev::message(id, text), ev::completed(id)])
+}
+
+/// The model asks to run `cmd` outside the sandbox, then answers `text`.
+fn escalation(cmd: &str, text: &str) -> Vec<Reply> {
+    vec![
+        Reply::sse(vec![
+            ev::function_call(
+                "call_1",
+                "exec_command",
+                &json!({
+                    "cmd": cmd,
+                    "sandbox_permissions": "require_escalated",
+                    "justification": "the test asks for it",
+                }),
+            ),
+            ev::completed("r1"),
+        ]),
+        answer("r2", text),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prompt_gets_its_answer_and_ctrl_c_twice_quits_with_the_terminal_restored() {
+    let exec = Exec::with_config(vec![answer("r1", "Hello from the mock model")], "").await;
+    let mut chat = open(&exec, &[]);
+    chat.wait_for("Ask Codex to do anything");
+    chat.typed("say hello");
+    chat.wait_for("› say hello");
+    chat.send(b"\r");
+    let screen = chat.wait_for("Hello from the mock model");
+    assert!(screen.contains("• Hello from the mock model"), "{screen}");
+    chat.wait_for("tokens used");
+    // The first Ctrl-C arms, the second quits.
+    chat.send(b"\x03");
+    chat.wait_for("Press Ctrl-C again to quit");
+    chat.send(b"\x03");
+    assert_eq!(chat.exit_code(), 0, "{}", chat.raw());
+    let raw = chat.raw();
+    assert!(raw.contains("\x1b[?1049l"), "left the alternate screen");
+    assert!(raw.contains("\x1b[?25h"), "showed the cursor again");
+    assert!(chat.cooked(), "the terminal is back in cooked mode");
+    assert!(raw.contains("codex resume"), "{raw}");
+    let requests = exec.model.requests();
+    assert_eq!(requests.len(), 1, "no request the user did not start");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_command_runs() {
+    let marker = "approved-and-ran";
+    let exec = Exec::with_config(
+        escalation(&format!("echo {marker}"), "It ran."),
+        "approval_policy = \"on-request\"\n",
+    )
+    .await;
+    let mut chat = open(&exec, &[]);
+    chat.wait_for("Ask Codex to do anything");
+    chat.typed("run it");
+    chat.send(b"\r");
+    let screen = chat.wait_for("Would you like to run the following command?");
+    assert!(screen.contains(&format!("$ echo {marker}")), "{screen}");
+    assert!(screen.contains("the test asks for it"), "{screen}");
+    chat.typed("y");
+    chat.wait_for(&format!("• Ran echo {marker}"));
+    chat.wait_for("It ran.");
+    let output = exec.model.requests()[1]
+        .function_call_output("call_1")
+        .expect("the command's output");
+    assert!(output.contains(marker), "{output}");
+    chat.send(b"\x04");
+    assert_eq!(chat.exit_code(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_command_is_not_run_and_the_model_is_told() {
+    let exec = Exec::with_config(
+        escalation("touch denied-file", "Understood."),
+        "approval_policy = \"on-request\"\n",
+    )
+    .await;
+    let mut chat = open(&exec, &[]);
+    chat.wait_for("Ask Codex to do anything");
+    chat.typed("make a file");
+    chat.send(b"\r");
+    chat.wait_for("Would you like to run the following command?");
+    chat.typed("n");
+    chat.wait_for("Understood.");
+    let output = exec.model.requests()[1]
+        .function_call_output("call_1")
+        .expect("the denial");
+    assert!(output.contains("declined"), "{output}");
+    assert!(!exec.env.work_dir().join("denied-file").exists());
+    chat.send(b"\x04");
+    assert_eq!(chat.exit_code(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esc_interrupts_a_running_turn() {
+    let exec = Exec::with_config(
+        vec![
+            Reply::stall(vec![ev::text_delta("Thinking about")]),
+            answer("r2", "after the interruption"),
+        ],
+        "",
+    )
+    .await;
+    let mut chat = open(&exec, &[]);
+    chat.wait_for("Ask Codex to do anything");
+    chat.typed("take your time");
+    chat.send(b"\r");
+    chat.wait_for("Thinking about");
+    chat.wait_for("esc to interrupt");
+    chat.send(b"\x1b");
+    chat.wait_for("Interrupted");
+    // The chat goes on.
+    chat.typed("next");
+    chat.send(b"\r");
+    chat.wait_for("after the interruption");
+    chat.send(b"\x04");
+    assert_eq!(chat.exit_code(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_is_recorded_and_resume_last_shows_it() {
+    let exec = Exec::with_config(
+        vec![answer("r1", "first answer"), answer("r2", "second answer")],
+        "",
+    )
+    .await;
+    let mut chat = open(&exec, &[]);
+    chat.wait_for("Ask Codex to do anything");
+    chat.typed("remember the number 42");
+    chat.send(b"\r");
+    chat.wait_for("first answer");
+    chat.send(b"\x04");
+    assert_eq!(chat.exit_code(), 0);
+    drop(chat);
+
+    let mut resumed = open(&exec, &["resume", "--last"]);
+    let screen = resumed.wait_for("first answer");
+    assert!(screen.contains("› remember the number 42"), "{screen}");
+    resumed.typed("what was it?");
+    resumed.send(b"\r");
+    resumed.wait_for("second answer");
+    resumed.send(b"\x04");
+    assert_eq!(resumed.exit_code(), 0);
+    // The second request carries the first exchange.
+    let requests = exec.model.requests();
+    let input = requests[1].body["input"].to_string();
+    assert!(input.contains("remember the number 42"), "{input}");
+    assert!(input.contains("first answer"), "{input}");
+}
+
+#[test]
+fn without_a_terminal_it_points_to_exec() {
+    let env = codex_integration_tests::TestEnv::new();
+    let run = env.codex(&[]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("codex exec"), "{}", run.stderr);
+}
