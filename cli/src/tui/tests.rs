@@ -238,3 +238,53 @@ fn hostile_text_is_shown_not_obeyed() {
     );
     assert!(shown.contains("\\x1b[2J"), "{shown}");
 }
+
+#[test]
+fn a_patch_approval() {
+    let start = Instant::now();
+    let mut app = submitted("fix the typo in the system config", start);
+    app.update(
+        Event::Ask(ApprovalRequest {
+            call_id: "call_2".to_owned(),
+            subject: ApprovalSubject::Patch {
+                changes: vec![codex_actors::turn::FileChangeEntry {
+                    path: "/etc/app.conf".into(),
+                    kind: "update",
+                }],
+                patch: "*** Begin Patch\n*** Update File: /etc/app.conf\n@@\n-colour = red\n+color = red\n*** End Patch"
+                    .to_owned(),
+            },
+            reason: ApprovalReason::Patch {
+                outside: vec!["/etc/app.conf".into()],
+            },
+        }),
+        start,
+    );
+    insta::assert_snapshot!(frame(&app, 90, 18));
+}
+
+#[test]
+fn the_first_frame() {
+    let app = App::new(status(), Vec::new());
+    insta::assert_snapshot!(frame(&app, 80, 10));
+}
+
+#[test]
+fn tiny_terminals_draw_without_panicking() {
+    let start = Instant::now();
+    let mut app = submitted("a prompt long enough to wrap on a tiny screen", start);
+    app.update(
+        Event::Ask(ApprovalRequest {
+            call_id: "c".to_owned(),
+            subject: ApprovalSubject::Command {
+                command: "ls".to_owned(),
+                cwd: "/".into(),
+            },
+            reason: ApprovalReason::Untrusted,
+        }),
+        start,
+    );
+    for (width, height) in [(1, 1), (2, 3), (10, 2), (5, 40), (200, 4)] {
+        let _ = frame(&app, width, height);
+    }
+}

@@ -26,8 +26,16 @@ pub(crate) fn draw(frame: &mut Frame<'_>, app: &App) {
     let rows = Paragraph::new(bottom.clone())
         .wrap(Wrap { trim: false })
         .line_count(area.width.max(1));
-    let bottom_height =
-        (u16::try_from(rows).unwrap_or(u16::MAX) + 1).min(area.height.saturating_sub(2) / 2 + 2);
+    // A question may take all but a few rows; the composer half.
+    let most = if app.approvals.is_empty() {
+        area.height.saturating_sub(2) / 2 + 2
+    } else {
+        area.height.saturating_sub(3)
+    };
+    let bottom_height = u16::try_from(rows)
+        .unwrap_or(u16::MAX)
+        .saturating_add(1)
+        .min(most);
     let running = u16::from(app.is_running());
     let [history, status, pane, footer] = Layout::vertical([
         Constraint::Min(1),
@@ -270,7 +278,7 @@ fn approval_prompt(request: &ApprovalRequest, pending: usize) -> Text<'static> {
         Span::raw("a").cyan().bold(),
         Span::raw(" yes, and don't ask again this session  ·  "),
         Span::raw("n").cyan().bold(),
-        Span::raw("/esc no, and tell Codex what to do differently"),
+        Span::raw("/esc no, tell Codex"),
     ]));
     if pending > 1 {
         lines.push(Line::from(format!("{} more waiting", pending - 1)).dim());
