@@ -37,7 +37,7 @@ pub(crate) fn load_at(overrides: &ConfigOverrides, cwd: &Path) -> Result<Loaded,
     let cwd = cwd.to_owned();
     let codex_home = codex_home()?;
 
-    let sources = RequirementsSources::from_env(|name| std::env::var_os(name), &cwd);
+    let sources = requirement_sources();
     let loaded_requirements = load_requirements(&sources)?;
     let launch = launch_context(&cwd);
     let config = load_config(&LoadOptions {
@@ -64,6 +64,15 @@ pub(crate) fn load_at(overrides: &ConfigOverrides, cwd: &Path) -> Result<Loaded,
         effective,
         launch,
     })
+}
+
+/// Where requirements come from. A relative `CODEX_REQUIREMENTS_FILE` is
+/// the process's own: resolved against the directory `codex` started in,
+/// never a session's (`-C`, or an MCP client's `cwd`), so no working
+/// directory can swap the admin's file for another or for none.
+pub(crate) fn requirement_sources() -> RequirementsSources {
+    let start = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    RequirementsSources::from_env(|name| std::env::var_os(name), &start)
 }
 
 /// The process environment (UTF-8 variables), as servers would inherit it.

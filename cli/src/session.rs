@@ -8,7 +8,7 @@
 use std::io::IsTerminal as _;
 
 use codex_actors::mcp_server::Timing;
-use codex_actors::policy::{RequirementsSources, Withheld, WithheldTool};
+use codex_actors::policy::{Withheld, WithheldTool};
 use codex_actors::session::{
     DEFAULT_WATCH_DEBOUNCE, Preloaded, QualifiedTool, ServerState, ServerStatus, Session,
     SessionOptions,
@@ -181,7 +181,7 @@ pub(crate) fn session_options_at(
     let cwd = cwd.to_owned();
     Ok(SessionOptions {
         codex_home: context::codex_home()?,
-        requirements: RequirementsSources::from_env(|name| std::env::var_os(name), &cwd),
+        requirements: context::requirement_sources(),
         cwd,
         overrides: overrides.parse()?,
         env: context::process_env(),

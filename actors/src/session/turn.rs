@@ -158,7 +158,9 @@ fn command_sandbox(
     policy: &TurnPolicy,
     escalated: bool,
 ) -> codex_sandbox::SandboxPolicy {
-    let mode = if escalated {
+    // An answer that arrives after the requirements tightened does not
+    // leave the sandbox.
+    let mode = if escalated && policy.escalation_allowed {
         codex_sandbox::SandboxMode::DangerFullAccess
     } else {
         match policy.sandbox_mode {

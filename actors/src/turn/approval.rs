@@ -280,11 +280,13 @@ pub(crate) fn patch_gate(
     if outside.is_empty() {
         return Gate::Run { escalated: false };
     }
-    if approved.contains(&patch_key(paths)) {
-        return Gate::Run { escalated: true };
-    }
+    // Requirements first: a session's earlier "yes" cannot outlive an
+    // admin who now forbids leaving the sandbox, nor `never`.
     if policy.approval == ApprovalPolicy::Never || !policy.escalation_allowed {
         return Gate::Run { escalated: false };
+    }
+    if approved.contains(&patch_key(paths)) {
+        return Gate::Run { escalated: true };
     }
     Gate::Ask(ApprovalReason::Patch { outside })
 }

@@ -564,6 +564,19 @@ impl Machine {
             effects.append(&mut failed);
             return effects;
         }
+        // Answers and approvals are matched by call id: two calls with one
+        // id could have one's answer applied to the other.
+        let mut ids: Vec<&str> = calls.iter().map(|call| call.call_id.as_str()).collect();
+        ids.sort_unstable();
+        if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
+            let message = format!(
+                "the model gave two calls the same id ({}); the turn cannot go on",
+                pair[0]
+            );
+            let mut failed = self.fail(message);
+            effects.append(&mut failed);
+            return effects;
+        }
         if calls.is_empty() {
             if !answered && !unshown.is_empty() {
                 let item = self.item(ItemDetails::Error {

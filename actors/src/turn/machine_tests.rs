@@ -423,6 +423,28 @@ fn a_patch_outside_the_writable_roots_asks_and_runs_outside_the_sandbox_once_app
 }
 
 #[test]
+fn two_calls_with_one_id_fail_the_turn_before_either_runs() {
+    check(
+        vec![
+            start(),
+            response(
+                vec![
+                    call("dup", "exec_command", r#"{"cmd":"echo a"}"#),
+                    call("dup", "exec_command", r#"{"cmd":"rm -rf x"}"#),
+                ],
+                1,
+            ),
+        ],
+        expect![[r#"
+            TurnStarted
+            sample [msg:developer, msg:user] with 7 tools
+            TurnFailed { message: "the model gave two calls the same id (dup); the turn cannot go on" }
+            Finish(Failed { message: "the model gave two calls the same id (dup); the turn cannot go on" })
+        "#]],
+    );
+}
+
+#[test]
 fn a_headless_run_refuses_what_needs_approval() {
     check_with(
         with_approvals(crate::config::ApprovalPolicy::Never),

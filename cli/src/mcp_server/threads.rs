@@ -116,8 +116,19 @@ impl Threads {
             Ok(cwd) => return error_result(&format!("cwd {}: not a directory", cwd.display())),
             Err(err) => return error_result(&format!("cwd {}: {err}", cwd.display())),
         };
-        let mut raw = self.overrides.raw.clone();
-        raw.extend(args.config);
+        // A caller works inside the server's directory: a `cwd` of `/`
+        // under workspace-write would make the whole disk writable.
+        let root = self.cwd.canonicalize().unwrap_or_else(|_| self.cwd.clone());
+        if !cwd.starts_with(&root) {
+            return error_result(&format!(
+                "cwd {} is outside the server's directory {}",
+                cwd.display(),
+                root.display()
+            ));
+        }
+        // The host's own `-c` comes last, so a caller's cannot undo it.
+        let mut raw = args.config;
+        raw.extend(self.overrides.raw.iter().cloned());
         let overrides = ConfigOverrides {
             raw,
             profile: args.profile.or_else(|| self.overrides.profile.clone()),

@@ -398,8 +398,21 @@ fn bounded_name(name: &str) -> String {
     }
 }
 
+/// The config keys a caller may set. The rest (commands to run such as
+/// `notify`, MCP servers, providers and where their keys go, writable
+/// roots) are the host's: its own `config.toml` and `-c`.
+pub(super) const CALLER_KEYS: &[&str] = &[
+    "model",
+    "model_reasoning_effort",
+    "model_reasoning_summary",
+    "model_verbosity",
+    "approval_policy",
+    "sandbox_mode",
+];
+
 /// `config` as `-c` overrides: one `dotted.key=value` per leaf, nested
-/// objects flattened into dotted keys, each value TOML.
+/// objects flattened into dotted keys, each value TOML. Only
+/// [`CALLER_KEYS`] are accepted.
 pub(super) fn config_overrides(config: &Value) -> Result<Vec<String>, ArgsError> {
     let Value::Object(table) = config else {
         return Err(ArgsError::WrongType {
@@ -409,6 +422,18 @@ pub(super) fn config_overrides(config: &Value) -> Result<Vec<String>, ArgsError>
     };
     let mut out = Vec::new();
     flatten(&mut Vec::new(), table, &mut out)?;
+    if let Some(key) = table
+        .keys()
+        .find(|key| !CALLER_KEYS.contains(&key.as_str()))
+    {
+        return Err(ArgsError::Config {
+            key: bounded_name(key),
+            problem: format!(
+                "a caller may set only {}; the rest is the server's own config",
+                CALLER_KEYS.join(", ")
+            ),
+        });
+    }
     Ok(out)
 }
 
@@ -522,20 +547,22 @@ mod tests {
             &["sandbox_mode=\"danger-full-access\""],
         );
         check_config(
-            json!({"sandbox_workspace_write": {"network_access": true, "writable_roots": ["/a", "/b"]}}),
-            &[
-                "sandbox_workspace_write.network_access=true",
-                "sandbox_workspace_write.writable_roots=[\"/a\", \"/b\"]",
-            ],
+            json!({"model": "o3", "model_reasoning_effort": "high"}),
+            &["model=\"o3\"", "model_reasoning_effort=\"high\""],
         );
-        check_config(
-            json!({"mcp_servers": {"my.server": {"args": ["-y"], "startup_timeout_sec": 2.5}}}),
-            &[
-                "mcp_servers.\"my.server\".args=[\"-y\"]",
-                "mcp_servers.\"my.server\".startup_timeout_sec=2.5",
-            ],
-        );
-        check_config(json!({"n": 3, "t": {}}), &["n=3", "t={}"]);
+    }
+
+    #[test]
+    fn a_caller_cannot_set_what_runs_or_where_keys_go() {
+        for config in [
+            json!({"notify": ["sh", "-c", "touch /tmp/x"]}),
+            json!({"model_providers": {"x": {"base_url": "http://evil", "env_key": "HOME"}}}),
+            json!({"sandbox_workspace_write": {"writable_roots": ["/"]}}),
+            json!({"mcp_servers": {"x": {"command": "sh"}}}),
+        ] {
+            let err = config_overrides(&config).expect_err("refused").to_string();
+            assert!(err.contains("a caller may set only model"), "{err}");
+        }
     }
 
     #[test]

@@ -18,6 +18,9 @@ use super::cells::Cell;
 
 /// A second Ctrl-C within this long of the first quits.
 pub(crate) const QUIT_WINDOW: Duration = Duration::from_secs(1);
+/// How long a question shows before it takes an answer, so that keys typed
+/// ahead into the composer cannot answer it.
+pub(crate) const ANSWER_DELAY: Duration = Duration::from_millis(300);
 
 /// The slash commands, with what they do.
 pub(crate) const COMMANDS: &[(&str, &str)] = &[
@@ -222,6 +225,8 @@ pub(crate) struct App {
     pub(crate) composer: Composer,
     /// Approval requests, the first one shown.
     pub(crate) approvals: VecDeque<ApprovalRequest>,
+    /// When the first request was shown.
+    pub(crate) asked_at: Option<Instant>,
     /// What covers the history.
     pub(crate) overlay: Option<Overlay>,
     /// When the running turn started.
@@ -254,6 +259,7 @@ impl App {
             live: String::new(),
             composer: Composer::default(),
             approvals: VecDeque::new(),
+            asked_at: None,
             overlay: None,
             running: None,
             interrupting: false,
@@ -273,7 +279,13 @@ impl App {
         self.now = Some(now);
         match event {
             Event::Key(key) if key.kind != KeyEventKind::Release => self.key(key, now),
-            Event::Key(_) | Event::Tick => Vec::new(),
+            Event::Key(_) => Vec::new(),
+            Event::Tick => {
+                if !self.quit_hint() {
+                    self.quit_armed = None;
+                }
+                Vec::new()
+            }
             Event::Paste(text) => {
                 if self.approvals.is_empty() && self.overlay.is_none() {
                     self.composer
@@ -287,6 +299,9 @@ impl App {
             }
             Event::TurnDone(outcome) => self.turn_done(outcome),
             Event::Ask(request) => {
+                if self.approvals.is_empty() {
+                    self.asked_at = Some(now);
+                }
                 self.approvals.push_back(request);
                 Vec::new()
             }
@@ -331,6 +346,25 @@ impl App {
         self.running.is_some()
     }
 
+    /// Whether the question shown takes an answer now.
+    pub(crate) fn answers_open(&self) -> bool {
+        match (self.asked_at, self.now) {
+            (Some(asked), Some(now)) => now.duration_since(asked) >= ANSWER_DELAY,
+            _ => false,
+        }
+    }
+
+    /// When the app next needs a redraw without an event: the question's
+    /// answers opening, or the quit hint expiring.
+    pub(crate) fn next_wake(&self) -> Option<Instant> {
+        let answers = self
+            .asked_at
+            .filter(|_| !self.approvals.is_empty() && !self.answers_open())
+            .map(|asked| asked + ANSWER_DELAY);
+        let quit = self.quit_armed.map(|armed| armed + QUIT_WINDOW);
+        answers.into_iter().chain(quit).min()
+    }
+
     /// Whether a second Ctrl-C would quit now.
     pub(crate) fn quit_hint(&self) -> bool {
         match (self.quit_armed, self.now) {
@@ -348,14 +382,24 @@ impl App {
             self.quit_armed = None;
         }
         if let Some(request) = self.approvals.front() {
+            // Only a plain key answers, and only once the question has
+            // been on screen for a moment: Ctrl-A or a word typed ahead
+            // must not approve anything. Saying no is always open.
+            let plain = !key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SUPER);
             let decision = match key.code {
-                KeyCode::Char('y') => ApprovalDecision::Approve,
-                KeyCode::Char('a') => ApprovalDecision::ApproveForSession,
-                KeyCode::Char('n') | KeyCode::Esc => ApprovalDecision::Deny,
+                KeyCode::Char('y') if plain && self.answers_open() => ApprovalDecision::Approve,
+                KeyCode::Char('a') if plain && self.answers_open() => {
+                    ApprovalDecision::ApproveForSession
+                }
+                KeyCode::Char('n') if plain && self.answers_open() => ApprovalDecision::Deny,
+                KeyCode::Esc => ApprovalDecision::Deny,
                 _ => return Vec::new(),
             };
             let call_id = request.call_id.clone();
             self.approvals.pop_front();
+            self.asked_at = (!self.approvals.is_empty()).then_some(now);
             return vec![Effect::Answer { call_id, decision }];
         }
         if let Some(overlay) = &mut self.overlay {
@@ -434,6 +478,7 @@ impl App {
     /// within [`QUIT_WINDOW`]) quits.
     fn ctrl_c(&mut self, now: Instant) -> Vec<Effect> {
         if let Some(request) = self.approvals.pop_front() {
+            self.asked_at = (!self.approvals.is_empty()).then_some(now);
             return vec![Effect::Answer {
                 call_id: request.call_id,
                 decision: ApprovalDecision::Deny,
@@ -597,6 +642,14 @@ impl App {
         self.interrupting = false;
         // Requests of the ended turn can no longer be answered.
         self.approvals.clear();
+        self.asked_at = None;
+        if let TurnOutcome::Failed { message } = &outcome {
+            // Shown once: a `TurnFailed` event may have said it already.
+            let shown = matches!(self.cells.last(), Some(Cell::Error(text)) if text == message);
+            if !shown {
+                self.cells.push(Cell::Error(message.clone()));
+            }
+        }
         if outcome == TurnOutcome::Interrupted {
             if !self.live.is_empty() {
                 self.cells.push(Cell::Agent(std::mem::take(&mut self.live)));
@@ -691,6 +744,10 @@ mod tests {
         let late = start + QUIT_WINDOW + Duration::from_millis(1);
         assert_eq!(app.update(ctrl('c'), late), vec![]);
         assert!(app.quit_hint());
+        // A tick after the window disarms it (and nothing wakes for it).
+        app.update(Event::Tick, late + QUIT_WINDOW);
+        assert_eq!((app.quit_armed, app.next_wake()), (None, None));
+        assert_eq!(app.update(ctrl('c'), late), vec![]);
         let soon = late + Duration::from_millis(300);
         assert_eq!(app.update(ctrl('c'), soon), vec![Effect::Quit]);
         assert!(app.quit);
@@ -721,7 +778,12 @@ mod tests {
         app.update(Event::Ask(request("c1")), now);
         app.update(Event::Ask(request("c2")), now);
         app.update(Event::Ask(request("c3")), now);
-        assert_eq!(app.update(key(KeyCode::Char('x')), now), vec![]);
+        // Typed ahead: neither a plain key nor Ctrl-A answers yet.
+        assert_eq!(app.update(key(KeyCode::Char('y')), now), vec![]);
+        let later = now + ANSWER_DELAY;
+        assert_eq!(app.update(ctrl('a'), later), vec![]);
+        assert_eq!(app.update(key(KeyCode::Char('x')), later), vec![]);
+        let now = later;
         let answer = |call_id: &str, decision| Effect::Answer {
             call_id: call_id.to_owned(),
             decision,
@@ -730,6 +792,9 @@ mod tests {
             app.update(key(KeyCode::Char('y')), now),
             vec![answer("c1", ApprovalDecision::Approve)]
         );
+        // The next question waits its moment too.
+        assert_eq!(app.update(key(KeyCode::Char('a')), now), vec![]);
+        let now = now + ANSWER_DELAY;
         assert_eq!(
             app.update(key(KeyCode::Char('a')), now),
             vec![answer("c2", ApprovalDecision::ApproveForSession)]

@@ -54,6 +54,8 @@ const DIFF_TIMEOUT: Duration = Duration::from_secs(10);
 const DIFF_LINES: usize = 400;
 /// How many sessions `/resume` offers.
 const PICKER: usize = 20;
+/// How long quitting waits for an interrupted turn to wind down.
+const TURN_STOP: Duration = Duration::from_secs(5);
 
 /// How the chat starts.
 #[derive(Debug)]
@@ -226,6 +228,7 @@ async fn chat(
     let mut screen = Screen::enter()?;
     let mut keys = EventStream::new();
     let mut session_events = session.subscribe();
+    let mut events_open = true;
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let now = Instant::now();
@@ -247,9 +250,7 @@ async fn chat(
         if app.quit {
             break;
         }
-        let quit_expires = app
-            .quit_armed
-            .map(|armed| tokio::time::Instant::from_std(armed + app::QUIT_WINDOW));
+        let wake = app.next_wake().map(tokio::time::Instant::from_std);
         tokio::select! {
             key = keys.next() => match key {
                 Some(Ok(TermEvent::Key(key))) => {
@@ -272,18 +273,19 @@ async fn chat(
                     next = rx.try_recv().ok();
                 }
             }
-            event = session_events.recv() => {
-                if matches!(event, Ok(SessionEvent::Server(_) | SessionEvent::PolicyApplied { .. })
-                    | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)))
-                {
+            event = session_events.recv(), if events_open => match event {
+                Ok(SessionEvent::Server(_) | SessionEvent::PolicyApplied { .. })
+                | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                     shell.refresh_servers(&mut app).await;
                 }
-            }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => events_open = false,
+            },
             _ = ticker.tick(), if app.is_running() => {
                 app.update(Event::Tick, Instant::now());
             }
             () = async {
-                match quit_expires {
+                match wake {
                     Some(at) => tokio::time::sleep_until(at).await,
                     None => std::future::pending().await,
                 }
@@ -292,10 +294,24 @@ async fn chat(
             }
         }
     }
-    if let Some(cancel) = &shell.cancel {
-        cancel.cancel();
-    }
     drop(screen);
+    // A turn still running is interrupted, and its conversation awaited
+    // (briefly), so that its last lines reach the rollout first.
+    if let Some(cancel) = shell.cancel.take() {
+        cancel.cancel();
+        let finished = tokio::time::timeout(TURN_STOP, async {
+            while let Some(message) = rx.recv().await {
+                if let Shell::Done(_, conversation) = message {
+                    return Some(conversation);
+                }
+            }
+            None
+        })
+        .await;
+        if let Ok(Some(conversation)) = finished {
+            shell.conversation = Some(conversation);
+        }
+    }
     session.shutdown().await;
     if let Some(problem) = shell
         .conversation
@@ -552,6 +568,7 @@ impl Chat {
         };
         let settings = old.settings.clone();
         let runtime = old.runtime.clone();
+        let mut recorded = None;
         let (thread_id, history, opened) = match &id {
             None => {
                 let thread_id = uuid::Uuid::now_v7().to_string();
@@ -574,6 +591,8 @@ impl Chat {
                 match found {
                     Ok(resumed) => {
                         let (history, _) = resumed.history();
+                        let (mode, approval) = resumed.recorded_policy();
+                        recorded = mode.map(|mode| (mode, approval));
                         let opened = thread::reopen(&resumed);
                         (resumed.thread_id().to_owned(), history, opened)
                     }
@@ -587,6 +606,7 @@ impl Chat {
         };
         let mut settings = settings;
         settings.thread_id = thread_id;
+        settings.resumed = recorded;
         let mut conversation = Box::new(Conversation::new(Front::Chat, settings, runtime, history));
         let mut notes = Vec::new();
         match opened {

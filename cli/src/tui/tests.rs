@@ -200,6 +200,7 @@ fn the_approval_modal() {
         }),
         start,
     );
+    app.update(Event::Tick, start + super::app::ANSWER_DELAY);
     insta::assert_snapshot!(frame(&app, 100, 16));
 }
 
@@ -260,6 +261,7 @@ fn a_patch_approval() {
         }),
         start,
     );
+    app.update(Event::Tick, start + super::app::ANSWER_DELAY);
     insta::assert_snapshot!(frame(&app, 90, 18));
 }
 

@@ -159,7 +159,7 @@ fn secs(took: std::time::Duration) -> String {
 /// The composer, with the slash-command popup; or the approval prompt.
 fn bottom_pane(app: &App) -> Text<'static> {
     if let Some(request) = app.approvals.front() {
-        return approval_prompt(request, app.approvals.len());
+        return approval_prompt(request, app.approvals.len(), app.answers_open());
     }
     let mut lines: Vec<Line<'static>> = Vec::new();
     for (name, about) in app.completions() {
@@ -192,7 +192,7 @@ fn bottom_pane(app: &App) -> Text<'static> {
 }
 
 /// "Would you like to run the following command?" and the answers.
-fn approval_prompt(request: &ApprovalRequest, pending: usize) -> Text<'static> {
+fn approval_prompt(request: &ApprovalRequest, pending: usize, open: bool) -> Text<'static> {
     let mut lines = Vec::new();
     match &request.subject {
         ApprovalSubject::Command { command, cwd } => {
@@ -209,12 +209,17 @@ fn approval_prompt(request: &ApprovalRequest, pending: usize) -> Text<'static> {
             );
             lines.push(Line::default());
             let shown = super::cells::display_command(command);
-            for (at, line) in terminal::clean(&shown).split('\n').enumerate() {
+            let shown = terminal::clean(&shown).replace('\t', "    ");
+            let all: Vec<&str> = shown.split('\n').collect();
+            for (at, line) in all.iter().take(PATCH_LINES).enumerate() {
                 let lead = if at == 0 { "$ " } else { "  " };
                 lines.push(Line::from(vec![
                     Span::raw(lead).dim(),
-                    Span::raw(line.to_owned()),
+                    Span::raw((*line).to_owned()),
                 ]));
+            }
+            if all.len() > PATCH_LINES {
+                lines.push(Line::from(format!("  … +{} lines", all.len() - PATCH_LINES)).dim());
             }
         }
         ApprovalSubject::Patch { changes, patch } => {
@@ -272,6 +277,10 @@ fn approval_prompt(request: &ApprovalRequest, pending: usize) -> Text<'static> {
         }
     }
     lines.push(Line::default());
+    if !open {
+        lines.push(Line::from("…").dim());
+        return Text::from(lines);
+    }
     lines.push(Line::from(vec![
         Span::raw("y").cyan().bold(),
         Span::raw(" yes  ·  "),

@@ -537,6 +537,16 @@ async fn invalid_calls_are_error_results() {
             "cwd [TMP]/work/no-such-dir",
         ),
         (
+            "codex",
+            json!({"prompt": "x", "cwd": "/"}),
+            "cwd / is outside the server's directory",
+        ),
+        (
+            "codex",
+            json!({"prompt": "x", "config": {"notify": ["sh", "-c", "true"]}}),
+            "invalid arguments: `config.notify`: a caller may set only model",
+        ),
+        (
             "codex-reply",
             json!({"threadId": "0199a213-81c0-7800-8aa1-bbab2a035a53", "prompt": "x"}),
             "no session 0199a213-81c0-7800-8aa1-bbab2a035a53",

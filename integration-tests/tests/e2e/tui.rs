@@ -80,6 +80,8 @@ async fn an_approved_command_runs() {
     let screen = chat.wait_for("Would you like to run the following command?");
     assert!(screen.contains(&format!("$ echo {marker}")), "{screen}");
     assert!(screen.contains("the test asks for it"), "{screen}");
+    // The answers open a moment after the question shows.
+    chat.wait_for("y yes");
     chat.typed("y");
     chat.wait_for(&format!("• Ran echo {marker}"));
     chat.wait_for("It ran.");
@@ -103,6 +105,7 @@ async fn a_denied_command_is_not_run_and_the_model_is_told() {
     chat.typed("make a file");
     chat.send(b"\r");
     chat.wait_for("Would you like to run the following command?");
+    chat.wait_for("y yes");
     chat.typed("n");
     chat.wait_for("Understood.");
     let output = exec.model.requests()[1]
