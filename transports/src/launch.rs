@@ -197,11 +197,8 @@ pub fn resolve_program(
         }
     }
     for dir in &searched {
-        // Most candidates are not there: a listing of the directory says
-        // so without a `canonicalize` (a `readlink` per component) each.
-        if !may_hold(dir, std::ffi::OsStr::new(command)) {
-            continue;
-        }
+        // Most candidates are not there: `runnable`'s first `lstat` says
+        // so, before anything is resolved.
         let path = dir.join(command);
         if let Some(real) = runnable(&path) {
             return Ok(ResolvedProgram { found: path, real });
@@ -213,58 +210,8 @@ pub fn resolve_program(
     })
 }
 
-/// How long a directory listing is used without a look at the directory.
-const LISTING_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// One search directory's names, as listed, and when.
-struct Listing {
-    names: std::collections::HashSet<std::ffi::OsString>,
-    modified: Option<std::time::SystemTime>,
-    checked: std::time::Instant,
-}
-
-static LISTINGS: std::sync::Mutex<Option<std::collections::HashMap<PathBuf, Listing>>> =
-    std::sync::Mutex::new(None);
-
-/// Whether `dir` may hold `name`: each directory is listed once, and
-/// listed again when its modification time changed (looked at no more
-/// than once a second), so a program installed meanwhile is found. When
-/// the directory cannot be listed, the answer is yes: the candidate is
-/// then checked as it is.
-fn may_hold(dir: &Path, name: &std::ffi::OsStr) -> bool {
-    let now = std::time::Instant::now();
-    let mut listings = LISTINGS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let listings = listings.get_or_insert_with(Default::default);
-    if let Some(listing) = listings.get_mut(dir) {
-        if now.duration_since(listing.checked) < LISTING_FRESH {
-            return listing.names.contains(name);
-        }
-        let modified = std::fs::metadata(dir).and_then(|m| m.modified()).ok();
-        if modified.is_some() && modified == listing.modified {
-            listing.checked = now;
-            return listing.names.contains(name);
-        }
-    }
-    let modified = std::fs::metadata(dir).and_then(|m| m.modified()).ok();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        listings.remove(dir);
-        return true;
-    };
-    let names: std::collections::HashSet<std::ffi::OsString> =
-        entries.flatten().map(|entry| entry.file_name()).collect();
-    let holds = names.contains(name);
-    listings.insert(
-        dir.to_owned(),
-        Listing {
-            names,
-            modified,
-            checked: now,
-        },
-    );
-    holds
-}
+/// How long a resolved directory is trusted without resolving it again.
+const RESOLVED_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The resolved path of `path` when it is an executable regular file.
 /// It resolves as `realpath` would, but a directory once (see
@@ -302,7 +249,7 @@ static CANONICAL: std::sync::Mutex<Option<std::collections::HashMap<PathBuf, Res
     std::sync::Mutex::new(None);
 
 /// `dir` with every symlink resolved (`realpath`), or `None` when it does
-/// not exist. Each directory is resolved once per [`LISTING_FRESH`]: a
+/// not exist. Each directory is resolved once per [`RESOLVED_FRESH`]: a
 /// `mcp list` of a hundred servers in one directory resolves it once, and
 /// a long session still sees a link that changed.
 pub fn canonical(dir: &Path) -> Option<PathBuf> {
@@ -312,7 +259,7 @@ pub fn canonical(dir: &Path) -> Option<PathBuf> {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let cache = cache.get_or_insert_with(Default::default);
     if let Some(known) = cache.get(dir)
-        && now.duration_since(known.checked) < LISTING_FRESH
+        && now.duration_since(known.checked) < RESOLVED_FRESH
     {
         return known.real.clone();
     }

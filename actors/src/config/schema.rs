@@ -343,6 +343,17 @@ pub fn config_schema() -> Value {
     serde_json::to_value(schemars::schema_for!(ConfigFile)).unwrap_or(Value::Null)
 }
 
+/// The config schema as checked in under `docs/schemas/`, parsed once.
+/// It is the one [`config_schema`] generates (a test holds them equal);
+/// reading it costs less than generating it on every load.
+pub(crate) fn checked_in_config_schema() -> &'static Value {
+    static SCHEMA: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+        serde_json::from_str(include_str!("../../../docs/schemas/config.schema.json"))
+            .unwrap_or_else(|_| config_schema())
+    });
+    &SCHEMA
+}
+
 /// A key the schema does not know, where it is, and the closest known key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct UnknownKey {
@@ -433,6 +444,15 @@ mod tests {
             .into_iter()
             .map(|key| (key.path.join("."), key.suggestion))
             .collect()
+    }
+
+    #[test]
+    fn the_checked_in_schema_is_the_generated_one() {
+        assert_eq!(
+            checked_in_config_schema(),
+            &config_schema(),
+            "docs/schemas/config.schema.json is stale: run `codex debug schema config`"
+        );
     }
 
     #[test]
