@@ -222,7 +222,7 @@ pub(crate) fn prepare(
                 &thread_id,
                 &request.cwd,
                 &provider.id,
-                request.front,
+                request.front.origin(),
             ),
         };
         match opened {

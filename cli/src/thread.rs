@@ -15,7 +15,6 @@ use codex_actors::rollout::{
 };
 
 use crate::args::ResumeArgs;
-use crate::conversation::Front;
 use crate::error::CliError;
 
 /// Which recorded session `exec resume` continues.
@@ -169,15 +168,15 @@ pub(crate) fn reopen(resumed: &Resumed) -> Result<Opened, CliError> {
     })
 }
 
-/// Creates the file of a new thread, with its `session_meta`.
+/// Creates the file of a new thread, with its `session_meta` naming who
+/// started it (`originator`, `source`: see `conversation::Front::origin`).
 pub(crate) fn create(
     codex_home: &Path,
     thread_id: &str,
     cwd: &Path,
     provider: &str,
-    front: Front,
+    (originator, source): (&str, &str),
 ) -> Result<Opened, CliError> {
-    let (originator, source) = front.origin();
     let started = SystemTime::now();
     let (path, file) = create_rollout(&sessions_root(codex_home), started, thread_id)?;
     let meta = SessionMeta {

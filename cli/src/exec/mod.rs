@@ -163,7 +163,7 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
                 &thread_id,
                 &cwd,
                 &provider.id,
-                Front::Exec,
+                Front::Exec.origin(),
             ),
         };
         match opened {

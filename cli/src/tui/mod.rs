@@ -577,7 +577,7 @@ impl Chat {
                     &thread_id,
                     &settings.cwd,
                     &settings.provider.id,
-                    Front::Chat,
+                    Front::Chat.origin(),
                 );
                 (thread_id, Vec::new(), opened)
             }
