@@ -204,35 +204,19 @@ pub(crate) fn prepare(
         .config
         .shell_environment_policy
         .apply(std::env::vars_os());
-    let thread_id = resumed.as_ref().map_or_else(
-        || uuid::Uuid::now_v7().to_string(),
-        |resumed| resumed.thread_id().to_owned(),
+    let Thread {
+        id: thread_id,
+        history,
+        opened,
+    } = open_thread(
+        &loaded.codex_home,
+        resumed.as_ref(),
+        &request.cwd,
+        &provider.id,
+        request.front,
+        request.ephemeral,
+        &mut warnings,
     );
-    let (history, notes) = resumed
-        .as_ref()
-        .map_or_else(|| (Vec::new(), Vec::new()), crate::thread::Resumed::history);
-    warnings.extend(notes);
-    let opened = if request.ephemeral {
-        None
-    } else {
-        let opened = match &resumed {
-            Some(resumed) => crate::thread::reopen(resumed),
-            None => crate::thread::create(
-                &loaded.codex_home,
-                &thread_id,
-                &request.cwd,
-                &provider.id,
-                request.front.origin(),
-            ),
-        };
-        match opened {
-            Ok(opened) => Some(opened),
-            Err(err) => {
-                warnings.push(format!("this session will not be saved: {err}"));
-                None
-            }
-        }
-    };
     let provider = Arc::new(provider);
     let settings = Settings {
         cwd: request.cwd,
@@ -259,6 +243,59 @@ pub(crate) fn prepare(
         opened,
         warnings,
     })
+}
+
+/// The thread a run continues or starts.
+pub(crate) struct Thread {
+    /// Its id: the resumed one, or a new UUID.
+    pub(crate) id: String,
+    /// The history to continue, made valid (empty for a new thread).
+    pub(crate) history: Vec<ResponseItem>,
+    /// Its rollout, open to append, unless ephemeral or it could not be
+    /// opened (then `warnings` says so: a file that cannot be written
+    /// costs the record, not the run).
+    pub(crate) opened: Option<Opened>,
+}
+
+/// Continues `resumed`, or starts a new thread of `front` in `cwd`;
+/// notes on a resumed file and a rollout that cannot be written go to
+/// `warnings`.
+pub(crate) fn open_thread(
+    codex_home: &Path,
+    resumed: Option<&crate::thread::Resumed>,
+    cwd: &Path,
+    provider: &str,
+    front: Front,
+    ephemeral: bool,
+    warnings: &mut Vec<String>,
+) -> Thread {
+    let id = resumed.map_or_else(
+        || uuid::Uuid::now_v7().to_string(),
+        |resumed| resumed.thread_id().to_owned(),
+    );
+    let (history, notes) =
+        resumed.map_or_else(|| (Vec::new(), Vec::new()), crate::thread::Resumed::history);
+    warnings.extend(notes);
+    let opened = if ephemeral {
+        None
+    } else {
+        let opened = match resumed {
+            Some(resumed) => crate::thread::reopen(resumed),
+            None => crate::thread::create(codex_home, &id, cwd, provider, front.origin()),
+        };
+        match opened {
+            Ok(opened) => Some(opened),
+            Err(err) => {
+                warnings.push(format!("this session will not be saved: {err}"));
+                None
+            }
+        }
+    };
+    Thread {
+        id,
+        history,
+        opened,
+    }
 }
 
 /// A front end's side of one turn.

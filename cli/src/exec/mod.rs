@@ -143,37 +143,20 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
         .apply(std::env::vars_os());
 
     // The thread: the resumed one, or a new one; and its file, unless
-    // `--ephemeral`. A file that cannot be written costs the record, not
-    // the run: the user is told.
-    let thread_id = resumed.as_ref().map_or_else(
-        || uuid::Uuid::now_v7().to_string(),
-        |resumed| resumed.thread_id().to_owned(),
+    // `--ephemeral`.
+    let conversation::Thread {
+        id: thread_id,
+        history,
+        opened,
+    } = conversation::open_thread(
+        &loaded.codex_home,
+        resumed.as_ref(),
+        &cwd,
+        &provider.id,
+        Front::Exec,
+        shared.ephemeral,
+        &mut warnings,
     );
-    let (history, notes) = resumed
-        .as_ref()
-        .map_or_else(|| (Vec::new(), Vec::new()), Resumed::history);
-    warnings.extend(notes);
-    let opened = if shared.ephemeral {
-        None
-    } else {
-        let opened = match &resumed {
-            Some(resumed) => thread::reopen(resumed),
-            None => thread::create(
-                &loaded.codex_home,
-                &thread_id,
-                &cwd,
-                &provider.id,
-                Front::Exec.origin(),
-            ),
-        };
-        match opened {
-            Ok(opened) => Some(opened),
-            Err(err) => {
-                warnings.push(format!("this session will not be saved: {err}"));
-                None
-            }
-        }
-    };
 
     let json = shared.json;
     let color = human::use_color(shared.color);
