@@ -141,20 +141,24 @@ impl Pty {
         self.child.process_id()
     }
 
-    /// Waits for the program to exit; its exit code.
+    /// Waits for the program to exit (the terminal's other side closes
+    /// when it does); its exit code.
     pub fn exit_code(&mut self) -> u32 {
         let deadline = Instant::now() + self.patience;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status.exit_code();
+        {
+            let (lock, changed) = &*self.seen;
+            let mut seen = lock.lock().expect("lock");
+            while !seen.closed {
+                let now = Instant::now();
+                assert!(
+                    now < deadline,
+                    "the program did not exit; the screen shows:\n{}",
+                    seen.parser.screen().contents()
+                );
+                seen = changed.wait_timeout(seen, deadline - now).expect("lock").0;
             }
-            assert!(
-                Instant::now() < deadline,
-                "the program did not exit; the screen shows:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(20));
         }
+        self.child.wait().expect("wait").exit_code()
     }
 
     /// Everything the program wrote, as text.
