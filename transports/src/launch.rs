@@ -210,14 +210,23 @@ pub fn resolve_program(
     })
 }
 
-/// How long a resolved directory is trusted without resolving it again.
+/// How long an answer about a path (a directory's real path, whether a
+/// candidate is runnable) is trusted without asking the file system again.
 const RESOLVED_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The resolved path of `path` when it is an executable regular file.
-/// It resolves as `realpath` would, but a directory once (see
-/// [`canonical`]) and then one `lstat` per name and one `readlink` per
-/// link, instead of a `readlink` for every component of every candidate.
+/// The resolved path of `path` when it is an executable regular file,
+/// remembered for [`RESOLVED_FRESH`]: a hundred servers that run `python3`
+/// look it up once, not a hundred times.
 fn runnable(path: &Path) -> Option<PathBuf> {
+    static RUNNABLE: FreshPaths = FreshPaths::new();
+    RUNNABLE.get_or_resolve(path, || resolve_runnable(path))
+}
+
+/// [`runnable`], asking the file system. It resolves as `realpath` would,
+/// but a directory once (see [`canonical`]) and then one `lstat` per name
+/// and one `readlink` per link, instead of a `readlink` for every
+/// component of every candidate.
+fn resolve_runnable(path: &Path) -> Option<PathBuf> {
     let mut path = path.to_owned();
     // Linux gives up on a chain of more than 40 links; so do we.
     for _ in 0..40 {
@@ -239,39 +248,75 @@ fn runnable(path: &Path) -> Option<PathBuf> {
     None
 }
 
-/// A resolved directory, and when it was resolved.
-struct Resolved {
-    real: Option<PathBuf>,
-    checked: std::time::Instant,
-}
-
-static CANONICAL: std::sync::Mutex<Option<std::collections::HashMap<PathBuf, Resolved>>> =
-    std::sync::Mutex::new(None);
-
 /// `dir` with every symlink resolved (`realpath`), or `None` when it does
 /// not exist. Each directory is resolved once per [`RESOLVED_FRESH`]: a
 /// `mcp list` of a hundred servers in one directory resolves it once, and
 /// a long session still sees a link that changed.
 pub fn canonical(dir: &Path) -> Option<PathBuf> {
-    let now = std::time::Instant::now();
-    let mut cache = CANONICAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let cache = cache.get_or_insert_with(Default::default);
-    if let Some(known) = cache.get(dir)
-        && now.duration_since(known.checked) < RESOLVED_FRESH
-    {
-        return known.real.clone();
+    static CANONICAL: FreshPaths = FreshPaths::new();
+    CANONICAL.get_or_resolve(dir, || std::fs::canonicalize(dir).ok())
+}
+
+/// Answers about paths, each trusted for [`RESOLVED_FRESH`].
+struct FreshPaths(std::sync::Mutex<Option<std::collections::HashMap<PathBuf, Answer>>>);
+
+/// One remembered answer, and when it was found.
+struct Answer {
+    real: Option<PathBuf>,
+    checked: std::time::Instant,
+}
+
+impl FreshPaths {
+    /// More paths than any config names: past this the map starts over,
+    /// so a long session's cache stays small.
+    const MAX_ENTRIES: usize = 4096;
+
+    const fn new() -> Self {
+        FreshPaths(std::sync::Mutex::new(None))
     }
-    let real = std::fs::canonicalize(dir).ok();
-    cache.insert(
-        dir.to_owned(),
-        Resolved {
-            real: real.clone(),
-            checked: now,
-        },
-    );
-    real
+
+    /// The remembered answer for `path` while fresh, else `resolve`'s
+    /// (asked without the lock held, and remembered).
+    fn get_or_resolve(
+        &self,
+        path: &Path,
+        resolve: impl FnOnce() -> Option<PathBuf>,
+    ) -> Option<PathBuf> {
+        self.get_or_resolve_at(path, std::time::Instant::now(), resolve)
+    }
+
+    /// [`Self::get_or_resolve`] as if it were `now`.
+    fn get_or_resolve_at(
+        &self,
+        path: &Path,
+        now: std::time::Instant,
+        resolve: impl FnOnce() -> Option<PathBuf>,
+    ) -> Option<PathBuf> {
+        let lock = || {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(known) = lock().as_ref().and_then(|cache| cache.get(path))
+            && now.duration_since(known.checked) < RESOLVED_FRESH
+        {
+            return known.real.clone();
+        }
+        let real = resolve();
+        let mut cache = lock();
+        let cache = cache.get_or_insert_with(Default::default);
+        if cache.len() >= Self::MAX_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(
+            path.to_owned(),
+            Answer {
+                real: real.clone(),
+                checked: now,
+            },
+        );
+        real
+    }
 }
 
 /// `path` with `.` and `..` removed lexically (it is absolute already).
@@ -298,6 +343,39 @@ pub fn passthrough_env() -> &'static [&'static str] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_answers_are_remembered_while_fresh() {
+        let cache = FreshPaths::new();
+        let start = std::time::Instant::now();
+        let path = Path::new("/bin/tool");
+        let asked = std::cell::Cell::new(0);
+        let ask = |answer: Option<&str>| {
+            asked.set(asked.get() + 1);
+            answer.map(PathBuf::from)
+        };
+        assert_eq!(cache.get_or_resolve_at(path, start, || ask(None)), None);
+        // Within the window the first answer stands, even a miss.
+        let soon = start + RESOLVED_FRESH / 2;
+        assert_eq!(
+            cache.get_or_resolve_at(path, soon, || ask(Some("/x"))),
+            None
+        );
+        assert_eq!(asked.get(), 1);
+        // After it, the file system is asked again.
+        let later = start + RESOLVED_FRESH;
+        assert_eq!(
+            cache.get_or_resolve_at(path, later, || ask(Some("/usr/bin/tool"))),
+            Some(PathBuf::from("/usr/bin/tool"))
+        );
+        assert_eq!(asked.get(), 2);
+        // Other paths have their own answers.
+        assert_eq!(
+            cache.get_or_resolve_at(Path::new("/bin/other"), later, || ask(Some("/o"))),
+            Some(PathBuf::from("/o"))
+        );
+        assert_eq!(asked.get(), 3);
+    }
 
     #[test]
     fn bare_names_use_only_absolute_search_entries() {

@@ -4,6 +4,7 @@
 //! One list of keys serves both, so the warnings and the schema cannot
 //! disagree; a test loads a file with every key through the parser.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -343,15 +344,76 @@ pub fn config_schema() -> Value {
     serde_json::to_value(schemars::schema_for!(ConfigFile)).unwrap_or(Value::Null)
 }
 
-/// The config schema as checked in under `docs/schemas/`, parsed once.
-/// It is the one [`config_schema`] generates (a test holds them equal);
-/// reading it costs less than generating it on every load.
-pub(crate) fn checked_in_config_schema() -> &'static Value {
-    static SCHEMA: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+/// The checked-in config schema, read as far as the unknown-key check
+/// needs: keys, nesting and references, borrowed from the file's text
+/// (descriptions and types are skipped, not built).
+pub(crate) fn checked_in_config_schema() -> &'static KeyTree<'static> {
+    static SCHEMA: std::sync::LazyLock<KeyTree<'static>> = std::sync::LazyLock::new(|| {
+        // A test holds the file equal to what `config_schema` generates
+        // and parseable, so the empty tree (every key allowed) never
+        // shows outside a broken build.
         serde_json::from_str(include_str!("../../../docs/schemas/config.schema.json"))
-            .unwrap_or_else(|_| config_schema())
+            .unwrap_or_default()
     });
     &SCHEMA
+}
+
+/// The part of a JSON Schema that says which keys a table may hold: the
+/// root schema object and its `$defs`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(transparent)]
+pub(crate) struct KeyTree<'a>(#[serde(borrow)] Node<'a>);
+
+/// One schema object: its keys, what other keys may be, the alternatives
+/// it stands for, or a reference to a definition (and, at the root, the
+/// definitions).
+#[derive(Debug, Default, serde::Deserialize)]
+struct Node<'a> {
+    #[serde(rename = "$ref", borrow, default)]
+    reference: Option<Cow<'a, str>>,
+    #[serde(rename = "$defs", borrow, default)]
+    defs: BTreeMap<Cow<'a, str>, Node<'a>>,
+    #[serde(rename = "anyOf", borrow, default)]
+    any_of: Vec<Node<'a>>,
+    #[serde(borrow, default)]
+    properties: Option<BTreeMap<Cow<'a, str>, Node<'a>>>,
+    #[serde(rename = "additionalProperties", borrow, default)]
+    additional: Option<Additional<'a>>,
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Kind<'a>>,
+}
+
+/// `additionalProperties`: `false`, or the schema every other key follows.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum Additional<'a> {
+    Allowed(bool),
+    Schema(#[serde(borrow)] Box<Node<'a>>),
+}
+
+/// `type`: one name, or several (which never mean "only null").
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum Kind<'a> {
+    One(#[serde(borrow)] Cow<'a, str>),
+    Many(serde::de::IgnoredAny),
+}
+
+impl Node<'_> {
+    fn is_null(&self) -> bool {
+        matches!(&self.kind, Some(Kind::One(kind)) if kind == "null")
+    }
+}
+
+impl<'a> KeyTree<'a> {
+    /// Follows a `$ref` into `$defs`.
+    fn resolve<'n>(&'n self, node: &'n Node<'a>) -> &'n Node<'a> {
+        node.reference
+            .as_deref()
+            .and_then(|reference| reference.strip_prefix("#/$defs/"))
+            .and_then(|name| self.0.defs.get(name))
+            .unwrap_or(node)
+    }
 }
 
 /// A key the schema does not know, where it is, and the closest known key.
@@ -364,74 +426,64 @@ pub(crate) struct UnknownKey {
 }
 
 /// Every key of `table` the schema does not know.
-pub(crate) fn unknown_keys(schema: &Value, table: &toml::Table) -> Vec<UnknownKey> {
+pub(crate) fn unknown_keys(schema: &KeyTree<'_>, table: &toml::Table) -> Vec<UnknownKey> {
     let mut found = Vec::new();
-    walk(
-        schema,
-        schema,
-        &toml::Value::Table(table.clone()),
-        &mut Vec::new(),
-        &mut found,
-    );
+    walk_table(schema, &schema.0, table, &mut Vec::new(), &mut found);
     found
 }
 
-fn walk(
-    root: &Value,
-    schema: &Value,
-    value: &toml::Value,
+fn walk_table(
+    tree: &KeyTree<'_>,
+    node: &Node<'_>,
+    table: &toml::Table,
     path: &mut Vec<String>,
     found: &mut Vec<UnknownKey>,
 ) {
-    let schema = resolve(root, schema);
+    let node = tree.resolve(node);
     // `Option<T>` is `anyOf [T, null]` (or `T` with a null type).
-    if let Some(options) = schema.get("anyOf").and_then(Value::as_array) {
-        for option in options {
-            let option = resolve(root, option);
-            if option.get("type") != Some(&Value::from("null")) {
-                walk(root, option, value, path, found);
+    if !node.any_of.is_empty() {
+        for option in &node.any_of {
+            let option = tree.resolve(option);
+            if !option.is_null() {
+                walk_table(tree, option, table, path, found);
             }
         }
         return;
     }
-    let toml::Value::Table(table) = value else {
-        return;
-    };
-    let properties = schema.get("properties").and_then(Value::as_object);
-    let additional = schema.get("additionalProperties");
     for (key, inner) in table {
-        path.push(key.clone());
-        match (properties.and_then(|p| p.get(key)), additional) {
-            (Some(property), _) => walk(root, property, inner, path, found),
-            (None, Some(Value::Bool(false))) => found.push(UnknownKey {
-                path: path.clone(),
-                suggestion: properties.and_then(|p| closest(key, p.keys())),
-            }),
-            (None, Some(map @ Value::Object(_))) => walk(root, map, inner, path, found),
-            (None, _) => {}
+        let known = node
+            .properties
+            .as_ref()
+            .and_then(|properties| properties.get(key.as_str()));
+        let next = match (known, &node.additional) {
+            (Some(property), _) => Some(property),
+            (None, Some(Additional::Allowed(false))) => {
+                found.push(UnknownKey {
+                    path: path.iter().cloned().chain([key.clone()]).collect(),
+                    suggestion: node.properties.as_ref().and_then(|properties| {
+                        closest(key, properties.keys().map(|known| known.as_ref()))
+                    }),
+                });
+                None
+            }
+            (None, Some(Additional::Schema(map))) => Some(&**map),
+            (None, _) => None,
+        };
+        if let (Some(next), toml::Value::Table(inner)) = (next, inner) {
+            path.push(key.clone());
+            walk_table(tree, next, inner, path, found);
+            path.pop();
         }
-        path.pop();
-    }
-}
-
-/// Follows a `$ref` into `$defs`.
-fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
-    match schema.get("$ref").and_then(Value::as_str) {
-        Some(reference) => reference
-            .strip_prefix("#/$defs/")
-            .and_then(|name| root.get("$defs")?.get(name))
-            .unwrap_or(schema),
-        None => schema,
     }
 }
 
 /// The known key closest to `key`, when it is close enough to be a typo.
-fn closest<'a>(key: &str, known: impl Iterator<Item = &'a String>) -> Option<String> {
+fn closest<'a>(key: &str, known: impl Iterator<Item = &'a str>) -> Option<String> {
     known
         .map(|candidate| (strsim::damerau_levenshtein(key, candidate), candidate))
         .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 4))
         .min()
-        .map(|(_, candidate)| candidate.clone())
+        .map(|(_, candidate)| candidate.to_owned())
 }
 
 #[cfg(test)]
@@ -440,7 +492,7 @@ mod tests {
 
     fn unknown(text: &str) -> Vec<(String, Option<String>)> {
         let table: toml::Table = text.parse().expect("toml");
-        unknown_keys(&config_schema(), &table)
+        unknown_keys(checked_in_config_schema(), &table)
             .into_iter()
             .map(|key| (key.path.join("."), key.suggestion))
             .collect()
@@ -448,9 +500,17 @@ mod tests {
 
     #[test]
     fn the_checked_in_schema_is_the_generated_one() {
+        let checked_in: Value =
+            serde_json::from_str(include_str!("../../../docs/schemas/config.schema.json"))
+                .expect("the checked-in schema is JSON");
+        let tree = checked_in_config_schema();
+        assert!(
+            !tree.0.defs.is_empty() && tree.0.properties.is_some(),
+            "the key tree reads the checked-in schema"
+        );
         assert_eq!(
-            checked_in_config_schema(),
-            &config_schema(),
+            checked_in,
+            config_schema(),
             "docs/schemas/config.schema.json is stale: run `codex debug schema config`"
         );
     }
