@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use codex_transports::{CanonicalUrl, HttpConfig, StdioConfig, TransportConfig, TransportKind};
 
+use super::fields::{FieldProblem, Fields, type_name};
+
 /// The longest duration any setting takes: a week. Longer ones are
 /// refused where they are read, so no deadline arithmetic can overflow.
 pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
@@ -231,15 +233,6 @@ impl Default for RestartPolicy {
     }
 }
 
-/// A problem with one field, before it is given a file location.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FieldProblem {
-    /// Path from the document root to the offending key.
-    pub(crate) path: Vec<String>,
-    /// What is wrong, in Codex's words where Codex has words for it.
-    pub(crate) message: String,
-}
-
 /// Keys Codex accepts that this runtime parses but does not act on.
 const ACCEPTED_IGNORED: &[&str] = &[
     "name",
@@ -298,9 +291,7 @@ pub(crate) fn resolve_server_in(
     value: &toml::Value,
     default_startup: Startup,
 ) -> Result<(McpServerConfig, Vec<Vec<String>>), FieldProblem> {
-    let fields = Fields {
-        base: vec!["mcp_servers".to_owned(), name.to_owned()],
-    };
+    let fields = Fields::new(&["mcp_servers", name]);
     let Some(table) = value.as_table() else {
         return Err(fields.problem(&[], format!("expected a table, found {}", type_name(value))));
     };
@@ -425,9 +416,7 @@ fn tool_approvals(fields: &Fields, table: &toml::Table) -> Result<ToolApprovals,
         None => {}
         Some(toml::Value::Table(entries)) => {
             for (tool, entry) in entries {
-                let inner = Fields {
-                    base: fields.path(&["tools", tool]),
-                };
+                let inner = fields.nested(&["tools", tool]);
                 let Some(entry) = entry.as_table() else {
                     return Err(
                         inner.problem(&[], format!("expected a table, found {}", type_name(entry)))
@@ -459,9 +448,7 @@ fn oauth_settings(fields: &Fields, table: &toml::Table) -> Result<OAuthSettings,
             ));
         }
     };
-    let inner = Fields {
-        base: fields.path(&["oauth"]),
-    };
+    let inner = fields.nested(&["oauth"]);
     let either = |flat: &str, key: &str| -> Result<Option<String>, FieldProblem> {
         match fields.string(table, flat)? {
             Some(value) => Ok(Some(value)),
@@ -578,177 +565,6 @@ fn transport_kind(fields: &Fields, table: &toml::Table) -> Result<TransportKind,
                 None => Err(fields.problem(&[], message)),
             }
         }
-    }
-}
-
-/// Typed access to the keys of one table, with paths for errors.
-pub(crate) struct Fields {
-    base: Vec<String>,
-}
-
-impl Fields {
-    /// Accessors for the table at `base`.
-    pub(crate) fn new(base: &[&str]) -> Fields {
-        Fields {
-            base: base.iter().map(|k| (*k).to_owned()).collect(),
-        }
-    }
-
-    pub(crate) fn path(&self, keys: &[&str]) -> Vec<String> {
-        let mut path = self.base.clone();
-        path.extend(keys.iter().map(|k| (*k).to_owned()));
-        path
-    }
-
-    pub(crate) fn problem(&self, keys: &[&str], message: String) -> FieldProblem {
-        FieldProblem {
-            path: self.path(keys),
-            message,
-        }
-    }
-
-    fn expected(&self, key: &str, what: &str, found: &toml::Value) -> FieldProblem {
-        self.problem(
-            &[key],
-            format!("{key}: expected {what}, found {}", type_name(found)),
-        )
-    }
-
-    pub(crate) fn string(
-        &self,
-        table: &toml::Table,
-        key: &str,
-    ) -> Result<Option<String>, FieldProblem> {
-        match table.get(key) {
-            None => Ok(None),
-            Some(toml::Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(self.expected(key, "a string", other)),
-        }
-    }
-
-    pub(crate) fn boolean(
-        &self,
-        table: &toml::Table,
-        key: &str,
-    ) -> Result<Option<bool>, FieldProblem> {
-        match table.get(key) {
-            None => Ok(None),
-            Some(toml::Value::Boolean(b)) => Ok(Some(*b)),
-            Some(other) => Err(self.expected(key, "true or false", other)),
-        }
-    }
-
-    pub(crate) fn integer(
-        &self,
-        table: &toml::Table,
-        key: &str,
-    ) -> Result<Option<i64>, FieldProblem> {
-        match table.get(key) {
-            None => Ok(None),
-            Some(toml::Value::Integer(i)) if *i >= 0 => Ok(Some(*i)),
-            Some(other) => Err(self.expected(key, "a non-negative integer", other)),
-        }
-    }
-
-    /// A duration in seconds (an integer or a float), from 0 to
-    /// [`MAX_DURATION`].
-    pub(crate) fn seconds(
-        &self,
-        table: &toml::Table,
-        key: &str,
-    ) -> Result<Option<Duration>, FieldProblem> {
-        let secs = match table.get(key) {
-            None => return Ok(None),
-            Some(toml::Value::Integer(i)) => *i as f64,
-            Some(toml::Value::Float(f)) => *f,
-            Some(other) => return Err(self.expected(key, "a number of seconds", other)),
-        };
-        match Duration::try_from_secs_f64(secs) {
-            Ok(duration) if duration <= MAX_DURATION => Ok(Some(duration)),
-            _ => Err(self.problem(
-                &[key],
-                format!(
-                    "{key}: {secs} is out of range (0 to {} seconds)",
-                    MAX_DURATION.as_secs()
-                ),
-            )),
-        }
-    }
-
-    /// A duration in milliseconds (an integer), from 0 to
-    /// [`MAX_DURATION`].
-    pub(crate) fn millis(
-        &self,
-        table: &toml::Table,
-        key: &str,
-    ) -> Result<Option<Duration>, FieldProblem> {
-        match self.integer(table, key)? {
-            None => Ok(None),
-            Some(ms) if ms.unsigned_abs() <= MAX_DURATION.as_millis() as u64 => {
-                Ok(Some(Duration::from_millis(ms.unsigned_abs())))
-            }
-            Some(ms) => Err(self.problem(
-                &[key],
-                format!(
-                    "{key}: {ms} is out of range (0 to {} milliseconds)",
-                    MAX_DURATION.as_millis()
-                ),
-            )),
-        }
-    }
-
-    pub(crate) fn strings(
-        &self,
-        table: &toml::Table,
-        key: &str,
-    ) -> Result<Option<Vec<String>>, FieldProblem> {
-        match table.get(key) {
-            None => Ok(None),
-            Some(toml::Value::Array(items)) => items
-                .iter()
-                .map(|item| match item {
-                    toml::Value::String(s) => Ok(s.clone()),
-                    other => Err(self.expected(key, "an array of strings", other)),
-                })
-                .collect::<Result<_, _>>()
-                .map(Some),
-            Some(other) => Err(self.expected(key, "an array of strings", other)),
-        }
-    }
-
-    pub(crate) fn string_map(
-        &self,
-        table: &toml::Table,
-        key: &str,
-    ) -> Result<Option<BTreeMap<String, String>>, FieldProblem> {
-        match table.get(key) {
-            None => Ok(None),
-            Some(toml::Value::Table(map)) => map
-                .iter()
-                .map(|(k, v)| match v {
-                    toml::Value::String(s) => Ok((k.clone(), s.clone())),
-                    other => Err(self.problem(
-                        &[key, k],
-                        format!("{key}.{k}: expected a string, found {}", type_name(other)),
-                    )),
-                })
-                .collect::<Result<_, _>>()
-                .map(Some),
-            Some(other) => Err(self.expected(key, "a table of strings", other)),
-        }
-    }
-}
-
-/// A TOML type's name, for messages.
-pub(crate) fn type_name(value: &toml::Value) -> &'static str {
-    match value {
-        toml::Value::String(_) => "a string",
-        toml::Value::Integer(_) => "an integer",
-        toml::Value::Float(_) => "a float",
-        toml::Value::Boolean(_) => "a boolean",
-        toml::Value::Datetime(_) => "a datetime",
-        toml::Value::Array(_) => "an array",
-        toml::Value::Table(_) => "a table",
     }
 }
 

@@ -10,6 +10,7 @@
 //! Loading is a pure function of the files it reads: no actor, no global.
 
 mod edit;
+mod fields;
 mod layer;
 mod mcp;
 mod model;
@@ -33,12 +34,12 @@ pub use overrides::{ConfigOverride, OverrideError};
 pub use sandbox_settings::WorkspaceWriteSettings;
 pub use settings::{ApprovalPolicy, SandboxMode, UnknownValue, WireApi};
 
+pub(crate) use fields::{FieldProblem, Read, read, type_name};
 pub use layer::MAX_CONFIG_BYTES;
 pub(crate) use layer::{LineIndex, TomlLayer, merge_into, read_optional, read_text};
 #[cfg(test)]
 #[cfg(test)]
 pub(crate) use mcp::resolve_server;
-pub(crate) use mcp::type_name;
 pub use schema::config_schema;
 
 /// What [`load_config`] needs to know. There is deliberately no `Default`:
@@ -184,9 +185,15 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
 
     // Trust comes from the user file and the command line, never from a
     // project layer itself.
+    // Only `[projects]` is read, so only it is merged.
     let mut trust_source = toml::Table::new();
     for layer in layers.iter().chain(&override_layers) {
-        merge_into(&mut trust_source, &layer.table);
+        if let Some(projects) = layer.table.get_key_value("projects") {
+            merge_into(
+                &mut trust_source,
+                &toml::Table::from_iter([(projects.0.clone(), projects.1.clone())]),
+            );
+        }
     }
     for (dir, path) in project_config_files(&options.cwd, &options.codex_home) {
         match project_trust(&trust_source, &dir) {
@@ -251,14 +258,15 @@ fn build(
     mut diagnostics: Vec<Diagnostic>,
     user_config_path: PathBuf,
 ) -> Result<ConfigSnapshot, ConfigError> {
-    if let Some(layer) = profile_layer(&layers, &override_layers)? {
-        layers.push(layer);
-    }
+    // The profile is chosen by every layer; it goes above the files and
+    // below the overrides, so the merge is redone only when there is one.
+    let mut merged = merged(layers.iter().chain(&override_layers));
+    let profile = profile_layer(&merged, &layers, &override_layers)?;
+    let reorder = profile.is_some();
+    layers.extend(profile);
     layers.extend(override_layers);
-
-    let mut merged = toml::Table::new();
-    for layer in &layers {
-        merge_into(&mut merged, &layer.table);
+    if reorder {
+        merged = self::merged(&layers);
     }
     let invalid = |path: &[String], message: String| {
         let subject_len = path.len().min(2);
@@ -269,49 +277,31 @@ fn build(
         }
     };
 
-    let mcp_startup = match merged.get("mcp_startup") {
-        None => Startup::Eager,
-        Some(toml::Value::String(text)) => text
-            .parse::<Startup>()
-            .map_err(|err| invalid(&["mcp_startup".to_owned()], err))?,
-        Some(other) => {
-            return Err(invalid(
-                &["mcp_startup".to_owned()],
-                format!("expected a string, found {}", mcp::type_name(other)),
-            ));
-        }
+    let setting = |key: &str| -> Result<Option<&str>, ConfigError> {
+        merged
+            .get(key)
+            .map(|value| read(value).map_err(|message| invalid(&[key.to_owned()], message)))
+            .transpose()
     };
+    let mcp_startup = setting("mcp_startup")?
+        .map(str::parse::<Startup>)
+        .transpose()
+        .map_err(|err| invalid(&["mcp_startup".to_owned()], err))?
+        .unwrap_or(Startup::Eager);
     let mut mcp_servers = BTreeMap::new();
-    match merged.get("mcp_servers") {
-        None => {}
-        Some(toml::Value::Table(servers)) => {
-            for (name, value) in servers {
-                // An odd name is not an error here: admission disables that
-                // one server and says why, so the rest of the config works.
-                // Unknown keys are reported once, for the whole file, below.
-                let (config, _) = mcp::resolve_server_in(name, value, mcp_startup)
-                    .map_err(|problem| invalid(&problem.path, problem.message))?;
-                mcp_servers.insert(name.clone(), config);
-            }
-        }
-        Some(other) => {
-            return Err(invalid(
-                &["mcp_servers".to_owned()],
-                format!("expected a table, found {}", mcp::type_name(other)),
-            ));
-        }
+    let servers: Option<&toml::Table> = merged
+        .get("mcp_servers")
+        .map(|value| read(value).map_err(|message| invalid(&["mcp_servers".to_owned()], message)))
+        .transpose()?;
+    for (name, value) in servers.into_iter().flatten() {
+        // An odd name is not an error here: admission disables that one
+        // server and says why, so the rest of the config works. Unknown
+        // keys are reported once, for the whole file, below.
+        let (config, _) = mcp::resolve_server_in(name, value, mcp_startup)
+            .map_err(|problem| invalid(&problem.path, problem.message))?;
+        mcp_servers.insert(name.clone(), config);
     }
 
-    let setting = |key: &str| -> Result<Option<&str>, ConfigError> {
-        match merged.get(key) {
-            None => Ok(None),
-            Some(toml::Value::String(s)) => Ok(Some(s.as_str())),
-            Some(other) => Err(invalid(
-                &[key.to_owned()],
-                format!("expected a string, found {}", mcp::type_name(other)),
-            )),
-        }
-    };
     let sandbox_mode = setting("sandbox_mode")?
         .map(|s| s.parse::<SandboxMode>())
         .transpose()
@@ -321,7 +311,7 @@ fn build(
         .transpose()
         .map_err(|err| invalid(&["approval_policy".to_owned()], err.to_string()))?;
 
-    let field_error = |problem: mcp::FieldProblem| invalid(&problem.path, problem.message);
+    let field_error = |problem: FieldProblem| invalid(&problem.path, problem.message);
     let sandbox_workspace_write =
         sandbox_settings::workspace_write(merged.get("sandbox_workspace_write"))
             .map_err(field_error)?;
@@ -349,7 +339,7 @@ fn build(
         Some(other) => {
             return Err(invalid(
                 &["mcp_oauth_callback_port".to_owned()],
-                format!("expected an integer, found {}", mcp::type_name(other)),
+                format!("expected an integer, found {}", type_name(other)),
             ));
         }
     };
@@ -367,7 +357,7 @@ fn build(
         Some(other) => {
             return Err(invalid(
                 &["watch_debounce_ms".to_owned()],
-                format!("expected an integer, found {}", mcp::type_name(other)),
+                format!("expected an integer, found {}", type_name(other)),
             ));
         }
     };
@@ -385,7 +375,7 @@ fn build(
         Some(other) => {
             return Err(invalid(
                 &["mcp_server_approval_timeout_sec".to_owned()],
-                format!("expected an integer, found {}", mcp::type_name(other)),
+                format!("expected an integer, found {}", type_name(other)),
             ));
         }
     };
@@ -415,10 +405,7 @@ fn build(
         Some(other) => {
             return Err(invalid(
                 &["notify".to_owned()],
-                format!(
-                    "expected an array of strings, found {}",
-                    mcp::type_name(other)
-                ),
+                format!("expected an array of strings, found {}", type_name(other)),
             ));
         }
     };
@@ -465,14 +452,11 @@ fn build(
 /// The profile `profile = "NAME"` selects (`-p NAME` sets it too): its
 /// `[profiles.NAME]` table, as a layer above the files and below `-c`.
 fn profile_layer(
+    merged: &toml::Table,
     files: &[TomlLayer],
     overrides: &[TomlLayer],
 ) -> Result<Option<TomlLayer>, ConfigError> {
     let all: Vec<&TomlLayer> = files.iter().chain(overrides).collect();
-    let mut merged = toml::Table::new();
-    for layer in &all {
-        merge_into(&mut merged, &layer.table);
-    }
     let located = |path: &[&str]| {
         let path: Vec<String> = path.iter().map(|key| (*key).to_owned()).collect();
         let layers: Vec<TomlLayer> = all.iter().map(|layer| (*layer).clone()).collect();
@@ -485,7 +469,7 @@ fn profile_layer(
             return Err(ConfigError::Invalid {
                 location: located(&["profile"]),
                 subject: "profile".to_owned(),
-                message: format!("expected a string, found {}", mcp::type_name(other)),
+                message: format!("expected a string, found {}", type_name(other)),
             });
         }
     };
@@ -500,7 +484,7 @@ fn profile_layer(
         Some(other) => Err(ConfigError::Invalid {
             location: located(&["profiles", &name]),
             subject: format!("profiles.{name}"),
-            message: format!("expected a table, found {}", mcp::type_name(other)),
+            message: format!("expected a table, found {}", type_name(other)),
         }),
         None => {
             let mut known: Vec<&String> = merged
@@ -528,6 +512,15 @@ fn profile_layer(
             })
         }
     }
+}
+
+/// `layers` merged, lowest first.
+fn merged<'a>(layers: impl IntoIterator<Item = &'a TomlLayer>) -> toml::Table {
+    let mut merged = toml::Table::new();
+    for layer in layers {
+        merge_into(&mut merged, &layer.table);
+    }
+    merged
 }
 
 /// The longest `watch_debounce_ms`: a policy change must reach a running

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::mcp::{FieldProblem, Fields};
+use super::fields::{FieldProblem, Fields};
 use super::settings::WireApi;
 
 /// The model settings of one configuration.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use codex_sandbox::{EnvInherit, ShellEnvironmentPolicy};
 
-use super::mcp::{FieldProblem, Fields};
+use super::fields::{FieldProblem, Fields};
 
 /// `[sandbox_workspace_write]`: extra knobs of the workspace-write mode.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

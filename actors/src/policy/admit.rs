@@ -539,7 +539,7 @@ fn check_allowlist<'r>(
     // a named entry's `cwd`, `allowed_env` or `sha256`.
     let named_exactly = allowlist
         .iter()
-        .any(|rule| rule.name == RuleName::Exact(candidate.name.to_owned()));
+        .any(|rule| rule.name.is_exactly(candidate.name));
     let identity_matches: Vec<&AllowRule> = allowlist
         .iter()
         .filter(|rule| match &rule.name {
@@ -563,11 +563,7 @@ fn check_allowlist<'r>(
     // Explain against the entries written for this very name; a `"*"` entry
     // that does not match says nothing more useful than "not listed".
     let name = candidate.name;
-    let named = || {
-        allowlist
-            .iter()
-            .filter(|rule| rule.name == RuleName::Exact(name.to_owned()))
-    };
+    let named = || allowlist.iter().filter(|rule| rule.name.is_exactly(name));
     let same_family = named().find(|rule| family(&rule.identity) == family_of(kind));
     match same_family.or_else(|| named().next()) {
         Some(rule) => Err(

@@ -23,8 +23,8 @@ use super::source::{REQUIREMENTS_BASE64_ENV, RequirementSource, RequirementsSour
 use super::tools::ToolFilter;
 
 use crate::config::{
-    ApprovalPolicy, Diagnostic, Location, Origin, SandboxMode, SyntaxError, TomlLayer,
-    read_optional,
+    ApprovalPolicy, Diagnostic, Location, Origin, Read, SandboxMode, SyntaxError, TomlLayer, read,
+    read_optional, type_name,
 };
 
 impl RequirementsLayer {
@@ -58,6 +58,11 @@ impl RuleName {
         } else {
             RuleName::Exact(key.to_owned())
         }
+    }
+
+    /// Whether this rule names `name` itself (not through `"*"`).
+    pub fn is_exactly(&self, name: &str) -> bool {
+        matches!(self, RuleName::Exact(exact) if exact == name)
     }
 
     /// Whether this rule covers `name`.
@@ -501,34 +506,28 @@ impl Parser<'_> {
         });
     }
 
+    /// `value` read as `T`, or an error at `path` that says what it is.
+    fn read<'v, T: Read<'v>>(
+        &self,
+        path: &[&str],
+        value: &'v toml::Value,
+    ) -> Result<T, RequirementsError> {
+        read(value).map_err(|message| self.invalid(path, &message))
+    }
+
     fn table<'v>(
         &self,
         path: &[&str],
         value: &'v toml::Value,
     ) -> Result<&'v toml::Table, RequirementsError> {
-        value.as_table().ok_or_else(|| {
-            self.invalid(
-                path,
-                &format!(
-                    "expected a table, found {}",
-                    crate::config::type_name(value)
-                ),
-            )
-        })
+        self.read(path, value)
     }
 
     fn string(&self, path: &[&str], value: &toml::Value) -> Result<String, RequirementsError> {
-        value.as_str().map(str::to_owned).ok_or_else(|| {
-            self.invalid(
-                path,
-                &format!(
-                    "expected a string, found {}",
-                    crate::config::type_name(value)
-                ),
-            )
-        })
+        self.read::<&str>(path, value).map(str::to_owned)
     }
 
+    /// An array of strings, each parsed as `T`.
     fn values<T: std::str::FromStr>(
         &self,
         key: &str,
@@ -537,20 +536,11 @@ impl Parser<'_> {
     where
         T::Err: fmt::Display,
     {
-        let items = value.as_array().ok_or_else(|| {
-            self.invalid(
-                &[key],
-                &format!(
-                    "expected an array, found {}",
-                    crate::config::type_name(value)
-                ),
-            )
-        })?;
-        items
+        self.read::<&[toml::Value]>(&[key], value)?
             .iter()
             .map(|item| {
-                let text = self.string(&[key], item)?;
-                text.parse::<T>()
+                self.read::<&str>(&[key], item)?
+                    .parse::<T>()
                     .map_err(|err| self.invalid(&[key], &err.to_string()))
             })
             .collect()
@@ -651,7 +641,7 @@ impl Parser<'_> {
                 path,
                 &format!(
                     "a pattern element is a string, a list or a table, not {}",
-                    crate::config::type_name(other)
+                    type_name(other)
                 ),
             )),
         }
@@ -757,16 +747,9 @@ impl Parser<'_> {
                 Some(codex_transports::lexical_absolute(&dir))
             }
         };
-        let strings =
-            |key: &'static str, value: toml::Value| -> Result<Vec<String>, RequirementsError> {
-                let items = value
-                    .as_array()
-                    .ok_or_else(|| self.invalid(&at(key), "expected an array of strings"))?;
-                items
-                    .iter()
-                    .map(|item| self.string(&at(key), item))
-                    .collect()
-            };
+        let strings = |key: &'static str, value: toml::Value| -> Result<Vec<String>, _> {
+            self.read(&at(key), &value)
+        };
         let allowed_env = fields
             .remove("allowed_env")
             .map(|value| strings("allowed_env", value))
@@ -894,7 +877,7 @@ impl Parser<'_> {
                     path,
                     &format!(
                         "expected a string or a matcher table, found {}",
-                        crate::config::type_name(other)
+                        type_name(other)
                     ),
                 ));
             }

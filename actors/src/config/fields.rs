@@ -1,0 +1,297 @@
+//! The one way this crate reads hand-checked TOML: typed values out of a
+//! `toml::Value`, with the path of the key for the error.
+//!
+//! `config.toml` (merged from several layers before it is read) and each
+//! `requirements.toml` are read through it; the caller turns the path into
+//! a file, line and column with [`super::TomlLayer::locate`]. A document
+//! read on its own into fixed types (a fault plan) uses serde with
+//! `Spanned` instead, which says the same in fewer lines.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::MAX_DURATION;
+
+/// A problem with one field, before it is given a file location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FieldProblem {
+    /// Path from the document root to the offending key.
+    pub(crate) path: Vec<String>,
+    /// What is wrong, in Codex's words where Codex has words for it.
+    pub(crate) message: String,
+}
+
+/// A type a TOML value can be read as, and how a message names it.
+pub(crate) trait Read<'v>: Sized {
+    /// `a string`, `a table`, ...: what was expected.
+    const WHAT: &'static str;
+    /// The value as `Self`, or the value that is not what was expected
+    /// (an array's odd element, say).
+    fn read(value: &'v toml::Value) -> Result<Self, &'v toml::Value>;
+}
+
+impl<'v> Read<'v> for &'v str {
+    const WHAT: &'static str = "a string";
+    fn read(value: &'v toml::Value) -> Result<Self, &'v toml::Value> {
+        value.as_str().ok_or(value)
+    }
+}
+
+impl<'v> Read<'v> for &'v toml::Table {
+    const WHAT: &'static str = "a table";
+    fn read(value: &'v toml::Value) -> Result<Self, &'v toml::Value> {
+        value.as_table().ok_or(value)
+    }
+}
+
+impl<'v> Read<'v> for &'v [toml::Value] {
+    const WHAT: &'static str = "an array";
+    fn read(value: &'v toml::Value) -> Result<Self, &'v toml::Value> {
+        value.as_array().map(Vec::as_slice).ok_or(value)
+    }
+}
+
+impl<'v> Read<'v> for bool {
+    const WHAT: &'static str = "true or false";
+    fn read(value: &'v toml::Value) -> Result<Self, &'v toml::Value> {
+        value.as_bool().ok_or(value)
+    }
+}
+
+impl<'v> Read<'v> for Vec<String> {
+    const WHAT: &'static str = "an array of strings";
+    fn read(value: &'v toml::Value) -> Result<Self, &'v toml::Value> {
+        value
+            .as_array()
+            .ok_or(value)?
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned).ok_or(item))
+            .collect()
+    }
+}
+
+/// `value` read as `T`, or `expected T, found ...`.
+pub(crate) fn read<'v, T: Read<'v>>(value: &'v toml::Value) -> Result<T, String> {
+    T::read(value).map_err(|odd| format!("expected {}, found {}", T::WHAT, type_name(odd)))
+}
+
+/// Typed access to the keys of one table, with paths for errors.
+pub(crate) struct Fields {
+    base: Vec<String>,
+}
+
+impl Fields {
+    /// Accessors for the table at `base`.
+    pub(crate) fn new(base: &[&str]) -> Fields {
+        Fields {
+            base: base.iter().map(|k| (*k).to_owned()).collect(),
+        }
+    }
+
+    /// Accessors for the table at `keys` under this one.
+    pub(crate) fn nested(&self, keys: &[&str]) -> Fields {
+        Fields {
+            base: self.path(keys),
+        }
+    }
+
+    pub(crate) fn path(&self, keys: &[&str]) -> Vec<String> {
+        let mut path = self.base.clone();
+        path.extend(keys.iter().map(|k| (*k).to_owned()));
+        path
+    }
+
+    pub(crate) fn problem(&self, keys: &[&str], message: String) -> FieldProblem {
+        FieldProblem {
+            path: self.path(keys),
+            message,
+        }
+    }
+
+    /// `table[key]` read as `T`, when set; a message starts with the key.
+    pub(crate) fn get<'v, T: Read<'v>>(
+        &self,
+        table: &'v toml::Table,
+        key: &str,
+    ) -> Result<Option<T>, FieldProblem> {
+        table
+            .get(key)
+            .map(|value| {
+                read(value).map_err(|message| self.problem(&[key], format!("{key}: {message}")))
+            })
+            .transpose()
+    }
+
+    pub(crate) fn string(
+        &self,
+        table: &toml::Table,
+        key: &str,
+    ) -> Result<Option<String>, FieldProblem> {
+        Ok(self.get::<&str>(table, key)?.map(str::to_owned))
+    }
+
+    pub(crate) fn boolean(
+        &self,
+        table: &toml::Table,
+        key: &str,
+    ) -> Result<Option<bool>, FieldProblem> {
+        self.get(table, key)
+    }
+
+    pub(crate) fn strings(
+        &self,
+        table: &toml::Table,
+        key: &str,
+    ) -> Result<Option<Vec<String>>, FieldProblem> {
+        self.get(table, key)
+    }
+
+    pub(crate) fn integer(
+        &self,
+        table: &toml::Table,
+        key: &str,
+    ) -> Result<Option<i64>, FieldProblem> {
+        match table.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Integer(i)) if *i >= 0 => Ok(Some(*i)),
+            Some(other) => Err(self.problem(
+                &[key],
+                format!(
+                    "{key}: expected a non-negative integer, found {}",
+                    type_name(other)
+                ),
+            )),
+        }
+    }
+
+    /// A duration in seconds (an integer or a float), from 0 to
+    /// [`MAX_DURATION`].
+    pub(crate) fn seconds(
+        &self,
+        table: &toml::Table,
+        key: &str,
+    ) -> Result<Option<Duration>, FieldProblem> {
+        let secs = match table.get(key) {
+            None => return Ok(None),
+            Some(toml::Value::Integer(i)) => *i as f64,
+            Some(toml::Value::Float(f)) => *f,
+            Some(other) => {
+                return Err(self.problem(
+                    &[key],
+                    format!(
+                        "{key}: expected a number of seconds, found {}",
+                        type_name(other)
+                    ),
+                ));
+            }
+        };
+        match Duration::try_from_secs_f64(secs) {
+            Ok(duration) if duration <= MAX_DURATION => Ok(Some(duration)),
+            _ => Err(self.problem(
+                &[key],
+                format!(
+                    "{key}: {secs} is out of range (0 to {} seconds)",
+                    MAX_DURATION.as_secs()
+                ),
+            )),
+        }
+    }
+
+    /// A duration in milliseconds (an integer), from 0 to
+    /// [`MAX_DURATION`].
+    pub(crate) fn millis(
+        &self,
+        table: &toml::Table,
+        key: &str,
+    ) -> Result<Option<Duration>, FieldProblem> {
+        match self.integer(table, key)? {
+            None => Ok(None),
+            Some(ms) if ms.unsigned_abs() <= MAX_DURATION.as_millis() as u64 => {
+                Ok(Some(Duration::from_millis(ms.unsigned_abs())))
+            }
+            Some(ms) => Err(self.problem(
+                &[key],
+                format!(
+                    "{key}: {ms} is out of range (0 to {} milliseconds)",
+                    MAX_DURATION.as_millis()
+                ),
+            )),
+        }
+    }
+
+    pub(crate) fn string_map(
+        &self,
+        table: &toml::Table,
+        key: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, FieldProblem> {
+        match table.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Table(map)) => map
+                .iter()
+                .map(|(k, v)| match v {
+                    toml::Value::String(s) => Ok((k.clone(), s.clone())),
+                    other => Err(self.problem(
+                        &[key, k],
+                        format!("{key}.{k}: expected a string, found {}", type_name(other)),
+                    )),
+                })
+                .collect::<Result<_, _>>()
+                .map(Some),
+            Some(other) => Err(self.problem(
+                &[key],
+                format!(
+                    "{key}: expected a table of strings, found {}",
+                    type_name(other)
+                ),
+            )),
+        }
+    }
+}
+
+/// A TOML type's name, for messages.
+pub(crate) fn type_name(value: &toml::Value) -> &'static str {
+    match value {
+        toml::Value::String(_) => "a string",
+        toml::Value::Integer(_) => "an integer",
+        toml::Value::Float(_) => "a float",
+        toml::Value::Boolean(_) => "a boolean",
+        toml::Value::Datetime(_) => "a datetime",
+        toml::Value::Array(_) => "an array",
+        toml::Value::Table(_) => "a table",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_read_as_their_type_or_named_in_the_error() {
+        let table: toml::Table = "s = \"x\"\nb = true\nl = [\"a\", \"b\"]\nm = [\"a\", 1]\n"
+            .parse()
+            .expect("toml");
+        let fields = Fields::new(&["mcp_servers", "a"]);
+        assert_eq!(fields.string(&table, "s"), Ok(Some("x".to_owned())));
+        assert_eq!(fields.boolean(&table, "b"), Ok(Some(true)));
+        assert_eq!(fields.string(&table, "none"), Ok(None));
+        assert_eq!(
+            fields.strings(&table, "l"),
+            Ok(Some(vec!["a".to_owned(), "b".to_owned()]))
+        );
+        assert_eq!(
+            fields.strings(&table, "m"),
+            Err(FieldProblem {
+                path: vec!["mcp_servers".into(), "a".into(), "m".into()],
+                message: "m: expected an array of strings, found an integer".to_owned(),
+            })
+        );
+        assert_eq!(
+            fields.boolean(&table, "s").map_err(|p| p.message),
+            Err("s: expected true or false, found a string".to_owned())
+        );
+        assert_eq!(
+            read::<&toml::Table>(&table["s"]),
+            Err("expected a table, found a string".to_owned())
+        );
+    }
+}
