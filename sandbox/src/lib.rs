@@ -137,7 +137,7 @@ pub use launcher::{
     CommandSpec, DEFAULT_TIMEOUT, NETWORK_DISABLED_ENV_VAR, SandboxLauncher, SpawnRoute,
 };
 pub use output::{CapturedOutput, OUTPUT_MAX_BYTES};
-pub use policy::{SandboxMode, SandboxPolicy, WritableRoot};
+pub use policy::{PROTECTED_NAMES, SandboxMode, SandboxPolicy, WritableRoot};
 pub use probe::{Mechanism, Support, probe};
 pub use process::{
     ExecOutcome, IO_DRAIN_TIMEOUT, MAX_STREAMED_CHUNKS, OutputChunk, OutputStream, SandboxedChild,

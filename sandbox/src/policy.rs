@@ -91,7 +91,7 @@ pub struct WritableRoot {
 }
 
 /// Names inside a writable root that stay read-only when they exist.
-const PROTECTED_NAMES: [&str; 3] = [".git", ".codex", ".agents"];
+pub const PROTECTED_NAMES: [&str; 3] = [".git", ".codex", ".agents"];
 
 impl SandboxPolicy {
     /// A policy with the given mode and the defaults of

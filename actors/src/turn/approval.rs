@@ -251,7 +251,8 @@ pub(crate) fn patch_key(paths: &[std::path::PathBuf]) -> String {
 }
 
 /// The gate for a patch writing `paths` (absolute, normalized): it runs
-/// in the sandbox when the sandbox lets it write every file; otherwise the
+/// in the sandbox when the sandbox lets it write every file (under a
+/// writable root, not in its `.git`, `.codex` or `.agents`); otherwise the
 /// user is asked whether it may write outside, when the approval policy
 /// and the admin's requirements allow asking. When they do not, it runs in
 /// the sandbox, which refuses the write and says so.
@@ -264,13 +265,24 @@ pub(crate) fn patch_gate(
     let writable = |path: &std::path::PathBuf| match policy.sandbox_mode {
         SandboxMode::DangerFullAccess | SandboxMode::ExternalSandbox => true,
         SandboxMode::ReadOnly => false,
-        SandboxMode::WorkspaceWrite => {
-            path.starts_with(cwd)
-                || policy
+        // A root's `.git`, `.codex` and `.agents` stay read-only in the
+        // sandbox, so writing there is leaving it: the user is asked.
+        SandboxMode::WorkspaceWrite => std::iter::once(cwd)
+            .chain(
+                policy
                     .writable_roots
                     .iter()
-                    .any(|root| path.starts_with(root))
-        }
+                    .map(std::path::PathBuf::as_path),
+            )
+            .any(|root| {
+                path.strip_prefix(root).is_ok_and(|inside| {
+                    inside.components().next().is_none_or(|first| {
+                        !codex_sandbox::PROTECTED_NAMES
+                            .iter()
+                            .any(|name| first.as_os_str() == *name)
+                    })
+                })
+            }),
     };
     let outside: Vec<std::path::PathBuf> = paths
         .iter()
@@ -363,7 +375,7 @@ fn known_safe(argv: &[String]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
     use std::time::Duration;
 
     use expect_test::{Expect, expect};
@@ -448,6 +460,43 @@ mod tests {
         ("ls -la | wc -l", false),
         ("cargo build", true),
     ];
+
+    #[test]
+    fn a_patch_into_a_roots_git_codex_or_agents_asks() {
+        let mut policy = policy(ApprovalPolicy::OnRequest);
+        policy.writable_roots = vec![PathBuf::from("/data")];
+        let gate = |path: &str| {
+            patch_gate(
+                &policy,
+                Path::new("/w"),
+                &[PathBuf::from(path)],
+                &BTreeSet::new(),
+            )
+        };
+        for inside in [
+            "/w/src/main.rs",
+            "/w/.github/workflows/ci.yml",
+            "/w/vendor/lib/.git/config",
+            "/data/out.txt",
+        ] {
+            assert_eq!(gate(inside), Gate::Run { escalated: false }, "{inside}");
+        }
+        for protected in [
+            "/w/.git/hooks/pre-commit",
+            "/w/.codex/config.toml",
+            "/w/.agents",
+            "/data/.git/config",
+            "/elsewhere/x",
+        ] {
+            assert_eq!(
+                gate(protected),
+                Gate::Ask(ApprovalReason::Patch {
+                    outside: vec![PathBuf::from(protected)]
+                }),
+                "{protected}"
+            );
+        }
+    }
 
     #[test]
     fn never_refuses_what_would_need_an_answer() {
