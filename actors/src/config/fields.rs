@@ -10,7 +10,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::MAX_DURATION;
+/// The longest duration any setting takes: a week. Longer ones are
+/// refused where they are read, so no deadline arithmetic can overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// A problem with one field, before it is given a file location.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,9 +12,6 @@ use codex_transports::{CanonicalUrl, HttpConfig, StdioConfig, TransportConfig, T
 
 use super::fields::{FieldProblem, Fields, type_name};
 
-/// The longest duration any setting takes: a week. Longer ones are
-/// refused where they are read, so no deadline arithmetic can overflow.
-pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 /// The most restarts `max_restarts` may allow in its window.
 const MAX_RESTARTS: i64 = 10_000;
 

@@ -26,14 +26,14 @@ use std::path::{Path, PathBuf};
 pub use edit::{EditError, remove_server, write_server};
 pub use layer::{Location, Origin, SyntaxError};
 pub use mcp::{
-    ApprovalMode, MAX_DURATION, McpServerConfig, OAuthSettings, RestartPolicy, Startup,
-    ToolApprovals,
+    ApprovalMode, McpServerConfig, OAuthSettings, RestartPolicy, Startup, ToolApprovals,
 };
 pub use model::{ModelSettings, ProviderSettings};
 pub use overrides::{ConfigOverride, OverrideError};
 pub use sandbox_settings::WorkspaceWriteSettings;
 pub use settings::{ApprovalPolicy, SandboxMode, UnknownValue, WireApi};
 
+pub use fields::MAX_DURATION;
 pub(crate) use fields::{FieldProblem, Read, read, type_name};
 pub use layer::MAX_CONFIG_BYTES;
 pub(crate) use layer::{LineIndex, TomlLayer, merge_into, read_optional, read_text};
