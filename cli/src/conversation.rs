@@ -17,7 +17,7 @@ use std::time::Duration;
 use codex_actors::config::{ApprovalPolicy, SandboxMode};
 use codex_actors::model_stream::{ModelProvider, ResponseItem, TokenUsage};
 use codex_actors::policy::fallback_warning;
-use codex_actors::rollout::RolloutItem;
+use codex_actors::rollout::{CallerSettings, RolloutItem};
 use codex_actors::session::{
     Approver, ServerStatus, Session, ThreadRecord, TurnIo, TurnRuntime, turn_policy,
 };
@@ -142,6 +142,9 @@ pub(crate) struct Request {
     pub(crate) resume: Option<crate::thread::Target>,
     /// Record nothing.
     pub(crate) ephemeral: bool,
+    /// What a `codex mcp-server` caller chose, recorded in a new thread
+    /// so that a reply after a restart runs with it again.
+    pub(crate) caller: CallerSettings,
 }
 
 /// A conversation ready to start: what to open the session with, the
@@ -214,7 +217,7 @@ pub(crate) fn prepare(
         &request.cwd,
         &provider.id,
         request.front,
-        request.ephemeral,
+        (!request.ephemeral).then_some(&request.caller),
         &mut warnings,
     );
     let provider = Arc::new(provider);
@@ -257,16 +260,17 @@ pub(crate) struct Thread {
     pub(crate) opened: Option<Opened>,
 }
 
-/// Continues `resumed`, or starts a new thread of `front` in `cwd`;
-/// notes on a resumed file and a rollout that cannot be written go to
-/// `warnings`.
+/// Continues `resumed`, or starts a new thread of `front` in `cwd`,
+/// recorded with `caller`'s settings, or not at all when `record` is
+/// `None` (`--ephemeral`); notes on a resumed file and a rollout that
+/// cannot be written go to `warnings`.
 pub(crate) fn open_thread(
     codex_home: &Path,
     resumed: Option<&crate::thread::Resumed>,
     cwd: &Path,
     provider: &str,
     front: Front,
-    ephemeral: bool,
+    record: Option<&CallerSettings>,
     warnings: &mut Vec<String>,
 ) -> Thread {
     let id = resumed.map_or_else(
@@ -276,12 +280,10 @@ pub(crate) fn open_thread(
     let (history, notes) =
         resumed.map_or_else(|| (Vec::new(), Vec::new()), crate::thread::Resumed::history);
     warnings.extend(notes);
-    let opened = if ephemeral {
-        None
-    } else {
+    let opened = record.and_then(|caller| {
         let opened = match resumed {
             Some(resumed) => crate::thread::reopen(resumed),
-            None => crate::thread::create(codex_home, &id, cwd, provider, front.origin()),
+            None => crate::thread::create(codex_home, &id, cwd, provider, front.origin(), caller),
         };
         match opened {
             Ok(opened) => Some(opened),
@@ -290,7 +292,7 @@ pub(crate) fn open_thread(
                 None
             }
         }
-    };
+    });
     Thread {
         id,
         history,

@@ -10,8 +10,8 @@ use std::time::SystemTime;
 use codex_actors::config::{ApprovalPolicy, SandboxMode};
 use codex_actors::model_stream::ResponseItem;
 use codex_actors::rollout::{
-    LastFilter, Rollout, RolloutItem, SessionMeta, create_rollout, find_by_id, find_last,
-    format_timestamp, git_info, open_to_resume, read_rollout, resume_history,
+    CallerSettings, LastFilter, Rollout, RolloutItem, SessionMeta, create_rollout, find_by_id,
+    find_last, format_timestamp, git_info, open_to_resume, read_rollout, resume_history,
 };
 
 use crate::args::ResumeArgs;
@@ -169,13 +169,15 @@ pub(crate) fn reopen(resumed: &Resumed) -> Result<Opened, CliError> {
 }
 
 /// Creates the file of a new thread, with its `session_meta` naming who
-/// started it (`originator`, `source`: see `conversation::Front::origin`).
+/// started it (`originator`, `source`: see `conversation::Front::origin`)
+/// and what a `codex mcp-server` caller chose for it.
 pub(crate) fn create(
     codex_home: &Path,
     thread_id: &str,
     cwd: &Path,
     provider: &str,
     (originator, source): (&str, &str),
+    caller: &CallerSettings,
 ) -> Result<Opened, CliError> {
     let started = SystemTime::now();
     let (path, file) = create_rollout(&sessions_root(codex_home), started, thread_id)?;
@@ -189,6 +191,7 @@ pub(crate) fn create(
         model_provider: Some(provider.to_owned()),
         base_instructions: None,
         git: git_info(cwd),
+        caller: caller.clone(),
     };
     Ok(Opened {
         path,

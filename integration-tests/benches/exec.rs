@@ -512,6 +512,7 @@ async fn bench_resume(runs: usize) {
             model_provider: Some("mock".to_owned()),
             base_instructions: None,
             git: None,
+            caller: Default::default(),
         }),
         now,
     );

@@ -241,6 +241,7 @@ mod tests {
             model_provider: Some(provider.to_owned()),
             base_instructions: None,
             git: None,
+            caller: Default::default(),
         }
     }
 

@@ -64,6 +64,30 @@ pub struct SessionMeta {
     pub base_instructions: Option<String>,
     /// The git state of `cwd`, when it is in a repository.
     pub git: Option<GitInfo>,
+    /// What the caller of `codex mcp-server` chose for this thread (ours;
+    /// Codex ignores it): a resumed thread runs with it again.
+    pub caller: CallerSettings,
+}
+
+/// A `codex mcp-server` caller's `config` (as `-c key=value` overrides)
+/// and `profile`, written as `"caller": {"config": [...], "profile": ...}`
+/// and left out when empty. Read back as untrusted input: the server
+/// checks every entry again before applying it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallerSettings {
+    /// The overrides, in the caller's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config: Vec<String>,
+    /// The `[profiles.NAME]` the caller chose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+impl CallerSettings {
+    /// Whether the caller chose nothing.
+    pub fn is_empty(&self) -> bool {
+        self.config.is_empty() && self.profile.is_none()
+    }
 }
 
 /// The payload of a `turn_context` line: the settings one turn ran with.
@@ -471,6 +495,8 @@ struct MetaIn {
     base_instructions: Value,
     #[serde(default)]
     git: Value,
+    #[serde(default)]
+    caller: Value,
 }
 
 /// A `session_meta` payload as written.
@@ -488,6 +514,8 @@ struct MetaOut<'a> {
     base_instructions: Option<TextOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     git: Option<&'a GitInfo>,
+    #[serde(skip_serializing_if = "CallerSettings::is_empty")]
+    caller: &'a CallerSettings,
 }
 
 /// The `{"text": ...}` form of the base instructions.
@@ -557,6 +585,8 @@ fn parse_line(line: &[u8]) -> Option<RolloutItem> {
                 model_provider: meta.model_provider,
                 base_instructions: instructions_text(meta.base_instructions),
                 git: serde_json::from_value(meta.git).ok(),
+                // A malformed entry is dropped whole, like an odd `git`.
+                caller: serde_json::from_value(meta.caller).unwrap_or_default(),
             }))
         }
         "response_item" if payload.is_object() => Some(RolloutItem::ResponseItem(payload)),
@@ -600,6 +630,7 @@ fn render_payload(item: &RolloutItem) -> String {
                 .as_deref()
                 .map(|text| TextOut { text }),
             git: meta.git.as_ref(),
+            caller: &meta.caller,
         }),
         RolloutItem::ResponseItem(value) | RolloutItem::EventMsg(value) => {
             serde_json::to_string(value)
@@ -747,6 +778,7 @@ mod tests {
                 branch: Some("main".to_owned()),
                 repository_url: None,
             }),
+            caller: CallerSettings::default(),
         }
     }
 
@@ -973,6 +1005,20 @@ mod tests {
                 skipped: 0, torn_tail: false
             "#]],
         );
+        // A caller's settings come back; a malformed `caller` is dropped whole.
+        check(
+            concat!(
+                r#"{"timestamp":"t","type":"session_meta","payload":{"id":"i","cwd":"/p","caller":{"config":["model=\"m\""],"profile":"fast"}}}"#,
+                "\n",
+                r#"{"timestamp":"t","type":"session_meta","payload":{"id":"j","cwd":"/q","caller":{"config":[1]}}}"#,
+                "\n",
+            ),
+            expect![[r#"
+                meta: {"id":"i","timestamp":"","cwd":"/p","originator":"","cli_version":"","source":"","caller":{"config":["model=\"m\""],"profile":"fast"}}
+                session_meta: {"id":"j","timestamp":"","cwd":"/q","originator":"","cli_version":"","source":""}
+                skipped: 0, torn_tail: false
+            "#]],
+        );
         // Compaction replaces earlier history; a replacement history is used as is.
         check(
             &format!(
@@ -1158,11 +1204,17 @@ mod tests {
                     repository_url,
                 }),
         );
+        let caller = (
+            proptest::collection::vec(text(), 0..3),
+            proptest::option::of(text()),
+        )
+            .prop_map(|(config, profile)| CallerSettings { config, profile });
         (
             (text(), text(), text(), text(), text(), text()),
             proptest::option::of(text()),
             proptest::option::of(text()),
             git,
+            caller,
         )
             .prop_map(
                 |(
@@ -1170,6 +1222,7 @@ mod tests {
                     model_provider,
                     base_instructions,
                     git,
+                    caller,
                 )| SessionMeta {
                     id,
                     timestamp,
@@ -1180,6 +1233,7 @@ mod tests {
                     model_provider,
                     base_instructions,
                     git,
+                    caller,
                 },
             )
     }

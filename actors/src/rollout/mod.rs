@@ -32,9 +32,9 @@ pub use discover::{
     LastFilter, MAX_META_LINE_BYTES, find_by_id, find_last, find_recent, rollout_file_id,
 };
 pub use format::{
-    GitInfo, MAX_ROLLOUT_BYTES, ParseError, Rollout, RolloutError, RolloutItem, SessionMeta,
-    TurnContext, file_name, format_timestamp, parse_rollout, read_rollout, render_line,
-    session_dir,
+    CallerSettings, GitInfo, MAX_ROLLOUT_BYTES, ParseError, Rollout, RolloutError, RolloutItem,
+    SessionMeta, TurnContext, file_name, format_timestamp, parse_rollout, read_rollout,
+    render_line, session_dir,
 };
 pub(crate) use shell::RolloutWriter;
 pub use turn_log::TurnLog;

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use codex_actors::config::{ApprovalPolicy, SandboxMode, Startup};
 use codex_actors::model_stream::resolve_provider;
 use codex_actors::policy::Withheld;
+use codex_actors::rollout::CallerSettings;
 use codex_actors::session::{ServerState, ServerStatus, Session, TurnRuntime, no_one_to_ask};
 use codex_actors::turn::{self, Input, TurnEvent, TurnOutcome};
 use serde_json::Value;
@@ -154,7 +155,7 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
         &cwd,
         &provider.id,
         Front::Exec,
-        shared.ephemeral,
+        (!shared.ephemeral).then_some(&CallerSettings::default()),
         &mut warnings,
     );
 

@@ -8,9 +8,9 @@
 //! `codex-reply`, up to [`MAX_LIVE_THREADS`]; past that the least recently
 //! used idle thread's session is stopped. Its rollout stays, so a reply to
 //! it, or to any thread recorded before a restart of the server, resumes
-//! from the file, with the sandbox and approval policy it recorded (a
-//! call's `config` and `profile` are not recorded, so they do not come
-//! back).
+//! from the file, with the sandbox and approval policy it recorded and the
+//! call's `config` and `profile` (checked again, since the file is only a
+//! file).
 //!
 //! A reply to a thread that is running a turn for another call answers at
 //! once with an `isError` result: it neither waits nor queues.
@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use codex_actors::rollout::CallerSettings;
 use codex_actors::session::Session;
 use codex_actors::turn::{self, Input, TurnEvent, TurnOutcome};
 use rmcp::model::{CallToolResult, ContentBlock};
@@ -31,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use super::approval;
 use super::events::Events;
 use super::handler::{Client, error_result};
-use super::tools::{ReplyArgs, StartArgs};
+use super::tools::{ReplyArgs, StartArgs, checked_caller};
 use crate::args::ConfigOverrides;
 use crate::conversation::{self, Conversation, Front, Hooks, Prepared, Request};
 use crate::error::CliError;
@@ -126,13 +127,19 @@ impl Threads {
                 root.display()
             ));
         }
-        // The host's own `-c` comes last, so a caller's cannot undo it.
-        let mut raw = args.config;
-        raw.extend(self.overrides.raw.iter().cloned());
-        let overrides = ConfigOverrides {
-            raw,
-            profile: args.profile.or_else(|| self.overrides.profile.clone()),
+        // `model` is recorded as the override it means, so a reply after a
+        // restart uses it too.
+        let mut config = args.config;
+        config.extend(
+            args.model
+                .as_ref()
+                .map(|model| format!("model={}", toml::Value::String(model.clone()))),
+        );
+        let caller = CallerSettings {
+            config,
+            profile: args.profile,
         };
+        let overrides = self.with_caller(&caller);
         let request = Request {
             front: Front::McpServer,
             cwd,
@@ -142,6 +149,7 @@ impl Threads {
             add_dirs: Vec::new(),
             resume: None,
             ephemeral: false,
+            caller,
         };
         let (live, warnings) = match open(&overrides, request).await {
             Ok(opened) => opened,
@@ -231,6 +239,9 @@ impl Threads {
         let cwd = Some(recorded.rollout.meta.cwd.clone())
             .filter(|dir| dir.is_absolute() && dir.is_dir())
             .unwrap_or_else(|| self.cwd.clone());
+        // The rollout is a file anyone with the home directory can edit:
+        // what it says the caller chose is checked as a call's `config` is.
+        let (caller, dropped) = checked_caller(&recorded.rollout.meta.caller);
         let request = Request {
             front: Front::McpServer,
             cwd,
@@ -240,8 +251,25 @@ impl Threads {
             add_dirs: Vec::new(),
             resume: Some(target),
             ephemeral: false,
+            caller: caller.clone(),
         };
-        open(&self.overrides, request).await
+        let (live, mut warnings) = open(&self.with_caller(&caller), request).await?;
+        warnings.extend(dropped);
+        Ok((live, warnings))
+    }
+
+    /// The host's overrides with a caller's `config` and `profile`; the
+    /// host's own `-c` comes last, so a caller's cannot undo it.
+    fn with_caller(&self, caller: &CallerSettings) -> ConfigOverrides {
+        let mut raw = caller.config.clone();
+        raw.extend(self.overrides.raw.iter().cloned());
+        ConfigOverrides {
+            raw,
+            profile: caller
+                .profile
+                .clone()
+                .or_else(|| self.overrides.profile.clone()),
+        }
     }
 
     /// Stops the sessions of the least recently used idle threads while

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use codex_actors::config::{ApprovalPolicy, SandboxMode};
+use codex_actors::rollout::CallerSettings;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 
@@ -410,6 +411,44 @@ pub(super) const CALLER_KEYS: &[&str] = &[
     "sandbox_mode",
 ];
 
+/// A caller's settings as a rollout recorded them, kept only where a call
+/// could have set them: each override must parse and name one of
+/// [`CALLER_KEYS`], and a profile must be a short name. The notes say
+/// what was dropped.
+pub(super) fn checked_caller(recorded: &CallerSettings) -> (CallerSettings, Vec<String>) {
+    let mut notes = Vec::new();
+    let config = recorded
+        .config
+        .iter()
+        .filter(|raw| {
+            let allowed = raw
+                .parse::<codex_actors::config::ConfigOverride>()
+                .is_ok_and(|parsed| {
+                    parsed
+                        .path()
+                        .first()
+                        .is_some_and(|key| CALLER_KEYS.contains(&key.as_str()))
+                });
+            if !allowed {
+                notes.push(format!(
+                    "the thread's recorded setting `{}` is not one a caller may set; ignored",
+                    bounded_name(raw)
+                ));
+            }
+            allowed
+        })
+        .cloned()
+        .collect();
+    let profile = recorded.profile.clone().filter(|name| {
+        let short = name.len() <= MAX_NAME_BYTES;
+        if !short {
+            notes.push("the thread's recorded profile is too long; ignored".to_owned());
+        }
+        short
+    });
+    (CallerSettings { config, profile }, notes)
+}
+
 /// `config` as `-c` overrides: one `dotted.key=value` per leaf, nested
 /// objects flattened into dotted keys, each value TOML. Only
 /// [`CALLER_KEYS`] are accepted.
@@ -538,6 +577,39 @@ mod tests {
             raw.parse::<codex_actors::config::ConfigOverride>()
                 .unwrap_or_else(|err| panic!("{raw}: {err}"));
         }
+    }
+
+    #[test]
+    fn a_recorded_caller_keeps_only_what_a_call_may_set() {
+        let recorded = CallerSettings {
+            config: vec![
+                "model=\"m\"".to_owned(),
+                "model_reasoning_effort=\"high\"".to_owned(),
+                "notify=[\"sh\", \"-c\", \"evil\"]".to_owned(),
+                "mcp_servers.x.command=\"evil\"".to_owned(),
+                "not an override".to_owned(),
+            ],
+            profile: Some("fast".to_owned()),
+        };
+        let (kept, notes) = checked_caller(&recorded);
+        assert_eq!(
+            kept,
+            CallerSettings {
+                config: vec![
+                    "model=\"m\"".to_owned(),
+                    "model_reasoning_effort=\"high\"".to_owned()
+                ],
+                profile: Some("fast".to_owned()),
+            }
+        );
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        assert!(notes[0].contains("notify"), "{notes:?}");
+        let (kept, notes) = checked_caller(&CallerSettings {
+            config: Vec::new(),
+            profile: Some("p".repeat(MAX_NAME_BYTES + 1)),
+        });
+        assert_eq!(kept, CallerSettings::default());
+        assert_eq!(notes.len(), 1);
     }
 
     #[test]

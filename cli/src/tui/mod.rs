@@ -144,6 +144,7 @@ fn request(flags: ChatFlags, resume: Option<Target>) -> Result<Request, CliError
         add_dirs: flags.add_dir,
         resume,
         ephemeral: false,
+        caller: Default::default(),
     })
 }
 
@@ -578,6 +579,7 @@ impl Chat {
                     &settings.cwd,
                     &settings.provider.id,
                     Front::Chat.origin(),
+                    &Default::default(),
                 );
                 (thread_id, Vec::new(), opened)
             }

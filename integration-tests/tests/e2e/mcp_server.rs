@@ -949,3 +949,67 @@ async fn idle_threads_past_the_bound_stop_and_resume_from_their_rollout() {
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(processes_with(&server_name), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_after_a_restart_runs_with_the_callers_config_and_profile() {
+    let exec = Exec::with_config(
+        vec![
+            answer("m1", "one"),
+            answer("m2", "two"),
+            answer("m3", "three"),
+            answer("m4", "four"),
+        ],
+        "[profiles.careful]\nmodel_reasoning_effort = \"high\"\n",
+    )
+    .await;
+    let mut server = Server::start(&exec, true).await;
+    let mut threads = Vec::new();
+    for arguments in [
+        json!({"prompt": "first", "config": {"model": "config-model"}, "profile": "careful"}),
+        json!({"prompt": "first", "model": "argument-model"}),
+    ] {
+        let id = server.call("codex", arguments).await;
+        let result = server.result(id).await;
+        assert_eq!(result["isError"], false, "{result}");
+        threads.push(
+            result["structuredContent"]["threadId"]
+                .as_str()
+                .expect("thread")
+                .to_owned(),
+        );
+    }
+    let (code, stderr) = server.close().await;
+    assert_eq!(code, Some(0), "{stderr}");
+
+    // A new server knows the threads only from their rollouts.
+    let mut server = Server::start(&exec, true).await;
+    for thread in &threads {
+        let reply = server
+            .call(
+                "codex-reply",
+                json!({"threadId": thread, "prompt": "second"}),
+            )
+            .await;
+        let reply = server.result(reply).await;
+        assert_eq!(reply["isError"], false, "{reply}");
+    }
+    let requests = exec.model.requests();
+    let seen: Vec<(String, String)> = requests
+        .iter()
+        .map(|request| {
+            (
+                request.body["model"].as_str().unwrap_or("").to_owned(),
+                request.body["reasoning"]["effort"]
+                    .as_str()
+                    .unwrap_or("-")
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let careful = ("config-model".to_owned(), "high".to_owned());
+    let argument = ("argument-model".to_owned(), "-".to_owned());
+    assert_eq!(seen, [careful.clone(), argument.clone(), careful, argument]);
+    assert!(requests[3].body["input"].to_string().contains("first"));
+    let (code, stderr) = server.close().await;
+    assert_eq!(code, Some(0), "{stderr}");
+}
