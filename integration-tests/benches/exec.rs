@@ -23,7 +23,7 @@
 //! `resume`) select figures.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,26 +32,17 @@ use codex_actors::model_stream::resolve_provider;
 use codex_actors::session::{Session, ThreadRecord, TurnRuntime};
 use codex_actors::turn::{self, Input, TurnConfig, TurnOutcome};
 use codex_integration_tests::TestEnv;
-use codex_integration_tests::bench::{load_average, ms, pct, profile_bin, ratio, sorted, us};
+use codex_integration_tests::bench::{
+    self, Selection, banner, load_average, ms, pct, profile_bin, ratio, sorted, us,
+};
 use codex_test_mcp_server::mock_model::{MockModel, Reply, ev};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let full = args.iter().any(|a| a == "--bench");
-    let picked: Vec<&str> = args
-        .iter()
-        .map(String::as_str)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let wants = |name: &str| picked.is_empty() || picked.contains(&name);
-    println!(
-        "exec bench ({}), {} cores, load average {}",
-        if full { "full" } else { "smoke" },
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        load_average()
-    );
+    let selection = Selection::from_args();
+    let (full, wants) = (selection.full, |name: &str| selection.wants(name));
+    println!("{}, load average {}", banner("exec", full), load_average());
     let (exec, hops, lazy) = (wants("exec"), wants("hops"), wants("lazy"));
     let (rollout, resume) = (wants("rollout"), wants("resume"));
     codex_runtime::block_on(move || async move {
@@ -103,34 +94,7 @@ fn config(model: &MockModel, servers: usize, test_server: &Path) -> String {
 
 /// One `exec --json` run; returns its wall time, asserting it completed.
 fn run_exec(bin: &Path, env: &TestEnv) -> Duration {
-    run_exec_args(bin, env, &["--json", "say hi"])
-}
-
-/// `exec --skip-git-repo-check ARGS`; returns its wall time, asserting it
-/// completed its turn.
-fn run_exec_args(bin: &Path, env: &TestEnv, args: &[&str]) -> Duration {
-    let mut command = Command::new(bin);
-    command
-        .args(["exec", "--skip-git-repo-check"])
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", env.root().join("home"))
-        .env("CODEX_HOME", env.codex_home())
-        .env("MOCK_API_KEY", "dummy")
-        .current_dir(env.work_dir())
-        .stdin(Stdio::null())
-        .stderr(Stdio::null());
-    let started = Instant::now();
-    let output = command.output().expect("run exec");
-    let elapsed = started.elapsed();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("\"turn.completed\""),
-        "{} did not complete its turn: {stdout}",
-        bin.display()
-    );
-    elapsed
+    bench::run_exec(bin, env, &["--json", "say hi"])
 }
 
 async fn bench_exec(runs: usize) {
@@ -545,8 +509,8 @@ async fn bench_resume(runs: usize) {
         std::fs::write(&path, &text).expect("write rollout");
         let (o, e) = (ours.clone(), Arc::clone(&env));
         let (f, r) = tokio::task::spawn_blocking(move || {
-            let fresh = run_exec_args(&o, &e, &["--ephemeral", "--json", "go on"]);
-            let resumed = run_exec_args(&o, &e, &["resume", id, "--json", "go on"]);
+            let fresh = bench::run_exec(&o, &e, &["--ephemeral", "--json", "go on"]);
+            let resumed = bench::run_exec(&o, &e, &["resume", id, "--json", "go on"]);
             (fresh, resumed)
         })
         .await

@@ -12,12 +12,14 @@
 //! smoke test. Optional arguments (`latency`, `memory`) select figures.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use codex_integration_tests::TestEnv;
-use codex_integration_tests::bench::{load_average, ms, pct, profile_bin, ratio, sorted};
+use codex_integration_tests::bench::{
+    Selection, banner, load_average, ms, pct, profile_bin, ratio, run_exec, sorted,
+};
 use codex_test_mcp_server::mock_model::{MockModel, Reply, ev};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
@@ -27,18 +29,11 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 const DEADLINE: Duration = Duration::from_secs(60);
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let full = args.iter().any(|a| a == "--bench");
-    let picked: Vec<&str> = args
-        .iter()
-        .map(String::as_str)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let wants = |name: &str| picked.is_empty() || picked.contains(&name);
+    let selection = Selection::from_args();
+    let (full, wants) = (selection.full, |name: &str| selection.wants(name));
     println!(
-        "mcp-server bench ({}), {} cores, load average {}",
-        if full { "full" } else { "smoke" },
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "{}, load average {}",
+        banner("mcp-server", full),
         load_average()
     );
     let (latency, memory) = (wants("latency"), wants("memory"));
@@ -188,30 +183,6 @@ impl Server {
     }
 }
 
-/// One `exec --json "say hi"` run; returns its wall time.
-fn run_exec(bin: &Path, env: &TestEnv) -> Duration {
-    let started = Instant::now();
-    let output = Command::new(bin)
-        .args(["exec", "--skip-git-repo-check", "--json", "say hi"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", env.root().join("home"))
-        .env("CODEX_HOME", env.codex_home())
-        .env("MOCK_API_KEY", "dummy")
-        .current_dir(env.work_dir())
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .expect("run exec");
-    let elapsed = started.elapsed();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("\"turn.completed\""),
-        "exec did not complete its turn: {stdout}"
-    );
-    elapsed
-}
-
 async fn bench_latency(runs: usize) {
     let bin = profile_bin("codex-cli", "codex");
     let (_model, env) = world().await;
@@ -226,7 +197,7 @@ async fn bench_latency(runs: usize) {
     for round in 0..=runs {
         let call = server.call().await;
         let (b, e) = (bin.clone(), Arc::clone(&env));
-        let exec = tokio::task::spawn_blocking(move || run_exec(&b, &e))
+        let exec = tokio::task::spawn_blocking(move || run_exec(&b, &e, &["--json", "say hi"]))
             .await
             .expect("exec run");
         if round > 0 {

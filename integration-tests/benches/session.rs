@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 use codex_actors::mcp_server::ServerEvent;
 use codex_actors::session::{ServerState, Session, SessionEvent};
 use codex_integration_tests::TestEnv;
-use codex_integration_tests::bench::{load_average, ms, pct, profile_bin, ratio, sorted, us};
+use codex_integration_tests::bench::{
+    Selection, banner, load_average, ms, pct, profile_bin, ratio, sorted, us,
+};
 use codex_transports::{
     ConnectContext, StdioConfig, TransportConfig, TransportPluginExt as _, TransportRegistry,
 };
@@ -61,20 +63,13 @@ const SMOKE: Plan = Plan {
 };
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let full = args.iter().any(|a| a == "--bench");
+    let selection = Selection::from_args();
+    let (full, wants) = (selection.full, |name: &str| selection.wants(name));
     let plan = if full { FULL } else { SMOKE };
-    let picked: Vec<&str> = args
-        .iter()
-        .map(String::as_str)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let wants = |name: &str| picked.is_empty() || picked.contains(&name);
     let server = test_server_bin();
     println!(
-        "session bench ({}), {} cores, test server {}",
-        if full { "full" } else { "smoke" },
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "{}, test server {}",
+        banner("session", full),
         server.display()
     );
     println!("load average at start: {}", load_average());

@@ -16,20 +16,17 @@
 use std::time::{Duration, Instant};
 
 use codex_integration_tests::TestEnv;
-use codex_integration_tests::bench::{load_average, ms, pct, profile_bin, sorted};
+use codex_integration_tests::bench::{
+    Selection, banner, load_average, ms, pct, profile_bin, sorted,
+};
 use codex_integration_tests::pty::Pty;
 use codex_test_mcp_server::mock_model::{MockModel, Reply, ev};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
 fn main() {
-    let full = std::env::args().any(|a| a == "--bench");
-    println!(
-        "tui bench ({}), {} cores, load average {}",
-        if full { "full" } else { "smoke" },
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        load_average()
-    );
+    let full = Selection::from_args().full;
+    println!("{}, load average {}", banner("tui", full), load_average());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

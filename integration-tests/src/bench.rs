@@ -2,8 +2,72 @@
 //! own profile, percentiles, units and the machine's load.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::TestEnv;
+
+/// What a bench binary was asked to run: the full run under `cargo bench`
+/// (which passes `--bench`), a smoke run under `cargo test`; names on the
+/// command line pick parts (none: every part).
+#[derive(Debug)]
+pub struct Selection {
+    /// `--bench` was given.
+    pub full: bool,
+    picked: Vec<String>,
+}
+
+impl Selection {
+    /// The process's own arguments.
+    pub fn from_args() -> Selection {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        Selection {
+            full: args.iter().any(|a| a == "--bench"),
+            picked: args.into_iter().filter(|a| !a.starts_with('-')).collect(),
+        }
+    }
+
+    /// Whether the part `name` runs.
+    pub fn wants(&self, name: &str) -> bool {
+        self.picked.is_empty() || self.picked.iter().any(|picked| picked == name)
+    }
+}
+
+/// `NAME bench (full|smoke), N cores`: the first line a bench prints.
+pub fn banner(name: &str, full: bool) -> String {
+    format!(
+        "{name} bench ({}), {} cores",
+        if full { "full" } else { "smoke" },
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    )
+}
+
+/// `codex exec --skip-git-repo-check ARGS` in `env` against its mock
+/// model; returns the wall time, asserting the turn completed.
+pub fn run_exec(bin: &Path, env: &TestEnv, args: &[&str]) -> Duration {
+    let mut command = Command::new(bin);
+    command
+        .args(["exec", "--skip-git-repo-check"])
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.root().join("home"))
+        .env("CODEX_HOME", env.codex_home())
+        .env("MOCK_API_KEY", "dummy")
+        .current_dir(env.work_dir())
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+    let started = Instant::now();
+    let output = command.output().expect("run exec");
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("\"turn.completed\""),
+        "{} did not complete its turn: {stdout}",
+        bin.display()
+    );
+    elapsed
+}
 
 /// `/proc/loadavg`'s first three fields: other work on the machine.
 pub fn load_average() -> String {
