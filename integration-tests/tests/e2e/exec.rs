@@ -57,6 +57,56 @@ impl Exec {
     }
 }
 
+/// A command that says it runs through a FIFO in the workspace (the
+/// sandbox lets it write there), then becomes `sleep MARKER`: a test
+/// waits for that word instead of for time to pass.
+pub(crate) struct Sleeper {
+    ready: tokio::net::unix::pipe::Receiver,
+}
+
+impl Sleeper {
+    /// The model turn that runs the command.
+    pub(crate) fn reply(marker: &str) -> Reply {
+        Reply::sse(vec![
+            ev::function_call(
+                "c1",
+                "exec_command",
+                &json!({"cmd": format!("echo running > ready.fifo; exec sleep {marker}")}),
+            ),
+            ev::completed("r1"),
+        ])
+    }
+
+    /// Makes the FIFO in `env`'s workspace and opens it read-write, so the
+    /// reader sees no end of file before the writer.
+    pub(crate) fn listen(env: &TestEnv) -> Sleeper {
+        let fifo = env.work_dir().join("ready.fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        let ready = tokio::net::unix::pipe::OpenOptions::new()
+            .read_write(true)
+            .open_receiver(&fifo)
+            .expect("open the FIFO");
+        Sleeper { ready }
+    }
+
+    /// Waits (a minute at most) for the command's word that it runs.
+    pub(crate) async fn running(self) {
+        let mut line = String::new();
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            BufReader::new(self.ready).read_line(&mut line),
+        )
+        .await
+        .expect("the command starts")
+        .expect("read the FIFO");
+        assert_eq!(line, "running\n");
+    }
+}
+
 /// The JSONL lines of a run, with the thread id replaced.
 pub(crate) fn events(run: &Run) -> Vec<Value> {
     run.stdout
@@ -667,34 +717,15 @@ async fn the_chat_completions_wire_api() {
 async fn ctrl_c_exits_130_and_leaves_no_child() {
     let marker = format!("98{}", std::process::id() % 1000);
     let server_name = format!("ctrl-c-server-{}", std::process::id());
-    // The command says it is running through a FIFO in the workspace (the
-    // sandbox lets it write there), then becomes the sleep.
     let exec = Exec::with_config(
-        vec![Reply::sse(vec![
-            ev::function_call(
-                "c1",
-                "exec_command",
-                &json!({"cmd": format!("echo running > ready.fifo; exec sleep {marker}")}),
-            ),
-            ev::completed("r1"),
-        ])],
+        vec![Sleeper::reply(&marker)],
         &format!(
             "sandbox_mode = \"workspace-write\"\n{}",
             mcp_server("mini", &format!("args = [\"--name\", {server_name:?}]"))
         ),
     )
     .await;
-    let fifo = exec.env.work_dir().join("ready.fifo");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo");
-    assert!(made.success());
-    // Read-write, so the reader sees no end of file before the writer.
-    let ready = tokio::net::unix::pipe::OpenOptions::new()
-        .read_write(true)
-        .open_receiver(&fifo)
-        .expect("open the FIFO");
+    let sleeper = Sleeper::listen(&exec.env);
     let mut command = tokio::process::Command::from(exec.env.command(&[
         "exec",
         "--skip-git-repo-check",
@@ -709,15 +740,7 @@ async fn ctrl_c_exits_130_and_leaves_no_child() {
     let pid = child.id().expect("pid");
     // Wait for the command's own word that it runs, then interrupt codex
     // as a terminal would.
-    let mut line = String::new();
-    tokio::time::timeout(
-        Duration::from_secs(60),
-        BufReader::new(ready).read_line(&mut line),
-    )
-    .await
-    .expect("the command starts")
-    .expect("read the FIFO");
-    assert_eq!(line, "running\n");
+    sleeper.running().await;
     rustix::process::kill_process(
         rustix::process::Pid::from_raw(i32::try_from(pid).expect("pid")).expect("pid"),
         rustix::process::Signal::INT,

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::sync::mpsc;
 
-use crate::exec::Exec;
+use crate::exec::{Exec, Sleeper};
 
 /// How long any one wait may take.
 const WAIT: Duration = Duration::from_secs(60);
@@ -572,43 +572,20 @@ async fn invalid_calls_are_error_results() {
 async fn a_cancelled_call_gets_a_result_and_closing_stdin_leaves_nothing() {
     let marker = format!("97{}", std::process::id() % 1000);
     let server_name = format!("mcp-server-cancel-{}", std::process::id());
-    // The command says it runs through a FIFO in the workspace, then
-    // becomes the sleep.
     let exec = Exec::with_config(
-        vec![Reply::sse(vec![
-            ev::function_call(
-                "c1",
-                "exec_command",
-                &json!({"cmd": format!("echo running > ready.fifo; exec sleep {marker}")}),
-            ),
-            ev::completed("r1"),
-        ])],
+        vec![Sleeper::reply(&marker)],
         &format!(
             "sandbox_mode = \"workspace-write\"\n{}",
             test_server(&server_name)
         ),
     )
     .await;
-    let fifo = exec.env.work_dir().join("ready.fifo");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo");
-    assert!(made.success());
-    let ready = tokio::net::unix::pipe::OpenOptions::new()
-        .read_write(true)
-        .open_receiver(&fifo)
-        .expect("open the FIFO");
+    let sleeper = Sleeper::listen(&exec.env);
     let mut server = Server::start(&exec, true).await;
     let id = server
         .call("codex", json!({"prompt": "sleep a while"}))
         .await;
-    let mut line = String::new();
-    tokio::time::timeout(WAIT, BufReader::new(ready).read_line(&mut line))
-        .await
-        .expect("the command starts")
-        .expect("read the FIFO");
-    assert_eq!(line, "running\n");
+    sleeper.running().await;
     assert_eq!(
         processes_with(&server_name),
         1,
