@@ -193,21 +193,27 @@ fn bottom_pane(app: &App) -> Text<'static> {
 
 /// "Would you like to run the following command?" and the answers.
 fn approval_prompt(request: &ApprovalRequest, pending: usize, open: bool) -> Text<'static> {
-    let mut lines = Vec::new();
+    let question = match &request.subject {
+        ApprovalSubject::Command { .. } => "Would you like to run the following command?",
+        ApprovalSubject::Patch { .. } => "Would you like to make the following edits?",
+        ApprovalSubject::Tool { .. } => "Would you like to call the following tool?",
+    };
+    let mut lines = vec![Line::from(question).bold()];
+    if let ApprovalSubject::Command { cwd, .. } = &request.subject {
+        lines.push(Line::from(
+            format!("in {}", terminal::line(&cwd.display().to_string())).dim(),
+        ));
+    }
+    lines.push(
+        Line::from(format!(
+            "Reason: {}",
+            terminal::line(&request.reason.to_string())
+        ))
+        .italic(),
+    );
+    lines.push(Line::default());
     match &request.subject {
-        ApprovalSubject::Command { command, cwd } => {
-            lines.push(Line::from("Would you like to run the following command?").bold());
-            lines.push(Line::from(
-                format!("in {}", terminal::line(&cwd.display().to_string())).dim(),
-            ));
-            lines.push(
-                Line::from(format!(
-                    "Reason: {}",
-                    terminal::line(&request.reason.to_string())
-                ))
-                .italic(),
-            );
-            lines.push(Line::default());
+        ApprovalSubject::Command { command, .. } => {
             let shown = super::cells::display_command(command);
             let shown = terminal::clean(&shown).replace('\t', "    ");
             let all: Vec<&str> = shown.split('\n').collect();
@@ -223,15 +229,6 @@ fn approval_prompt(request: &ApprovalRequest, pending: usize, open: bool) -> Tex
             }
         }
         ApprovalSubject::Patch { changes, patch } => {
-            lines.push(Line::from("Would you like to make the following edits?").bold());
-            lines.push(
-                Line::from(format!(
-                    "Reason: {}",
-                    terminal::line(&request.reason.to_string())
-                ))
-                .italic(),
-            );
-            lines.push(Line::default());
             for change in changes {
                 lines.push(Line::from(format!(
                     "{} {}",
@@ -261,15 +258,6 @@ fn approval_prompt(request: &ApprovalRequest, pending: usize, open: bool) -> Tex
             tool,
             arguments,
         } => {
-            lines.push(Line::from("Would you like to call the following tool?").bold());
-            lines.push(
-                Line::from(format!(
-                    "Reason: {}",
-                    terminal::line(&request.reason.to_string())
-                ))
-                .italic(),
-            );
-            lines.push(Line::default());
             lines.push(Line::from(terminal::cut(
                 &terminal::line(&format!("{server}.{tool}({arguments})")),
                 400,
