@@ -23,7 +23,6 @@
 //! `resume`) select figures.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -321,13 +320,7 @@ async fn bench_lazy(runs: usize) {
         let config =
             config(model, 10, &test_server).replacen('\n', "\nmcp_startup = \"lazy\"\n", 1);
         env.write_config(&config);
-        let lock = Command::new(&ours)
-            .args(["mcp", "lock"])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", env.root().join("home"))
-            .env("CODEX_HOME", env.codex_home())
-            .current_dir(env.work_dir())
+        let lock = bench::codex_command(&ours, &env, &["mcp", "lock"])
             .output()
             .expect("mcp lock");
         assert!(

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use codex_integration_tests::TestEnv;
 use codex_integration_tests::bench::{
-    Selection, banner, load_average, ms, pct, profile_bin, ratio, run_exec, sorted,
+    Selection, banner, codex_command, load_average, ms, pct, profile_bin, ratio, run_exec, sorted,
 };
 use codex_test_mcp_server::mock_model::{MockModel, Reply, ev};
 use serde_json::{Value, json};
@@ -77,14 +77,7 @@ struct Server {
 
 impl Server {
     async fn start(bin: &Path, env: &TestEnv) -> Server {
-        let mut child = tokio::process::Command::new(bin)
-            .arg("mcp-server")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", env.root().join("home"))
-            .env("CODEX_HOME", env.codex_home())
-            .env("MOCK_API_KEY", "dummy")
-            .current_dir(env.work_dir())
+        let mut child = tokio::process::Command::from(codex_command(bin, env, &["mcp-server"]))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -42,19 +42,27 @@ pub fn banner(name: &str, full: bool) -> String {
     )
 }
 
-/// `codex exec --skip-git-repo-check ARGS` in `env` against its mock
-/// model; returns the wall time, asserting the turn completed.
-pub fn run_exec(bin: &Path, env: &TestEnv, args: &[&str]) -> Duration {
+/// `bin ARGS` in `env`'s work directory with only `PATH`, `HOME`,
+/// `CODEX_HOME` and the mock model's key in its environment.
+pub fn codex_command(bin: &Path, env: &TestEnv, args: &[&str]) -> Command {
     let mut command = Command::new(bin);
     command
-        .args(["exec", "--skip-git-repo-check"])
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", env.root().join("home"))
         .env("CODEX_HOME", env.codex_home())
         .env("MOCK_API_KEY", "dummy")
-        .current_dir(env.work_dir())
+        .current_dir(env.work_dir());
+    command
+}
+
+/// `codex exec --skip-git-repo-check ARGS` in `env` against its mock
+/// model; returns the wall time, asserting the turn completed.
+pub fn run_exec(bin: &Path, env: &TestEnv, args: &[&str]) -> Duration {
+    let mut command = codex_command(bin, env, &["exec", "--skip-git-repo-check"]);
+    command
+        .args(args)
         .stdin(Stdio::null())
         .stderr(Stdio::null());
     let started = Instant::now();
