@@ -53,6 +53,13 @@ impl<'v> Read<'v> for &'v [toml::Value] {
     }
 }
 
+impl<'v> Read<'v> for i64 {
+    const WHAT: &'static str = "an integer";
+    fn read(value: &'v toml::Value) -> Result<Self, &'v toml::Value> {
+        value.as_integer().ok_or(value)
+    }
+}
+
 impl<'v> Read<'v> for bool {
     const WHAT: &'static str = "true or false";
     fn read(value: &'v toml::Value) -> Result<Self, &'v toml::Value> {
@@ -75,6 +82,11 @@ impl<'v> Read<'v> for Vec<String> {
 /// `value` read as `T`, or `expected T, found ...`.
 pub(crate) fn read<'v, T: Read<'v>>(value: &'v toml::Value) -> Result<T, String> {
     T::read(value).map_err(|odd| format!("expected {}, found {}", T::WHAT, type_name(odd)))
+}
+
+/// `table[key]` read as `T`, when set.
+pub(crate) fn get<'v, T: Read<'v>>(table: &'v toml::Table, key: &str) -> Result<Option<T>, String> {
+    table.get(key).map(read).transpose()
 }
 
 /// Typed access to the keys of one table, with paths for errors.
@@ -116,12 +128,7 @@ impl Fields {
         table: &'v toml::Table,
         key: &str,
     ) -> Result<Option<T>, FieldProblem> {
-        table
-            .get(key)
-            .map(|value| {
-                read(value).map_err(|message| self.problem(&[key], format!("{key}: {message}")))
-            })
-            .transpose()
+        get(table, key).map_err(|message| self.problem(&[key], format!("{key}: {message}")))
     }
 
     pub(crate) fn string(

@@ -34,7 +34,7 @@ pub use sandbox_settings::WorkspaceWriteSettings;
 pub use settings::{ApprovalPolicy, SandboxMode, UnknownValue, WireApi};
 
 pub use fields::MAX_DURATION;
-pub(crate) use fields::{FieldProblem, Read, read, type_name};
+pub(crate) use fields::{FieldProblem, Read, get, read, type_name};
 pub use layer::MAX_CONFIG_BYTES;
 pub(crate) use layer::{LineIndex, TomlLayer, merge_into, read_optional, read_text};
 #[cfg(test)]
@@ -277,11 +277,23 @@ fn build(
         }
     };
 
-    let setting = |key: &str| -> Result<Option<&str>, ConfigError> {
-        merged
-            .get(key)
-            .map(|value| read(value).map_err(|message| invalid(&[key.to_owned()], message)))
-            .transpose()
+    let at = |key: &str, message: String| invalid(&[key.to_owned()], message);
+    let setting = |key: &str| get::<&str>(&merged, key).map_err(|message| at(key, message));
+    // An integer from `range`, when set.
+    let integer = |key: &str, range: std::ops::RangeInclusive<i64>, unit: &str| match get::<i64>(
+        &merged, key,
+    )
+    .map_err(|message| at(key, message))?
+    {
+        Some(n) if !range.contains(&n) => Err(at(
+            key,
+            format!(
+                "{n} is out of range ({} to {} {unit})",
+                range.start(),
+                range.end()
+            ),
+        )),
+        n => Ok(n),
     };
     let mcp_startup = setting("mcp_startup")?
         .map(str::parse::<Startup>)
@@ -289,10 +301,8 @@ fn build(
         .map_err(|err| invalid(&["mcp_startup".to_owned()], err))?
         .unwrap_or(Startup::Eager);
     let mut mcp_servers = BTreeMap::new();
-    let servers: Option<&toml::Table> = merged
-        .get("mcp_servers")
-        .map(|value| read(value).map_err(|message| invalid(&["mcp_servers".to_owned()], message)))
-        .transpose()?;
+    let servers = get::<&toml::Table>(&merged, "mcp_servers")
+        .map_err(|message| at("mcp_servers", message))?;
     for (name, value) in servers.into_iter().flatten() {
         // An odd name is not an error here: admission disables that one
         // server and says why, so the rest of the config works. Unknown
@@ -328,57 +338,29 @@ fn build(
             ));
         }
     };
-    let oauth_callback_port = match merged.get("mcp_oauth_callback_port") {
-        None => None,
-        Some(toml::Value::Integer(port)) => Some(u16::try_from(*port).map_err(|_| {
-            invalid(
-                &["mcp_oauth_callback_port".to_owned()],
-                format!("{port} is not a port number"),
-            )
-        })?),
-        Some(other) => {
-            return Err(invalid(
-                &["mcp_oauth_callback_port".to_owned()],
-                format!("expected an integer, found {}", type_name(other)),
-            ));
-        }
-    };
-    let watch_debounce = match merged.get("watch_debounce_ms") {
-        None => None,
-        Some(toml::Value::Integer(ms)) if (0..=MAX_WATCH_DEBOUNCE_MS).contains(ms) => {
-            Some(std::time::Duration::from_millis(ms.unsigned_abs()))
-        }
-        Some(toml::Value::Integer(ms)) => {
-            return Err(invalid(
-                &["watch_debounce_ms".to_owned()],
-                format!("{ms} is out of range (0 to {MAX_WATCH_DEBOUNCE_MS} milliseconds)"),
-            ));
-        }
-        Some(other) => {
-            return Err(invalid(
-                &["watch_debounce_ms".to_owned()],
-                format!("expected an integer, found {}", type_name(other)),
-            ));
-        }
-    };
-    let mcp_server_approval_timeout = match merged.get("mcp_server_approval_timeout_sec") {
-        None => None,
-        Some(toml::Value::Integer(secs)) if (1..=MAX_APPROVAL_TIMEOUT_SEC).contains(secs) => {
-            Some(std::time::Duration::from_secs(secs.unsigned_abs()))
-        }
-        Some(toml::Value::Integer(secs)) => {
-            return Err(invalid(
-                &["mcp_server_approval_timeout_sec".to_owned()],
-                format!("{secs} is out of range (1 to {MAX_APPROVAL_TIMEOUT_SEC} seconds)"),
-            ));
-        }
-        Some(other) => {
-            return Err(invalid(
-                &["mcp_server_approval_timeout_sec".to_owned()],
-                format!("expected an integer, found {}", type_name(other)),
-            ));
-        }
-    };
+    let oauth_callback_port = get::<i64>(&merged, "mcp_oauth_callback_port")
+        .map_err(|message| at("mcp_oauth_callback_port", message))?
+        .map(|port| {
+            u16::try_from(port).map_err(|_| {
+                at(
+                    "mcp_oauth_callback_port",
+                    format!("{port} is not a port number"),
+                )
+            })
+        })
+        .transpose()?;
+    let watch_debounce = integer(
+        "watch_debounce_ms",
+        0..=MAX_WATCH_DEBOUNCE_MS,
+        "milliseconds",
+    )?
+    .map(|ms| std::time::Duration::from_millis(ms.unsigned_abs()));
+    let mcp_server_approval_timeout = integer(
+        "mcp_server_approval_timeout_sec",
+        1..=MAX_APPROVAL_TIMEOUT_SEC,
+        "seconds",
+    )?
+    .map(|secs| std::time::Duration::from_secs(secs.unsigned_abs()));
     let notify = match merged.get("notify") {
         None => None,
         Some(toml::Value::Array(items)) => {

@@ -242,3 +242,38 @@ fn startup_defaults_to_mcp_startup() {
             .contains("unknown startup \"later\" (expected eager or lazy)")
     );
 }
+
+#[test]
+fn bounded_integers_say_their_range_and_type() {
+    let error = |text: &str| parse_config(text, &[]).expect_err("invalid").to_string();
+    assert_eq!(
+        error("watch_debounce_ms = 5000\n"),
+        "config.toml:1:1: watch_debounce_ms: 5000 is out of range (0 to 1000 milliseconds)"
+    );
+    assert_eq!(
+        error("mcp_server_approval_timeout_sec = 0\n"),
+        "config.toml:1:1: mcp_server_approval_timeout_sec: 0 is out of range (1 to 86400 seconds)"
+    );
+    assert_eq!(
+        error("mcp_oauth_callback_port = 70000\n"),
+        "config.toml:1:1: mcp_oauth_callback_port: 70000 is not a port number"
+    );
+    assert_eq!(
+        error("watch_debounce_ms = \"soon\"\n"),
+        "config.toml:1:1: watch_debounce_ms: expected an integer, found a string"
+    );
+    let config = parse_config(
+        "watch_debounce_ms = 250\nmcp_server_approval_timeout_sec = 30\nmcp_oauth_callback_port = 1455\n",
+        &[],
+    )
+    .expect("valid");
+    assert_eq!(
+        config.watch_debounce,
+        Some(std::time::Duration::from_millis(250))
+    );
+    assert_eq!(
+        config.mcp_server_approval_timeout,
+        Some(std::time::Duration::from_secs(30))
+    );
+    assert_eq!(config.oauth_callback_port, Some(1455));
+}
