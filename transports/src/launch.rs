@@ -258,7 +258,7 @@ pub fn canonical(dir: &Path) -> Option<PathBuf> {
 }
 
 /// Answers about paths, each trusted for [`RESOLVED_FRESH`].
-struct FreshPaths(std::sync::Mutex<Option<std::collections::HashMap<PathBuf, Answer>>>);
+struct FreshPaths(std::sync::Mutex<BTreeMap<PathBuf, Answer>>);
 
 /// One remembered answer, and when it was found.
 struct Answer {
@@ -272,7 +272,7 @@ impl FreshPaths {
     const MAX_ENTRIES: usize = 4096;
 
     const fn new() -> Self {
-        FreshPaths(std::sync::Mutex::new(None))
+        FreshPaths(std::sync::Mutex::new(BTreeMap::new()))
     }
 
     /// The remembered answer for `path` while fresh, else `resolve`'s
@@ -297,14 +297,13 @@ impl FreshPaths {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         };
-        if let Some(known) = lock().as_ref().and_then(|cache| cache.get(path))
+        if let Some(known) = lock().get(path)
             && now.duration_since(known.checked) < RESOLVED_FRESH
         {
             return known.real.clone();
         }
         let real = resolve();
         let mut cache = lock();
-        let cache = cache.get_or_insert_with(Default::default);
         if cache.len() >= Self::MAX_ENTRIES {
             cache.clear();
         }

@@ -184,19 +184,18 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
         .collect();
 
     // Trust comes from the user file and the command line, never from a
-    // project layer itself.
-    // Only `[projects]` is read, so only it is merged.
-    let mut trust_source = toml::Table::new();
+    // project layer itself: their `[projects]` tables, merged.
+    let mut projects = toml::Table::new();
     for layer in layers.iter().chain(&override_layers) {
-        if let Some(projects) = layer.table.get_key_value("projects") {
-            merge_into(
-                &mut trust_source,
-                &toml::Table::from_iter([(projects.0.clone(), projects.1.clone())]),
-            );
+        match layer.table.get("projects") {
+            Some(toml::Value::Table(table)) => merge_into(&mut projects, table),
+            // Not a table: it replaces what lower layers said.
+            Some(_) => projects.clear(),
+            None => {}
         }
     }
     for (dir, path) in project_config_files(&options.cwd, &options.codex_home) {
-        match project_trust(&trust_source, &dir) {
+        match project_trust(&projects, &dir) {
             Some(true) => {
                 if let Some(layer) = read_layer(&path)? {
                     layers.push(layer);
@@ -588,8 +587,7 @@ fn project_config_files(cwd: &Path, codex_home: &Path) -> Vec<(PathBuf, PathBuf)
 }
 
 /// The trust of `dir`: the nearest ancestor listed under `[projects]` decides.
-fn project_trust(user: &toml::Table, dir: &Path) -> Option<bool> {
-    let projects = user.get("projects")?.as_table()?;
+fn project_trust(projects: &toml::Table, dir: &Path) -> Option<bool> {
     dir.ancestors().find_map(|ancestor| {
         let entry = projects.get(ancestor.to_str()?)?.as_table()?;
         match entry.get("trust_level")?.as_str()? {
