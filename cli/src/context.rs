@@ -90,6 +90,23 @@ pub(crate) fn launch_context(cwd: &Path) -> LaunchContext {
     }
 }
 
+/// The directory a command works in: `-C DIR` (which must exist) with
+/// symlinks resolved, else the process's own.
+pub(crate) fn working_dir(cd: Option<&Path>) -> Result<PathBuf, CliError> {
+    match cd {
+        Some(dir) => absolute_dir(dir),
+        None => std::env::current_dir().map_err(|source| CliError::Cwd { source }),
+    }
+}
+
+/// `dir`, which must exist, with symlinks resolved.
+pub(crate) fn absolute_dir(dir: &Path) -> Result<PathBuf, CliError> {
+    dir.canonicalize().map_err(|source| CliError::Directory {
+        path: dir.to_owned(),
+        source,
+    })
+}
+
 /// `CODEX_HOME`, or `~/.codex`.
 pub(crate) fn codex_home() -> Result<PathBuf, CliError> {
     let home = std::env::var_os("HOME").map(PathBuf::from);

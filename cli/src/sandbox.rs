@@ -7,7 +7,7 @@
 //! The sandbox itself is applied by the hidden `codex debug sandbox-exec`
 //! helper, which this binary re-executes (see [`HELPER_ARGS`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use codex_actors::config::{SandboxMode as ConfigMode, WorkspaceWriteSettings};
@@ -59,10 +59,7 @@ fn linux(overrides: &ConfigOverrides, args: SandboxLinuxArgs) -> Result<ExitCode
         crate::terminal::err(&format!("warning: {warning}"));
     }
 
-    let cwd = match &args.cd {
-        Some(dir) => absolute(dir)?,
-        None => std::env::current_dir().map_err(|source| CliError::Cwd { source })?,
-    };
+    let cwd = crate::context::working_dir(args.cd.as_deref())?;
     let policy = policy(
         &loaded.config.sandbox_workspace_write,
         *mode.get(),
@@ -109,7 +106,7 @@ pub(crate) fn policy(
         .writable_roots
         .iter()
         .chain(add_dirs)
-        .map(|dir| absolute(dir))
+        .map(|dir| crate::context::absolute_dir(dir))
         .collect::<Result<_, _>>()?;
     Ok(policy)
 }
@@ -122,13 +119,6 @@ fn sandbox_mode(mode: ConfigMode) -> SandboxMode {
         ConfigMode::WorkspaceWrite => SandboxMode::WorkspaceWrite,
         ConfigMode::DangerFullAccess | ConfigMode::ExternalSandbox => SandboxMode::DangerFullAccess,
     }
-}
-
-fn absolute(dir: &Path) -> Result<PathBuf, CliError> {
-    dir.canonicalize().map_err(|source| CliError::Directory {
-        path: dir.to_owned(),
-        source,
-    })
 }
 
 /// The child's exit code, or 128 + the signal that ended it, as shells do.

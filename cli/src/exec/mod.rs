@@ -50,13 +50,7 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
         None => (None, args.prompt.clone()),
     };
     let shared = args.shared.clone();
-    let cwd = match &args.cd {
-        Some(dir) => dir.canonicalize().map_err(|source| CliError::Directory {
-            path: dir.clone(),
-            source,
-        })?,
-        None => std::env::current_dir().map_err(|source| CliError::Cwd { source })?,
-    };
+    let cwd = crate::context::working_dir(args.cd.as_deref())?;
     if !(shared.skip_git_repo_check || args.yolo || in_git_repo(&cwd)) {
         return Err(CliError::NotInGitRepo);
     }

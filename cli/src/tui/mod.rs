@@ -112,13 +112,7 @@ pub(crate) fn run(overrides: &ConfigOverrides, start: Start) -> Result<ExitCode,
 
 /// The conversation the flags ask for.
 fn request(flags: ChatFlags, resume: Option<Target>) -> Result<Request, CliError> {
-    let cwd = match &flags.cd {
-        Some(dir) => dir.canonicalize().map_err(|source| CliError::Directory {
-            path: dir.clone(),
-            source,
-        })?,
-        None => std::env::current_dir().map_err(|source| CliError::Cwd { source })?,
-    };
+    let cwd = crate::context::working_dir(flags.cd.as_deref())?;
     let mut sandbox = flags
         .sandbox
         .as_deref()
