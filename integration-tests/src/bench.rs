@@ -42,18 +42,11 @@ pub fn banner(name: &str, full: bool) -> String {
     )
 }
 
-/// `bin ARGS` in `env`'s work directory with only `PATH`, `HOME`,
-/// `CODEX_HOME` and the mock model's key in its environment.
+/// `bin ARGS` as [`TestEnv::command_for`] runs it, with the key the
+/// benches' mock provider reads (`MOCK_API_KEY`).
 pub fn codex_command(bin: &Path, env: &TestEnv, args: &[&str]) -> Command {
-    let mut command = Command::new(bin);
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", env.root().join("home"))
-        .env("CODEX_HOME", env.codex_home())
-        .env("MOCK_API_KEY", "dummy")
-        .current_dir(env.work_dir());
+    let mut command = env.command_for(bin, args);
+    command.env("MOCK_API_KEY", "dummy");
     command
 }
 

@@ -164,7 +164,9 @@ impl TestEnv {
         self.command_for(&codex_bin(), args)
     }
 
-    fn command_for(&self, program: &Path, args: &[&str]) -> Command {
+    /// [`Self::command`] for another build of `codex` (a bench's
+    /// profile, say).
+    pub fn command_for(&self, program: &Path, args: &[&str]) -> Command {
         assert!(
             !Path::new("/etc/codex/requirements.toml").exists(),
             "/etc/codex/requirements.toml exists on this machine; the end-to-end tests \
