@@ -379,29 +379,77 @@ struct Node<'a> {
     properties: Option<BTreeMap<Cow<'a, str>, Node<'a>>>,
     #[serde(rename = "additionalProperties", borrow, default)]
     additional: Option<Additional<'a>>,
-    #[serde(rename = "type", borrow, default)]
-    kind: Option<Kind<'a>>,
+    #[serde(rename = "type", default)]
+    kind: NullType,
 }
 
 /// `additionalProperties`: `false`, or the schema every other key follows.
-#[derive(Debug, serde::Deserialize)]
-#[serde(untagged)]
+///
+/// Read by hand rather than as an untagged enum: serde buffers an untagged
+/// value whole before it tries each variant, and a schema's nested
+/// `additionalProperties` would be buffered once per level.
+#[derive(Debug)]
 enum Additional<'a> {
     Allowed(bool),
-    Schema(#[serde(borrow)] Box<Node<'a>>),
+    Schema(Box<Node<'a>>),
 }
 
-/// `type`: one name, or several (which never mean "only null").
-#[derive(Debug, serde::Deserialize)]
-#[serde(untagged)]
-enum Kind<'a> {
-    One(#[serde(borrow)] Cow<'a, str>),
-    Many(serde::de::IgnoredAny),
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Additional<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<Node<'a>>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Additional<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a boolean or a schema object")
+            }
+            fn visit_bool<E>(self, allowed: bool) -> Result<Self::Value, E> {
+                Ok(Additional::Allowed(allowed))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let node = serde::Deserialize::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(Additional::Schema(Box::new(node)))
+            }
+        }
+        deserializer.deserialize_any(Visitor(std::marker::PhantomData))
+    }
+}
+
+/// `type`, read only as far as the walk needs: whether it is exactly
+/// `"null"` (a list of types never is).
+#[derive(Debug, Default)]
+struct NullType(bool);
+
+impl<'de> serde::Deserialize<'de> for NullType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = NullType;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a type name or a list of them")
+            }
+            fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
+                Ok(NullType(name == "null"))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut names: A,
+            ) -> Result<Self::Value, A::Error> {
+                while names.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(NullType(false))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl Node<'_> {
     fn is_null(&self) -> bool {
-        matches!(&self.kind, Some(Kind::One(kind)) if kind == "null")
+        self.kind.0
     }
 }
 
