@@ -140,14 +140,12 @@ pub(crate) fn constrain_servers(
             (name.clone(), server)
         })
         .collect();
-    Constrained::normalized(initial, move |servers: McpServers| {
+    Constrained::normalized(initial, move |mut servers: McpServers| {
+        // In place: the map keeps its nodes, only verdicts change.
+        for (name, server) in &mut servers {
+            server.admission = admit(name, &server.config, &requirements, &context);
+        }
         servers
-            .into_iter()
-            .map(|(name, mut server)| {
-                server.admission = admit(&name, &server.config, &requirements, &context);
-                (name, server)
-            })
-            .collect()
     })
 }
 
