@@ -321,6 +321,27 @@ pub fn parse_requirements(
     Ok((layer, warnings))
 }
 
+/// The keys a rule table may hold beside its identity, read by
+/// `Parser::rule_extras`.
+const RULE_EXTRAS: &[&str] = &[
+    "cwd",
+    "allowed_env",
+    "sha256",
+    "enabled_tools",
+    "disabled_tools",
+];
+
+/// [`RULE_EXTRAS`] and `sandbox`: the keys of an `[mcp_server_allowlist.NAME]`
+/// entry beside its identity.
+const ALLOW_RULE_EXTRAS: &[&str] = &[
+    "sandbox",
+    "cwd",
+    "allowed_env",
+    "sha256",
+    "enabled_tools",
+    "disabled_tools",
+];
+
 fn parse_layer(
     source: RequirementSource,
     doc: &TomlLayer,
@@ -354,10 +375,11 @@ fn parse_layer(
                 let rules = layer.allowlist.get_or_insert_with(Vec::new);
                 for (name, entry) in parser.table(&[key], value)? {
                     let path = [key.as_str(), name.as_str()];
-                    let mut fields = parser.table(&path, entry)?.clone();
-                    let sandbox = parser.rule_sandbox(&path, fields.remove("sandbox"))?;
-                    let extra = parser.rule_extras(&path, &mut fields)?;
-                    let identity = parser.rule_identity(&path, &fields)?.ok_or_else(|| {
+                    let fields = parser.table(&path, entry)?;
+                    let sandbox = parser.rule_sandbox(&path, fields.get("sandbox"))?;
+                    let extra = parser.rule_extras(&path, fields)?;
+                    let identity = parser.rule_identity(&path, fields, ALLOW_RULE_EXTRAS)?;
+                    let identity = identity.ok_or_else(|| {
                         parser.invalid(&path, "an allowlist entry needs `command` or `url`")
                     })?;
                     rules.push(parser.allow_rule(
@@ -403,7 +425,7 @@ fn parse_layer(
                     let fields = parser.table(&path, entry)?;
                     layer.denylist.push(DenyRule {
                         name: RuleName::parse(name),
-                        identity: parser.rule_identity(&path, fields)?,
+                        identity: parser.rule_identity(&path, fields, &[])?,
                         key: rule_key(key, name),
                     });
                 }
@@ -655,26 +677,29 @@ impl Parser<'_> {
         entry: &toml::Value,
     ) -> Result<AllowRule, RequirementsError> {
         let path = ["mcp_servers", name];
-        let mut fields = self.table(&path, entry)?.clone();
-        let mut extra = self.rule_extras(&path, &mut fields)?;
+        let fields = self.table(&path, entry)?;
+        let mut extra = self.rule_extras(&path, fields)?;
         let mut identity = None;
         let mut sandbox = None;
-        for (key, value) in &fields {
+        for (key, value) in fields {
             match key.as_str() {
                 "identity" => {
                     let id_path = ["mcp_servers", name, "identity"];
-                    let mut id_fields = self.table(&id_path, value)?.clone();
-                    extra = extra.merge(self.rule_extras(&id_path, &mut id_fields)?);
-                    identity =
-                        Some(self.rule_identity(&id_path, &id_fields)?.ok_or_else(|| {
-                            self.invalid(&id_path, "an identity needs `command` or `url`")
-                        })?);
+                    let id_fields = self.table(&id_path, value)?;
+                    extra = extra.merge(self.rule_extras(&id_path, id_fields)?);
+                    identity = Some(
+                        self.rule_identity(&id_path, id_fields, RULE_EXTRAS)?
+                            .ok_or_else(|| {
+                                self.invalid(&id_path, "an identity needs `command` or `url`")
+                            })?,
+                    );
                 }
                 "sandbox" => {
-                    sandbox = self.rule_sandbox(&path, Some(value.clone()))?;
+                    sandbox = self.rule_sandbox(&path, Some(value))?;
                 }
                 // Accepted by Codex as a human note.
                 "description" => {}
+                key if RULE_EXTRAS.contains(&key) => {}
                 other => self.warn(
                     &["mcp_servers", name, other],
                     format!("unknown requirements key `mcp_servers.{name}.{other}` (ignored)"),
@@ -721,22 +746,23 @@ impl Parser<'_> {
         })
     }
 
-    /// Removes and parses `cwd`, `allowed_env`, `sha256`, `enabled_tools`
-    /// and `disabled_tools` from `fields`.
+    /// Parses the [`RULE_EXTRAS`] of `fields` (`cwd`, `allowed_env`,
+    /// `sha256`, `enabled_tools`, `disabled_tools`), which
+    /// [`Parser::rule_identity`] is then told to pass over.
     fn rule_extras(
         &self,
         path: &[&str],
-        fields: &mut toml::Table,
+        fields: &toml::Table,
     ) -> Result<RuleExtras, RequirementsError> {
         let at = |key: &'static str| {
             let mut full = path.to_vec();
             full.push(key);
             full
         };
-        let cwd = match fields.remove("cwd") {
+        let cwd = match fields.get("cwd") {
             None => None,
             Some(value) => {
-                let text = self.string(&at("cwd"), &value)?;
+                let text = self.string(&at("cwd"), value)?;
                 let dir = PathBuf::from(&text);
                 if !dir.is_absolute() {
                     return Err(self.invalid(
@@ -747,14 +773,14 @@ impl Parser<'_> {
                 Some(codex_transports::lexical_absolute(&dir))
             }
         };
-        let strings = |key: &'static str, value: toml::Value| -> Result<Vec<String>, _> {
-            self.read(&at(key), &value)
+        let strings = |key: &'static str, value: &toml::Value| -> Result<Vec<String>, _> {
+            self.read(&at(key), value)
         };
         let allowed_env = fields
-            .remove("allowed_env")
+            .get("allowed_env")
             .map(|value| strings("allowed_env", value))
             .transpose()?;
-        let sha256 = match fields.remove("sha256") {
+        let sha256 = match fields.get("sha256") {
             None => None,
             Some(value) => {
                 let digests = strings("sha256", value)?;
@@ -772,11 +798,11 @@ impl Parser<'_> {
         };
         let tools = ToolFilter {
             enabled: fields
-                .remove("enabled_tools")
+                .get("enabled_tools")
                 .map(|value| strings("enabled_tools", value))
                 .transpose()?,
             disabled: fields
-                .remove("disabled_tools")
+                .get("disabled_tools")
                 .map(|value| strings("disabled_tools", value))
                 .transpose()?,
         };
@@ -792,14 +818,14 @@ impl Parser<'_> {
     fn rule_sandbox(
         &self,
         path: &[&str],
-        value: Option<toml::Value>,
+        value: Option<&toml::Value>,
     ) -> Result<Option<SandboxMode>, RequirementsError> {
         let mut at = path.to_vec();
         at.push("sandbox");
         let Some(value) = value else {
             return Ok(None);
         };
-        match self.string(&at, &value)?.as_str() {
+        match self.string(&at, value)?.as_str() {
             "read-only" => Ok(Some(SandboxMode::ReadOnly)),
             "workspace-write" => Ok(Some(SandboxMode::WorkspaceWrite)),
             other => Err(self.invalid(
@@ -810,11 +836,13 @@ impl Parser<'_> {
     }
 
     /// `command` (+ `args`) or `url` from a rule table; `None` if neither.
-    /// `url` and each `args` element may be a matcher table.
+    /// `url` and each `args` element may be a matcher table. Keys in
+    /// `extras` were read elsewhere; any other key is warned about.
     fn rule_identity(
         &self,
         path: &[&str],
         fields: &toml::Table,
+        extras: &[&str],
     ) -> Result<Option<RuleIdentity>, RequirementsError> {
         fn at<'k>(path: &[&'k str], key: &'k str) -> Vec<&'k str> {
             let mut full = path.to_vec();
@@ -839,6 +867,7 @@ impl Parser<'_> {
                             .collect::<Result<Vec<_>, _>>()?,
                     );
                 }
+                other if extras.contains(&other) => {}
                 other => self.warn(
                     &at(path, other),
                     format!(
