@@ -4,6 +4,7 @@
 //! Internal types are not `Serialize`; this module converts them by hand at
 //! the edge, so the JSON shape is written down in one place.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use codex_actors::config::McpServerConfig;
@@ -21,7 +22,7 @@ use crate::terminal;
 /// characters visible, newlines included, and cut to a length; any length
 /// renders.
 pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let rows: Vec<Vec<String>> = rows
+    let rows: Vec<Vec<Cow<'_, str>>> = rows
         .iter()
         .map(|row| row.iter().map(|cell| terminal::cell(cell)).collect())
         .collect();
@@ -32,21 +33,27 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         }
     }
     let mut out = String::new();
-    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
-    for row in std::iter::once(&header).chain(&rows) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| {
-                // Padded by hand: `{:<width$}` panics past 65,535.
-                let pad = width.saturating_sub(cell.chars().count());
-                format!("{cell}{}", " ".repeat(pad))
-            })
-            .collect();
-        out.push_str(&cells.join("  "));
-        out.push('\n');
+    push_row(&mut out, header.iter().copied(), &widths);
+    for row in &rows {
+        push_row(&mut out, row.iter().map(AsRef::as_ref), &widths);
     }
     out
+}
+
+/// One line of [`table`]: the cells padded to their column's width (by
+/// hand: `{:<width$}` panics past 65,535), two spaces apart.
+fn push_row<'a>(out: &mut String, cells: impl Iterator<Item = &'a str>, widths: &[usize]) {
+    for (column, (cell, width)) in cells.zip(widths).enumerate() {
+        if column > 0 {
+            out.push_str("  ");
+        }
+        out.push_str(cell);
+        out.extend(std::iter::repeat_n(
+            ' ',
+            width.saturating_sub(cell.chars().count()),
+        ));
+    }
+    out.push('\n');
 }
 
 /// `KEY=*****` for each `env` key (sorted; the value when shown), then

@@ -34,8 +34,11 @@ pub(crate) fn line(text: &str) -> Cow<'_, str> {
 }
 
 /// A table cell: [`line`], cut to [`MAX_CELL`] characters with `…`.
-pub(crate) fn cell(text: &str) -> String {
-    cut(&line(text), MAX_CELL)
+pub(crate) fn cell(text: &str) -> Cow<'_, str> {
+    match line(text) {
+        Cow::Borrowed(shown) if shown.chars().nth(MAX_CELL).is_none() => Cow::Borrowed(shown),
+        shown => Cow::Owned(cut(&shown, MAX_CELL)),
+    }
 }
 
 /// `text` cut to `max` characters, the last one `…` when it was cut.
