@@ -127,6 +127,10 @@ fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
         }
     }
     terminal::print(&text)?;
+    // The process ends after the listing: handing the loaded config's
+    // thousands of blocks back to the allocator one by one would cost more
+    // than printing them (a twentieth of the command with 100 servers).
+    std::mem::forget(loaded);
     Ok(())
 }
 
