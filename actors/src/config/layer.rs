@@ -263,6 +263,14 @@ pub(crate) fn read_text(
 /// Merges `over` into `base`: tables merge key by key, anything else is
 /// replaced by the higher layer.
 pub(crate) fn merge_into(base: &mut toml::Table, over: &toml::Table) {
+    merge_entries(base, over);
+}
+
+/// [`merge_into`] for some entries of a table.
+pub(crate) fn merge_entries<'a>(
+    base: &mut toml::Table,
+    over: impl IntoIterator<Item = (&'a String, &'a toml::Value)>,
+) {
     for (key, value) in over {
         match (base.get_mut(key), value) {
             (Some(toml::Value::Table(base_table)), toml::Value::Table(over_table)) => {

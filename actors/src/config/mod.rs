@@ -19,6 +19,7 @@ mod sandbox_settings;
 mod schema;
 mod settings;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -36,7 +37,7 @@ pub use settings::{ApprovalPolicy, SandboxMode, UnknownValue, WireApi};
 pub use fields::MAX_DURATION;
 pub(crate) use fields::{FieldProblem, Read, get, read, type_name};
 pub use layer::MAX_CONFIG_BYTES;
-pub(crate) use layer::{LineIndex, TomlLayer, merge_into, read_optional, read_text};
+pub(crate) use layer::{LineIndex, TomlLayer, merge_entries, merge_into, read_optional, read_text};
 #[cfg(test)]
 #[cfg(test)]
 pub(crate) use mcp::resolve_server;
@@ -185,15 +186,12 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
 
     // Trust comes from the user file and the command line, never from a
     // project layer itself: their `[projects]` tables, merged.
-    let mut projects = toml::Table::new();
-    for layer in layers.iter().chain(&override_layers) {
-        match layer.table.get("projects") {
-            Some(toml::Value::Table(table)) => merge_into(&mut projects, table),
-            // Not a table: it replaces what lower layers said.
-            Some(_) => projects.clear(),
-            None => {}
-        }
-    }
+    let trust = merged_keys(layers.iter().chain(&override_layers), &["projects"]);
+    let projects = match trust.get("projects") {
+        Some(toml::Value::Table(projects)) => projects,
+        // Not a table: it replaced what lower layers said.
+        _ => &toml::Table::new(),
+    };
     for (dir, path) in project_config_files(&options.cwd, &options.codex_home) {
         match project_trust(&projects, &dir) {
             Some(true) => {
@@ -258,15 +256,15 @@ fn build(
     user_config_path: PathBuf,
 ) -> Result<ConfigSnapshot, ConfigError> {
     // The profile is chosen by every layer; it goes above the files and
-    // below the overrides, so the merge is redone only when there is one.
-    let mut merged = merged(layers.iter().chain(&override_layers));
-    let profile = profile_layer(&merged, &layers, &override_layers)?;
-    let reorder = profile.is_some();
+    // below the overrides.
+    let selection = merged_keys(
+        layers.iter().chain(&override_layers),
+        &["profile", "profiles"],
+    );
+    let profile = profile_layer(&selection, &layers, &override_layers)?;
     layers.extend(profile);
     layers.extend(override_layers);
-    if reorder {
-        merged = self::merged(&layers);
-    }
+    let merged = merged(&layers);
     let invalid = |path: &[String], message: String| {
         let subject_len = path.len().min(2);
         ConfigError::Invalid {
@@ -495,11 +493,28 @@ fn profile_layer(
     }
 }
 
-/// `layers` merged, lowest first.
-fn merged<'a>(layers: impl IntoIterator<Item = &'a TomlLayer>) -> toml::Table {
+/// `layers` merged, lowest first; a single layer is used as it is, not
+/// copied.
+fn merged(layers: &[TomlLayer]) -> Cow<'_, toml::Table> {
+    if let [only] = layers {
+        return Cow::Borrowed(&only.table);
+    }
     let mut merged = toml::Table::new();
     for layer in layers {
         merge_into(&mut merged, &layer.table);
+    }
+    Cow::Owned(merged)
+}
+
+/// `layers` merged, lowest first, but only their `keys`: what choosing a
+/// profile or trusting a project needs, without copying the rest.
+fn merged_keys<'a>(layers: impl IntoIterator<Item = &'a TomlLayer>, keys: &[&str]) -> toml::Table {
+    let mut merged = toml::Table::new();
+    for layer in layers {
+        let entries = keys
+            .iter()
+            .filter_map(|key| layer.table.get_key_value(*key));
+        merge_entries(&mut merged, entries);
     }
     merged
 }
