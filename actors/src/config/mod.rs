@@ -193,7 +193,7 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
         _ => &toml::Table::new(),
     };
     for (dir, path) in project_config_files(&options.cwd, &options.codex_home) {
-        match project_trust(&projects, &dir) {
+        match project_trust(projects, &dir) {
             Some(true) => {
                 if let Some(layer) = read_layer(&path)? {
                     layers.push(layer);
