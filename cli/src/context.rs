@@ -17,6 +17,8 @@ use crate::error::CliError;
 #[derive(Debug)]
 pub(crate) struct Loaded {
     pub(crate) codex_home: PathBuf,
+    /// The config but its servers, which moved into `effective` with their
+    /// admission: no command reads a server that was not admitted.
     pub(crate) config: ConfigSnapshot,
     pub(crate) requirements: Requirements,
     pub(crate) effective: EffectiveConfig,
@@ -40,12 +42,12 @@ pub(crate) fn load_at(overrides: &ConfigOverrides, cwd: &Path) -> Result<Loaded,
     let sources = requirement_sources();
     let loaded_requirements = load_requirements(&sources)?;
     let launch = launch_context(&cwd);
-    let config = load_config(&LoadOptions {
+    let mut config = load_config(&LoadOptions {
         codex_home: codex_home.clone(),
         cwd,
         overrides,
     })?;
-    let effective = apply_requirements(&config, &loaded_requirements.requirements, &launch)?;
+    let effective = apply_requirements(&mut config, &loaded_requirements.requirements, &launch)?;
 
     for diagnostic in loaded_requirements
         .warnings

@@ -127,7 +127,7 @@ mod tests {
             cwd: "/".into(),
             env: Default::default(),
         };
-        constrain_servers(&map, &reqs, &ctx).into_inner()
+        constrain_servers(map, &reqs, &ctx).into_inner()
     }
 
     #[test]

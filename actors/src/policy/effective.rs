@@ -85,8 +85,11 @@ pub(crate) fn allowed_set<T: Copy + PartialEq>(
 }
 
 /// Applies `requirements` to `config`, for servers launched in `context`.
+///
+/// The servers move out of `config` into the result: from here on a server
+/// is only seen with its admission, and the configs are not copied.
 pub fn apply_requirements(
-    config: &ConfigSnapshot,
+    config: &mut ConfigSnapshot,
     requirements: &Requirements,
     context: &LaunchContext,
 ) -> Result<EffectiveConfig, RequirementsError> {
@@ -110,7 +113,11 @@ pub fn apply_requirements(
         &mut warnings,
     );
     Ok(EffectiveConfig {
-        mcp_servers: constrain_servers(&config.mcp_servers, requirements, context),
+        mcp_servers: constrain_servers(
+            std::mem::take(&mut config.mcp_servers),
+            requirements,
+            context,
+        ),
         sandbox_mode,
         approval_policy,
         warnings,
@@ -119,17 +126,17 @@ pub fn apply_requirements(
 
 /// The server map as a [`Constrained`] whose normalizer re-admits entries.
 pub(crate) fn constrain_servers(
-    servers: &BTreeMap<String, McpServerConfig>,
+    servers: BTreeMap<String, McpServerConfig>,
     requirements: &Requirements,
     context: &LaunchContext,
 ) -> Constrained<McpServers> {
     let requirements = requirements.clone();
     let context = context.clone();
     let initial = servers
-        .iter()
+        .into_iter()
         .map(|(name, config)| {
             let server = McpServer {
-                config: config.clone(),
+                config,
                 admission: Admission::Allowed {
                     matched: Vec::new(),
                     sandbox: None,
@@ -137,7 +144,7 @@ pub(crate) fn constrain_servers(
                     tools: Default::default(),
                 },
             };
-            (name.clone(), server)
+            (name, server)
         })
         .collect();
     Constrained::normalized(initial, move |mut servers: McpServers| {

@@ -37,7 +37,7 @@ fn evaluation(config: &str, requirements_text: &str) -> Evaluation {
         env: Default::default(),
     };
     Evaluation {
-        servers: constrain_servers(&configs, &requirements, &ctx).into_inner(),
+        servers: constrain_servers(configs, &requirements, &ctx).into_inner(),
         requirements,
         locks: Vec::new(),
         watch: BTreeSet::from([PathBuf::from("/home/u/.codex/config.toml")]),

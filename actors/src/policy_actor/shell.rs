@@ -331,7 +331,7 @@ fn load(sources: &PolicySources) -> Result<Evaluation, PolicyError> {
     let requirements = load_requirements(&sources.requirements)?.requirements;
     let config = load_config(&load_options(sources))?;
     let servers = only(sources, config.mcp_servers);
-    let admitted = constrain_servers(&servers, &requirements, &sources.context).into_inner();
+    let admitted = constrain_servers(servers, &requirements, &sources.context).into_inner();
     finish(
         sources,
         requirements,

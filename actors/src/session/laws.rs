@@ -137,7 +137,7 @@ impl World {
             cwd: "/".into(),
             env: Default::default(),
         };
-        let servers = constrain_servers(&configs(spec), &requirements, &ctx).into_inner();
+        let servers = constrain_servers(configs(spec), &requirements, &ctx).into_inner();
         let effects = self
             .policy
             .step(PolicyInput::Evaluated(Box::new(Evaluation {
@@ -248,7 +248,7 @@ proptest! {
         let last = specs.last().expect("one spec at least");
         let requirements = requirements(last);
         let ctx = LaunchContext { cwd: "/".into(), env: Default::default() };
-        let expected = constrain_servers(&configs(last), &requirements, &ctx).into_inner();
+        let expected = constrain_servers(configs(last), &requirements, &ctx).into_inner();
         let statuses = world.session.statuses();
         for status in statuses {
             let verdict = &expected[&status.name];

@@ -21,7 +21,7 @@ fn servers(config: &str) -> crate::policy::McpServers {
         cwd: "/".into(),
         env: Default::default(),
     };
-    constrain_servers(&configs, &Requirements::none(), &ctx).into_inner()
+    constrain_servers(configs, &Requirements::none(), &ctx).into_inner()
 }
 
 fn apply(version: u64, servers: crate::policy::McpServers, restart: &[&str]) -> Input {

@@ -679,7 +679,7 @@ proptest! {
             .iter()
             .map(|(name, text)| (name.clone(), server(text)))
             .collect();
-        let mut constrained = crate::policy::constrain_servers(&map, &reqs, &ctx());
+        let mut constrained = crate::policy::constrain_servers(map, &reqs, &ctx());
         let once = constrained.get().clone();
         constrained.set(once.clone()).expect("normalizer never fails");
         prop_assert_eq!(constrained.get(), &once);
