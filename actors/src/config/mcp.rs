@@ -445,12 +445,11 @@ fn oauth_settings(fields: &Fields, table: &toml::Table) -> Result<OAuthSettings,
             ));
         }
     };
-    let inner = fields.nested(&["oauth"]);
     let either = |flat: &str, key: &str| -> Result<Option<String>, FieldProblem> {
         match fields.string(table, flat)? {
             Some(value) => Ok(Some(value)),
             None => match nested {
-                Some(nested) => inner.string(nested, key),
+                Some(nested) => fields.nested(&["oauth"]).string(nested, key),
                 None => Ok(None),
             },
         }
