@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use codex_transports::{CanonicalUrl, HttpConfig, StdioConfig, TransportConfig, TransportKind};
 
-use super::fields::{FieldProblem, Fields, type_name};
+use super::fields::{FieldProblem, Fields, entry, type_name};
 
 /// The most restarts `max_restarts` may allow in its window.
 const MAX_RESTARTS: i64 = 10_000;
@@ -305,7 +305,7 @@ pub(crate) fn resolve_server_in(
         .chain(wrong_side)
         .chain(&["bearer_token"])
     {
-        if table.contains_key(*key) {
+        if entry(table, key).is_some() {
             let hint = if *key == "bearer_token" {
                 " (set bearer_token_env_var instead)"
             } else {
@@ -409,7 +409,7 @@ fn tool_approvals(fields: &Fields, table: &toml::Table) -> Result<ToolApprovals,
     };
     let default = mode(fields, table, "default_tools_approval_mode")?;
     let mut tools = BTreeMap::new();
-    match table.get("tools") {
+    match entry(table, "tools") {
         None => {}
         Some(toml::Value::Table(entries)) => {
             for (tool, entry) in entries {
@@ -435,7 +435,7 @@ fn tool_approvals(fields: &Fields, table: &toml::Table) -> Result<ToolApprovals,
 }
 
 fn oauth_settings(fields: &Fields, table: &toml::Table) -> Result<OAuthSettings, FieldProblem> {
-    let nested = match table.get("oauth") {
+    let nested = match entry(table, "oauth") {
         None => None,
         Some(toml::Value::Table(nested)) => Some(nested),
         Some(other) => {
@@ -528,12 +528,12 @@ fn transport_kind(fields: &Fields, table: &toml::Table) -> Result<TransportKind,
         ),
         None => None,
     };
-    let has_command = table.contains_key("command");
-    let has_url = table.contains_key("url");
+    let has_command = entry(table, "command").is_some();
+    let has_url = entry(table, "url").is_some();
     match (explicit, has_command, has_url) {
         (Some(kind), _, _) => {
             let needed = if kind.is_remote() { "url" } else { "command" };
-            if table.contains_key(needed) {
+            if entry(table, needed).is_some() {
                 Ok(kind)
             } else {
                 Err(fields.problem(&["transport"], format!("transport {kind} needs `{needed}`")))
