@@ -537,15 +537,23 @@ fn check_allowlist<'r>(
     // Entries that name the server exactly are the admin's word on it; a
     // `"*"` entry speaks only for names that have none, so it cannot undo
     // a named entry's `cwd`, `allowed_env` or `sha256`.
-    let named_exactly = allowlist
-        .iter()
-        .any(|rule| rule.name.is_exactly(candidate.name));
-    let identity_matches: Vec<&AllowRule> = allowlist
-        .iter()
-        .filter(|rule| match &rule.name {
-            RuleName::Exact(name) => name == candidate.name,
-            RuleName::Any => !named_exactly,
-        })
+    // One pass over the allowlist (it is read for every server).
+    let mut named_exactly = Vec::new();
+    let mut any_name = Vec::new();
+    for rule in allowlist {
+        match &rule.name {
+            RuleName::Exact(name) if name == candidate.name => named_exactly.push(rule),
+            RuleName::Exact(_) => {}
+            RuleName::Any => any_name.push(rule),
+        }
+    }
+    let by_name = if named_exactly.is_empty() {
+        any_name
+    } else {
+        named_exactly
+    };
+    let identity_matches: Vec<&AllowRule> = by_name
+        .into_iter()
         .filter(|rule| identity_mismatch(&rule.identity, candidate.identity, kind).is_none())
         .collect();
     let mut first_failure = None;
