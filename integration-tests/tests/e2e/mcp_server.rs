@@ -122,6 +122,12 @@ impl Server {
         .await
     }
 
+    /// Calls `codex-reply` on `thread` with `prompt`; returns the id.
+    async fn reply(&mut self, thread: &str, prompt: &str) -> u64 {
+        self.call("codex-reply", json!({"threadId": thread, "prompt": prompt}))
+            .await
+    }
+
     /// The first message `pick` accepts, read or already seen; the others
     /// stay seen.
     async fn wait(&mut self, what: &str, mut pick: impl FnMut(&Value) -> bool) -> Value {
@@ -468,12 +474,7 @@ async fn eight_calls_at_once_all_complete() {
         .expect("all eight turns reach the model");
     // A reply to a thread that is running a turn answers at once.
     let busy_thread = server.thread_of(ids[0]).await;
-    let busy = server
-        .call(
-            "codex-reply",
-            json!({"threadId": busy_thread, "prompt": "too soon"}),
-        )
-        .await;
+    let busy = server.reply(&busy_thread, "too soon").await;
     let busy = server.result(busy).await;
     assert_eq!(busy["isError"], true, "{busy}");
     assert!(text_of(&busy).contains("is running a turn"), "{busy}");
@@ -906,12 +907,7 @@ async fn idle_threads_past_the_bound_stop_and_resume_from_their_rollout() {
     }
     // The 17th thread stopped the session of the first, and its server.
     assert_eq!(processes_with(&server_name), LIVE);
-    let reply = server
-        .call(
-            "codex-reply",
-            json!({"threadId": threads[0], "prompt": "back to task 0"}),
-        )
-        .await;
+    let reply = server.reply(&threads[0], "back to task 0").await;
     let result = server.result(reply).await;
     assert_eq!(result["isError"], false, "{result}");
     assert_eq!(result["structuredContent"]["threadId"], threads[0].as_str());
@@ -961,12 +957,7 @@ async fn a_reply_after_a_restart_runs_with_the_callers_config_and_profile() {
     // A new server knows the threads only from their rollouts.
     let mut server = Server::start(&exec, true).await;
     for thread in &threads {
-        let reply = server
-            .call(
-                "codex-reply",
-                json!({"threadId": thread, "prompt": "second"}),
-            )
-            .await;
+        let reply = server.reply(thread, "second").await;
         let reply = server.result(reply).await;
         assert_eq!(reply["isError"], false, "{reply}");
     }
