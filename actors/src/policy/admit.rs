@@ -548,12 +548,13 @@ fn check_allowlist<'r>(
         }
     }
     let by_name = if named_exactly.is_empty() {
-        any_name
+        &any_name
     } else {
-        named_exactly
+        &named_exactly
     };
     let identity_matches: Vec<&AllowRule> = by_name
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|rule| identity_mismatch(&rule.identity, candidate.identity, kind).is_none())
         .collect();
     let mut first_failure = None;
@@ -571,9 +572,10 @@ fn check_allowlist<'r>(
     // Explain against the entries written for this very name; a `"*"` entry
     // that does not match says nothing more useful than "not listed".
     let name = candidate.name;
-    let named = || allowlist.iter().filter(|rule| rule.name.is_exactly(name));
-    let same_family = named().find(|rule| family(&rule.identity) == family_of(kind));
-    match same_family.or_else(|| named().next()) {
+    let same_family = named_exactly
+        .iter()
+        .find(|rule| family(&rule.identity) == family_of(kind));
+    match same_family.or_else(|| named_exactly.first()) {
         Some(rule) => Err(
             identity_mismatch(&rule.identity, candidate.identity, kind).unwrap_or(
                 PolicyCause::NotInAllowlist {

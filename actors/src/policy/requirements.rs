@@ -60,11 +60,6 @@ impl RuleName {
         }
     }
 
-    /// Whether this rule names `name` itself (not through `"*"`).
-    pub fn is_exactly(&self, name: &str) -> bool {
-        matches!(self, RuleName::Exact(exact) if exact == name)
-    }
-
     /// Whether this rule covers `name`.
     pub fn covers(&self, name: &str) -> bool {
         match self {
