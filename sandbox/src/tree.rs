@@ -430,8 +430,10 @@ mod tests {
         assert!(a.as_str().starts_with(&format!("{}.", std::process::id())));
     }
 
-    /// Processes whose command line contains `needle`.
-    fn count(needle: &str) -> usize {
+    /// Live processes whose command line begins with `prefix`: the
+    /// program itself after its `exec`, not a shell or `setsid` that
+    /// merely names it in its arguments.
+    fn count(prefix: &str) -> usize {
         scan()
             .iter()
             .filter(|(_, proc)| !proc.zombie)
@@ -439,7 +441,7 @@ mod tests {
                 std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
                     String::from_utf8_lossy(&c)
                         .replace('\0', " ")
-                        .contains(needle)
+                        .starts_with(prefix)
                 })
             })
             .count()
@@ -448,7 +450,10 @@ mod tests {
     #[test]
     fn killing_a_tree_reaches_a_setsid_grandchild() {
         use std::os::unix::process::CommandExt as _;
-        // A unique duration marks the grandchild.
+        // A unique duration marks the grandchild. The kill must wait for
+        // its `exec`: killed earlier, the shell's fork could still be on its
+        // way to `setsid`, and without a subreaper (this test has none) it
+        // would be re-parented to PID 1 outside the tree.
         let marker = format!("sleep 300.{}", std::process::id() % 100_000);
         let tag = ProcessTag::new();
         let mut child = std::process::Command::new("/bin/sh")
