@@ -484,7 +484,9 @@ mod tests {
         let found = find_last(&root, filter).unwrap();
         let elapsed = start.elapsed();
         assert_eq!(found, Some(newest));
-        assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
+        // Not a speed figure (BENCHMARKS.md has those): a search that read
+        // the 4 GiB file whole would take far longer than this.
+        assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
         eprintln!("find_last over 10,001 sessions: {elapsed:?}");
         let start = std::time::Instant::now();
         assert!(find_by_id(&root, &id(3)).unwrap().is_some());

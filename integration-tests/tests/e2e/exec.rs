@@ -397,7 +397,7 @@ async fn a_cut_stream_and_a_stalled_stream_are_sent_again() {
     let provider = r#"model_provider = "mock"
 [model_providers.mock]
 base_url = "BASE"
-stream_idle_timeout_ms = 500
+stream_idle_timeout_ms = 3000
 stream_max_retries = 2
 "#;
     let model = MockModel::start(vec![
@@ -425,7 +425,7 @@ stream_max_retries = 2
         errors,
         [
             "Reconnecting... 1/2 (stream closed before response.completed)",
-            "Reconnecting... 2/2 (idle timeout waiting for SSE after 0.5 s)"
+            "Reconnecting... 2/2 (idle timeout waiting for SSE after 3 s)"
         ]
     );
     // The partial message of the cut attempt is never shown.

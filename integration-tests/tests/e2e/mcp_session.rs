@@ -187,7 +187,7 @@ fn write_args(path: &std::path::Path) -> String {
 fn a_sandboxed_server_cannot_write_outside_its_roots() {
     let env = TestEnv::new();
     env.write_config(&server("fs", "sandbox = \"workspace-write\""));
-    let outside = codex_integration_tests::outside_writable_roots("ww").join("escape.txt");
+    let outside = codex_integration_tests::outside_writable_roots("mcp-ww").join("escape.txt");
     let inside = env.work_dir().join("inside.txt");
 
     let denied = env.codex(&[
@@ -281,7 +281,9 @@ fn startup_progress_goes_to_a_terminal_only() {
         .filter(|line| line.starts_with("waiting for MCP servers to start"))
         .collect();
     assert_eq!(waiting.len(), 1, "{}", tty.stdout);
-    assert!(waiting[0].ends_with(": slow"), "{}", waiting[0]);
+    // `slow` is always waited for; `one` too if a loaded machine kept it
+    // from being ready within the first 2 s.
+    assert!(waiting[0].contains("slow"), "{}", waiting[0]);
     for server in ["one", "slow"] {
         let ready = tty
             .stdout
