@@ -390,7 +390,7 @@ fn build(
     };
     let (model, _) = model::model_settings(&merged).map_err(field_error)?;
     // Every key the schema does not know, with the closest it does.
-    for unknown in schema::unknown_keys(schema::checked_in_config_schema(), &merged) {
+    for unknown in schema::unknown_keys(&merged) {
         let path = &unknown.path;
         let key = path.last().map_or("", String::as_str);
         let table = path[..path.len().saturating_sub(1)].join(".");

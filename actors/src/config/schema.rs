@@ -4,7 +4,6 @@
 //! One list of keys serves both, so the warnings and the schema cannot
 //! disagree; a test loads a file with every key through the parser.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -344,125 +343,38 @@ pub fn config_schema() -> Value {
     serde_json::to_value(schemars::schema_for!(ConfigFile)).unwrap_or(Value::Null)
 }
 
-/// The checked-in config schema, read as far as the unknown-key check
-/// needs: keys, nesting and references, borrowed from the file's text
-/// (descriptions and types are skipped, not built).
-pub(crate) fn checked_in_config_schema() -> &'static KeyTree<'static> {
-    static SCHEMA: std::sync::LazyLock<KeyTree<'static>> = std::sync::LazyLock::new(|| {
-        // A test holds the file equal to what `config_schema` generates
-        // and parseable, so the empty tree (every key allowed) never
-        // shows outside a broken build.
-        serde_json::from_str(include_str!("../../../docs/schemas/config.schema.json"))
-            .unwrap_or_default()
-    });
-    &SCHEMA
-}
-
-/// The part of a JSON Schema that says which keys a table may hold: the
-/// root schema object and its `$defs`.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(transparent)]
-pub(crate) struct KeyTree<'a>(#[serde(borrow)] Node<'a>);
-
-/// One schema object: its keys, what other keys may be, the alternatives
-/// it stands for, or a reference to a definition (and, at the root, the
-/// definitions).
-#[derive(Debug, Default, serde::Deserialize)]
-struct Node<'a> {
-    #[serde(rename = "$ref", borrow, default)]
-    reference: Option<Cow<'a, str>>,
-    #[serde(rename = "$defs", borrow, default)]
-    defs: BTreeMap<Cow<'a, str>, Node<'a>>,
-    #[serde(rename = "anyOf", borrow, default)]
-    any_of: Vec<Node<'a>>,
-    #[serde(borrow, default)]
-    properties: Option<BTreeMap<Cow<'a, str>, Node<'a>>>,
-    #[serde(rename = "additionalProperties", borrow, default)]
-    additional: Option<Additional<'a>>,
-    #[serde(rename = "type", default)]
-    kind: NullType,
-}
-
-/// `additionalProperties`: `false`, or the schema every other key follows.
-///
-/// Read by hand rather than as an untagged enum: serde buffers an untagged
-/// value whole before it tries each variant, and a schema's nested
-/// `additionalProperties` would be buffered once per level.
+/// One schema object of `config.toml`, as far as the unknown-key check
+/// needs it: its keys, what other keys may be, and the alternatives it
+/// stands for. The tree is `schema_keys.rs`, generated from the checked-in
+/// schema (a test holds the two equal), so no command parses JSON to check
+/// a config.
 #[derive(Debug)]
-enum Additional<'a> {
-    Allowed(bool),
-    Schema(Box<Node<'a>>),
+pub(crate) struct KeyNode {
+    /// The alternatives this object stands for (`anyOf`, without `null`):
+    /// a table is checked against each.
+    any_of: &'static [u16],
+    /// Its keys, sorted bytewise, each with the node of its value
+    /// (`None`: the value may hold any keys).
+    keys: &'static [(&'static str, Option<u16>)],
+    /// Keys it does not name.
+    other: OtherKeys,
 }
 
-impl<'de: 'a, 'a> serde::Deserialize<'de> for Additional<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor<'a>(std::marker::PhantomData<Node<'a>>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
-            type Value = Additional<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a boolean or a schema object")
-            }
-            fn visit_bool<E>(self, allowed: bool) -> Result<Self::Value, E> {
-                Ok(Additional::Allowed(allowed))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let node = serde::Deserialize::deserialize(
-                    serde::de::value::MapAccessDeserializer::new(map),
-                )?;
-                Ok(Additional::Schema(Box::new(node)))
-            }
-        }
-        deserializer.deserialize_any(Visitor(std::marker::PhantomData))
-    }
+/// What a table may hold besides the keys its schema names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OtherKeys {
+    /// Anything (`additionalProperties` absent or `true`).
+    Any,
+    /// Nothing: another key is reported (`additionalProperties: false`).
+    Denied,
+    /// Keys whose values follow this node (a map's values).
+    Follow(u16),
 }
 
-/// `type`, read only as far as the walk needs: whether it is exactly
-/// `"null"` (a list of types never is).
-#[derive(Debug, Default)]
-struct NullType(bool);
-
-impl<'de> serde::Deserialize<'de> for NullType {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = NullType;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a type name or a list of them")
-            }
-            fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
-                Ok(NullType(name == "null"))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut names: A,
-            ) -> Result<Self::Value, A::Error> {
-                while names.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(NullType(false))
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
-}
-
-impl Node<'_> {
-    fn is_null(&self) -> bool {
-        self.kind.0
-    }
-}
-
-impl<'a> KeyTree<'a> {
-    /// Follows a `$ref` into `$defs`.
-    fn resolve<'n>(&'n self, node: &'n Node<'a>) -> &'n Node<'a> {
-        node.reference
-            .as_deref()
-            .and_then(|reference| reference.strip_prefix("#/$defs/"))
-            .and_then(|name| self.0.defs.get(name))
-            .unwrap_or(node)
-    }
-}
+// Generated: rustfmt leaves it as the generator wrote it.
+#[rustfmt::skip]
+#[path = "schema_keys.rs"]
+mod keys;
 
 /// A key the schema does not know, where it is, and the closest known key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -473,53 +385,51 @@ pub(crate) struct UnknownKey {
     pub(crate) suggestion: Option<String>,
 }
 
-/// Every key of `table` the schema does not know.
-pub(crate) fn unknown_keys(schema: &KeyTree<'_>, table: &toml::Table) -> Vec<UnknownKey> {
+/// Every key of `table` the config schema does not know.
+pub(crate) fn unknown_keys(table: &toml::Table) -> Vec<UnknownKey> {
     let mut found = Vec::new();
-    walk_table(schema, &schema.0, table, &mut Vec::new(), &mut found);
+    walk_table(&keys::NODES, 0, table, &mut Vec::new(), &mut found);
     found
 }
 
 fn walk_table(
-    tree: &KeyTree<'_>,
-    node: &Node<'_>,
+    nodes: &[KeyNode],
+    node: u16,
     table: &toml::Table,
     path: &mut Vec<String>,
     found: &mut Vec<UnknownKey>,
 ) {
-    let node = tree.resolve(node);
-    // `Option<T>` is `anyOf [T, null]` (or `T` with a null type).
+    // A broken tree (never generated so) lets every key through.
+    let Some(node) = nodes.get(usize::from(node)) else {
+        return;
+    };
     if !node.any_of.is_empty() {
-        for option in &node.any_of {
-            let option = tree.resolve(option);
-            if !option.is_null() {
-                walk_table(tree, option, table, path, found);
-            }
+        for &option in node.any_of {
+            walk_table(nodes, option, table, path, found);
         }
         return;
     }
     for (key, inner) in table {
-        let known = node
-            .properties
-            .as_ref()
-            .and_then(|properties| properties.get(key.as_str()));
-        let next = match (known, &node.additional) {
-            (Some(property), _) => Some(property),
-            (None, Some(Additional::Allowed(false))) => {
-                found.push(UnknownKey {
-                    path: path.iter().cloned().chain([key.clone()]).collect(),
-                    suggestion: node.properties.as_ref().and_then(|properties| {
-                        closest(key, properties.keys().map(|known| known.as_ref()))
-                    }),
-                });
-                None
-            }
-            (None, Some(Additional::Schema(map))) => Some(&**map),
-            (None, _) => None,
+        let next = match node
+            .keys
+            .binary_search_by(|(known, _)| known.cmp(&key.as_str()))
+        {
+            Ok(at) => node.keys[at].1,
+            Err(_) => match node.other {
+                OtherKeys::Any => None,
+                OtherKeys::Follow(values) => Some(values),
+                OtherKeys::Denied => {
+                    found.push(UnknownKey {
+                        path: path.iter().cloned().chain([key.clone()]).collect(),
+                        suggestion: closest(key, node.keys.iter().map(|(known, _)| *known)),
+                    });
+                    None
+                }
+            },
         };
         if let (Some(next), toml::Value::Table(inner)) = (next, inner) {
             path.push(key.clone());
-            walk_table(tree, next, inner, path, found);
+            walk_table(nodes, next, inner, path, found);
             path.pop();
         }
     }
@@ -540,7 +450,7 @@ mod tests {
 
     fn unknown(text: &str) -> Vec<(String, Option<String>)> {
         let table: toml::Table = text.parse().expect("toml");
-        unknown_keys(checked_in_config_schema(), &table)
+        unknown_keys(&table)
             .into_iter()
             .map(|key| (key.path.join("."), key.suggestion))
             .collect()
@@ -551,16 +461,167 @@ mod tests {
         let checked_in: Value =
             serde_json::from_str(include_str!("../../../docs/schemas/config.schema.json"))
                 .expect("the checked-in schema is JSON");
-        let tree = checked_in_config_schema();
-        assert!(
-            !tree.0.defs.is_empty() && tree.0.properties.is_some(),
-            "the key tree reads the checked-in schema"
-        );
         assert_eq!(
             checked_in,
             config_schema(),
-            "docs/schemas/config.schema.json is stale: run `codex debug schema config`"
+            "docs/schemas/config.schema.json is stale: write it with `codex debug schema \
+             config`, then the key tree with `UPDATE_EXPECT=1 cargo test -p codex-actors \
+             key_tree`"
         );
+    }
+
+    /// The key tree is the checked-in schema's: `UPDATE_EXPECT=1` writes
+    /// `schema_keys.rs` again.
+    #[test]
+    fn the_key_tree_is_generated_from_the_checked_in_schema() {
+        let schema: Value =
+            serde_json::from_str(include_str!("../../../docs/schemas/config.schema.json"))
+                .expect("the checked-in schema is JSON");
+        let mut tree = TreeWriter {
+            root: &schema,
+            nodes: Vec::new(),
+            defs: BTreeMap::new(),
+        };
+        let root = tree.node(&schema);
+        assert_eq!(root, Some(0), "the root is the first node");
+        assert!(tree.nodes.len() > 10, "{} nodes", tree.nodes.len());
+        expect_test::expect_file!["schema_keys.rs"].assert_eq(&tree.source());
+    }
+
+    /// Whether `schema` (in `root`) says anything about the keys of a
+    /// table.
+    fn structured(root: &Value, schema: &Value) -> bool {
+        let schema = match schema.get("$ref").and_then(Value::as_str) {
+            Some(reference) => &root["$defs"][reference.trim_start_matches("#/$defs/")],
+            None => schema,
+        };
+        schema.get("properties").is_some()
+            || schema
+                .get("additionalProperties")
+                .is_some_and(|other| *other == Value::Bool(false) || structured(root, other))
+            || schema
+                .get("anyOf")
+                .and_then(Value::as_array)
+                .is_some_and(|options| options.iter().any(|option| structured(root, option)))
+    }
+
+    /// Writes the key tree of a JSON Schema as Rust.
+    struct TreeWriter<'a> {
+        root: &'a Value,
+        /// Each node's Rust text, by index (a definition's is `None` while
+        /// it is being written).
+        nodes: Vec<Option<String>>,
+        /// Definitions already given an index.
+        defs: BTreeMap<String, u16>,
+    }
+
+    impl TreeWriter<'_> {
+        /// The index of `schema`'s node, or `None` when it lets its value
+        /// hold any keys.
+        fn node(&mut self, schema: &Value) -> Option<u16> {
+            let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
+                if !structured(self.root, schema) {
+                    return None;
+                }
+                let index = self.reserve();
+                let text = self.body(schema);
+                self.nodes[usize::from(index)] = Some(text);
+                return Some(index);
+            };
+            let name = reference
+                .strip_prefix("#/$defs/")
+                .expect("a local reference");
+            if let Some(&index) = self.defs.get(name) {
+                return Some(index);
+            }
+            let definition = &self.root["$defs"][name];
+            assert!(definition.is_object(), "no definition {name}");
+            if !structured(self.root, definition) {
+                return None;
+            }
+            // Indexed before its body is written: a definition may refer
+            // to itself.
+            let index = self.reserve();
+            self.defs.insert(name.to_owned(), index);
+            let text = self.body(definition);
+            self.nodes[usize::from(index)] = Some(text);
+            Some(index)
+        }
+
+        fn reserve(&mut self) -> u16 {
+            self.nodes.push(None);
+            u16::try_from(self.nodes.len() - 1).expect("fewer than 65536 nodes")
+        }
+
+        fn body(&mut self, schema: &Value) -> String {
+            // An alternative that lets any key through finds nothing, so
+            // it is left out, as is `null`.
+            let any_of: Vec<String> = schema
+                .get("anyOf")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|option| option.get("type") != Some(&Value::from("null")))
+                .filter_map(|option| self.node(option))
+                .map(|index| index.to_string())
+                .collect();
+            let mut keys: Vec<(&String, &Value)> = schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .collect();
+            keys.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            let keys: Vec<String> = keys
+                .into_iter()
+                .map(|(key, value)| match self.node(value) {
+                    Some(index) => format!("({key:?}, Some({index}))"),
+                    None => format!("({key:?}, None)"),
+                })
+                .collect();
+            let other = match schema.get("additionalProperties") {
+                Some(Value::Bool(false)) => "OtherKeys::Denied".to_owned(),
+                Some(values @ Value::Object(_)) => match self.node(values) {
+                    Some(index) => format!("OtherKeys::Follow({index})"),
+                    None => "OtherKeys::Any".to_owned(),
+                },
+                _ => "OtherKeys::Any".to_owned(),
+            };
+            let mut text = String::from("    KeyNode {\n");
+            text += &format!("        any_of: &[{}],\n", any_of.join(", "));
+            if keys.is_empty() {
+                text += "        keys: &[],\n";
+            } else {
+                text += "        keys: &[\n";
+                for key in keys {
+                    text += &format!("            {key},\n");
+                }
+                text += "        ],\n";
+            }
+            text += &format!("        other: {other},\n    }},\n");
+            text
+        }
+
+        fn source(&self) -> String {
+            let mut text = String::from(
+                "//! The key tree of `config.toml`: generated from\n\
+                 //! `docs/schemas/config.schema.json` by the test\n\
+                 //! `the_key_tree_is_generated_from_the_checked_in_schema`\n\
+                 //! (`UPDATE_EXPECT=1` writes it again). Do not edit.\n\n\
+                 use super::{KeyNode, OtherKeys};\n\n",
+            );
+            text += &format!(
+                "/// Every node; the first is the root.\n\
+                 pub(super) static NODES: [KeyNode; {}] = [\n",
+                self.nodes.len()
+            );
+            for (index, node) in self.nodes.iter().enumerate() {
+                text += &format!("    // {index}\n");
+                text += node.as_deref().expect("every node written");
+            }
+            text += "];\n";
+            text
+        }
     }
 
     #[test]
