@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Writes cli/startup-order.txt: the functions of the `codex` binary that
+# starting a command runs, which a release build on x86_64 Linux places side
+# by side (cli/build.rs), so a start touches fewer pages of code.
+#
+#   scripts/startup-order.sh
+#
+# Runs the release binary under callgrind for `--version`, `mcp list`
+# (text and JSON) and `mcp get`, with 20 servers under an allowlist, and
+# keeps every executed function the binary's symbol table names. Run it
+# again after large changes; a stale list is only slower, never wrong (names
+# the binary no longer has are skipped). Not part of the test command: it
+# needs valgrind and a release build.
+set -euo pipefail
+export LC_ALL=C  # one collation for sort and comm
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+command -v valgrind >/dev/null || { echo "startup-order: valgrind is needed" >&2; exit 1; }
+
+cargo build --release -p codex-cli
+bin="$repo/target/release/codex"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/home"
+programs=(env sh true cat ls)
+{
+    echo 'model = "o3"'
+    for i in $(seq 0 19); do
+        if (( i % 4 == 0 )); then
+            printf '[mcp_servers.remote_%d]\nurl = "https://mcp%d.example.com/mcp"\nbearer_token_env_var = "TOKEN_%d"\n' "$i" "$i" "$i"
+        else
+            printf '[mcp_servers.server_%d]\ncommand = "%s"\nargs = ["--port", "%d"]\nenv = { API_KEY = "k" }\n' \
+                "$i" "${programs[i % ${#programs[@]}]}" "$i"
+        fi
+    done
+} >"$work/home/config.toml"
+{
+    echo 'allowed_sandbox_modes = ["read-only", "workspace-write"]'
+    for i in $(seq 0 19); do
+        if (( i % 4 == 0 )); then
+            printf '[mcp_server_allowlist.remote_%d]\nurl = "https://mcp%d.example.com/mcp"\n' "$i" "$i"
+        elif (( i % 7 != 0 )); then
+            printf '[mcp_server_allowlist.server_%d]\ncommand = "%s"\nallowed_env = ["API_KEY"]\n' \
+                "$i" "${programs[i % ${#programs[@]}]}"
+        fi
+    done
+} >"$work/requirements.toml"
+
+run() {
+    CODEX_HOME="$work/home" CODEX_REQUIREMENTS_FILE="$work/requirements.toml" \
+        valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/cg.$1" \
+        "$bin" "${@:2}" >/dev/null 2>&1 || true
+}
+run 1 --version
+run 2 mcp list
+run 3 mcp list --json
+run 4 mcp get server_1
+
+# Executed names (callgrind's fn= and cfn= lines) that are functions of the
+# binary, in a stable order.
+nm "$bin" | awk '$2 ~ /^[tTwW]$/ { print $3 }' | sort -u >"$work/symbols"
+sed -nE 's/^c?fn=\([0-9]+\) ([^ ]+).*/\1/p' "$work"/cg.* | sort -u >"$work/executed"
+comm -12 "$work/symbols" "$work/executed" >"$repo/cli/startup-order.txt"
+echo "startup-order: $(wc -l <"$repo/cli/startup-order.txt") functions in cli/startup-order.txt"
