@@ -6,7 +6,7 @@
 use super::{KeyNode, OtherKeys};
 
 /// Every node; the first is the root.
-pub(super) static NODES: [KeyNode; 21] = [
+pub(super) static NODES: [KeyNode; 17] = [
     // 0
     KeyNode {
         any_of: &[],
@@ -14,32 +14,26 @@ pub(super) static NODES: [KeyNode; 21] = [
             ("approval_policy", None),
             ("mcp_oauth_callback_port", None),
             ("mcp_server_approval_timeout_sec", None),
-            ("mcp_servers", Some(1)),
+            ("mcp_servers", Some(6)),
             ("mcp_startup", None),
             ("mcp_tools_lock_new", None),
             ("model", None),
             ("model_provider", None),
-            ("model_providers", Some(7)),
+            ("model_providers", Some(8)),
             ("model_reasoning_effort", None),
             ("notify", None),
             ("openai_base_url", None),
             ("profile", None),
-            ("profiles", Some(9)),
-            ("projects", Some(17)),
+            ("profiles", Some(14)),
+            ("projects", Some(16)),
             ("sandbox_mode", None),
-            ("sandbox_workspace_write", Some(19)),
-            ("shell_environment_policy", Some(20)),
+            ("sandbox_workspace_write", Some(11)),
+            ("shell_environment_policy", Some(13)),
             ("watch_debounce_ms", None),
         ],
         other: OtherKeys::Denied,
     },
     // 1
-    KeyNode {
-        any_of: &[],
-        keys: &[],
-        other: OtherKeys::Follow(2),
-    },
-    // 2
     KeyNode {
         any_of: &[],
         keys: &[
@@ -83,13 +77,7 @@ pub(super) static NODES: [KeyNode; 21] = [
         ],
         other: OtherKeys::Denied,
     },
-    // 3
-    KeyNode {
-        any_of: &[4],
-        keys: &[],
-        other: OtherKeys::Any,
-    },
-    // 4
+    // 2
     KeyNode {
         any_of: &[],
         keys: &[
@@ -99,13 +87,13 @@ pub(super) static NODES: [KeyNode; 21] = [
         ],
         other: OtherKeys::Denied,
     },
-    // 5
+    // 3
     KeyNode {
-        any_of: &[],
+        any_of: &[2],
         keys: &[],
-        other: OtherKeys::Follow(6),
+        other: OtherKeys::Any,
     },
-    // 6
+    // 4
     KeyNode {
         any_of: &[],
         keys: &[
@@ -113,13 +101,19 @@ pub(super) static NODES: [KeyNode; 21] = [
         ],
         other: OtherKeys::Denied,
     },
-    // 7
+    // 5
     KeyNode {
         any_of: &[],
         keys: &[],
-        other: OtherKeys::Follow(8),
+        other: OtherKeys::Follow(4),
     },
-    // 8
+    // 6
+    KeyNode {
+        any_of: &[],
+        keys: &[],
+        other: OtherKeys::Follow(1),
+    },
+    // 7
     KeyNode {
         any_of: &[],
         keys: &[
@@ -139,50 +133,32 @@ pub(super) static NODES: [KeyNode; 21] = [
         ],
         other: OtherKeys::Denied,
     },
-    // 9
+    // 8
     KeyNode {
         any_of: &[],
         keys: &[],
-        other: OtherKeys::Follow(10),
+        other: OtherKeys::Follow(7),
     },
-    // 10
+    // 9
     KeyNode {
         any_of: &[],
         keys: &[
             ("approval_policy", None),
-            ("mcp_servers", Some(11)),
+            ("mcp_servers", Some(6)),
             ("mcp_startup", None),
             ("model", None),
             ("model_provider", None),
-            ("model_providers", Some(12)),
+            ("model_providers", Some(8)),
             ("model_reasoning_effort", None),
             ("notify", None),
             ("openai_base_url", None),
             ("sandbox_mode", None),
-            ("sandbox_workspace_write", Some(13)),
-            ("shell_environment_policy", Some(15)),
+            ("sandbox_workspace_write", Some(11)),
+            ("shell_environment_policy", Some(13)),
         ],
         other: OtherKeys::Denied,
     },
-    // 11
-    KeyNode {
-        any_of: &[],
-        keys: &[],
-        other: OtherKeys::Follow(2),
-    },
-    // 12
-    KeyNode {
-        any_of: &[],
-        keys: &[],
-        other: OtherKeys::Follow(8),
-    },
-    // 13
-    KeyNode {
-        any_of: &[14],
-        keys: &[],
-        other: OtherKeys::Any,
-    },
-    // 14
+    // 10
     KeyNode {
         any_of: &[],
         keys: &[
@@ -193,13 +169,13 @@ pub(super) static NODES: [KeyNode; 21] = [
         ],
         other: OtherKeys::Denied,
     },
-    // 15
+    // 11
     KeyNode {
-        any_of: &[16],
+        any_of: &[10],
         keys: &[],
         other: OtherKeys::Any,
     },
-    // 16
+    // 12
     KeyNode {
         any_of: &[],
         keys: &[
@@ -211,13 +187,19 @@ pub(super) static NODES: [KeyNode; 21] = [
         ],
         other: OtherKeys::Denied,
     },
-    // 17
+    // 13
+    KeyNode {
+        any_of: &[12],
+        keys: &[],
+        other: OtherKeys::Any,
+    },
+    // 14
     KeyNode {
         any_of: &[],
         keys: &[],
-        other: OtherKeys::Follow(18),
+        other: OtherKeys::Follow(9),
     },
-    // 18
+    // 15
     KeyNode {
         any_of: &[],
         keys: &[
@@ -225,16 +207,10 @@ pub(super) static NODES: [KeyNode; 21] = [
         ],
         other: OtherKeys::Denied,
     },
-    // 19
+    // 16
     KeyNode {
-        any_of: &[14],
+        any_of: &[],
         keys: &[],
-        other: OtherKeys::Any,
-    },
-    // 20
-    KeyNode {
-        any_of: &[16],
-        keys: &[],
-        other: OtherKeys::Any,
+        other: OtherKeys::Follow(15),
     },
 ];
