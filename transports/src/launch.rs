@@ -257,8 +257,11 @@ pub fn canonical(dir: &Path) -> Option<PathBuf> {
     CANONICAL.get_or_resolve(dir, || std::fs::canonicalize(dir).ok())
 }
 
-/// Answers about paths, each trusted for [`RESOLVED_FRESH`].
-struct FreshPaths(std::sync::Mutex<BTreeMap<PathBuf, Answer>>);
+/// Answers about paths, each trusted for [`RESOLVED_FRESH`]. Keyed by
+/// the path's bytes: `Path`'s own order compares component by component,
+/// which cost 2 % of `mcp list`; two spellings of one path are at worst two
+/// entries.
+struct FreshPaths(std::sync::Mutex<BTreeMap<std::ffi::OsString, Answer>>);
 
 /// One remembered answer, and when it was found.
 struct Answer {
@@ -297,7 +300,7 @@ impl FreshPaths {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         };
-        if let Some(known) = lock().get(path)
+        if let Some(known) = lock().get(path.as_os_str())
             && now.duration_since(known.checked) < RESOLVED_FRESH
         {
             return known.real.clone();
@@ -308,7 +311,7 @@ impl FreshPaths {
             cache.clear();
         }
         cache.insert(
-            path.to_owned(),
+            path.as_os_str().to_owned(),
             Answer {
                 real: real.clone(),
                 checked: now,

@@ -392,11 +392,11 @@ pub(crate) fn unknown_keys(table: &toml::Table) -> Vec<UnknownKey> {
     found
 }
 
-fn walk_table(
+fn walk_table<'t>(
     nodes: &[KeyNode],
     node: u16,
-    table: &toml::Table,
-    path: &mut Vec<String>,
+    table: &'t toml::Table,
+    path: &mut Vec<&'t str>,
     found: &mut Vec<UnknownKey>,
 ) {
     // A broken tree (never generated so) lets every key through.
@@ -420,7 +420,11 @@ fn walk_table(
                 OtherKeys::Follow(values) => Some(values),
                 OtherKeys::Denied => {
                     found.push(UnknownKey {
-                        path: path.iter().cloned().chain([key.clone()]).collect(),
+                        path: path
+                            .iter()
+                            .chain([&key.as_str()])
+                            .map(|part| (*part).to_owned())
+                            .collect(),
                         suggestion: closest(key, node.keys.iter().map(|(known, _)| *known)),
                     });
                     None
@@ -428,7 +432,7 @@ fn walk_table(
             },
         };
         if let (Some(next), toml::Value::Table(inner)) = (next, inner) {
-            path.push(key.clone());
+            path.push(key);
             walk_table(nodes, next, inner, path, found);
             path.pop();
         }
