@@ -3,63 +3,77 @@
 //! costs a page fault; `startup-order.txt` (written by
 //! `scripts/startup-order.sh`) lists them, and the linker places them side
 //! by side. A name the build no longer has is skipped, so a stale list
-//! costs speed, never correctness.
+//! costs speed, never correctness (names ending in `.llvm.<hash>` are
+//! ThinLTO's and go stale soonest).
 //!
-//! Only where the linker is known to take `--symbol-ordering-file`: a
-//! release build for x86_64 Linux (GNU) with Rust's own default, LLD
-//! (rustc 1.90 and later), and no linker chosen by configuration.
+//! Only release builds, and only where the linker takes
+//! `--symbol-ordering-file` (LLD and mold do; GNU ld does not): a
+//! one-line program is linked with the same rustc, target, flags and
+//! linker first, and the list is passed only if that link succeeds.
 //! `CODEX_LINK_ORDER=0` turns it off.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 fn main() {
     println!("cargo:rerun-if-changed=startup-order.txt");
     println!("cargo:rerun-if-env-changed=CODEX_LINK_ORDER");
     let var = |name: &str| std::env::var(name).unwrap_or_default();
-    let target = var("CARGO_CFG_TARGET_ARCH") == "x86_64"
-        && var("CARGO_CFG_TARGET_OS") == "linux"
-        && var("CARGO_CFG_TARGET_ENV") == "gnu";
-    // A configured linker (`target.*.linker`, `-C linker`, `-fuse-ld`,
-    // linker features) may not know the flag.
-    let flags = var("CARGO_ENCODED_RUSTFLAGS");
-    let default_linker = var("RUSTC_LINKER").is_empty()
-        && !["linker", "fuse-ld", "link-self-contained"]
-            .iter()
-            .any(|flag| flags.contains(flag));
-    if var("PROFILE") != "release"
-        || var("CODEX_LINK_ORDER") == "0"
-        || !target
-        || !default_linker
-        || !rustc_links_with_lld(&var("RUSTC"))
-    {
+    if var("PROFILE") != "release" || var("CODEX_LINK_ORDER") == "0" {
         return;
     }
     let list = Path::new(&var("CARGO_MANIFEST_DIR")).join("startup-order.txt");
     if !list.is_file() {
         return;
     }
-    println!(
-        "cargo:rustc-link-arg-bin=codex=-Wl,--symbol-ordering-file={}",
-        list.display()
-    );
-    println!("cargo:rustc-link-arg-bin=codex=-Wl,--no-warn-symbol-ordering");
+    let ordering = [
+        "-Xlinker".to_owned(),
+        format!("--symbol-ordering-file={}", list.display()),
+        "-Xlinker".to_owned(),
+        "--no-warn-symbol-ordering".to_owned(),
+    ];
+    if !links_with(&ordering) {
+        println!(
+            "cargo:warning=the linker does not take --symbol-ordering-file: \
+             the release binary keeps the default code layout"
+        );
+        return;
+    }
+    for arg in ordering {
+        println!("cargo:rustc-link-arg-bin=codex={arg}");
+    }
 }
 
-/// Whether `rustc` is 1.90 or later, which links x86_64 Linux with LLD by
-/// default.
-fn rustc_links_with_lld(rustc: &str) -> bool {
-    let Ok(output) = Command::new(rustc).arg("--version").output() else {
+/// Whether a one-line program links with `link_args`, built as this
+/// package will be: same rustc, target, flags and configured linker.
+fn links_with(link_args: &[String]) -> bool {
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    let out_dir = std::path::PathBuf::from(var("OUT_DIR"));
+    let source = out_dir.join("link_probe.rs");
+    if std::fs::write(&source, "fn main() {}\n").is_err() {
         return false;
-    };
-    let version = String::from_utf8_lossy(&output.stdout);
-    // "rustc 1.95.0 (59807616e 2026-04-14)"
-    let mut numbers = version
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_default()
-        .split('.')
-        .map(|part| part.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
-    (major, minor) >= (1, 90)
+    }
+    let mut rustc = Command::new(var("RUSTC"));
+    rustc
+        .arg("--crate-name=codex_link_probe")
+        .arg("--crate-type=bin")
+        .arg("--edition=2021")
+        .arg(format!("--target={}", var("TARGET")))
+        .arg("-o")
+        .arg(out_dir.join("link_probe"));
+    let linker = var("RUSTC_LINKER");
+    if !linker.is_empty() {
+        rustc.arg(format!("-Clinker={linker}"));
+    }
+    let flags = var("CARGO_ENCODED_RUSTFLAGS");
+    rustc.args(flags.split('\x1f').filter(|flag| !flag.is_empty()));
+    for arg in link_args {
+        rustc.arg(format!("-Clink-arg={arg}"));
+    }
+    rustc
+        .arg(&source)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
 }

@@ -47,10 +47,16 @@ programs=(env sh true cat ls)
     done
 } >"$work/requirements.toml"
 
+# Each command must succeed: a list taken from an error path would lay out
+# the wrong code.
 run() {
-    CODEX_HOME="$work/home" CODEX_REQUIREMENTS_FILE="$work/requirements.toml" \
+    if ! CODEX_HOME="$work/home" CODEX_REQUIREMENTS_FILE="$work/requirements.toml" \
         valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/cg.$1" \
-        "$bin" "${@:2}" >/dev/null 2>&1 || true
+        "$bin" "${@:2}" >/dev/null 2>"$work/err.$1" || [[ ! -s "$work/cg.$1" ]]; then
+        echo "startup-order: codex ${*:2} failed:" >&2
+        cat "$work/err.$1" >&2
+        exit 1
+    fi
 }
 run 1 --version
 run 2 mcp list

@@ -494,21 +494,50 @@ mod tests {
         expect_test::expect_file!["schema_keys.rs"].assert_eq(&tree.source());
     }
 
-    /// Whether `schema` (in `root`) says anything about the keys of a
-    /// table.
-    fn structured(root: &Value, schema: &Value) -> bool {
-        let schema = match schema.get("$ref").and_then(Value::as_str) {
+    /// `schema`, or the definition its `$ref` names.
+    fn resolved<'v>(root: &'v Value, schema: &'v Value) -> &'v Value {
+        match schema.get("$ref").and_then(Value::as_str) {
             Some(reference) => &root["$defs"][reference.trim_start_matches("#/$defs/")],
             None => schema,
-        };
+        }
+    }
+
+    /// The alternatives of `schema` (`anyOf`), when it has any: then, as
+    /// in the walk, its own keys do not count.
+    fn alternatives(schema: &Value) -> Option<&Vec<Value>> {
+        schema
+            .get("anyOf")
+            .and_then(Value::as_array)
+            .filter(|options| !options.is_empty())
+    }
+
+    /// Whether the walk passes `schema` by: `null`, after its reference.
+    fn is_null(root: &Value, schema: &Value) -> bool {
+        resolved(root, schema).get("type") == Some(&Value::from("null"))
+    }
+
+    /// Whether `schema` (in `root`) says anything about the keys of a
+    /// table. `visiting` holds the definitions on the way here, so a
+    /// definition that refers to itself ends the search.
+    fn structured<'v>(root: &'v Value, schema: &'v Value, visiting: &mut Vec<&'v str>) -> bool {
+        if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+            if visiting.contains(&reference) {
+                return false;
+            }
+            visiting.push(reference);
+            let found = structured(root, resolved(root, schema), visiting);
+            visiting.pop();
+            return found;
+        }
+        if let Some(options) = alternatives(schema) {
+            return options
+                .iter()
+                .any(|option| !is_null(root, option) && structured(root, option, visiting));
+        }
         schema.get("properties").is_some()
-            || schema
-                .get("additionalProperties")
-                .is_some_and(|other| *other == Value::Bool(false) || structured(root, other))
-            || schema
-                .get("anyOf")
-                .and_then(Value::as_array)
-                .is_some_and(|options| options.iter().any(|option| structured(root, option)))
+            || schema.get("additionalProperties").is_some_and(|other| {
+                *other == Value::Bool(false) || structured(root, other, visiting)
+            })
     }
 
     /// Writes the key tree of a JSON Schema as Rust.
@@ -526,7 +555,7 @@ mod tests {
         /// hold any keys.
         fn node(&mut self, schema: &Value) -> Option<u16> {
             let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
-                if !structured(self.root, schema) {
+                if !structured(self.root, schema, &mut Vec::new()) {
                     return None;
                 }
                 // The same inline schema in two places (a profile repeats
@@ -551,7 +580,7 @@ mod tests {
             }
             let definition = &self.root["$defs"][name];
             assert!(definition.is_object(), "no definition {name}");
-            if !structured(self.root, definition) {
+            if !structured(self.root, definition, &mut Vec::new()) {
                 return None;
             }
             // Indexed before its body is written: a definition may refer
@@ -569,38 +598,22 @@ mod tests {
         }
 
         fn body(&mut self, schema: &Value) -> String {
-            // An alternative that lets any key through finds nothing, so
-            // it is left out, as is `null`.
-            let any_of: Vec<String> = schema
-                .get("anyOf")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|option| option.get("type") != Some(&Value::from("null")))
-                .filter_map(|option| self.node(option))
-                .map(|index| index.to_string())
-                .collect();
-            let mut keys: Vec<(&String, &Value)> = schema
-                .get("properties")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-                .collect();
-            keys.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            let keys: Vec<String> = keys
-                .into_iter()
-                .map(|(key, value)| match self.node(value) {
-                    Some(index) => format!("({key:?}, Some({index}))"),
-                    None => format!("({key:?}, None)"),
-                })
-                .collect();
-            let other = match schema.get("additionalProperties") {
-                Some(Value::Bool(false)) => "OtherKeys::Denied".to_owned(),
-                Some(values @ Value::Object(_)) => match self.node(values) {
-                    Some(index) => format!("OtherKeys::Follow({index})"),
-                    None => "OtherKeys::Any".to_owned(),
-                },
-                _ => "OtherKeys::Any".to_owned(),
+            let root = self.root;
+            let (any_of, keys, other) = match alternatives(schema) {
+                // As in the walk: a table is checked against each
+                // alternative and not against the object's own keys. One
+                // that lets any key through finds nothing, so it is left
+                // out, as is `null`.
+                Some(options) => {
+                    let any_of: Vec<String> = options
+                        .iter()
+                        .filter(|option| !is_null(root, option))
+                        .filter_map(|option| self.node(option))
+                        .map(|index| index.to_string())
+                        .collect();
+                    (any_of, Vec::new(), "OtherKeys::Any".to_owned())
+                }
+                None => (Vec::new(), self.keys(schema), self.other(schema)),
             };
             let mut text = String::from("    KeyNode {\n");
             text += &format!("        any_of: &[{}],\n", any_of.join(", "));
@@ -615,6 +628,35 @@ mod tests {
             }
             text += &format!("        other: {other},\n    }},\n");
             text
+        }
+
+        /// `schema`'s keys as Rust, sorted bytewise.
+        fn keys(&mut self, schema: &Value) -> Vec<String> {
+            let mut keys: Vec<(&String, &Value)> = schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .collect();
+            keys.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            keys.into_iter()
+                .map(|(key, value)| match self.node(value) {
+                    Some(index) => format!("({key:?}, Some({index}))"),
+                    None => format!("({key:?}, None)"),
+                })
+                .collect()
+        }
+
+        /// What `schema` says of the keys it does not name, as Rust.
+        fn other(&mut self, schema: &Value) -> String {
+            match schema.get("additionalProperties") {
+                Some(Value::Bool(false)) => "OtherKeys::Denied".to_owned(),
+                Some(values @ Value::Object(_)) => match self.node(values) {
+                    Some(index) => format!("OtherKeys::Follow({index})"),
+                    None => "OtherKeys::Any".to_owned(),
+                },
+                _ => "OtherKeys::Any".to_owned(),
+            }
         }
 
         fn source(&self) -> String {

@@ -203,8 +203,7 @@ fn hot_reload_tightens_relaxes_and_refuses_renames() {
         let statuses = session.wait_startup().await.expect("startup");
         let pid_b = statuses[1].pid.expect("pid of b");
 
-        // Tighten: only `a` stays allowed. `b` stops, group and tools gone,
-        // within a second of the policy decision.
+        // Tighten: only `a` stays allowed. `b` stops, group and tools gone.
         std::fs::write(
             &requirements,
             format!("[mcp_server_allowlist.a]\ncommand = {bin:?}\n"),
