@@ -260,14 +260,9 @@ pub(crate) fn read_text(
     }
 }
 
-/// Merges `over` into `base`: tables merge key by key, anything else is
-/// replaced by the higher layer.
-pub(crate) fn merge_into(base: &mut toml::Table, over: &toml::Table) {
-    merge_entries(base, over);
-}
-
-/// [`merge_into`] for some entries of a table.
-pub(crate) fn merge_entries<'a>(
+/// Merges `over` (a table, or some of its entries) into `base`: tables
+/// merge key by key, anything else is replaced by the higher layer.
+pub(crate) fn merge_into<'a>(
     base: &mut toml::Table,
     over: impl IntoIterator<Item = (&'a String, &'a toml::Value)>,
 ) {

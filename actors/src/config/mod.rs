@@ -37,7 +37,7 @@ pub use settings::{ApprovalPolicy, SandboxMode, UnknownValue, WireApi};
 pub use fields::MAX_DURATION;
 pub(crate) use fields::{FieldProblem, Read, get, read, type_name};
 pub use layer::MAX_CONFIG_BYTES;
-pub(crate) use layer::{LineIndex, TomlLayer, merge_entries, merge_into, read_optional, read_text};
+pub(crate) use layer::{LineIndex, TomlLayer, merge_into, read_optional, read_text};
 #[cfg(test)]
 #[cfg(test)]
 pub(crate) use mcp::resolve_server;
@@ -514,7 +514,7 @@ fn merged_keys<'a>(layers: impl IntoIterator<Item = &'a TomlLayer>, keys: &[&str
         let entries = keys
             .iter()
             .filter_map(|key| layer.table.get_key_value(*key));
-        merge_entries(&mut merged, entries);
+        merge_into(&mut merged, entries);
     }
     merged
 }
