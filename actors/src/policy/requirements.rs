@@ -326,17 +326,6 @@ const RULE_EXTRAS: &[&str] = &[
     "disabled_tools",
 ];
 
-/// [`RULE_EXTRAS`] and `sandbox`: the keys of an `[mcp_server_allowlist.NAME]`
-/// entry beside its identity.
-const ALLOW_RULE_EXTRAS: &[&str] = &[
-    "sandbox",
-    "cwd",
-    "allowed_env",
-    "sha256",
-    "enabled_tools",
-    "disabled_tools",
-];
-
 fn parse_layer(
     source: RequirementSource,
     doc: &TomlLayer,
@@ -373,7 +362,9 @@ fn parse_layer(
                     let fields = parser.table(&path, entry)?;
                     let sandbox = parser.rule_sandbox(&path, fields.get("sandbox"))?;
                     let extra = parser.rule_extras(&path, fields)?;
-                    let identity = parser.rule_identity(&path, fields, ALLOW_RULE_EXTRAS)?;
+                    let identity = parser.rule_identity(&path, fields, |key| {
+                        key == "sandbox" || RULE_EXTRAS.contains(&key)
+                    })?;
                     let identity = identity.ok_or_else(|| {
                         parser.invalid(&path, "an allowlist entry needs `command` or `url`")
                     })?;
@@ -420,7 +411,7 @@ fn parse_layer(
                     let fields = parser.table(&path, entry)?;
                     layer.denylist.push(DenyRule {
                         name: RuleName::parse(name),
-                        identity: parser.rule_identity(&path, fields, &[])?,
+                        identity: parser.rule_identity(&path, fields, |_| false)?,
                         key: rule_key(key, name),
                     });
                 }
@@ -683,7 +674,7 @@ impl Parser<'_> {
                     let id_fields = self.table(&id_path, value)?;
                     extra = extra.merge(self.rule_extras(&id_path, id_fields)?);
                     identity = Some(
-                        self.rule_identity(&id_path, id_fields, RULE_EXTRAS)?
+                        self.rule_identity(&id_path, id_fields, |key| RULE_EXTRAS.contains(&key))?
                             .ok_or_else(|| {
                                 self.invalid(&id_path, "an identity needs `command` or `url`")
                             })?,
@@ -831,13 +822,14 @@ impl Parser<'_> {
     }
 
     /// `command` (+ `args`) or `url` from a rule table; `None` if neither.
-    /// `url` and each `args` element may be a matcher table. Keys in
-    /// `extras` were read elsewhere; any other key is warned about.
+    /// `url` and each `args` element may be a matcher table. Keys that
+    /// `read_elsewhere` accepts are passed over; any other key is warned
+    /// about.
     fn rule_identity(
         &self,
         path: &[&str],
         fields: &toml::Table,
-        extras: &[&str],
+        read_elsewhere: impl Fn(&str) -> bool,
     ) -> Result<Option<RuleIdentity>, RequirementsError> {
         fn at<'k>(path: &[&'k str], key: &'k str) -> Vec<&'k str> {
             let mut full = path.to_vec();
@@ -862,7 +854,7 @@ impl Parser<'_> {
                             .collect::<Result<Vec<_>, _>>()?,
                     );
                 }
-                other if extras.contains(&other) => {}
+                other if read_elsewhere(other) => {}
                 other => self.warn(
                     &at(path, other),
                     format!(
