@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks that compare against real Codex: installs @openai/codex@0.169.0
-# (pinned) under target/codex-peer, builds our binaries in release, then runs
+# (pinned) under target/codex-peer, builds our binaries in release (`codex` as shipped, static-pie), then runs
 # the named benches (default: exec). Figures go to BENCHMARKS.md by hand.
 #
 #   scripts/bench.sh            # cargo bench -p codex-integration-tests --bench exec
@@ -22,7 +22,8 @@ if [[ "$(cat "$peer/.installed" 2>/dev/null)" != "$version" ]]; then
 fi
 
 cd "$repo"
-cargo build --release -p codex-cli -p codex-test-mcp-server
+cargo build-codex  # the shipped, static-pie binary (.cargo/config.toml)
+cargo build --release -p codex-test-mcp-server
 for bench in "${@:-exec}"; do
     cargo bench -p codex-integration-tests --bench "$bench"
 done

@@ -17,7 +17,7 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 command -v valgrind >/dev/null || { echo "startup-order: valgrind is needed" >&2; exit 1; }
 
-cargo build --release -p codex-cli
+cargo build-codex  # the shipped, static-pie binary (.cargo/config.toml)
 bin="$repo/target/release/codex"
 
 work="$(mktemp -d)"
