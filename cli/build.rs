@@ -1,15 +1,16 @@
-//! Code layout of the release `codex` binary. Starting a command runs a few
-//! hundred functions scattered over 20 MB of code, and each page of them
+//! Code layout of the optimised `codex` binary. Starting a command runs a few
+//! hundred functions scattered over 16 MB of code, and each page of them
 //! costs a page fault; `startup-order.txt` (written by
-//! `scripts/startup-order.sh`) lists them, and the linker places them side
-//! by side. A name the build no longer has is skipped, so a stale list
-//! costs speed, never correctness (names ending in `.llvm.<hash>` are
-//! ThinLTO's and go stale soonest).
+//! `scripts/startup-order.sh` from the shipped build) lists them, and the
+//! linker places them side by side. A name the build no longer has is
+//! skipped, so a stale list costs speed, never correctness (a release
+//! build's ThinLTO names, `.llvm.<hash>`, are not in the list at all).
 //!
-//! Only release builds, and only where the linker takes
-//! `--symbol-ordering-file` (LLD and mold do; GNU ld does not): a
-//! one-line program is linked with the same rustc, target, flags and
-//! linker first, and the list is passed only if that link succeeds.
+//! Only optimised builds (release, and `dist`, the shipped profile), and
+//! only where the linker takes `--symbol-ordering-file` (LLD and mold do;
+//! GNU ld does not): a one-line program is linked with the same rustc,
+//! target, flags and linker first, and the list is passed only if that link
+//! succeeds.
 //! `CODEX_LINK_ORDER=0` turns it off.
 
 use std::path::Path;

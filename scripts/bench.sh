@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks that compare against real Codex: installs @openai/codex@0.169.0
-# (pinned) under target/codex-peer, builds our binaries in release (`codex` as shipped, static-pie), then runs
-# the named benches (default: exec). Figures go to BENCHMARKS.md by hand.
+# (pinned) under target/codex-peer, builds `codex` as shipped (`cargo
+# build-codex`) and our test server, then runs the named benches (default:
+# exec) against the shipped binary. Figures go to BENCHMARKS.md by hand.
 #
 #   scripts/bench.sh            # cargo bench -p codex-integration-tests --bench exec
 #   scripts/bench.sh session    # any bench of codex-integration-tests by name
@@ -22,8 +23,8 @@ if [[ "$(cat "$peer/.installed" 2>/dev/null)" != "$version" ]]; then
 fi
 
 cd "$repo"
-cargo build-codex  # the shipped, static-pie binary (.cargo/config.toml)
+cargo build-codex  # the shipped binary, target/dist/codex (.cargo/config.toml)
 cargo build --release -p codex-test-mcp-server
 for bench in "${@:-exec}"; do
-    cargo bench -p codex-integration-tests --bench "$bench"
+    CODEX_BIN="$repo/target/dist/codex" cargo bench -p codex-integration-tests --bench "$bench"
 done

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Writes cli/startup-order.txt: the functions of the `codex` binary that
-# starting a command runs, which a release build on x86_64 Linux places side
-# by side (cli/build.rs), so a start touches fewer pages of code.
+# starting a command runs, which an optimised build on x86_64 Linux places
+# side by side (cli/build.rs), so a start touches fewer pages of code.
 #
 #   scripts/startup-order.sh
 #
-# Runs the release binary under callgrind for `--version`, `mcp list`
-# (text and JSON) and `mcp get`, with 20 servers under an allowlist, and
-# keeps every executed function the binary's symbol table names. Run it
-# again after large changes; a stale list is only slower, never wrong (names
-# the binary no longer has are skipped). Not part of the test command: it
-# needs valgrind and a release build.
+# Runs the shipped binary (`cargo build-codex`) under callgrind for
+# `--version`, `mcp list` (text and JSON) and `mcp get`, with 20 servers
+# under an allowlist, and keeps every executed function the binary's symbol
+# table names. Run it again after large changes; a stale list is only
+# slower, never wrong (names the binary no longer has are skipped). Not part
+# of the test command: it needs valgrind and the shipped build.
 set -euo pipefail
 export LC_ALL=C  # one collation for sort and comm
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,7 +18,7 @@ cd "$repo"
 command -v valgrind >/dev/null || { echo "startup-order: valgrind is needed" >&2; exit 1; }
 
 cargo build-codex  # the shipped, static-pie binary (.cargo/config.toml)
-bin="$repo/target/release/codex"
+bin="$repo/target/dist/codex"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

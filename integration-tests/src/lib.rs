@@ -205,15 +205,16 @@ impl Default for TestEnv {
     }
 }
 
-/// The `codex` executable built by this workspace.
+/// The `codex` executable under test: `$CODEX_BIN` when it is set (the
+/// benches set it to the shipped build, `target/dist/codex`), else the one
+/// built by this workspace next to the test binary.
 pub fn codex_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    // target/<profile>/deps/e2e-<hash> -> target/<profile>/codex
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary lives in target/<profile>/deps");
-    let bin = profile_dir.join("codex");
+    if let Some(bin) = std::env::var_os("CODEX_BIN") {
+        let bin = PathBuf::from(bin);
+        assert!(bin.exists(), "CODEX_BIN={} is missing", bin.display());
+        return bin;
+    }
+    let bin = profile_dir().join("codex");
     assert!(
         bin.exists(),
         "{} is missing; build it with `cargo build -p codex-cli` (cargo test --workspace does)",
@@ -222,13 +223,21 @@ pub fn codex_bin() -> PathBuf {
     bin
 }
 
+/// `target/<profile>`, where cargo puts this workspace's binaries.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/e2e-<hash> -> target/<profile>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in target/<profile>/deps")
+        .to_path_buf()
+}
+
 /// A fresh directory outside every root the sandbox makes writable under
 /// workspace-write (the cwd, `/tmp`, `$TMPDIR`): under cargo's target dir,
 /// or under `/var/tmp` when the checkout itself lives below `/tmp`.
 pub fn outside_writable_roots(name: &str) -> PathBuf {
-    let target_tmp = codex_bin()
-        .parent()
-        .map_or_else(|| PathBuf::from("/var/tmp"), |dir| dir.join("e2e-tmp"));
+    let target_tmp = profile_dir().join("e2e-tmp");
     let tmpdir = std::env::var_os("TMPDIR").map(PathBuf::from);
     let under_a_writable_root = |dir: &Path| {
         dir.starts_with("/tmp") || tmpdir.as_deref().is_some_and(|t| dir.starts_with(t))
@@ -245,7 +254,7 @@ pub fn outside_writable_roots(name: &str) -> PathBuf {
 
 /// Our test MCP server, built by this workspace next to `codex`.
 pub fn test_server_bin() -> PathBuf {
-    let bin = codex_bin().with_file_name("codex-test-mcp-server");
+    let bin = profile_dir().join("codex-test-mcp-server");
     assert!(
         bin.exists(),
         "{} is missing; `cargo test --workspace` builds it",
