@@ -252,7 +252,7 @@ pub fn outside_writable_roots(name: &str) -> PathBuf {
     dir
 }
 
-/// Our test MCP server, built by this workspace next to `codex`.
+/// Our test MCP server, built by this workspace into `target/<profile>`.
 pub fn test_server_bin() -> PathBuf {
     let bin = profile_dir().join("codex-test-mcp-server");
     assert!(
