@@ -7,6 +7,9 @@
 //!
 //! A plain string is `exact`. `prefix` compares the start, `regex` must
 //! match the whole value (the expression is anchored as `\A(?:expr)\z`).
+//! Expressions are run by `regex-lite`, as Codex runs them: its syntax is
+//! the `regex` crate's without Unicode classes, so `\d`, `\w` and `\s` are
+//! ASCII and `\p{..}` is refused when the requirements are read.
 //! URLs are matched in canonical form, and a `prefix` is itself a URL,
 //! canonicalised, so `https://mcp.example.com` (which becomes
 //! `https://mcp.example.com/`) never matches `https://mcp.example.com.evil/`.
@@ -19,7 +22,7 @@ use codex_transports::CanonicalUrl;
 #[derive(Debug, Clone)]
 pub struct Pattern {
     source: String,
-    regex: regex::Regex,
+    regex: regex_lite::Regex,
 }
 
 impl Pattern {
@@ -27,9 +30,9 @@ impl Pattern {
     ///
     /// # Errors
     ///
-    /// The regex crate's message for an invalid expression.
+    /// `regex-lite`'s message for an invalid expression.
     pub fn new(source: &str) -> Result<Self, String> {
-        regex::Regex::new(&format!(r"\A(?:{source})\z"))
+        regex_lite::Regex::new(&format!(r"\A(?:{source})\z"))
             .map(|regex| Pattern {
                 source: source.to_owned(),
                 regex,
@@ -155,6 +158,18 @@ mod tests {
         let alternation = Pattern::new("a|b").expect("valid");
         assert!(!alternation.is_match("ab"), "the alternation is grouped");
         assert!(Pattern::new("(").is_err());
+    }
+
+    #[test]
+    fn classes_are_ascii_as_in_codex() {
+        // An allowlisted argument of digits cannot be met by other scripts'
+        // digits, and a Unicode class is refused rather than guessed at.
+        let digits = Pattern::new(r"\d+").expect("valid");
+        assert!(digits.is_match("8080"));
+        assert!(!digits.is_match("٨٠٨٠"), "Arabic-Indic digits");
+        let word = Pattern::new(r"\w+").expect("valid");
+        assert!(!word.is_match("café"));
+        assert!(Pattern::new(r"\p{Greek}+").is_err());
     }
 
     #[test]

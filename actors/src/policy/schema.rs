@@ -88,7 +88,7 @@ enum ValueMatcher {
 }
 
 /// `{ match = "exact" | "prefix", value = ... }` or
-/// `{ match = "regex", expression = ... }` (anchored, Rust syntax).
+/// `{ match = "regex", expression = ... }` (anchored; `regex-lite` syntax, as Codex).
 #[derive(JsonSchema)]
 #[serde(tag = "match", rename_all = "lowercase")]
 #[allow(dead_code)]
