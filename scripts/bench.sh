@@ -6,6 +6,8 @@
 #
 #   scripts/bench.sh            # cargo bench -p codex-integration-tests --bench exec
 #   scripts/bench.sh session    # any bench of codex-integration-tests by name
+#   scripts/bench.sh startup    # `mcp list` (100 servers) and `--version`
+#                               # against Codex with farm-bench, and our size
 #
 # Not part of the test command: it needs the npm registry and takes minutes.
 set -euo pipefail
@@ -22,8 +24,58 @@ if [[ "$(cat "$peer/.installed" 2>/dev/null)" != "$version" ]]; then
     echo "$version" >"$peer/.installed"
 fi
 
+# Issue 18's figures: whole processes, ours against Codex in pairs. The
+# fixture is the `mcp_list` bench's resolving one (75 stdio servers with bare
+# commands on the admin search path, 25 HTTP servers), with a bearer token
+# variable on each HTTP server and a model line, in target/bench-mcp-list.
+startup() {
+    command -v farm-bench >/dev/null || { echo "bench: farm-bench is needed for startup" >&2; exit 1; }
+    local fixture="$repo/target/bench-mcp-list" programs=(env sh true cat ls python3) i
+    mkdir -p "$fixture/home"
+    {
+        printf 'model = "o3"\n\n'
+        for i in $(seq 0 99); do
+            if (( i % 4 == 0 )); then
+                printf '[mcp_servers.remote_%d]\nurl = "https://mcp%d.example.com/mcp"\nbearer_token_env_var = "TOKEN_%d"\n\n' "$i" "$i" "$i"
+            else
+                printf '[mcp_servers.server_%d]\ncommand = "%s"\nargs = ["--port", "%d"]\nenv = { API_KEY = "secret-%d" }\n\n' \
+                    "$i" "${programs[i % 6]}" "$i" "$i"
+            fi
+        done
+    } >"$fixture/home/config.toml"
+    {
+        for i in $(seq 0 99); do
+            if (( i % 4 == 0 )); then
+                printf '[mcp_server_allowlist.remote_%d]\nurl = "https://mcp%d.example.com/mcp"\n\n' "$i" "$i"
+            else
+                printf '[mcp_server_allowlist.server_%d]\ncommand = "%s"\nallowed_env = ["API_KEY"]\n\n' \
+                    "$i" "${programs[i % 6]}"
+            fi
+        done
+    } >"$fixture/requirements.toml"
+
+    # Fresh copies of both: the file the linker just wrote runs about 10 %
+    # slower out of the page cache than a copy of it (BENCHMARKS.md).
+    local peer_bin
+    bins="$(mktemp -d)"  # global: the EXIT trap runs after this function
+    trap 'rm -rf "$bins"' EXIT
+    peer_bin="$(find "$peer/node_modules/@openai" -path '*/vendor/*/bin/codex' -type f | head -n 1)"
+    [[ -n "$peer_bin" ]] || { echo "bench: no native codex binary under $peer" >&2; exit 1; }
+    cp "$repo/target/dist/codex" "$bins/ours"
+    cp "$peer_bin" "$bins/codex"
+    export CODEX_HOME="$fixture/home" CODEX_REQUIREMENTS_FILE="$fixture/requirements.toml"
+    "$bins/ours" mcp list >/dev/null  # the fixture must list cleanly
+    echo "bench: target/dist/codex is $(stat -c %s "$bins/ours") bytes"
+    farm-bench -n 100 --warmup 5 --vs "$bins/codex mcp list" -- "$bins/ours" mcp list
+    farm-bench -n 100 --warmup 5 --vs "$bins/codex --version" -- "$bins/ours" --version
+}
+
 cd "$repo"
 cargo build-codex  # the shipped binary, target/dist/codex (.cargo/config.toml)
+if [[ "${1:-}" == startup ]]; then
+    startup
+    exit 0
+fi
 cargo build --release -p codex-test-mcp-server
 for bench in "${@:-exec}"; do
     CODEX_BIN="$repo/target/dist/codex" cargo bench -p codex-integration-tests --bench "$bench"
