@@ -36,7 +36,12 @@ pub(crate) fn line(text: &str) -> Cow<'_, str> {
 /// A table cell: [`line`], cut to [`MAX_CELL`] characters with `…`.
 pub(crate) fn cell(text: &str) -> Cow<'_, str> {
     match line(text) {
-        Cow::Borrowed(shown) if shown.chars().nth(MAX_CELL).is_none() => Cow::Borrowed(shown),
+        // No more bytes than that means no more characters either.
+        Cow::Borrowed(shown)
+            if shown.len() <= MAX_CELL || shown.chars().nth(MAX_CELL).is_none() =>
+        {
+            Cow::Borrowed(shown)
+        }
         shown => Cow::Owned(cut(&shown, MAX_CELL)),
     }
 }
@@ -129,7 +134,10 @@ fn is_control(c: char) -> bool {
 
 /// `text` with each control character not `kept` written as an escape.
 fn escape(text: &str, kept: impl Fn(char) -> bool) -> Cow<'_, str> {
-    if !text.chars().any(|c| is_control(c) && !kept(c)) {
+    // Printable ASCII, and the kept controls, pass without decoding a
+    // character: most of what is shown is that.
+    let plain = |b: u8| (b' '..=b'~').contains(&b) || (b.is_ascii_control() && kept(b.into()));
+    if text.bytes().all(plain) || !text.chars().any(|c| is_control(c) && !kept(c)) {
         return Cow::Borrowed(text);
     }
     let mut shown = String::with_capacity(text.len() + 16);
@@ -174,6 +182,8 @@ mod tests {
         assert_eq!(line("a\nb\tc"), "a\\nb\\tc");
         assert_eq!(clean("\u{9b}31m"), "\\x9b31m");
         assert!(matches!(clean("plain text, ünïcode ✓"), Cow::Borrowed(_)));
+        assert!(matches!(clean("a\tb\nc"), Cow::Borrowed(_)));
+        assert_eq!(clean("x\x7fy"), "x\\x7fy");
     }
 
     #[test]
@@ -194,6 +204,15 @@ mod tests {
             prop_assert!(!shown.chars().any(|c| is_control(c) && c != '\n' && c != '\t'));
             let shown = cell(&text);
             prop_assert!(shown.chars().count() <= MAX_CELL);
+        }
+
+        #[test]
+        fn ascii_takes_the_fast_path_to_the_same_answer(text in "[\\x00-\\x7f]{0,80}") {
+            let shown = line(&text);
+            prop_assert!(!shown.chars().any(is_control));
+            prop_assert_eq!(matches!(shown, Cow::Borrowed(_)), !text.chars().any(is_control));
+            let shown = clean(&text);
+            prop_assert!(!shown.chars().any(|c| is_control(c) && c != '\n' && c != '\t'));
         }
     }
 }
