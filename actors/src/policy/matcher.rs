@@ -170,6 +170,9 @@ mod tests {
         let word = Pattern::new(r"\w+").expect("valid");
         assert!(!word.is_match("café"));
         assert!(Pattern::new(r"\p{Greek}+").is_err());
+        // A pattern that would compile to a huge program is refused, not
+        // built.
+        assert!(Pattern::new("(a{1000}){1000}").is_err());
     }
 
     #[test]
