@@ -30,29 +30,10 @@ fi
 # variable on each HTTP server and a model line, in target/bench-mcp-list.
 startup() {
     command -v farm-bench >/dev/null || { echo "bench: farm-bench is needed for startup" >&2; exit 1; }
-    local fixture="$repo/target/bench-mcp-list" programs=(env sh true cat ls python3) i
-    mkdir -p "$fixture/home"
-    {
-        printf 'model = "o3"\n\n'
-        for i in $(seq 0 99); do
-            if (( i % 4 == 0 )); then
-                printf '[mcp_servers.remote_%d]\nurl = "https://mcp%d.example.com/mcp"\nbearer_token_env_var = "TOKEN_%d"\n\n' "$i" "$i" "$i"
-            else
-                printf '[mcp_servers.server_%d]\ncommand = "%s"\nargs = ["--port", "%d"]\nenv = { API_KEY = "secret-%d" }\n\n' \
-                    "$i" "${programs[i % 6]}" "$i" "$i"
-            fi
-        done
-    } >"$fixture/home/config.toml"
-    {
-        for i in $(seq 0 99); do
-            if (( i % 4 == 0 )); then
-                printf '[mcp_server_allowlist.remote_%d]\nurl = "https://mcp%d.example.com/mcp"\n\n' "$i" "$i"
-            else
-                printf '[mcp_server_allowlist.server_%d]\ncommand = "%s"\nallowed_env = ["API_KEY"]\n\n' \
-                    "$i" "${programs[i % 6]}"
-            fi
-        done
-    } >"$fixture/requirements.toml"
+    local fixture="$repo/target/bench-mcp-list"
+    # shellcheck source=scripts/mcp-fixture.sh
+    source "$repo/scripts/mcp-fixture.sh"
+    mcp_fixture "$fixture" 100
 
     # Fresh copies of both: the file the linker just wrote runs about 10 %
     # slower out of the page cache than a copy of it (BENCHMARKS.md).

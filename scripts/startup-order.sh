@@ -7,10 +7,11 @@
 #
 # Runs the shipped binary (`cargo build-codex`) under callgrind for
 # `--version`, `mcp list` (text and JSON) and `mcp get`, with 20 servers
-# under an allowlist, and keeps every executed function the binary's symbol
-# table names. Run it again after large changes; a stale list is only
-# slower, never wrong (names the binary no longer has are skipped). Not part
-# of the test command: it needs valgrind and the shipped build.
+# under an allowlist (scripts/mcp-fixture.sh) and one it does not list, and
+# keeps every executed function the binary's symbol table names. Run it
+# again after large changes; a stale list is only slower, never wrong (names
+# the binary no longer has are skipped). Not part of the test command: it
+# needs valgrind and the shipped build.
 set -euo pipefail
 export LC_ALL=C  # one collation for sort and comm
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,30 +23,17 @@ bin="$repo/target/dist/codex"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/home"
-programs=(env sh true cat ls)
+# shellcheck source=scripts/mcp-fixture.sh
+source "$repo/scripts/mcp-fixture.sh"
+mcp_fixture "$work" 20
+# And the paths of a server the allowlist does not list, and of a second
+# requirement.
+printf '[mcp_servers.unlisted]\ncommand = "ls"\n' >>"$work/home/config.toml"
 {
-    echo 'model = "o3"'
-    for i in $(seq 0 19); do
-        if (( i % 4 == 0 )); then
-            printf '[mcp_servers.remote_%d]\nurl = "https://mcp%d.example.com/mcp"\nbearer_token_env_var = "TOKEN_%d"\n' "$i" "$i" "$i"
-        else
-            printf '[mcp_servers.server_%d]\ncommand = "%s"\nargs = ["--port", "%d"]\nenv = { API_KEY = "k" }\n' \
-                "$i" "${programs[i % ${#programs[@]}]}" "$i"
-        fi
-    done
-} >"$work/home/config.toml"
-{
-    echo 'allowed_sandbox_modes = ["read-only", "workspace-write"]'
-    for i in $(seq 0 19); do
-        if (( i % 4 == 0 )); then
-            printf '[mcp_server_allowlist.remote_%d]\nurl = "https://mcp%d.example.com/mcp"\n' "$i" "$i"
-        elif (( i % 7 != 0 )); then
-            printf '[mcp_server_allowlist.server_%d]\ncommand = "%s"\nallowed_env = ["API_KEY"]\n' \
-                "$i" "${programs[i % ${#programs[@]}]}"
-        fi
-    done
-} >"$work/requirements.toml"
+    printf 'allowed_sandbox_modes = ["read-only", "workspace-write"]\n\n'
+    cat "$work/requirements.toml"
+} >"$work/requirements.new"
+mv "$work/requirements.new" "$work/requirements.toml"
 
 # Each command must succeed: a list taken from an error path would lay out
 # the wrong code.
