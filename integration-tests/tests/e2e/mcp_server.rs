@@ -512,6 +512,90 @@ async fn eight_calls_at_once_all_complete() {
     assert_eq!(code, Some(0), "{stderr}");
 }
 
+/// Each thread runs a session of its own, with its own servers: a server
+/// that dies in one thread's turn is that session's to restart. The turn
+/// goes on (the model sees the failed call), and a turn running at the
+/// same time in another thread goes on with its own server untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_crashing_in_one_thread_leaves_the_others_running() {
+    let server_name = format!("mcp-server-isolation-{}", std::process::id());
+    let tool = |tool: &str| format!("mcp__{server_name}__{tool}");
+    let release = Release::new();
+    let exec = Exec::with_config(
+        vec![
+            // Thread A's first request: answered once B is done.
+            Reply::sse(vec![
+                ev::function_call("a1", &tool("echo"), &json!({"text": "still here"})),
+                ev::completed("ra1"),
+            ])
+            .held(&release),
+            // Thread B: its server exits in the middle of the call.
+            Reply::sse(vec![
+                ev::function_call("b1", &tool("crash"), &json!({})),
+                ev::completed("rb1"),
+            ]),
+            answer("rb2", "b carried on"),
+            // Thread A again, after its echo.
+            answer("ra2", "a finished"),
+        ],
+        "",
+    )
+    .await;
+    // Every start of the server, in any thread, adds a line here.
+    let starts_file = exec.env.root().join("server-starts");
+    let starts = || std::fs::read_to_string(&starts_file).map_or(0, |text| text.lines().count());
+    let launcher = format!(
+        "echo started >> {}; exec {} --name {server_name}",
+        starts_file.display(),
+        test_server_bin().display()
+    );
+    exec.env.write_config(&format!(
+        "model = \"gpt-5-codex\"\n[mcp_servers.{server_name}]\ncommand = \"/bin/sh\"\n\
+         args = {}\ndefault_tools_approval_mode = \"approve\"\n",
+        serde_json::to_string(&["-c", &launcher]).expect("args")
+    ));
+    let mut server = Server::start(&exec, true).await;
+    let a = server.call("codex", json!({"prompt": "thread a"})).await;
+    tokio::time::timeout(WAIT, exec.model.wait_for_requests(1))
+        .await
+        .expect("thread a reaches the model");
+    let b = server.call("codex", json!({"prompt": "thread b"})).await;
+    let b_result = server.result(b).await;
+    assert_eq!(b_result["isError"], false, "{b_result}");
+    assert_eq!(text_of(&b_result), "b carried on");
+    let requests = exec.model.requests();
+    let crashed = requests[2].function_call_output("b1").expect("b1 output");
+    assert!(!crashed.is_empty(), "the model is told the call failed");
+    release.open();
+    let a_result = server.result(a).await;
+    assert_eq!(a_result["isError"], false, "{a_result}");
+    assert_eq!(text_of(&a_result), "a finished");
+    let requests = exec.model.requests();
+    assert_eq!(
+        requests[3].function_call_output("a1").as_deref(),
+        Some("still here"),
+        "thread a's server answered after thread b's died"
+    );
+    assert_ne!(
+        server.thread_of(a).await,
+        server.thread_of(b).await,
+        "two threads"
+    );
+    // Thread a's server, thread b's, and b's again once its supervisor
+    // restarts it (after a backoff): a's was never restarted.
+    tokio::time::timeout(WAIT, async {
+        while starts() < 3 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("thread b's server is restarted");
+    assert_eq!(starts(), 3);
+    let (code, stderr) = server.close().await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(processes_with(&server_name), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_calls_are_error_results() {
     let exec = Exec::with_config(Vec::new(), "").await;
