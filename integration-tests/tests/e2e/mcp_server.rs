@@ -15,6 +15,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::sync::mpsc;
 
 use crate::exec::{Exec, Sleeper};
+use crate::hostile::mkfifo;
 
 /// How long any one wait may take.
 const WAIT: Duration = Duration::from_secs(60);
@@ -541,9 +542,30 @@ async fn a_server_crashing_in_one_thread_leaves_the_others_running() {
         "",
     )
     .await;
-    // Every start of the server, in any thread, adds a line here.
+    // Every start of the server, in any thread, writes a line to a FIFO,
+    // which a thread of the test reads as it comes. Opened read-write, the
+    // FIFO always has a reader and never ends; a `done` line from the test
+    // stops the reading.
     let starts_file = exec.env.root().join("server-starts");
-    let starts = || std::fs::read_to_string(&starts_file).map_or(0, |text| text.lines().count());
+    mkfifo(&starts_file);
+    let fifo = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&starts_file)
+        .expect("open the FIFO");
+    let (start_tx, mut starts) = mpsc::unbounded_channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(fifo)) {
+            match line {
+                Ok(line) if line != "done" => {
+                    if start_tx.send(line).is_err() {
+                        return;
+                    }
+                }
+                _ => return,
+            }
+        }
+    });
     let launcher = format!(
         "echo started >> {}; exec {} --name {server_name}",
         starts_file.display(),
@@ -582,18 +604,21 @@ async fn a_server_crashing_in_one_thread_leaves_the_others_running() {
         "two threads"
     );
     // Thread a's server, thread b's, and b's again once its supervisor
-    // restarts it (after a backoff): a's was never restarted.
-    tokio::time::timeout(WAIT, async {
-        while starts() < 3 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("thread b's server is restarted");
-    assert_eq!(starts(), 3);
+    // restarts it (after a backoff).
+    for start in ["thread a's", "thread b's", "thread b's restart"] {
+        tokio::time::timeout(WAIT, starts.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no {start} server start within {WAIT:?}"))
+            .expect("the FIFO reader runs");
+    }
     let (code, stderr) = server.close().await;
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(processes_with(&server_name), 0);
+    // Every start wrote its line before its server ran, so all are ahead
+    // of this one: thread a's server was never restarted.
+    std::fs::write(&starts_file, "done\n").expect("write to the FIFO");
+    reader.join().expect("the FIFO reader");
+    assert_eq!(starts.try_recv().ok(), None, "a fourth start");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
