@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use codex_actors::config::{ConfigSnapshot, LoadOptions, load_config, resolve_codex_home};
 use codex_actors::policy::{
-    EffectiveConfig, LaunchContext, Requirements, RequirementsSources, apply_requirements,
+    EffectiveConfig, LaunchContext, Purpose, Requirements, RequirementsSources, apply_requirements,
     load_requirements,
 };
 
@@ -24,17 +24,34 @@ pub(crate) struct Loaded {
     pub(crate) effective: EffectiveConfig,
     /// Where servers would be launched from: this cwd and environment.
     pub(crate) launch: LaunchContext,
+    /// What the servers were admitted for: a session starts only from
+    /// [`Purpose::Launch`] admissions.
+    pub(crate) purpose: Purpose,
 }
 
 /// Loads everything for the current directory, printing non-fatal
 /// findings to stderr once.
 pub(crate) fn load(overrides: &ConfigOverrides) -> Result<Loaded, CliError> {
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    load_at(overrides, &cwd)
+    load_at(overrides, &current_dir())
+}
+
+/// Like [`load`], for a command that shows verdicts and starts nothing
+/// (`mcp list`, `mcp get`): an admitted stdio server is resolved only as
+/// far as a rule needs and carries no launch ([`Purpose::Verdict`]).
+pub(crate) fn load_verdicts(overrides: &ConfigOverrides) -> Result<Loaded, CliError> {
+    load_for(overrides, &current_dir(), Purpose::Verdict)
+}
+
+fn current_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
 }
 
 /// Like [`load`], with project layers searched from `cwd`.
 pub(crate) fn load_at(overrides: &ConfigOverrides, cwd: &Path) -> Result<Loaded, CliError> {
+    load_for(overrides, cwd, Purpose::Launch)
+}
+
+fn load_for(overrides: &ConfigOverrides, cwd: &Path, purpose: Purpose) -> Result<Loaded, CliError> {
     let overrides = overrides.parse()?;
     let cwd = cwd.to_owned();
     let codex_home = codex_home()?;
@@ -47,7 +64,12 @@ pub(crate) fn load_at(overrides: &ConfigOverrides, cwd: &Path) -> Result<Loaded,
         cwd,
         overrides,
     })?;
-    let effective = apply_requirements(&mut config, &loaded_requirements.requirements, &launch)?;
+    let effective = apply_requirements(
+        &mut config,
+        &loaded_requirements.requirements,
+        &launch,
+        purpose,
+    )?;
 
     for diagnostic in loaded_requirements
         .warnings
@@ -65,6 +87,7 @@ pub(crate) fn load_at(overrides: &ConfigOverrides, cwd: &Path) -> Result<Loaded,
         requirements: loaded_requirements.requirements,
         effective,
         launch,
+        purpose,
     })
 }
 

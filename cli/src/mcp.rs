@@ -29,7 +29,7 @@ pub(crate) fn run(overrides: &ConfigOverrides, command: McpCommand) -> Result<()
 }
 
 fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
-    let loaded = context::load(overrides)?;
+    let loaded = context::load_verdicts(overrides)?;
     let secrets = output::Secrets::from_flag(args.show_secrets);
     let servers = loaded.effective.mcp_servers.get();
     let logins = output::logins(&loaded.codex_home);
@@ -138,7 +138,7 @@ fn list(overrides: &ConfigOverrides, args: &ListArgs) -> Result<(), CliError> {
 const MAX_STATUS: usize = 24;
 
 fn get(overrides: &ConfigOverrides, args: &GetArgs) -> Result<(), CliError> {
-    let loaded = context::load(overrides)?;
+    let loaded = context::load_verdicts(overrides)?;
     let secrets = output::Secrets::from_flag(args.show_secrets);
     let server = find(&loaded, &args.name)?;
     let config = &server.config;

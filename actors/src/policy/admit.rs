@@ -22,7 +22,14 @@
 //!    and `sha256` (the file is opened, hashed, and later started from that
 //!    same open file). An empty allowlist disables everything;
 //! 4. finally the user's own `enabled = false`.
+//!
+//! A stdio server is resolved only as far as a rule or the launch needs:
+//! the first deny rule spelled unlike the configured command, a `cwd`, a
+//! pinned digest or the launch itself resolves it, once. A verdict for
+//! display ([`Purpose::Verdict`], `mcp list`) builds no launch, so an
+//! allowlist that compares commands as written resolves nothing.
 
+use std::cell::OnceCell;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -335,7 +342,19 @@ fn suggested_name(name: &str) -> String {
     }
 }
 
-/// Decides whether server `name`, configured as `server`, may run in `ctx`.
+/// What a verdict is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Starting the server: an admitted stdio server carries its launch.
+    Launch,
+    /// Showing the verdict only (`mcp list`, `mcp get`). The decision is
+    /// the same, but an admitted stdio server carries no launch
+    /// (`launch: None`), so nothing can be started from it.
+    Verdict,
+}
+
+/// Decides whether server `name`, configured as `server`, may run in `ctx`,
+/// and for a stdio server, exactly what runs.
 ///
 /// A name outside `^[A-Za-z0-9_-]+$` disables that server before anything
 /// else is looked at: a name is part of tool names and requirements keys,
@@ -346,31 +365,34 @@ pub fn admit(
     requirements: &Requirements,
     ctx: &LaunchContext,
 ) -> Admission {
+    admit_for(name, server, requirements, ctx, Purpose::Launch)
+}
+
+/// [`admit`], for `purpose`: the verdict is the same for both.
+pub fn admit_for(
+    name: &str,
+    server: &McpServerConfig,
+    requirements: &Requirements,
+    ctx: &LaunchContext,
+    purpose: Purpose,
+) -> Admission {
     if !crate::config::valid_server_name(name) {
         return Admission::Disabled(DisabledReason::InvalidName {
             name: name.to_owned(),
         });
     }
     let identity = server.transport.identity();
-    let under_allowlist = requirements.layers.iter().any(|l| l.allowlist.is_some());
-    let admin_search = search_path(requirements);
     let resolved = match &server.transport {
-        TransportConfig::Stdio(stdio) => Some((
-            stdio,
-            resolve(
-                stdio,
-                ctx,
-                under_allowlist.then_some(admin_search.as_slice()),
-            ),
-        )),
+        TransportConfig::Stdio(stdio) => Some(Lazy::new(stdio, ctx, requirements)),
         TransportConfig::StreamableHttp(_) | TransportConfig::Sse(_) => None,
     };
     for layer in &requirements.layers {
         if let Some(rule) = layer.denylist.iter().find(|rule| {
             rule.name.covers(name)
-                && rule.identity.as_ref().is_none_or(|wanted| {
-                    denies(wanted, &identity, resolved.as_ref().map(|(_, r)| r))
-                })
+                && rule
+                    .identity
+                    .as_ref()
+                    .is_none_or(|wanted| denies(wanted, &identity, resolved.as_ref()))
         }) {
             return disabled(
                 layer,
@@ -421,7 +443,13 @@ pub fn admit(
     if !server.enabled {
         return Admission::Disabled(DisabledReason::ByUser);
     }
-    let launch = resolved.map(|(stdio, resolved)| launch(stdio, resolved, pinned));
+    let launch = match purpose {
+        Purpose::Launch => resolved.map(|lazy| {
+            let stdio = lazy.stdio;
+            launch(stdio, lazy.into_resolved(), pinned)
+        }),
+        Purpose::Verdict => None,
+    };
     Admission::Allowed {
         matched,
         sandbox,
@@ -471,8 +499,51 @@ fn disabled(layer: &RequirementsLayer, cause: PolicyCause) -> Admission {
     })
 }
 
+/// A stdio server's resolution, made the first time a rule or the launch
+/// asks for it, and then kept: what the rules judged is what runs.
+struct Lazy<'a> {
+    stdio: &'a StdioConfig,
+    ctx: &'a LaunchContext,
+    requirements: &'a Requirements,
+    resolved: OnceCell<Resolved>,
+}
+
+impl<'a> Lazy<'a> {
+    fn new(stdio: &'a StdioConfig, ctx: &'a LaunchContext, requirements: &'a Requirements) -> Self {
+        Self {
+            stdio,
+            ctx,
+            requirements,
+            resolved: OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> &Resolved {
+        self.resolved.get_or_init(|| self.resolve())
+    }
+
+    fn into_resolved(mut self) -> Resolved {
+        match self.resolved.take() {
+            Some(resolved) => resolved,
+            None => self.resolve(),
+        }
+    }
+
+    /// Under any allowlist a bare command is looked up only on the admin's
+    /// search path.
+    fn resolve(&self) -> Resolved {
+        let under_allowlist = self
+            .requirements
+            .layers
+            .iter()
+            .any(|l| l.allowlist.is_some());
+        let admin_search = under_allowlist.then(|| search_path(self.requirements));
+        resolve(self.stdio, self.ctx, admin_search.as_deref())
+    }
+}
+
 /// Whether a deny rule's identity covers the server: by what runs.
-fn denies(wanted: &RuleIdentity, identity: &Identity, resolved: Option<&Resolved>) -> bool {
+fn denies(wanted: &RuleIdentity, identity: &Identity, resolved: Option<&Lazy<'_>>) -> bool {
     match (wanted, identity) {
         (RuleIdentity::Url(matcher), Identity::Url(url)) => matcher.denies(url),
         (RuleIdentity::Command { command, args }, Identity::Command(actual)) => {
@@ -489,11 +560,11 @@ fn denies(wanted: &RuleIdentity, identity: &Identity, resolved: Option<&Resolved
 
 /// Whether the deny rule's `command` names the program the server runs:
 /// the same resolved file, or the same spelling when nothing resolves.
-fn same_program(rule: &str, configured: &str, resolved: Option<&Resolved>) -> bool {
+fn same_program(rule: &str, configured: &str, resolved: Option<&Lazy<'_>>) -> bool {
     if rule == configured {
         return true;
     }
-    let Some(resolved) = resolved else {
+    let Some(resolved) = resolved.map(Lazy::get) else {
         return false;
     };
     let rule_real = resolve_program(rule, &resolved.search, &resolved.cwd)
@@ -513,7 +584,7 @@ struct Candidate<'a> {
     name: &'a str,
     transport: &'a TransportConfig,
     identity: &'a Identity,
-    resolved: Option<&'a (&'a StdioConfig, Resolved)>,
+    resolved: Option<&'a Lazy<'a>>,
 }
 
 /// The matching entry, or the most helpful reason none matched. A rule
@@ -595,22 +666,24 @@ fn further_checks(
     candidate: &Candidate<'_>,
     pinned: &mut Option<Executable>,
 ) -> Result<(), PolicyCause> {
-    let Some((stdio, resolved)) = candidate.resolved else {
+    let Some(lazy) = candidate.resolved else {
         return Ok(());
     };
+    let stdio = lazy.stdio;
     match (&rule.cwd, &stdio.cwd) {
         (Some(allowed), _) => {
             let allowed = canonical_dir(allowed);
-            if allowed != resolved.cwd {
+            let actual = &lazy.get().cwd;
+            if allowed != *actual {
                 return Err(PolicyCause::CwdMismatch {
                     allowed,
-                    actual: resolved.cwd.clone(),
+                    actual: actual.clone(),
                 });
             }
         }
         (None, Some(_)) => {
             return Err(PolicyCause::CwdNotAllowed {
-                cwd: resolved.cwd.clone(),
+                cwd: lazy.get().cwd.clone(),
             });
         }
         (None, None) => {}
@@ -634,7 +707,8 @@ fn further_checks(
         }
     }
     if let Some(digests) = &rule.sha256 {
-        let program = resolved
+        let program = lazy
+            .get()
             .program
             .as_ref()
             .map_err(|err| PolicyCause::HashUnverifiable {

@@ -105,7 +105,9 @@ pub fn audit(servers: &McpServers) -> Vec<AuditEvent> {
 mod tests {
     use super::*;
     use crate::config::{Origin, resolve_server};
-    use crate::policy::{RequirementSource, Requirements, constrain_servers, parse_requirements};
+    use crate::policy::{
+        Purpose, RequirementSource, Requirements, constrain_servers, parse_requirements,
+    };
 
     fn servers(config: &str, requirements: &str) -> McpServers {
         let table: toml::Table = config.parse().expect("toml");
@@ -127,7 +129,7 @@ mod tests {
             cwd: "/".into(),
             env: Default::default(),
         };
-        constrain_servers(map, &reqs, &ctx).into_inner()
+        constrain_servers(map, &reqs, &ctx, Purpose::Launch).into_inner()
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::admit::{Admission, admit};
+use super::admit::{Admission, Purpose, admit_for};
 use super::constrained::{Constrained, ConstraintError};
 use super::launch::LaunchContext;
 use super::requirements::{Requirements, RequirementsError, RequirementsLayer, join};
@@ -84,7 +84,8 @@ pub(crate) fn allowed_set<T: Copy + PartialEq>(
     }
 }
 
-/// Applies `requirements` to `config`, for servers launched in `context`.
+/// Applies `requirements` to `config`, for servers launched in `context`;
+/// each server is admitted for `purpose`.
 ///
 /// The servers move out of `config` into the result: from here on a server
 /// is only seen with its admission, and the configs are not copied.
@@ -92,6 +93,7 @@ pub fn apply_requirements(
     config: &mut ConfigSnapshot,
     requirements: &Requirements,
     context: &LaunchContext,
+    purpose: Purpose,
 ) -> Result<EffectiveConfig, RequirementsError> {
     let mut warnings = Vec::new();
     let sandbox_mode = constrain(
@@ -117,6 +119,7 @@ pub fn apply_requirements(
             std::mem::take(&mut config.mcp_servers),
             requirements,
             context,
+            purpose,
         ),
         sandbox_mode,
         approval_policy,
@@ -124,11 +127,13 @@ pub fn apply_requirements(
     })
 }
 
-/// The server map as a [`Constrained`] whose normalizer re-admits entries.
+/// The server map as a [`Constrained`] whose normalizer re-admits entries
+/// for `purpose`.
 pub(crate) fn constrain_servers(
     servers: BTreeMap<String, McpServerConfig>,
     requirements: &Requirements,
     context: &LaunchContext,
+    purpose: Purpose,
 ) -> Constrained<McpServers> {
     let requirements = requirements.clone();
     let context = context.clone();
@@ -150,7 +155,7 @@ pub(crate) fn constrain_servers(
     Constrained::normalized(initial, move |mut servers: McpServers| {
         // In place: the map keeps its nodes, only verdicts change.
         for (name, server) in &mut servers {
-            server.admission = admit(name, &server.config, &requirements, &context);
+            server.admission = admit_for(name, &server.config, &requirements, &context, purpose);
         }
         servers
     })

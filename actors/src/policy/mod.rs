@@ -20,7 +20,8 @@ mod tools;
 
 pub(crate) use admit::stricter;
 pub use admit::{
-    Admission, DisabledReason, LaunchError, PolicyCause, RuleFamily, RuleMatch, admit,
+    Admission, DisabledReason, LaunchError, PolicyCause, Purpose, RuleFamily, RuleMatch, admit,
+    admit_for,
 };
 pub use constrained::{Constrained, ConstraintError};
 pub use decision::{AuditEvent, StopReason, audit};

@@ -9,7 +9,7 @@ use expect_test::{Expect, expect};
 use super::*;
 use crate::config::{Origin, resolve_server};
 use crate::policy::{
-    LaunchContext, RequirementSource, Requirements, constrain_servers, parse_requirements,
+    LaunchContext, Purpose, RequirementSource, Requirements, constrain_servers, parse_requirements,
 };
 
 const TWO: &str = "[a]\ncommand = \"/bin/sh\"\n[b]\ncommand = \"/bin/sh\"\nargs = [\"-e\"]\n";
@@ -37,7 +37,7 @@ fn evaluation(config: &str, requirements_text: &str) -> Evaluation {
         env: Default::default(),
     };
     Evaluation {
-        servers: constrain_servers(configs, &requirements, &ctx).into_inner(),
+        servers: constrain_servers(configs, &requirements, &ctx, Purpose::Launch).into_inner(),
         requirements,
         locks: Vec::new(),
         watch: BTreeSet::from([PathBuf::from("/home/u/.codex/config.toml")]),

@@ -22,7 +22,7 @@ use crate::audit_log::{AuditEntry, AuditSink};
 use crate::config::{LoadOptions, config_files, load_config};
 use crate::config_source::ConfigSourceActor;
 use crate::policy::{
-    AuditEvent, McpServers, Requirements, constrain_servers, load_requirements, tool_locks,
+    AuditEvent, McpServers, Purpose, Requirements, constrain_servers, load_requirements, tool_locks,
 };
 use crate::sink::EventSink;
 
@@ -331,7 +331,8 @@ fn load(sources: &PolicySources) -> Result<Evaluation, PolicyError> {
     let requirements = load_requirements(&sources.requirements)?.requirements;
     let config = load_config(&load_options(sources))?;
     let servers = only(sources, config.mcp_servers);
-    let admitted = constrain_servers(servers, &requirements, &sources.context).into_inner();
+    let admitted =
+        constrain_servers(servers, &requirements, &sources.context, Purpose::Launch).into_inner();
     finish(
         sources,
         requirements,

@@ -17,7 +17,7 @@ use crate::config::{McpServerConfig, Origin, resolve_server};
 use crate::mcp_server::machine::{self as server, Judge, MachineConfig};
 use crate::mcp_server::{ServerEvent, ToolInfo, judge_of};
 use crate::policy::{
-    LaunchContext, RequirementSource, Requirements, constrain_servers, parse_requirements,
+    LaunchContext, Purpose, RequirementSource, Requirements, constrain_servers, parse_requirements,
 };
 use crate::policy_actor::machine_for_laws::{Evaluation, Input as PolicyInput, Machine as Policy};
 use crate::policy_actor::{Apply, PolicySnapshot};
@@ -137,7 +137,8 @@ impl World {
             cwd: "/".into(),
             env: Default::default(),
         };
-        let servers = constrain_servers(configs(spec), &requirements, &ctx).into_inner();
+        let servers =
+            constrain_servers(configs(spec), &requirements, &ctx, Purpose::Launch).into_inner();
         let effects = self
             .policy
             .step(PolicyInput::Evaluated(Box::new(Evaluation {
@@ -248,7 +249,7 @@ proptest! {
         let last = specs.last().expect("one spec at least");
         let requirements = requirements(last);
         let ctx = LaunchContext { cwd: "/".into(), env: Default::default() };
-        let expected = constrain_servers(configs(last), &requirements, &ctx).into_inner();
+        let expected = constrain_servers(configs(last), &requirements, &ctx, Purpose::Launch).into_inner();
         let statuses = world.session.statuses();
         for status in statuses {
             let verdict = &expected[&status.name];

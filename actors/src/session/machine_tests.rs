@@ -9,7 +9,7 @@ use expect_test::{Expect, expect};
 
 use super::*;
 use crate::config::resolve_server;
-use crate::policy::{DisabledReason, LaunchContext, Requirements, constrain_servers};
+use crate::policy::{DisabledReason, LaunchContext, Purpose, Requirements, constrain_servers};
 
 fn servers(config: &str) -> crate::policy::McpServers {
     let table: toml::Table = config.parse().expect("toml");
@@ -21,7 +21,7 @@ fn servers(config: &str) -> crate::policy::McpServers {
         cwd: "/".into(),
         env: Default::default(),
     };
-    constrain_servers(configs, &Requirements::none(), &ctx).into_inner()
+    constrain_servers(configs, &Requirements::none(), &ctx, Purpose::Launch).into_inner()
 }
 
 fn apply(version: u64, servers: crate::policy::McpServers, restart: &[&str]) -> Input {

@@ -559,6 +559,51 @@ fn requirements_can_demand_a_sandbox() {
     );
 }
 
+#[test]
+fn a_verdict_for_display_resolves_nothing_a_rule_does_not_need() {
+    // Allowed by a rule that compares the command as written: the launch
+    // resolves it (and finds nothing); the verdict alone does not.
+    let layer = "[mcp_server_allowlist.s]\ncommand = \"no-such-program-anywhere\"\n";
+    let config = server("command = \"no-such-program-anywhere\"");
+    let launched = admit("s", &config, &requirements(&[layer]), &ctx());
+    let Admission::Allowed { launch, .. } = &launched else {
+        panic!("allowed: {launched:?}");
+    };
+    assert!(
+        matches!(launch, Some(Err(LaunchError::Program(_)))),
+        "{launch:?}"
+    );
+    let shown = admit_for(
+        "s",
+        &config,
+        &requirements(&[layer]),
+        &ctx(),
+        Purpose::Verdict,
+    );
+    assert_eq!(shown, without_launch(launched));
+    let Admission::Allowed { launch: None, .. } = shown else {
+        panic!("no launch: {shown:?}");
+    };
+}
+
+/// `admission` as [`Purpose::Verdict`] gives it: no launch.
+fn without_launch(admission: Admission) -> Admission {
+    match admission {
+        Admission::Allowed {
+            matched,
+            sandbox,
+            tools,
+            ..
+        } => Admission::Allowed {
+            matched,
+            sandbox,
+            launch: None,
+            tools,
+        },
+        disabled @ Admission::Disabled(_) => disabled,
+    }
+}
+
 // Laws, as property tests.
 
 fn arb_name() -> impl Strategy<Value = String> {
@@ -669,6 +714,31 @@ proptest! {
     }
 
     #[test]
+    fn a_verdict_for_display_is_the_verdict_for_launch(
+        (name, server_toml) in arb_server(),
+        layers in prop::collection::vec(arb_layer(), 0..3),
+        cwd in prop::option::of(prop::sample::select(vec!["/", "/tmp"])),
+        rule_cwd in prop::option::of(prop::sample::select(vec!["/", "/tmp"])),
+    ) {
+        let mut layers = layers;
+        if let Some(cwd) = rule_cwd {
+            layers.push(format!("[mcp_server_allowlist.{name}]\ncommand = \"a\"\ncwd = {cwd:?}\n"));
+        }
+        let layers: Vec<&str> = layers.iter().map(String::as_str).collect();
+        let reqs = requirements(&layers);
+        let mut server_toml = server_toml;
+        if let Some(cwd) = cwd
+            && server_toml.starts_with("command")
+        {
+            server_toml.push_str(&format!("\ncwd = {cwd:?}"));
+        }
+        let config = server(&server_toml);
+        let shown = admit_for(&name, &config, &reqs, &ctx(), Purpose::Verdict);
+        let launched = admit(&name, &config, &reqs, &ctx());
+        prop_assert_eq!(without_launch(launched), shown);
+    }
+
+    #[test]
     fn normalizer_is_idempotent(
         servers in prop::collection::vec(arb_server(), 0..5),
         layers in prop::collection::vec(arb_layer(), 0..3),
@@ -679,7 +749,7 @@ proptest! {
             .iter()
             .map(|(name, text)| (name.clone(), server(text)))
             .collect();
-        let mut constrained = crate::policy::constrain_servers(map, &reqs, &ctx());
+        let mut constrained = crate::policy::constrain_servers(map, &reqs, &ctx(), Purpose::Launch);
         let once = constrained.get().clone();
         constrained.set(once.clone()).expect("normalizer never fails");
         prop_assert_eq!(constrained.get(), &once);
