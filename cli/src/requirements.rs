@@ -115,7 +115,7 @@ fn show(loaded: &Loaded, args: &ListArgs) -> Result<(), CliError> {
     } else {
         text.push_str("Requirements, by source (highest priority first; every source applies):\n");
     }
-    for layer in layers {
+    for layer in layers.iter() {
         text.push_str(&format!("\n{}\n", layer.source));
         let mut rows: Vec<Vec<String>> = Vec::new();
         match &layer.allowlist {
@@ -294,10 +294,8 @@ fn explain(loaded: &Loaded, args: &NameArgs) -> Result<(), CliError> {
         enabled: true,
         ..config.clone()
     };
-    for layer in &loaded.requirements.layers {
-        let single = Requirements {
-            layers: vec![layer.clone()],
-        };
+    for layer in loaded.requirements.layers.iter() {
+        let single = Requirements::single(layer.clone());
         let verdict = match admit(&args.name, &as_enabled, &single, &loaded.launch) {
             Admission::Allowed { matched, .. } => match matched.first() {
                 Some(rule) => format!("allowed by {}", rule.rule),

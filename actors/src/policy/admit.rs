@@ -376,6 +376,93 @@ pub fn admit_for(
     ctx: &LaunchContext,
     purpose: Purpose,
 ) -> Admission {
+    admit_in(name, server, &Pass::new(requirements, ctx), purpose)
+}
+
+/// What admission reads for every server of a map, prepared once: the
+/// requirements and the launch context, every allowlist indexed by name,
+/// and the admin's search path.
+pub(crate) struct Pass<'a> {
+    requirements: &'a Requirements,
+    ctx: &'a LaunchContext,
+    /// One per layer, in layer order; `None` where a layer has no allowlist.
+    allowlists: Vec<Option<Allowlist<'a>>>,
+    /// Where a bare command is looked up, when any layer has an allowlist.
+    admin_search: Option<Vec<PathBuf>>,
+}
+
+impl<'a> Pass<'a> {
+    pub(crate) fn new(requirements: &'a Requirements, ctx: &'a LaunchContext) -> Self {
+        let allowlists: Vec<Option<Allowlist<'a>>> = requirements
+            .layers
+            .iter()
+            .map(|layer| layer.allowlist.as_deref().map(Allowlist::new))
+            .collect();
+        let admin_search = allowlists
+            .iter()
+            .any(Option::is_some)
+            .then(|| search_path(requirements));
+        Self {
+            requirements,
+            ctx,
+            allowlists,
+            admin_search,
+        }
+    }
+}
+
+/// One layer's allowlist, its entries by the name they cover.
+struct Allowlist<'a> {
+    /// Every entry.
+    rules: &'a [AllowRule],
+    /// The names entries cover exactly, sorted; `by_name[i]` covers `names[i]`.
+    names: Vec<&'a str>,
+    /// Entries that cover one name, by that name and then as written.
+    by_name: Vec<&'a AllowRule>,
+    /// The `"*"` entries, as written.
+    any_name: Vec<&'a AllowRule>,
+}
+
+impl<'a> Allowlist<'a> {
+    fn new(rules: &'a [AllowRule]) -> Self {
+        let mut named = Vec::new();
+        let mut any_name = Vec::new();
+        for rule in rules {
+            match &rule.name {
+                RuleName::Exact(name) => named.push((name.as_str(), rule)),
+                RuleName::Any => any_name.push(rule),
+            }
+        }
+        // Stable: entries for one name keep the order they were written in.
+        named.sort_by_key(|&(name, _)| name);
+        let (names, by_name) = named.into_iter().unzip();
+        Self {
+            rules,
+            names,
+            by_name,
+            any_name,
+        }
+    }
+
+    /// The entries that cover `name` exactly, as written.
+    fn named(&self, name: &str) -> &[&'a AllowRule] {
+        let start = self.names.partition_point(|&n| n < name);
+        let len = self.names[start..]
+            .iter()
+            .take_while(|&&n| n == name)
+            .count();
+        &self.by_name[start..start + len]
+    }
+}
+
+/// [`admit_for`] within a prepared pass.
+pub(crate) fn admit_in(
+    name: &str,
+    server: &McpServerConfig,
+    pass: &Pass<'_>,
+    purpose: Purpose,
+) -> Admission {
+    let requirements = pass.requirements;
     if !crate::config::valid_server_name(name) {
         return Admission::Disabled(DisabledReason::InvalidName {
             name: name.to_owned(),
@@ -383,10 +470,10 @@ pub fn admit_for(
     }
     let identity = server.transport.identity();
     let resolved = match &server.transport {
-        TransportConfig::Stdio(stdio) => Some(Lazy::new(stdio, ctx, requirements)),
+        TransportConfig::Stdio(stdio) => Some(Lazy::new(stdio, pass)),
         TransportConfig::StreamableHttp(_) | TransportConfig::Sse(_) => None,
     };
-    for layer in &requirements.layers {
+    for layer in requirements.layers.iter() {
         if let Some(rule) = layer.denylist.iter().find(|rule| {
             rule.name.covers(name)
                 && rule
@@ -412,8 +499,8 @@ pub fn admit_for(
             disabled: server.disabled_tools.clone(),
         },
     )];
-    for layer in &requirements.layers {
-        let Some(allowlist) = &layer.allowlist else {
+    for (layer, allowlist) in requirements.layers.iter().zip(&pass.allowlists) {
+        let Some(allowlist) = allowlist else {
             continue;
         };
         let candidate = Candidate {
@@ -503,17 +590,15 @@ fn disabled(layer: &RequirementsLayer, cause: PolicyCause) -> Admission {
 /// asks for it, and then kept: what the rules judged is what runs.
 struct Lazy<'a> {
     stdio: &'a StdioConfig,
-    ctx: &'a LaunchContext,
-    requirements: &'a Requirements,
+    pass: &'a Pass<'a>,
     resolved: OnceCell<Resolved>,
 }
 
 impl<'a> Lazy<'a> {
-    fn new(stdio: &'a StdioConfig, ctx: &'a LaunchContext, requirements: &'a Requirements) -> Self {
+    fn new(stdio: &'a StdioConfig, pass: &'a Pass<'a>) -> Self {
         Self {
             stdio,
-            ctx,
-            requirements,
+            pass,
             resolved: OnceCell::new(),
         }
     }
@@ -532,13 +617,7 @@ impl<'a> Lazy<'a> {
     /// Under any allowlist a bare command is looked up only on the admin's
     /// search path.
     fn resolve(&self) -> Resolved {
-        let under_allowlist = self
-            .requirements
-            .layers
-            .iter()
-            .any(|l| l.allowlist.is_some());
-        let admin_search = under_allowlist.then(|| search_path(self.requirements));
-        resolve(self.stdio, self.ctx, admin_search.as_deref())
+        resolve(self.stdio, self.pass.ctx, self.pass.admin_search.as_deref())
     }
 }
 
@@ -590,11 +669,11 @@ struct Candidate<'a> {
 /// The matching entry, or the most helpful reason none matched. A rule
 /// that pins a digest leaves the opened executable in `pinned`.
 fn check_allowlist<'r>(
-    allowlist: &'r [AllowRule],
+    allowlist: &Allowlist<'r>,
     candidate: &Candidate<'_>,
     pinned: &mut Option<Executable>,
 ) -> Result<&'r AllowRule, PolicyCause> {
-    if allowlist.is_empty() {
+    if allowlist.rules.is_empty() {
         return Err(PolicyCause::EmptyAllowlist);
     }
     if let Identity::Url(url) = candidate.identity
@@ -608,20 +687,11 @@ fn check_allowlist<'r>(
     // Entries that name the server exactly are the admin's word on it; a
     // `"*"` entry speaks only for names that have none, so it cannot undo
     // a named entry's `cwd`, `allowed_env` or `sha256`.
-    // One pass over the allowlist (it is read for every server).
-    let mut named_exactly = Vec::new();
-    let mut any_name = Vec::new();
-    for rule in allowlist {
-        match &rule.name {
-            RuleName::Exact(name) if name == candidate.name => named_exactly.push(rule),
-            RuleName::Exact(_) => {}
-            RuleName::Any => any_name.push(rule),
-        }
-    }
+    let named_exactly = allowlist.named(candidate.name);
     let by_name = if named_exactly.is_empty() {
-        &any_name
+        &allowlist.any_name
     } else {
-        &named_exactly
+        named_exactly
     };
     let identity_matches: Vec<&AllowRule> = by_name
         .iter()

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::admit::{Admission, Purpose, admit_for};
+use super::admit::{Admission, Pass, Purpose, admit_in};
 use super::constrained::{Constrained, ConstraintError};
 use super::launch::LaunchContext;
 use super::requirements::{Requirements, RequirementsError, RequirementsLayer, join};
@@ -56,7 +56,7 @@ pub(crate) fn allowed_set<T: Copy + PartialEq>(
     get: impl Fn(&RequirementsLayer) -> Option<&Vec<T>>,
 ) -> Result<Option<AllowedSet<T>>, RequirementsError> {
     let mut result: Option<AllowedSet<T>> = None;
-    for layer in &requirements.layers {
+    for layer in requirements.layers.iter() {
         let Some(values) = get(layer) else {
             continue;
         };
@@ -154,8 +154,9 @@ pub(crate) fn constrain_servers(
         .collect();
     Constrained::normalized(initial, move |mut servers: McpServers| {
         // In place: the map keeps its nodes, only verdicts change.
+        let pass = Pass::new(&requirements, &context);
         for (name, server) in &mut servers {
-            server.admission = admit_for(name, &server.config, &requirements, &context, purpose);
+            server.admission = admit_in(name, &server.config, &pass, purpose);
         }
         servers
     })

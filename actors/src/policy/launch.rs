@@ -39,7 +39,7 @@ pub const DEFAULT_SEARCH_PATH: [&str; 3] = ["/usr/local/bin", "/usr/bin", "/bin"
 /// directories every layer that sets one allows (layers only tighten).
 pub fn search_path(requirements: &Requirements) -> Vec<PathBuf> {
     let mut result: Option<Vec<PathBuf>> = None;
-    for layer in &requirements.layers {
+    for layer in requirements.layers.iter() {
         let Some(dirs) = &layer.search_path else {
             continue;
         };

@@ -13,6 +13,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use codex_transports::CanonicalUrl;
@@ -189,10 +190,13 @@ impl Requirements {
 /// Every layer that was found, highest priority first (system file, env
 /// file, env document). Priority only orders messages and defaults: every
 /// layer is enforced.
+///
+/// Cloning shares the layers: the server map's normalizer, every policy
+/// snapshot and the session hold the same rules.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Requirements {
     /// The layers.
-    pub layers: Vec<RequirementsLayer>,
+    pub layers: Arc<Vec<RequirementsLayer>>,
 }
 
 impl Requirements {
@@ -201,9 +205,16 @@ impl Requirements {
         Requirements::default()
     }
 
+    /// Only `layer`.
+    pub fn single(layer: RequirementsLayer) -> Self {
+        Requirements {
+            layers: Arc::new(vec![layer]),
+        }
+    }
+
     /// Adds a layer with the lowest priority so far.
     pub fn push(&mut self, layer: RequirementsLayer) {
-        self.layers.push(layer);
+        Arc::make_mut(&mut self.layers).push(layer);
     }
 }
 

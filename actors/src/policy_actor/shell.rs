@@ -188,7 +188,7 @@ impl PolicyActor {
                     let files = snapshot
                         .requirements
                         .iter()
-                        .flat_map(|requirements| &requirements.layers)
+                        .flat_map(|requirements| requirements.layers.iter())
                         .filter_map(|layer| layer.audit_log.clone())
                         .collect();
                     self.init.audit.configure(files);
