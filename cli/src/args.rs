@@ -35,7 +35,7 @@ pub(crate) struct ChatArgs {
     pub(crate) flags: ChatFlags,
 }
 
-/// The chat's flags.
+// The chat's flags. (Not a doc comment: clap would make it the about text.)
 #[derive(Debug, Clone, Default, PartialEq, Args)]
 pub(crate) struct ChatFlags {
     /// The model to use.
@@ -84,7 +84,7 @@ pub(crate) struct ChatFlags {
     pub(crate) add_dir: Vec<std::path::PathBuf>,
 }
 
-/// `codex resume`.
+// `codex resume`. (Not a doc comment: clap would make it the about text.)
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ChatResumeArgs {
     /// The session (thread) id. With `--last`, this is the first message.
@@ -103,7 +103,7 @@ pub(crate) struct ChatResumeArgs {
     pub(crate) flags: ChatFlags,
 }
 
-/// `codex mcp-server`.
+// `codex mcp-server`. (Not a doc comment: clap would make it the about text.)
 #[derive(Debug, Clone, Args)]
 pub(crate) struct McpServerArgs {
     /// Serve streamable HTTP on this address (127.0.0.1:PORT) instead of
@@ -140,6 +140,11 @@ impl ConfigOverrides {
     }
 }
 
+// Not deferred, unlike the subcommand enums below (`defer`: a subcommand's
+// arguments are built only when it runs or shows help, not at every start;
+// BENCHMARKS.md, issue 18). Clap copies the tree under `codex help` before
+// deferred subcommands are built, so `codex help exec <TAB>` would no longer
+// complete `resume`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run one agent turn non-interactively (for scripts and CI).
@@ -171,7 +176,7 @@ pub(crate) enum Command {
     Completion(CompletionArgs),
 }
 
-/// `codex completion`.
+// `codex completion`. (Not a doc comment: clap would make it the about text.)
 #[derive(Debug, Args)]
 pub(crate) struct CompletionArgs {
     /// The shell.
@@ -179,7 +184,7 @@ pub(crate) struct CompletionArgs {
     pub(crate) shell: clap_complete::Shell,
 }
 
-/// `codex exec`.
+// `codex exec`. (Not a doc comment: clap would make it the about text.)
 #[derive(Debug, Args)]
 #[command(subcommand_negates_reqs = true)]
 pub(crate) struct ExecArgs {
@@ -215,7 +220,7 @@ pub(crate) struct ExecArgs {
     pub(crate) add_dir: Vec<std::path::PathBuf>,
 }
 
-/// Flags of `codex exec` that `exec resume` takes as well.
+// Flags of `codex exec` that `exec resume` takes as well. (Not a doc comment: clap would make it the about text.)
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ExecShared {
     /// Print events to stdout as JSON Lines.
@@ -255,14 +260,15 @@ pub(crate) struct ExecShared {
     pub(crate) ephemeral: bool,
 }
 
-/// `codex exec <action>`.
+// `codex exec <action>`. (Not a doc comment: clap would make it the about text.)
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub(crate) enum ExecAction {
     /// Continue a recorded session: by id, or the latest here (`--last`).
     Resume(ResumeArgs),
 }
 
-/// `codex exec resume`.
+// `codex exec resume`. (Not a doc comment: clap would make it the about text.)
 #[derive(Debug, Args)]
 pub(crate) struct ResumeArgs {
     /// The session (thread) id, a UUID. With `--last`, this is the prompt.
@@ -292,6 +298,7 @@ pub(crate) enum Color {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub(crate) enum SandboxCommand {
     /// Run a command under Landlock and seccomp (Linux).
     Linux(SandboxLinuxArgs),
@@ -317,6 +324,7 @@ pub(crate) struct SandboxLinuxArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub(crate) enum DebugCommand {
     /// Act as an MCP client for the official conformance suite: connect to
     /// URL and run the scenario named by `MCP_CONFORMANCE_SCENARIO`.
@@ -422,6 +430,7 @@ pub(crate) struct ConformanceArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub(crate) enum McpCommand {
     /// List configured MCP servers.
     List(ListArgs),
@@ -587,6 +596,7 @@ pub(crate) struct AddArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub(crate) enum RequirementsCommand {
     /// Print the effective requirements, each rule with its source.
     Show(ListArgs),

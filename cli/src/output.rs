@@ -59,40 +59,53 @@ fn push_row<'a>(out: &mut String, cells: impl Iterator<Item = &'a str>, widths: 
 /// `KEY=*****` for each `env` key (sorted; the value when shown), then
 /// each `env_vars` name.
 pub(crate) fn masked_env(stdio: &StdioConfig, secrets: Secrets) -> String {
-    let literal = stdio.env.iter().map(|(key, value)| match secrets {
-        Secrets::Masked => format!("{key}={MASK}"),
-        Secrets::Shown => format!("{key}={value}"),
-    });
-    let passed = stdio.env_vars.iter().map(|key| format!("{key}={MASK}"));
-    let cells: Vec<String> = literal.chain(passed).collect();
-    dash_if_empty(cells.join(", "))
+    let literal = stdio
+        .env
+        .iter()
+        .map(|(key, value)| (key.as_str(), secrets.text(value)));
+    let passed = stdio.env_vars.iter().map(|key| (key.as_str(), MASK));
+    pairs(literal.chain(passed))
 }
 
 /// `K=*****, ...` for static headers, sorted (the values when shown).
 pub(crate) fn masked_headers(http: &HttpConfig, secrets: Secrets) -> String {
-    let cells: Vec<String> = http
-        .http_headers
-        .iter()
-        .map(|(key, value)| match secrets {
-            Secrets::Masked => format!("{key}={MASK}"),
-            Secrets::Shown => format!("{key}={value}"),
-        })
-        .collect();
-    dash_if_empty(cells.join(", "))
+    pairs(
+        http.http_headers
+            .iter()
+            .map(|(key, value)| (key.as_str(), secrets.text(value))),
+    )
 }
 
 /// `K=VARNAME, ...` for env-sourced headers, sorted.
 pub(crate) fn env_headers(http: &HttpConfig) -> String {
-    let cells: Vec<String> = http
-        .env_http_headers
-        .iter()
-        .map(|(key, var)| format!("{key}={var}"))
-        .collect();
-    dash_if_empty(cells.join(", "))
+    pairs(
+        http.env_http_headers
+            .iter()
+            .map(|(key, var)| (key.as_str(), var.as_str())),
+    )
+}
+
+/// `K=V, ...`, or `-` for none: one cell of `mcp list` or a line of
+/// `mcp get`, written into one string.
+fn pairs<'a>(items: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut cell = String::new();
+    for (key, value) in items {
+        if !cell.is_empty() {
+            cell.push_str(", ");
+        }
+        cell.push_str(key);
+        cell.push('=');
+        cell.push_str(value);
+    }
+    dash_if_empty(cell)
 }
 
 /// The configured URL with any password replaced by `*****`.
 pub(crate) fn display_url(http: &HttpConfig) -> String {
+    // Only a URL with a user name or password needs parsing again.
+    if !http.canonical_url.has_userinfo() {
+        return http.url.clone();
+    }
     match url::Url::parse(&http.url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some("*****"));
@@ -238,6 +251,14 @@ impl Secrets {
             Secrets::Shown
         } else {
             Secrets::Masked
+        }
+    }
+
+    /// `value`, or the mask, as text.
+    pub(crate) fn text(self, value: &str) -> &str {
+        match self {
+            Secrets::Masked => MASK,
+            Secrets::Shown => value,
         }
     }
 

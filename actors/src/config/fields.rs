@@ -7,6 +7,7 @@
 //! read on its own into fixed types (a fault plan) uses serde with
 //! `Spanned` instead, which says the same in fewer lines.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -104,30 +105,38 @@ pub(crate) fn entry<'t>(table: &'t toml::Table, key: &str) -> Option<&'t toml::V
     }
 }
 
-/// Typed access to the keys of one table, with paths for errors.
-pub(crate) struct Fields {
-    base: Vec<String>,
+/// Typed access to the keys of one table, with paths for errors. The path
+/// is borrowed: it becomes text only in an error.
+pub(crate) struct Fields<'a> {
+    base: Cow<'a, [&'a str]>,
 }
 
-impl Fields {
+impl<'a> Fields<'a> {
     /// Accessors for the table at `base`.
-    pub(crate) fn new(base: &[&str]) -> Fields {
+    pub(crate) fn new(base: &'a [&'a str]) -> Fields<'a> {
         Fields {
-            base: base.iter().map(|k| (*k).to_owned()).collect(),
+            base: Cow::Borrowed(base),
         }
     }
 
     /// Accessors for the table at `keys` under this one.
-    pub(crate) fn nested(&self, keys: &[&str]) -> Fields {
+    pub(crate) fn nested<'b>(&self, keys: &[&'b str]) -> Fields<'b>
+    where
+        'a: 'b,
+    {
+        let mut base: Vec<&'b str> = self.base.to_vec();
+        base.extend_from_slice(keys);
         Fields {
-            base: self.path(keys),
+            base: Cow::Owned(base),
         }
     }
 
     pub(crate) fn path(&self, keys: &[&str]) -> Vec<String> {
-        let mut path = self.base.clone();
-        path.extend(keys.iter().map(|k| (*k).to_owned()));
-        path
+        self.base
+            .iter()
+            .chain(keys)
+            .map(|k| (*k).to_owned())
+            .collect()
     }
 
     pub(crate) fn problem(&self, keys: &[&str], message: String) -> FieldProblem {

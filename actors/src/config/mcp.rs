@@ -288,7 +288,8 @@ pub(crate) fn resolve_server_in(
     value: &toml::Value,
     default_startup: Startup,
 ) -> Result<(McpServerConfig, Vec<Vec<String>>), FieldProblem> {
-    let fields = Fields::new(&["mcp_servers", name]);
+    let base = ["mcp_servers", name];
+    let fields = Fields::new(&base);
     let Some(table) = value.as_table() else {
         return Err(fields.problem(&[], format!("expected a table, found {}", type_name(value))));
     };

@@ -90,7 +90,8 @@ pub(crate) fn model_settings(
         None => {}
         Some(toml::Value::Table(table)) => {
             for (id, value) in table {
-                let fields = Fields::new(&["model_providers", id]);
+                let base = ["model_providers", id.as_str()];
+                let fields = Fields::new(&base);
                 let Some(table) = value.as_table() else {
                     return Err(fields.problem(
                         &[],

@@ -24,8 +24,8 @@ use super::source::{REQUIREMENTS_BASE64_ENV, RequirementSource, RequirementsSour
 use super::tools::ToolFilter;
 
 use crate::config::{
-    ApprovalPolicy, Diagnostic, Location, Origin, Read, SandboxMode, SyntaxError, TomlLayer, read,
-    read_optional, type_name,
+    ApprovalPolicy, Diagnostic, Location, Origin, Read, SandboxMode, SyntaxError, TomlLayer, entry,
+    read, read_optional, type_name,
 };
 
 impl RequirementsLayer {
@@ -371,7 +371,8 @@ fn parse_layer(
                 for (name, entry) in parser.table(&[key], value)? {
                     let path = [key.as_str(), name.as_str()];
                     let fields = parser.table(&path, entry)?;
-                    let sandbox = parser.rule_sandbox(&path, fields.get("sandbox"))?;
+                    let sandbox =
+                        parser.rule_sandbox(&path, crate::config::entry(fields, "sandbox"))?;
                     let extra = parser.rule_extras(&path, fields)?;
                     let identity = parser.rule_identity(&path, fields, |key| {
                         key == "sandbox" || RULE_EXTRAS.contains(&key)
@@ -490,7 +491,7 @@ fn rule_key(table: &str, name: &str) -> String {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if plain {
-        format!("{table}.{name}")
+        [table, ".", name].concat()
     } else {
         format!("{table}.{name:?}")
     }
@@ -648,7 +649,7 @@ impl Parser<'_> {
         match value {
             toml::Value::String(token) => Ok(PatternToken::Token(token.clone())),
             toml::Value::Array(items) => alternatives(items),
-            toml::Value::Table(table) => match (table.get("token"), table.get("any_of")) {
+            toml::Value::Table(table) => match (entry(table, "token"), entry(table, "any_of")) {
                 (Some(token), None) => Ok(PatternToken::Token(self.string(path, token)?)),
                 (None, Some(toml::Value::Array(items))) => alternatives(items),
                 _ => Err(self.invalid(
@@ -756,7 +757,7 @@ impl Parser<'_> {
             full.push(key);
             full
         };
-        let cwd = match fields.get("cwd") {
+        let cwd = match entry(fields, "cwd") {
             None => None,
             Some(value) => {
                 let text = self.string(&at("cwd"), value)?;
@@ -773,11 +774,10 @@ impl Parser<'_> {
         let strings = |key: &'static str, value: &toml::Value| -> Result<Vec<String>, _> {
             self.read(&at(key), value)
         };
-        let allowed_env = fields
-            .get("allowed_env")
+        let allowed_env = entry(fields, "allowed_env")
             .map(|value| strings("allowed_env", value))
             .transpose()?;
-        let sha256 = match fields.get("sha256") {
+        let sha256 = match entry(fields, "sha256") {
             None => None,
             Some(value) => {
                 let digests = strings("sha256", value)?;
@@ -794,12 +794,10 @@ impl Parser<'_> {
             }
         };
         let tools = ToolFilter {
-            enabled: fields
-                .get("enabled_tools")
+            enabled: entry(fields, "enabled_tools")
                 .map(|value| strings("enabled_tools", value))
                 .transpose()?,
-            disabled: fields
-                .get("disabled_tools")
+            disabled: entry(fields, "disabled_tools")
                 .map(|value| strings("disabled_tools", value))
                 .transpose()?,
         };
@@ -909,7 +907,7 @@ impl Parser<'_> {
                 ));
             }
         };
-        let kind = match table.get("match") {
+        let kind = match entry(table, "match") {
             Some(kind) => self.string(path, kind)?,
             None => return Err(self.invalid(path, "a matcher table needs `match`")),
         };

@@ -225,7 +225,9 @@ fn in_actors_only_shell_files_know_actix() {
 
 #[test]
 fn admission_is_decided_in_one_place() {
-    // `admit(` is called by the policy's own constrained map (what the
+    // `admit(` (and its forms `admit_for(`, for a verdict without a launch,
+    // and `admit_in(`, within one pass over a server map) is called by the
+    // policy's own constrained map (what the
     // policy actor and `mcp list` use), by a restart through the policy
     // view, and, to explain a verdict and start nothing, by `requirements
     // explain` (one layer at a time) and `mcp add` (will the new server
@@ -248,7 +250,12 @@ fn admission_is_decided_in_one_place() {
             let name = f.to_string_lossy();
             !name.contains("tests") && !name.ends_with("laws.rs")
         })
-        .filter(|f| code_of(f).contains("admit(&") || code_of(f).contains(" admit(name"))
+        .filter(|f| {
+            let code = code_of(f);
+            ["admit(&", " admit(name", "admit_for(", "admit_in("]
+                .iter()
+                .any(|call| code.contains(call))
+        })
         .map(|f| f.strip_prefix(&root).unwrap_or(f).display().to_string())
         .filter(|f| !allowed.contains(&f.as_str()))
         .collect();
