@@ -35,7 +35,7 @@ pub(crate) struct ChatArgs {
     pub(crate) flags: ChatFlags,
 }
 
-// The chat's flags. (Not a doc comment: clap would make it the about text.)
+/// The chat's flags.
 #[derive(Debug, Clone, Default, PartialEq, Args)]
 pub(crate) struct ChatFlags {
     /// The model to use.
@@ -84,7 +84,7 @@ pub(crate) struct ChatFlags {
     pub(crate) add_dir: Vec<std::path::PathBuf>,
 }
 
-// `codex resume`. (Not a doc comment: clap would make it the about text.)
+/// `codex resume`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ChatResumeArgs {
     /// The session (thread) id. With `--last`, this is the first message.
@@ -103,7 +103,7 @@ pub(crate) struct ChatResumeArgs {
     pub(crate) flags: ChatFlags,
 }
 
-// `codex mcp-server`. (Not a doc comment: clap would make it the about text.)
+/// `codex mcp-server`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct McpServerArgs {
     /// Serve streamable HTTP on this address (127.0.0.1:PORT) instead of
@@ -176,7 +176,7 @@ pub(crate) enum Command {
     Completion(CompletionArgs),
 }
 
-// `codex completion`. (Not a doc comment: clap would make it the about text.)
+/// `codex completion`.
 #[derive(Debug, Args)]
 pub(crate) struct CompletionArgs {
     /// The shell.
@@ -184,7 +184,7 @@ pub(crate) struct CompletionArgs {
     pub(crate) shell: clap_complete::Shell,
 }
 
-// `codex exec`. (Not a doc comment: clap would make it the about text.)
+/// `codex exec`.
 #[derive(Debug, Args)]
 #[command(subcommand_negates_reqs = true)]
 pub(crate) struct ExecArgs {
@@ -220,7 +220,8 @@ pub(crate) struct ExecArgs {
     pub(crate) add_dir: Vec<std::path::PathBuf>,
 }
 
-// Flags of `codex exec` that `exec resume` takes as well. (Not a doc comment: clap would make it the about text.)
+// Flags of `codex exec` that `exec resume` takes as well. (Not a doc
+// comment: under a deferred subcommand, clap would make it the about text.)
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ExecShared {
     /// Print events to stdout as JSON Lines.
@@ -260,7 +261,7 @@ pub(crate) struct ExecShared {
     pub(crate) ephemeral: bool,
 }
 
-// `codex exec <action>`. (Not a doc comment: clap would make it the about text.)
+/// `codex exec <action>`.
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub(crate) enum ExecAction {
@@ -268,7 +269,8 @@ pub(crate) enum ExecAction {
     Resume(ResumeArgs),
 }
 
-// `codex exec resume`. (Not a doc comment: clap would make it the about text.)
+// `codex exec resume`. (Not a doc comment: under a deferred
+// subcommand, clap would make it the about text.)
 #[derive(Debug, Args)]
 pub(crate) struct ResumeArgs {
     /// The session (thread) id, a UUID. With `--last`, this is the prompt.

@@ -24,9 +24,20 @@ pub(crate) struct Loaded {
     pub(crate) effective: EffectiveConfig,
     /// Where servers would be launched from: this cwd and environment.
     pub(crate) launch: LaunchContext,
-    /// What the servers were admitted for: a session starts only from
-    /// [`Purpose::Launch`] admissions.
-    pub(crate) purpose: Purpose,
+}
+
+/// What [`load_verdicts`] returns: a [`Loaded`] whose servers were admitted
+/// for the verdict alone and carry no launch. It reads as a `Loaded` but is
+/// not one, so it cannot be handed to a session (`session::preloaded`).
+#[derive(Debug)]
+pub(crate) struct Verdicts(Loaded);
+
+impl std::ops::Deref for Verdicts {
+    type Target = Loaded;
+
+    fn deref(&self) -> &Loaded {
+        &self.0
+    }
 }
 
 /// Loads everything for the current directory, printing non-fatal
@@ -38,8 +49,8 @@ pub(crate) fn load(overrides: &ConfigOverrides) -> Result<Loaded, CliError> {
 /// Like [`load`], for a command that shows verdicts and starts nothing
 /// (`mcp list`, `mcp get`): an admitted stdio server is resolved only as
 /// far as a rule needs and carries no launch ([`Purpose::Verdict`]).
-pub(crate) fn load_verdicts(overrides: &ConfigOverrides) -> Result<Loaded, CliError> {
-    load_for(overrides, &current_dir(), Purpose::Verdict)
+pub(crate) fn load_verdicts(overrides: &ConfigOverrides) -> Result<Verdicts, CliError> {
+    load_for(overrides, &current_dir(), Purpose::Verdict).map(Verdicts)
 }
 
 fn current_dir() -> PathBuf {
@@ -87,7 +98,6 @@ fn load_for(overrides: &ConfigOverrides, cwd: &Path, purpose: Purpose) -> Result
         requirements: loaded_requirements.requirements,
         effective,
         launch,
-        purpose,
     })
 }
 

@@ -106,12 +106,15 @@ pub(crate) fn display_url(http: &HttpConfig) -> String {
     if !http.canonical_url.has_userinfo() {
         return http.url.clone();
     }
-    match url::Url::parse(&http.url) {
+    // Trimmed as the canonical URL was (Unicode spaces too); one that still
+    // does not parse is shown canonical, credentials masked, never as typed.
+    match url::Url::parse(http.url.trim()) {
         Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("*****"));
+            let _ = parsed.set_password(Some(MASK));
             parsed.to_string()
         }
-        Ok(_) | Err(_) => http.url.clone(),
+        Ok(_) => http.url.clone(),
+        Err(_) => http.canonical_url.redacted(),
     }
 }
 
@@ -377,6 +380,30 @@ pub(crate) fn disabled_detail_json(server: &McpServer) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_is_masked_however_the_url_is_spaced() {
+        for url in [
+            "https://bot:secret@h.example/mcp",
+            "\u{a0}https://bot:secret@h.example/mcp",
+            " https://bot:secret@h.example/mcp\u{2003}",
+            "https://:secret@h.example/mcp",
+        ] {
+            let http = HttpConfig {
+                url: url.to_owned(),
+                canonical_url: codex_transports::CanonicalUrl::parse(url).expect("a URL"),
+                bearer_token_env_var: None,
+                http_headers: Default::default(),
+                env_http_headers: Default::default(),
+            };
+            let shown = display_url(&http);
+            assert!(!shown.contains("secret"), "{url:?} shown as {shown}");
+            assert!(
+                shown.contains("*****@h.example/mcp"),
+                "{url:?} shown as {shown}"
+            );
+        }
+    }
 
     #[test]
     fn table_pads_every_cell_including_the_last() {

@@ -157,9 +157,6 @@ async fn unknown_tool(session: &Session, server: &str, asked: &str) -> CliError 
 /// What `context::load` read and admitted, handed to the session so it
 /// neither reads the files again nor admits anything twice.
 pub(crate) fn preloaded(loaded: context::Loaded) -> Preloaded {
-    // Verdict-only admissions carry no launch; a session given them would
-    // fail every stdio server ("admission resolved no launch").
-    debug_assert_eq!(loaded.purpose, codex_actors::policy::Purpose::Launch);
     Preloaded {
         servers: loaded.effective.mcp_servers.into_inner(),
         requirements: loaded.requirements,

@@ -4,13 +4,14 @@
 //! Every path that spawns or connects to an MCP server (startup, restart,
 //! probes, hot reload, `mcp tools`, `mcp call`, `exec`) asks this function
 //! first and acts only on [`Admission::Allowed`]. For a stdio server the
-//! verdict carries the launch (`CommandSpec`): the resolved program, the
-//! argv, the resolved cwd and the exact environment. The stdio plugin runs
-//! that and nothing else.
+//! verdict for [`Purpose::Launch`] carries the launch (`CommandSpec`): the
+//! resolved program, the argv, the resolved cwd and the exact environment.
+//! The stdio plugin runs that and nothing else.
 //!
 //! The decision, in order:
-//! 1. the server is resolved ([`launch`](super::launch)): under any
-//!    allowlist a bare command is looked up only on the admin's search path;
+//! 1. the server is resolved ([`launch`](super::launch)) when a check below
+//!    or the launch needs it: under any allowlist a bare command is looked
+//!    up only on the admin's search path;
 //! 2. every denylist of every layer, matched by **what runs**: a command
 //!    rule matches the resolved executable whatever the spelling, a URL rule
 //!    matches every spelling of the endpoint; a matching entry disables;
@@ -24,8 +25,9 @@
 //! 4. finally the user's own `enabled = false`.
 //!
 //! A stdio server is resolved only as far as a rule or the launch needs:
-//! the first deny rule spelled unlike the configured command, a `cwd`, a
-//! pinned digest or the launch itself resolves it, once. A verdict for
+//! a deny rule that covers its name and arguments but spells the command
+//! otherwise, a `cwd`, a pinned digest or the launch itself resolves it,
+//! once. A verdict for
 //! display ([`Purpose::Verdict`], `mcp list`) builds no launch, so an
 //! allowlist that compares commands as written resolves nothing.
 
@@ -57,6 +59,8 @@ pub enum Admission {
         /// The strictest sandbox any matched entry demands.
         sandbox: Option<SandboxMode>,
         /// For a stdio server: exactly what runs, or why it cannot.
+        /// `None` for a remote server, and for any server admitted for
+        /// [`Purpose::Verdict`].
         launch: Option<Result<CommandSpec, LaunchError>>,
         /// The tool filters of the user and of every matched entry.
         tools: ToolRules,
