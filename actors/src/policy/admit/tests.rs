@@ -586,6 +586,36 @@ fn a_verdict_for_display_resolves_nothing_a_rule_does_not_need() {
     };
 }
 
+#[test]
+fn the_allowlist_index_finds_every_entry_for_a_name_in_written_order() {
+    let text = "[mcp_server_allowlist.ab]\ncommand = \"x\"\n\
+                [mcp_server_allowlist.a]\ncommand = \"first\"\n\
+                [mcp_server_allowlist.\"*\"]\ncommand = \"any\"\n\
+                [mcp_server_allowlist.a-b]\ncommand = \"y\"\n\
+                [mcp_servers.a.identity]\ncommand = \"second\"\n";
+    let reqs = requirements(&[text]);
+    let rules = reqs.layers[0].allowlist.as_deref().expect("an allowlist");
+    let index = Allowlist::new(rules);
+    let keys = |name: &str| -> Vec<String> {
+        index
+            .named(name)
+            .iter()
+            .map(|rule| rule.key.clone())
+            .collect()
+    };
+    assert_eq!(
+        keys("a"),
+        ["mcp_server_allowlist.a", "mcp_servers.a.identity"]
+    );
+    assert_eq!(keys("ab"), ["mcp_server_allowlist.ab"]);
+    assert_eq!(keys("a-b"), ["mcp_server_allowlist.a-b"]);
+    assert!(keys("b").is_empty());
+    assert!(keys("").is_empty());
+    assert!(keys("*").is_empty(), "\"*\" is not a name");
+    let any: Vec<&str> = index.any_name.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(any, ["mcp_server_allowlist.\"*\""]);
+}
+
 /// `admission` as [`Purpose::Verdict`] gives it: no launch.
 fn without_launch(admission: Admission) -> Admission {
     match admission {
