@@ -383,44 +383,47 @@ async fn run_turn(
     let mut on_event = |event: TurnEvent| {
         items.extend(crate::exec::jsonl::event(&event));
         if let TurnEvent::ItemCompleted(item) = &event {
-            lines.push(match &item.details {
-                ItemDetails::McpToolCall {
-                    server,
-                    tool,
-                    result,
-                    error,
-                    ..
-                } => {
-                    let answer = result
-                        .as_ref()
-                        .and_then(|r| r.content.first())
-                        .and_then(|c| c["text"].as_str())
-                        .map(str::to_owned)
-                        .or_else(|| error.clone())
-                        .unwrap_or_default();
-                    format!("   tool {server}/{tool} -> {answer}")
-                }
-                ItemDetails::CommandExecution {
-                    command,
-                    aggregated_output,
-                    exit_code,
-                    ..
-                } => format!(
-                    "   command {command} -> exit {}\n{}",
-                    exit_code.map_or_else(|| "-".to_owned(), |c| c.to_string()),
-                    aggregated_output
-                        .lines()
-                        .map(|l| format!("      {l}"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                ),
-                ItemDetails::FileChange { changes, status } => {
-                    format!("   patch -> {} file(s), {}", changes.len(), status.as_str())
-                }
-                ItemDetails::AgentMessage { text } => format!("   agent: {text}"),
-                ItemDetails::Reasoning { text } => format!("   reasoning: {text}"),
-                ItemDetails::Error { message } => format!("   note: {message}"),
-            });
+            lines.push((
+                creation_order(&item.id),
+                match &item.details {
+                    ItemDetails::McpToolCall {
+                        server,
+                        tool,
+                        result,
+                        error,
+                        ..
+                    } => {
+                        let answer = result
+                            .as_ref()
+                            .and_then(|r| r.content.first())
+                            .and_then(|c| c["text"].as_str())
+                            .map(str::to_owned)
+                            .or_else(|| error.clone())
+                            .unwrap_or_default();
+                        format!("   tool {server}/{tool} -> {answer}")
+                    }
+                    ItemDetails::CommandExecution {
+                        command,
+                        aggregated_output,
+                        exit_code,
+                        ..
+                    } => format!(
+                        "   command {command} -> exit {}\n{}",
+                        exit_code.map_or_else(|| "-".to_owned(), |c| c.to_string()),
+                        aggregated_output
+                            .lines()
+                            .map(|l| format!("      {l}"))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    ),
+                    ItemDetails::FileChange { changes, status } => {
+                        format!("   patch -> {} file(s), {}", changes.len(), status.as_str())
+                    }
+                    ItemDetails::AgentMessage { text } => format!("   agent: {text}"),
+                    ItemDetails::Reasoning { text } => format!("   reasoning: {text}"),
+                    ItemDetails::Error { message } => format!("   note: {message}"),
+                },
+            ));
         }
     };
     let cancel = CancellationToken::new();
@@ -442,7 +445,10 @@ async fn run_turn(
         ),
     )
     .await;
-    for line in &lines {
+    // The two calls run at once and either may finish first: shown in the
+    // order the model made them, the transcript is the same every run.
+    lines.sort_by_key(|(order, _)| *order);
+    for (_, line) in &lines {
         show.line(line);
     }
     let blocked = !work.join("note.txt").exists();
@@ -577,4 +583,12 @@ async fn tighten(
             (false, json!({"server": VICTIM}))
         }
     }
+}
+
+/// Where an item stands among the turn's items: `item_N` is the N-th made.
+/// An id of another form sorts last (the sort keeps completion order).
+fn creation_order(id: &str) -> u64 {
+    id.strip_prefix("item_")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX)
 }
