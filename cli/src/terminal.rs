@@ -7,7 +7,7 @@
 //! splits a table row. Everything this binary prints for people goes
 //! through [`out`] or [`err`], which show every control character visibly
 //! (`\x1b`, `\u{202e}`) instead of sending it; table cells and other
-//! one-line fields also go through [`line`] (newlines and tabs shown too)
+//! one-line fields also go through [`line()`] (newlines and tabs shown too)
 //! or [`cell`] (and cut to a length). Text this binary styles itself
 //! (colors) is assembled from cleaned parts and written with
 //! [`err_styled`]. Machine output (`--json`, JSON Lines) is JSON, whose
@@ -33,7 +33,7 @@ pub(crate) fn line(text: &str) -> Cow<'_, str> {
     escape(text, |_| false)
 }
 
-/// A table cell: [`line`], cut to [`MAX_CELL`] characters with `…`.
+/// A table cell: [`line()`], cut to [`MAX_CELL`] characters with `…`.
 pub(crate) fn cell(text: &str) -> Cow<'_, str> {
     match line(text) {
         // No more bytes than that means no more characters either.
@@ -85,7 +85,7 @@ pub(crate) fn print(text: &str) -> std::io::Result<()> {
     stdout.flush()
 }
 
-/// Writes `lines` to stdout, each one shown line ([`line`]): a newline
+/// Writes `lines` to stdout, each one shown line ([`line()`]): a newline
 /// inside one cannot start a line that looks like another.
 pub(crate) fn out_lines(lines: &[String]) -> std::io::Result<()> {
     let shown: Vec<Cow<'_, str>> = lines.iter().map(|text| line(text)).collect();
@@ -115,7 +115,7 @@ pub(crate) fn err(text: &str) {
 
 /// Writes a line this binary styled itself (its own color codes) to
 /// stderr: every untrusted part of it must have gone through [`clean`] or
-/// [`line`] first.
+/// [`line()`] first.
 pub(crate) fn err_styled(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }

@@ -249,7 +249,7 @@ fn resolve_runnable(path: &Path) -> Option<PathBuf> {
 }
 
 /// `dir` with every symlink resolved (`realpath`), or `None` when it does
-/// not exist. Each directory is resolved once per [`RESOLVED_FRESH`]: a
+/// not exist. Each directory is resolved once per `RESOLVED_FRESH`: a
 /// `mcp list` of a hundred servers in one directory resolves it once, and
 /// a long session still sees a link that changed.
 pub fn canonical(dir: &Path) -> Option<PathBuf> {

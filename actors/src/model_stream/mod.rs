@@ -15,7 +15,7 @@
 //! [`StreamEvent::Completed`] or [`StreamEvent::Failed`]. If the actor dies
 //! without either, the channel closes, so a turn can never hang on it.
 //!
-//! Retries follow Codex (see [`machine`]): 429, 5xx and transport errors
+//! Retries follow Codex (see `machine`): 429, 5xx and transport errors
 //! are retried before the stream starts, up to `request_max_retries`; a
 //! stream that breaks, stalls past the idle timeout, or ends without
 //! `response.completed` is sent again, up to `stream_max_retries`; other 4xx

@@ -19,7 +19,7 @@ use crate::config::{ApprovalPolicy, ConfigSnapshot, McpServerConfig, SandboxMode
 pub struct McpServer {
     /// As configured.
     pub config: McpServerConfig,
-    /// As decided by [`admit`].
+    /// As decided by [`admit`](super::admit).
     pub admission: Admission,
 }
 

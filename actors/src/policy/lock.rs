@@ -85,7 +85,7 @@ pub struct LockedTool {
 
 impl LockedTool {
     /// A pin of `definition` (a canonical tool definition, see
-    /// [`tool_definition`]).
+    /// `tool_definition`).
     pub fn pin(definition: &Value) -> Self {
         LockedTool {
             sha256: digest(definition),

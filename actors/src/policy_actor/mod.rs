@@ -9,7 +9,7 @@
 //!   versioned [`PolicySnapshot`] on a `tokio::sync::watch` channel, so a
 //!   server restart and a tool call read them without a mailbox round
 //!   trip ([`PolicyView`]);
-//! - the last verdict of [`admit`](crate::policy::admit) on every
+//! - the last verdict of [`admit`] on every
 //!   configured server.
 //!
 //! On every change of a source it reads everything again (off the actor
