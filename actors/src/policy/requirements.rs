@@ -362,17 +362,16 @@ fn parse_layer(
         match key.as_str() {
             "mcp_servers" => {
                 let rules = layer.allowlist.get_or_insert_with(Vec::new);
-                for (name, entry) in parser.table(&[key], value)? {
-                    rules.push(parser.identity_rule(name, entry)?);
+                for (name, rule) in parser.table(&[key], value)? {
+                    rules.push(parser.identity_rule(name, rule)?);
                 }
             }
             "mcp_server_allowlist" => {
                 let rules = layer.allowlist.get_or_insert_with(Vec::new);
-                for (name, entry) in parser.table(&[key], value)? {
+                for (name, rule) in parser.table(&[key], value)? {
                     let path = [key.as_str(), name.as_str()];
-                    let fields = parser.table(&path, entry)?;
-                    let sandbox =
-                        parser.rule_sandbox(&path, crate::config::entry(fields, "sandbox"))?;
+                    let fields = parser.table(&path, rule)?;
+                    let sandbox = parser.rule_sandbox(&path, entry(fields, "sandbox"))?;
                     let extra = parser.rule_extras(&path, fields)?;
                     let identity = parser.rule_identity(&path, fields, |key| {
                         key == "sandbox" || RULE_EXTRAS.contains(&key)
