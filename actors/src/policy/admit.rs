@@ -417,8 +417,6 @@ impl<'a> Pass<'a> {
 
 /// One layer's allowlist, its entries by the name they cover.
 struct Allowlist<'a> {
-    /// Every entry.
-    rules: &'a [AllowRule],
     /// The names entries cover exactly, sorted; `by_name[i]` covers `names[i]`.
     names: Vec<&'a str>,
     /// Entries that cover one name, by that name and then as written.
@@ -441,11 +439,15 @@ impl<'a> Allowlist<'a> {
         named.sort_by_key(|&(name, _)| name);
         let (names, by_name) = named.into_iter().unzip();
         Self {
-            rules,
             names,
             by_name,
             any_name,
         }
+    }
+
+    /// Whether the allowlist has no entries at all.
+    fn is_empty(&self) -> bool {
+        self.by_name.is_empty() && self.any_name.is_empty()
     }
 
     /// The entries that cover `name` exactly, as written.
@@ -677,7 +679,7 @@ fn check_allowlist<'r>(
     candidate: &Candidate<'_>,
     pinned: &mut Option<Executable>,
 ) -> Result<&'r AllowRule, PolicyCause> {
-    if allowlist.rules.is_empty() {
+    if allowlist.is_empty() {
         return Err(PolicyCause::EmptyAllowlist);
     }
     if let Identity::Url(url) = candidate.identity
