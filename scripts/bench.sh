@@ -7,7 +7,8 @@
 #   scripts/bench.sh            # cargo bench -p codex-integration-tests --bench exec
 #   scripts/bench.sh session    # any bench of codex-integration-tests by name
 #   scripts/bench.sh startup    # `mcp list` (100 servers) and `--version`
-#                               # against Codex with farm-bench, and our size
+#                               # against Codex in interleaved pairs
+#                               # (scripts/pairs.py), and our size
 #
 # Not part of the test command: it needs the npm registry and takes minutes.
 set -euo pipefail
@@ -29,7 +30,7 @@ fi
 # commands on the admin search path, 25 HTTP servers), with a bearer token
 # variable on each HTTP server and a model line, in target/bench-mcp-list.
 startup() {
-    command -v farm-bench >/dev/null || { echo "bench: farm-bench is needed for startup" >&2; exit 1; }
+    command -v python3 >/dev/null || { echo "bench: python3 is needed for startup" >&2; exit 1; }
     local fixture="$repo/target/bench-mcp-list"
     # shellcheck source=scripts/mcp-fixture.sh
     source "$repo/scripts/mcp-fixture.sh"
@@ -47,8 +48,8 @@ startup() {
     export CODEX_HOME="$fixture/home" CODEX_REQUIREMENTS_FILE="$fixture/requirements.toml"
     "$bins/ours" mcp list >/dev/null  # the fixture must list cleanly
     echo "bench: target/dist/codex is $(stat -c %s "$bins/ours") bytes"
-    farm-bench -n 100 --warmup 5 --vs "$bins/codex mcp list" -- "$bins/ours" mcp list
-    farm-bench -n 100 --warmup 5 --vs "$bins/codex --version" -- "$bins/ours" --version
+    python3 "$repo/scripts/pairs.py" -n 200 --vs "$bins/codex mcp list" -- "$bins/ours" mcp list
+    python3 "$repo/scripts/pairs.py" -n 200 --vs "$bins/codex --version" -- "$bins/ours" --version
 }
 
 cd "$repo"
