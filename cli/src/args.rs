@@ -39,7 +39,9 @@ pub(crate) struct ChatArgs {
 #[derive(Debug, Clone, Default, PartialEq, Args)]
 pub(crate) struct ChatFlags {
     /// The model to use.
-    #[arg(id = "chat_model", short = 'm', long)]
+    // An explicit `id` is also what a bare `long` would be spelled as,
+    // so the long name is given: `--model`, as Codex spells it.
+    #[arg(id = "chat_model", short = 'm', long = "model", value_name = "MODEL")]
     pub(crate) model: Option<String>,
     /// The sandbox for commands: read-only, workspace-write or
     /// danger-full-access.
@@ -627,6 +629,67 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// The chat's flags are spelled as Codex spells them, before a prompt
+    /// and after `resume`. Each flag's `id` differs from its long name, and
+    /// clap derives a bare `long` from the `id`: `--chat_model` once.
+    #[test]
+    fn chat_flags_take_codex_spellings() {
+        let flags = ChatFlags {
+            model: Some("o3".into()),
+            sandbox: Some("read-only".into()),
+            approval: Some("never".into()),
+            full_auto: false,
+            cd: Some("dir".into()),
+            images: vec!["a.png".into(), "b.png".into()],
+            add_dir: vec!["extra".into()],
+        };
+        let spelled = [
+            "--model",
+            "o3",
+            "--sandbox",
+            "read-only",
+            "--ask-for-approval",
+            "never",
+            "--cd",
+            "dir",
+            "--image",
+            "a.png,b.png",
+            "--add-dir",
+            "extra",
+        ];
+        let short = [
+            "-m",
+            "o3",
+            "-s",
+            "read-only",
+            "-a",
+            "never",
+            "-C",
+            "dir",
+            "-i",
+            "a.png",
+            "-i",
+            "b.png",
+            "--add-dir",
+            "extra",
+        ];
+        for args in [&spelled[..], &short[..]] {
+            let top = Cli::try_parse_from(["codex"].iter().chain(args).chain(["hi"].iter()))
+                .unwrap_or_else(|err| panic!("{args:?}: {err}"));
+            assert_eq!(top.chat.flags, flags, "{args:?}");
+            assert_eq!(top.chat.prompt.as_deref(), Some("hi"));
+            let resume = Cli::try_parse_from(["codex", "resume", "--last"].iter().chain(args))
+                .unwrap_or_else(|err| panic!("resume {args:?}: {err}"));
+            let Some(Command::Resume(resume)) = resume.command else {
+                panic!("resume {args:?} parsed as another command");
+            };
+            assert_eq!(resume.flags, flags, "resume {args:?}");
+        }
+        let auto = Cli::try_parse_from(["codex", "--full-auto"]).expect("--full-auto");
+        assert!(auto.chat.flags.full_auto);
+        assert!(Cli::try_parse_from(["codex", "--chat_model", "o3"]).is_err());
     }
 
     #[test]
