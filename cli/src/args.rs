@@ -4,6 +4,15 @@ use clap::{Args, Parser, Subcommand};
 
 use codex_actors::config::ConfigOverride;
 
+/// What `-s/--sandbox` takes on every command, as in Codex. The config's
+/// fourth mode, `external-sandbox`, says that something outside isolates
+/// the agent; it is not a flag a user types, so a slip cannot lift the
+/// sandbox.
+const SANDBOX_MODES: [&str; 3] = ["read-only", "workspace-write", "danger-full-access"];
+
+/// What `-a/--ask-for-approval` takes.
+const APPROVAL_POLICIES: [&str; 4] = ["untrusted", "on-failure", "on-request", "never"];
+
 /// An agent-session runtime with Codex-compatible MCP administration.
 #[derive(Debug, Parser)]
 #[command(
@@ -49,7 +58,8 @@ pub(crate) struct ChatFlags {
         id = "chat_sandbox",
         short = 's',
         long = "sandbox",
-        value_name = "MODE"
+        value_name = "MODE",
+        value_parser = SANDBOX_MODES
     )]
     pub(crate) sandbox: Option<String>,
     /// When to ask before running a command: untrusted, on-failure,
@@ -58,7 +68,8 @@ pub(crate) struct ChatFlags {
         id = "chat_approval",
         short = 'a',
         long = "ask-for-approval",
-        value_name = "POLICY"
+        value_name = "POLICY",
+        value_parser = APPROVAL_POLICIES
     )]
     pub(crate) approval: Option<String>,
     /// `--sandbox workspace-write --ask-for-approval on-request`.
@@ -182,7 +193,7 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct CompletionArgs {
     /// The shell.
-    #[arg(value_enum)]
+    #[arg(value_enum, default_value = "bash")]
     pub(crate) shell: clap_complete::Shell,
 }
 
@@ -202,7 +213,7 @@ pub(crate) struct ExecArgs {
     pub(crate) shared: ExecShared,
     /// The sandbox for commands: read-only, workspace-write or
     /// danger-full-access.
-    #[arg(short = 's', long = "sandbox", value_name = "MODE")]
+    #[arg(short = 's', long = "sandbox", value_name = "MODE", value_parser = SANDBOX_MODES)]
     pub(crate) sandbox: Option<String>,
     /// Work in DIR (it becomes the workspace root).
     #[arg(short = 'C', long = "cd", value_name = "DIR")]
@@ -314,7 +325,7 @@ pub(crate) struct SandboxLinuxArgs {
     #[arg(long, conflicts_with = "sandbox")]
     pub(crate) full_auto: bool,
     /// The sandbox mode: read-only, workspace-write or danger-full-access.
-    #[arg(short = 's', long = "sandbox", value_name = "MODE")]
+    #[arg(short = 's', long = "sandbox", value_name = "MODE", value_parser = SANDBOX_MODES)]
     pub(crate) sandbox: Option<String>,
     /// Run the command in this directory (and make it the workspace root).
     #[arg(short = 'C', long = "cd", value_name = "DIR")]
@@ -322,8 +333,14 @@ pub(crate) struct SandboxLinuxArgs {
     /// Another writable directory under workspace-write (repeatable).
     #[arg(long = "add-dir", value_name = "DIR")]
     pub(crate) add_dir: Vec<std::path::PathBuf>,
-    /// The command to run, and its arguments.
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    /// The command to run, and its arguments (after `--`, or after the
+    /// options: everything from the command on is its own).
+    #[arg(
+        trailing_var_arg = true,
+        required = true,
+        value_name = "COMMAND",
+        value_parser = clap::value_parser!(std::ffi::OsString)
+    )]
     pub(crate) command: Vec<std::ffi::OsString>,
 }
 
@@ -594,8 +611,10 @@ pub(crate) struct AddArgs {
     /// An environment variable for a stdio server (repeatable).
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_env_pair)]
     pub(crate) env: Vec<(String, String)>,
-    /// The command (and its arguments) that runs a stdio server.
-    #[arg(last = true, value_name = "COMMAND")]
+    /// The command (and its arguments) that runs a stdio server, after
+    /// `--` or after the options: everything from the command on is its
+    /// own (`codex mcp add docs npx -y docs-server`).
+    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub(crate) command: Vec<String>,
 }
 
@@ -690,6 +709,114 @@ mod tests {
         let auto = Cli::try_parse_from(["codex", "--full-auto"]).expect("--full-auto");
         assert!(auto.chat.flags.full_auto);
         assert!(Cli::try_parse_from(["codex", "--chat_model", "o3"]).is_err());
+    }
+
+    /// `mcp add` and `sandbox linux` take their command after `--` or
+    /// straight after the options, as Codex does; what follows the command
+    /// is its own, flags included.
+    #[test]
+    fn a_trailing_command_is_taken_with_or_without_a_separator() {
+        let add = |args: &[&str]| match Cli::try_parse_from(args)
+            .unwrap_or_else(|err| panic!("{args:?}: {err}"))
+            .command
+        {
+            Some(Command::Mcp(McpCommand::Add(add))) => add,
+            other => panic!("{args:?} parsed as {other:?}"),
+        };
+        let want = ["npx", "-y", "docs", "--port", "1"].map(String::from);
+        for args in [
+            &[
+                "codex", "mcp", "add", "docs", "npx", "-y", "docs", "--port", "1",
+            ][..],
+            &[
+                "codex", "mcp", "add", "docs", "--", "npx", "-y", "docs", "--port", "1",
+            ],
+            &[
+                "codex", "mcp", "add", "--env", "A=b", "docs", "npx", "-y", "docs", "--port", "1",
+            ],
+        ] {
+            assert_eq!(add(args).command, want, "{args:?}");
+        }
+        // An option after the command belongs to the command.
+        let late = add(&["codex", "mcp", "add", "docs", "npx", "--env", "A=b"]);
+        assert_eq!(late.command, ["npx", "--env", "A=b"].map(String::from));
+        assert!(late.env.is_empty());
+        assert!(Cli::try_parse_from(["codex", "mcp", "add", "docs"]).is_err());
+        assert!(
+            Cli::try_parse_from(["codex", "mcp", "add", "w", "--url", "http://h/", "npx"]).is_err()
+        );
+
+        let sandbox = |args: &[&str]| match Cli::try_parse_from(args)
+            .unwrap_or_else(|err| panic!("{args:?}: {err}"))
+            .command
+        {
+            Some(Command::Sandbox(SandboxCommand::Linux(linux))) => linux,
+            other => panic!("{args:?} parsed as {other:?}"),
+        };
+        for args in [
+            &["codex", "sandbox", "linux", "-s", "read-only", "ls", "-la"][..],
+            &[
+                "codex",
+                "sandbox",
+                "linux",
+                "-s",
+                "read-only",
+                "--",
+                "ls",
+                "-la",
+            ],
+        ] {
+            let linux = sandbox(args);
+            assert_eq!(linux.command, ["ls", "-la"].map(std::ffi::OsString::from));
+            assert_eq!(linux.sandbox.as_deref(), Some("read-only"));
+        }
+        assert!(Cli::try_parse_from(["codex", "sandbox", "linux"]).is_err());
+    }
+
+    /// `-s` and `-a` are checked by clap, a usage error (exit 2) listing
+    /// what is accepted; `external-sandbox` is the config's, not a flag's.
+    #[test]
+    fn sandbox_and_approval_flags_take_only_codex_values() {
+        for args in [
+            &["codex", "-s", "bogus"][..],
+            &["codex", "-s", "external-sandbox"],
+            &["codex", "-a", "sometimes"],
+            &["codex", "exec", "-s", "external-sandbox", "hi"],
+            &["codex", "exec", "resume", "--last", "-s", "read-only"],
+            &[
+                "codex",
+                "sandbox",
+                "linux",
+                "-s",
+                "external-sandbox",
+                "true",
+            ],
+        ] {
+            let err = Cli::try_parse_from(args).expect_err(&format!("{args:?}"));
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+        let err = Cli::try_parse_from(["codex", "-s", "bogus"]).expect_err("bogus");
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+        for mode in SANDBOX_MODES {
+            let cli = Cli::try_parse_from(["codex", "exec", "-s", mode, "hi"]).expect(mode);
+            let Some(Command::Exec(exec)) = cli.command else {
+                panic!("exec -s {mode}");
+            };
+            assert_eq!(exec.sandbox.as_deref(), Some(mode));
+        }
+        for policy in APPROVAL_POLICIES {
+            let cli = Cli::try_parse_from(["codex", "-a", policy]).expect(policy);
+            assert_eq!(cli.chat.flags.approval.as_deref(), Some(policy));
+        }
+    }
+
+    #[test]
+    fn completion_defaults_to_bash() {
+        let cli = Cli::try_parse_from(["codex", "completion"]).expect("completion");
+        let Some(Command::Completion(args)) = cli.command else {
+            panic!("not completion");
+        };
+        assert_eq!(args.shell, clap_complete::Shell::Bash);
     }
 
     #[test]

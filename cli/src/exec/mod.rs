@@ -44,6 +44,14 @@ const INTERRUPTED: u8 = 130;
 pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCode, CliError> {
     let (target, prompt_arg) = match args.action {
         Some(ExecAction::Resume(resume)) => {
+            // `codex exec hello resume --last` would otherwise drop `hello`.
+            if args.prompt.is_some() {
+                return Err(CliError::Usage(
+                    "a prompt goes after `resume`, not before it: \
+                     codex exec resume [SESSION_ID | --last] [PROMPT]"
+                        .to_owned(),
+                ));
+            }
             let (target, prompt) = thread::target(resume)?;
             (Some(target), prompt)
         }

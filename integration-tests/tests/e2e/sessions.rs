@@ -396,5 +396,13 @@ async fn resume_is_a_subcommand_and_e_is_exec() {
     let run = exec.run(&["resume"], None).await;
     assert_eq!(run.code, 2, "{}", run.transcript());
     assert!(run.stderr.contains("--last"), "{}", run.stderr);
+    // A prompt before `resume` is refused, not dropped.
+    let run = exec.run(&["hello", "resume", "--last"], None).await;
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("a prompt goes after `resume`"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(exec.model.requests().len(), 1);
 }
