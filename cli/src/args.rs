@@ -133,7 +133,8 @@ pub(crate) struct ConfigOverrides {
     /// is taken as a string.
     #[arg(short = 'c', long = "config", value_name = "key=value", global = true)]
     pub(crate) raw: Vec<String>,
-    /// Use the `[profiles.NAME]` table of config.toml over its top level.
+    /// Use the profile NAME: `$CODEX_HOME/NAME.config.toml` over config.toml,
+    /// or else its `[profiles.NAME]` table.
     #[arg(short = 'p', long = "profile", value_name = "NAME", global = true)]
     pub(crate) profile: Option<String>,
 }
@@ -142,13 +143,11 @@ impl ConfigOverrides {
     /// Parses every override; the first malformed one is the error. A
     /// profile is the override `profile = "NAME"`, before the others.
     pub(crate) fn parse(&self) -> Result<Vec<ConfigOverride>, codex_actors::config::OverrideError> {
-        let profile = self
-            .profile
-            .iter()
-            .map(|name| format!("profile={}", toml::Value::String(name.clone())));
+        let profile = self.profile.as_deref().map(ConfigOverride::profile);
         profile
-            .chain(self.raw.iter().cloned())
-            .map(|raw| raw.parse())
+            .into_iter()
+            .map(Ok)
+            .chain(self.raw.iter().map(|raw| raw.parse()))
             .collect()
     }
 }

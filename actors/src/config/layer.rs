@@ -18,6 +18,8 @@ pub enum Origin {
     EnvVar(&'static str),
     /// The `[profiles.NAME]` table `profile` (or `-p NAME`) selects.
     Profile(String),
+    /// `-p NAME` / `--profile NAME` itself, as typed.
+    ProfileFlag(String),
 }
 
 impl fmt::Display for Origin {
@@ -27,6 +29,7 @@ impl fmt::Display for Origin {
             Origin::Override(raw) => write!(f, "-c {raw}"),
             Origin::EnvVar(name) => f.write_str(name),
             Origin::Profile(name) => write!(f, "profile `{name}`"),
+            Origin::ProfileFlag(name) => write!(f, "--profile {name}"),
         }
     }
 }
@@ -45,7 +48,9 @@ pub struct Location {
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.origin {
-            Origin::Override(_) | Origin::Profile(_) => write!(f, "{}", self.origin),
+            Origin::Override(_) | Origin::Profile(_) | Origin::ProfileFlag(_) => {
+                write!(f, "{}", self.origin)
+            }
             Origin::File(_) | Origin::EnvVar(_) if self.line == 0 => {
                 write!(f, "{}", self.origin)
             }

@@ -178,10 +178,17 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
     if let Some(layer) = read_layer(&user_config_path)? {
         layers.push(layer);
     }
+    // `--profile NAME` with a profile file: that file is the profile, a
+    // layer right above the user's, and the flag selects no
+    // `[profiles.NAME]` table.
+    let profile_file = profile_file(options, &layers)?;
+    let from_file = profile_file.is_some();
+    layers.extend(profile_file);
     let override_layers: Vec<TomlLayer> = options
         .overrides
         .iter()
-        .map(|o| TomlLayer::from_table(Origin::Override(o.raw().to_owned()), o.to_table()))
+        .filter(|o| !(from_file && o.profile_flag().is_some()))
+        .map(|o| TomlLayer::from_table(o.origin(), o.to_table()))
         .collect();
 
     // Trust comes from the user file and the command line, never from a
@@ -225,7 +232,18 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
             }
         }
     }
-    build(layers, override_layers, diagnostics, user_config_path)
+    let tables = if from_file {
+        ProfileTables::Ignored
+    } else {
+        ProfileTables::Selected
+    };
+    build(
+        layers,
+        override_layers,
+        diagnostics,
+        user_config_path,
+        tables,
+    )
 }
 
 /// A config from the text of one `config.toml` and `-c` overrides, with no
@@ -242,9 +260,15 @@ pub fn parse_config(
     let layer = TomlLayer::parse(Origin::File(path.clone()), text.to_owned())?;
     let override_layers = overrides
         .iter()
-        .map(|o| TomlLayer::from_table(Origin::Override(o.raw().to_owned()), o.to_table()))
+        .map(|o| TomlLayer::from_table(o.origin(), o.to_table()))
         .collect();
-    build(vec![layer], override_layers, Vec::new(), path)
+    build(
+        vec![layer],
+        override_layers,
+        Vec::new(),
+        path,
+        ProfileTables::Selected,
+    )
 }
 
 /// Merges the file layers, the profile they select and the overrides, and
@@ -254,15 +278,23 @@ fn build(
     override_layers: Vec<TomlLayer>,
     mut diagnostics: Vec<Diagnostic>,
     user_config_path: PathBuf,
+    tables: ProfileTables,
 ) -> Result<ConfigSnapshot, ConfigError> {
     // The profile is chosen by every layer; it goes above the files and
     // below the overrides.
-    let selection = merged_keys(
-        layers.iter().chain(&override_layers),
-        &["profile", "profiles"],
-    );
-    let profile = profile_layer(&selection, &layers, &override_layers)?;
-    layers.extend(profile);
+    if tables == ProfileTables::Selected {
+        let selection = merged_keys(
+            layers.iter().chain(&override_layers),
+            &["profile", "profiles"],
+        );
+        let profile = profile_layer(
+            &selection,
+            &layers,
+            &override_layers,
+            user_config_path.parent(),
+        )?;
+        layers.extend(profile);
+    }
     layers.extend(override_layers);
     let merged = merged(&layers);
     let invalid = |path: &[String], message: String| {
@@ -428,12 +460,83 @@ fn build(
     })
 }
 
-/// The profile `profile = "NAME"` selects (`-p NAME` sets it too): its
-/// `[profiles.NAME]` table, as a layer above the files and below `-c`.
+/// Whether `profile = "NAME"` selects a `[profiles.NAME]` table. Not when
+/// `--profile` found its profile file: the flag chose, and the file is the
+/// profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProfileTables {
+    Selected,
+    Ignored,
+}
+
+/// The file a profile is kept in since Codex's profile-v2:
+/// `$CODEX_HOME/NAME.config.toml`. A name that is not a plain word (letters,
+/// digits, `-`, `_`, `.` but not leading) has none, so `-p` never reaches
+/// outside `CODEX_HOME`.
+pub fn profile_path(codex_home: &Path, name: &str) -> Option<PathBuf> {
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    plain.then(|| codex_home.join(format!("{name}.config.toml")))
+}
+
+/// `--profile NAME`'s file, read, when it exists. The same name kept the
+/// old way too (`profile = "NAME"` or `[profiles.NAME]` in the user's
+/// config) is an error that says where to move it, as in Codex: two
+/// definitions would leave the user guessing which one applies.
+fn profile_file(
+    options: &LoadOptions,
+    user: &[TomlLayer],
+) -> Result<Option<TomlLayer>, ConfigError> {
+    let Some(name) = options
+        .overrides
+        .iter()
+        .rev()
+        .find_map(|o| o.profile_flag())
+    else {
+        return Ok(None);
+    };
+    let Some(path) = profile_path(&options.codex_home, name) else {
+        return Ok(None);
+    };
+    let Some(layer) = read_layer(&path)? else {
+        return Ok(None);
+    };
+    for base in user {
+        let legacy = match base.table.get("profile") {
+            Some(toml::Value::String(selected)) if selected == name => Some(vec!["profile"]),
+            _ => base
+                .table
+                .get("profiles")
+                .and_then(|profiles| profiles.get(name))
+                .map(|_| vec!["profiles", name]),
+        };
+        if let Some(keys) = legacy {
+            return Err(ConfigError::Invalid {
+                location: base.locate(&keys),
+                subject: keys.join("."),
+                message: format!(
+                    "--profile `{name}` cannot be used while {} also defines profile `{name}` \
+                     the old way; move those settings into {} and remove them here",
+                    base.origin,
+                    path.display()
+                ),
+            });
+        }
+    }
+    Ok(Some(layer))
+}
+
+/// The profile `profile = "NAME"` selects (`-p NAME` sets it too, when
+/// there is no profile file): its `[profiles.NAME]` table, as a layer above
+/// the files and below `-c`.
 fn profile_layer(
     merged: &toml::Table,
     files: &[TomlLayer],
     overrides: &[TomlLayer],
+    codex_home: Option<&Path>,
 ) -> Result<Option<TomlLayer>, ConfigError> {
     let all: Vec<&TomlLayer> = files.iter().chain(overrides).collect();
     let located = |path: &[&str]| {
@@ -484,10 +587,18 @@ fn profile_layer(
                         .join(", ")
                 )
             };
+            // Where `--profile` would have found it since profile-v2.
+            let file = overrides
+                .iter()
+                .any(|layer| matches!(layer.origin, Origin::ProfileFlag(_)))
+                .then(|| codex_home.and_then(|home| profile_path(home, &name)))
+                .flatten()
+                .map(|path| format!("; no {}", path.display()))
+                .unwrap_or_default();
             Err(ConfigError::Invalid {
                 location: located(&["profile"]),
                 subject: "profile".to_owned(),
-                message: format!("config profile `{name}` not found ({known})"),
+                message: format!("config profile `{name}` not found ({known}{file})"),
             })
         }
     }

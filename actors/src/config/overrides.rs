@@ -13,6 +13,8 @@ pub struct ConfigOverride {
     raw: String,
     path: Vec<String>,
     value: toml::Value,
+    /// `-p/--profile NAME` rather than `-c`: `raw` is the name.
+    profile_flag: bool,
 }
 
 /// Why a `-c` argument could not be understood.
@@ -36,9 +38,35 @@ pub enum OverrideError {
 }
 
 impl ConfigOverride {
-    /// The argument as typed.
+    /// `-p NAME` / `--profile NAME`: `profile = "NAME"`, except that the
+    /// loader also looks for the profile file `$CODEX_HOME/NAME.config.toml`
+    /// and messages name the flag as typed.
+    pub fn profile(name: &str) -> ConfigOverride {
+        ConfigOverride {
+            raw: name.to_owned(),
+            path: vec!["profile".to_owned()],
+            value: toml::Value::String(name.to_owned()),
+            profile_flag: true,
+        }
+    }
+
+    /// The profile's name, when this is `--profile`.
+    pub fn profile_flag(&self) -> Option<&str> {
+        self.profile_flag.then_some(self.raw.as_str())
+    }
+
+    /// The argument as typed (for `--profile`, the name).
     pub fn raw(&self) -> &str {
         &self.raw
+    }
+
+    /// Where messages say this layer came from.
+    pub(crate) fn origin(&self) -> super::Origin {
+        if self.profile_flag {
+            super::Origin::ProfileFlag(self.raw.clone())
+        } else {
+            super::Origin::Override(self.raw.clone())
+        }
     }
 
     /// The dotted path, one element per key.
@@ -90,13 +118,18 @@ impl FromStr for ConfigOverride {
             raw: raw.to_owned(),
             path,
             value: parse_value(value),
+            profile_flag: false,
         })
     }
 }
 
 impl fmt::Display for ConfigOverride {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.raw)
+        if self.profile_flag {
+            write!(f, "--profile {}", self.raw)
+        } else {
+            f.write_str(&self.raw)
+        }
     }
 }
 

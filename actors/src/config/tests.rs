@@ -33,18 +33,34 @@ impl Fixture {
     }
 
     fn load(&self, overrides: &[&str]) -> Result<ConfigSnapshot, ConfigError> {
+        self.load_profile(None, overrides)
+    }
+
+    /// With `--profile NAME` first, as the CLI puts it.
+    fn load_profile(
+        &self,
+        profile: Option<&str>,
+        overrides: &[&str],
+    ) -> Result<ConfigSnapshot, ConfigError> {
         load_config(&LoadOptions {
             codex_home: self.home.clone(),
             cwd: self.project.clone(),
-            overrides: overrides
-                .iter()
-                .map(|o| o.parse().expect("valid override"))
+            overrides: profile
+                .map(ConfigOverride::profile)
+                .into_iter()
+                .chain(overrides.iter().map(|o| o.parse().expect("valid override")))
                 .collect(),
         })
     }
 
     fn error(&self, overrides: &[&str]) -> String {
-        let err = self.load(overrides).expect_err("should fail");
+        self.profile_error(None, overrides)
+    }
+
+    fn profile_error(&self, profile: Option<&str>, overrides: &[&str]) -> String {
+        let err = self
+            .load_profile(profile, overrides)
+            .expect_err("should fail");
         err.to_string()
             .replace(&self.home.to_string_lossy().into_owned(), "$HOME")
             .replace(&self.project.to_string_lossy().into_owned(), "$PROJECT")
@@ -222,6 +238,74 @@ fn a_profile_sits_above_the_files_and_below_overrides() {
     assert_eq!(
         fixture.error(&["profile=\"nope\""]),
         "-c profile=\"nope\": profile: config profile `nope` not found (defined: fast, slow)"
+    );
+}
+
+#[test]
+fn a_profile_file_is_the_profile_for_the_flag() {
+    let fixture = Fixture::new(
+        "model = \"gpt-5\"\nsandbox_mode = \"read-only\"\nprofile = \"fast\"\n\
+         [profiles.fast]\nmodel = \"o3\"\n",
+    );
+    std::fs::write(
+        fixture.home.join("work.config.toml"),
+        "model = \"gpt-5-pro\"\n[mcp_servers.docs]\ncommand = \"docs\"\n",
+    )
+    .expect("profile file");
+    // The file sits over config.toml; the flag's choice wins over the
+    // file's `profile = "fast"`, and `-c` still wins over both.
+    let snapshot = fixture.load_profile(Some("work"), &[]).expect("loads");
+    assert_eq!(snapshot.model.model.as_deref(), Some("gpt-5-pro"));
+    assert_eq!(snapshot.sandbox_mode, Some(SandboxMode::ReadOnly));
+    assert_eq!(names(&snapshot), ["docs"]);
+    let snapshot = fixture
+        .load_profile(Some("work"), &["model=\"mine\""])
+        .expect("loads");
+    assert_eq!(snapshot.model.model.as_deref(), Some("mine"));
+    // Without the flag, the file is not read.
+    let snapshot = fixture.load(&[]).expect("loads");
+    assert_eq!(snapshot.model.model.as_deref(), Some("o3"));
+    assert!(snapshot.mcp_servers.is_empty());
+    // `-c profile=work` is the old way only: no file is looked for.
+    assert!(
+        fixture
+            .error(&["profile=\"work\""])
+            .starts_with("-c profile=\"work\": profile: config profile `work` not found")
+    );
+
+    // The same name kept the old way as well is refused, with where to move it.
+    std::fs::write(fixture.home.join("fast.config.toml"), "model = \"o4\"\n").expect("file");
+    assert_eq!(
+        fixture.profile_error(Some("fast"), &[]),
+        "$HOME/config.toml:3:1: profile: --profile `fast` cannot be used while \
+         $HOME/config.toml also defines profile `fast` the old way; move those settings into \
+         $HOME/fast.config.toml and remove them here"
+    );
+}
+
+#[test]
+fn the_profile_flag_falls_back_to_a_table_and_says_where_it_looked() {
+    let fixture = Fixture::new("[profiles.fast]\nmodel = \"o3\"\n");
+    let snapshot = fixture.load_profile(Some("fast"), &[]).expect("loads");
+    assert_eq!(snapshot.model.model.as_deref(), Some("o3"));
+    assert_eq!(
+        fixture.profile_error(Some("nope"), &[]),
+        "--profile nope: profile: config profile `nope` not found \
+         (defined: fast; no $HOME/nope.config.toml)"
+    );
+    // A name that is not a plain word has no file: `-p` stays in CODEX_HOME.
+    std::fs::write(
+        fixture.home.join("..").join("up.config.toml"),
+        "model = \"x\"\n",
+    )
+    .expect("file");
+    for name in ["../up", "/etc/x", ".hidden", ""] {
+        assert_eq!(profile_path(&fixture.home, name), None, "{name}");
+        assert!(fixture.load_profile(Some(name), &[]).is_err(), "{name}");
+    }
+    assert_eq!(
+        profile_path(&fixture.home, "team.ci-2"),
+        Some(fixture.home.join("team.ci-2.config.toml"))
     );
 }
 

@@ -128,3 +128,49 @@ fn list_pipes_into_a_closed_reader() {
     assert!(status.success(), "broken pipe is not a failure: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `--profile NAME` layers `$CODEX_HOME/NAME.config.toml` over config.toml
+/// (Codex's profile-v2), for `mcp` as for every command; the same name kept
+/// as a `[profiles.NAME]` table too is refused with where to move it.
+#[test]
+fn a_profile_file_adds_its_servers_under_the_flag() {
+    let env = TestEnv::new();
+    env.write_config("[mcp_servers.base]\ncommand = \"base-server\"\n");
+    std::fs::write(
+        env.codex_home().join("work.config.toml"),
+        "[mcp_servers.extra]\ncommand = \"extra-server\"\n",
+    )
+    .expect("profile file");
+    let plain = env.codex(&["mcp", "list", "--json"]);
+    assert_eq!(plain.code, 0, "{}", plain.transcript());
+    assert!(!plain.stdout.contains("extra"), "{}", plain.stdout);
+    for flag in [["-p", "work"], ["--profile", "work"]] {
+        let run = env.codex(&["mcp", "list", "--json", flag[0], flag[1]]);
+        assert_eq!(run.code, 0, "{}", run.transcript());
+        assert!(
+            run.stdout.contains("\"base\"") && run.stdout.contains("\"extra\""),
+            "{}",
+            run.stdout
+        );
+    }
+
+    env.write_config(
+        "[mcp_servers.base]\ncommand = \"base-server\"\n[profiles.work]\nmodel = \"o3\"\n",
+    );
+    let run = env.codex(&["mcp", "list", "-p", "work"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("--profile `work` cannot be used while")
+            && run.stderr.contains("work.config.toml"),
+        "{}",
+        run.stderr
+    );
+    let run = env.codex(&["mcp", "list", "-p", "nope"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .starts_with("Error: --profile nope: profile: config profile `nope` not found"),
+        "{}",
+        run.stderr
+    );
+}
