@@ -33,6 +33,46 @@ pub(crate) struct Cli {
     pub(crate) command: Option<Command>,
 }
 
+/// Codex commands this build does not have. Typed as `codex WORD`, each
+/// would be a one-word chat prompt, and a user who meant the command would
+/// get a model turn instead.
+const CODEX_ONLY_COMMANDS: [&str; 8] = [
+    "app-server",
+    "apply",
+    "cloud",
+    "features",
+    "fork",
+    "login",
+    "logout",
+    "review",
+];
+
+/// The same for `codex exec WORD`.
+const CODEX_ONLY_EXEC_COMMANDS: [&str; 2] = ["fork", "review"];
+
+/// A prompt that is only the name of a Codex command this build lacks, as
+/// the error to give instead of sending it to the model. `separated`: a
+/// `--` on the command line marked what follows as a prompt, and it is
+/// sent.
+pub(crate) fn missing_command(
+    prompt: Option<&str>,
+    under_exec: bool,
+    separated: bool,
+) -> Option<String> {
+    let word = prompt?;
+    let (commands, prefix): (&[&str], _) = if under_exec {
+        (&CODEX_ONLY_EXEC_COMMANDS, "codex exec")
+    } else {
+        (&CODEX_ONLY_COMMANDS, "codex")
+    };
+    (!separated && commands.contains(&word)).then(|| {
+        format!(
+            "`{prefix} {word}` is a Codex command this build does not have; to send \
+             \"{word}\" to the model as the prompt, put `--` before it: {prefix} -- {word}"
+        )
+    })
+}
+
 /// `codex [PROMPT]`: the interactive chat, and its flags (`codex resume`
 /// takes them too).
 #[derive(Debug, Clone, Default, PartialEq, Args)]
@@ -807,6 +847,49 @@ mod tests {
             let cli = Cli::try_parse_from(["codex", "-a", policy]).expect(policy);
             assert_eq!(cli.chat.flags.approval.as_deref(), Some(policy));
         }
+    }
+
+    /// `codex login` and the like are not sent to the model as a prompt;
+    /// `--` says that is what was meant.
+    #[test]
+    fn codex_commands_this_build_lacks_are_not_prompts() {
+        let error = missing_command(Some("login"), false, false).expect("login");
+        assert_eq!(
+            error,
+            "`codex login` is a Codex command this build does not have; to send \"login\" \
+             to the model as the prompt, put `--` before it: codex -- login"
+        );
+        assert!(
+            missing_command(Some("review"), true, false)
+                .expect("exec review")
+                .starts_with("`codex exec review` is a Codex command")
+        );
+        for word in CODEX_ONLY_COMMANDS {
+            assert!(
+                missing_command(Some(word), false, false).is_some(),
+                "{word}"
+            );
+            assert_eq!(missing_command(Some(word), false, true), None, "{word}");
+        }
+        // Only the bare word: a sentence that starts with it is a prompt.
+        for prompt in [
+            "review this diff",
+            "Login",
+            "app-server please",
+            "fix the login",
+        ] {
+            assert_eq!(
+                missing_command(Some(prompt), false, false),
+                None,
+                "{prompt}"
+            );
+        }
+        assert_eq!(missing_command(Some("login"), true, false), None);
+        assert_eq!(missing_command(None, false, false), None);
+        // What clap makes of them: prompts, so the check above is needed.
+        let cli = Cli::try_parse_from(["codex", "login"]).expect("parses");
+        assert_eq!(cli.chat.prompt.as_deref(), Some("login"));
+        assert!(cli.command.is_none());
     }
 
     #[test]

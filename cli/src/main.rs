@@ -47,6 +47,17 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let global = cli.config_overrides;
+    let separated = || std::env::args_os().any(|arg| arg == "--");
+    let prompt = match &cli.command {
+        None => Some((cli.chat.prompt.as_deref(), false)),
+        Some(Command::Exec(exec)) if exec.action.is_none() => Some((exec.prompt.as_deref(), true)),
+        Some(_) => None,
+    };
+    if let Some((prompt, under_exec)) = prompt
+        && let Some(message) = args::missing_command(prompt, under_exec, separated())
+    {
+        return Err(CliError::Usage(message));
+    }
     let Some(command) = cli.command else {
         return owning_processes(|| tui::run(&global, tui::Start::New(cli.chat)));
     };

@@ -396,6 +396,14 @@ async fn resume_is_a_subcommand_and_e_is_exec() {
     let run = exec.run(&["resume"], None).await;
     assert_eq!(run.code, 2, "{}", run.transcript());
     assert!(run.stderr.contains("--last"), "{}", run.stderr);
+    // Codex commands this build lacks are not sent as one-word prompts;
+    // `--` sends the word.
+    let run = exec.run(&["review"], None).await;
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert!(run.stderr.contains("codex exec -- review"), "{}", run.stderr);
+    let run = exec.env.codex(&["login"]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert!(run.stderr.contains("codex -- login"), "{}", run.stderr);
     // A prompt before `resume` is refused, not dropped.
     let run = exec.run(&["hello", "resume", "--last"], None).await;
     assert_eq!(run.code, 2, "{}", run.transcript());
