@@ -100,22 +100,14 @@ fn pairs<'a>(items: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     dash_if_empty(cell)
 }
 
-/// The configured URL with any password replaced by `*****`.
+/// The configured URL with its user name, password and query values
+/// replaced by `*****`: any of them may be a token.
 pub(crate) fn display_url(http: &HttpConfig) -> String {
-    // Only a URL with a user name or password needs parsing again.
-    if !http.canonical_url.has_userinfo() {
+    // Only a URL with userinfo or a query has anything to mask.
+    if !http.canonical_url.has_userinfo() && !http.url.contains('?') {
         return http.url.clone();
     }
-    // Trimmed as the canonical URL was (Unicode spaces too); one that still
-    // does not parse is shown canonical, credentials masked, never as typed.
-    match url::Url::parse(http.url.trim()) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some(MASK));
-            parsed.to_string()
-        }
-        Ok(_) => http.url.clone(),
-        Err(_) => http.canonical_url.redacted(),
-    }
+    codex_transports::mask_url_secrets(http.url.trim())
 }
 
 pub(crate) fn dash_if_empty(text: String) -> String {
@@ -388,6 +380,9 @@ mod tests {
             "\u{a0}https://bot:secret@h.example/mcp",
             " https://bot:secret@h.example/mcp\u{2003}",
             "https://:secret@h.example/mcp",
+            // A token as the user name, and tokens in the query.
+            "https://secret@h.example/mcp",
+            "https://x-access-token:secret@h.example/mcp?api_key=secret&v=secret",
         ] {
             let http = HttpConfig {
                 url: url.to_owned(),

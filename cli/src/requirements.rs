@@ -244,7 +244,7 @@ fn explain(loaded: &Loaded, args: &NameArgs) -> Result<(), CliError> {
             lines.push(format!("  args: {:?}", stdio.args));
         }
         TransportConfig::StreamableHttp(http) | TransportConfig::Sse(http) => {
-            lines.push(format!("  url: {:?}", http.url));
+            lines.push(format!("  url: {:?}", output::display_url(http)));
             lines.push(format!(
                 "  canonical url: {:?}",
                 http.canonical_url.redacted()

@@ -116,7 +116,9 @@ fn redirect_error(uri: &http::Uri, response: &Response<Incoming>) -> HttpError {
     };
     HttpError::Redirect {
         status: response.status().as_u16(),
-        location: target.map_or_else(|| location.to_owned(), |url| url.to_string()),
+        location: crate::identity::mask_url_secrets(
+            &target.map_or_else(|| location.to_owned(), |url| url.to_string()),
+        ),
         cross_origin,
     }
 }
@@ -228,7 +230,8 @@ pub enum HttpError {
     Redirect {
         /// The 3xx status.
         status: u16,
-        /// The `Location`, resolved against the request URL.
+        /// The `Location`, resolved against the request URL, its secrets
+        /// masked.
         location: String,
         /// Whether the target is on another origin.
         cross_origin: bool,

@@ -71,7 +71,7 @@ pub enum UrlError {
     /// The text is not a URL at all.
     #[error("invalid url {input:?}: {reason}")]
     Invalid {
-        /// The text as written.
+        /// The text as written, its secrets masked.
         input: String,
         /// What the URL parser objected to.
         reason: url::ParseError,
@@ -79,23 +79,84 @@ pub enum UrlError {
     /// Only `http` and `https` are MCP transports.
     #[error("unsupported url scheme {scheme:?} in {input:?} (expected http or https)")]
     UnsupportedScheme {
-        /// The text as written.
+        /// The text as written, its secrets masked.
         input: String,
         /// The scheme found.
         scheme: String,
     },
 }
 
+/// `text`, a URL or something meant to be one, with what may be a secret
+/// masked, for any message or listing: the user name and password (a
+/// token is often the user name alone) and every query value become
+/// `*****`. Done on the text, so a URL too broken to parse is masked too.
+///
+/// ```
+/// use codex_transports::mask_url_secrets;
+///
+/// assert_eq!(mask_url_secrets("https://u:pw@h/p?token=t&x"), "https://*****@h/p?token=*****&x");
+/// assert_eq!(mask_url_secrets("https://ghp_abc@exa mple/"), "https://*****@exa mple/");
+/// assert_eq!(mask_url_secrets("https://h/mcp"), "https://h/mcp");
+/// ```
+pub fn mask_url_secrets(text: &str) -> String {
+    const MASK: &str = "*****";
+    let (before_query, query) = match text.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (text, None),
+    };
+    let mut masked = String::with_capacity(text.len());
+    // The authority runs from `//` to the next `/` (or the query's `?`);
+    // its userinfo is everything before its last `@`.
+    match before_query.split_once("//") {
+        Some((scheme, rest)) => {
+            let end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(end);
+            masked.push_str(scheme);
+            masked.push_str("//");
+            match authority.rfind('@') {
+                Some(at) => {
+                    masked.push_str(MASK);
+                    masked.push_str(&authority[at..]);
+                }
+                None => masked.push_str(authority),
+            }
+            masked.push_str(path);
+        }
+        None => masked.push_str(before_query),
+    }
+    if let Some(query) = query {
+        masked.push('?');
+        let (query, fragment) = match query.split_once('#') {
+            Some((query, fragment)) => (query, Some(fragment)),
+            None => (query, None),
+        };
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) => format!("{key}={MASK}"),
+                None => pair.to_owned(),
+            })
+            .collect();
+        masked.push_str(&pairs.join("&"));
+        if let Some(fragment) = fragment {
+            masked.push('#');
+            masked.push_str(fragment);
+        }
+    }
+    masked
+}
+
 impl CanonicalUrl {
-    /// Parses and canonicalises `input`.
+    /// Parses and canonicalises `input`. An error repeats `input` with its
+    /// secrets masked ([`mask_url_secrets`]).
     pub fn parse(input: &str) -> Result<Self, UrlError> {
         let mut url = url::Url::parse(input.trim()).map_err(|reason| UrlError::Invalid {
-            input: input.to_owned(),
+            input: mask_url_secrets(input),
             reason,
         })?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(UrlError::UnsupportedScheme {
-                input: input.to_owned(),
+                input: mask_url_secrets(input),
                 scheme: url.scheme().to_owned(),
             });
         }
@@ -111,7 +172,7 @@ impl CanonicalUrl {
             let trimmed = host.trim_end_matches('.').to_owned();
             url.set_host(Some(&trimmed))
                 .map_err(|reason| UrlError::Invalid {
-                    input: input.to_owned(),
+                    input: mask_url_secrets(input),
                     reason,
                 })?;
         }
@@ -210,6 +271,37 @@ pub enum Identity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_masked_in_urls_that_do_not_parse_too() {
+        for (text, shown) in [
+            (
+                "https://u:pw@exa mple.com/x",
+                "https://*****@exa mple.com/x",
+            ),
+            ("ftp://user:pw@h/", "ftp://*****@h/"),
+            ("https://tok@h:99999/", "https://*****@h:99999/"),
+            (
+                "https://u:p@w@h/p@q?a=1&b&c=2#f",
+                "https://*****@h/p@q?a=*****&b&c=*****#f",
+            ),
+            ("https://u:pw@h?k=v", "https://*****@h?k=*****"),
+            ("not a url:pw@h", "not a url:pw@h"),
+            ("https://h/mcp", "https://h/mcp"),
+        ] {
+            assert_eq!(mask_url_secrets(text), shown, "{text}");
+        }
+        for bad in [
+            "https://user:hunter2@exa mple.com/",
+            "https://user:hunter2@h:99999/",
+            "ftp://user:hunter2@h/",
+            "https://hunter2@[::1/",
+        ] {
+            let err = CanonicalUrl::parse(bad).expect_err(bad).to_string();
+            assert!(!err.contains("hunter2"), "{err}");
+            assert!(err.contains("*****@"), "{err}");
+        }
+    }
 
     #[track_caller]
     fn check(input: &str, expected: &str) {

@@ -70,7 +70,7 @@ pub use handshake::{McpClient, TransportPluginExt, initialize};
 pub use health::{
     MAX_MESSAGE_BYTES, NOTIFICATION_BURST, NOTIFICATIONS_PER_SECOND, TransportHealth,
 };
-pub use identity::{CanonicalUrl, Identity, StdioIdentity, UrlError};
+pub use identity::{CanonicalUrl, Identity, StdioIdentity, UrlError, mask_url_secrets};
 pub use launch::{
     PASSTHROUGH_ENV, ResolveError, ResolvedProgram, StdioLaunch, canonical, lexical_absolute,
     passthrough_env, resolve_program, stdio_environment,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 pub enum Origin {
     /// A file on disk.
     File(PathBuf),
-    /// A `-c key=value` override, as typed.
+    /// A `-c key=value` override: its key as typed, never its value.
     Override(String),
     /// An environment variable holding a whole document.
     EnvVar(&'static str),

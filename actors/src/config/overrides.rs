@@ -60,12 +60,14 @@ impl ConfigOverride {
         &self.raw
     }
 
-    /// Where messages say this layer came from.
+    /// Where messages say this layer came from: `-c KEY`, not the value,
+    /// which may be a secret (`-c 'mcp_servers.x.env={TOKEN="..."}'`).
     pub(crate) fn origin(&self) -> super::Origin {
         if self.profile_flag {
             super::Origin::ProfileFlag(self.raw.clone())
         } else {
-            super::Origin::Override(self.raw.clone())
+            let key = self.raw.split_once('=').map_or(&*self.raw, |(key, _)| key);
+            super::Origin::Override(key.trim().to_owned())
         }
     }
 

@@ -162,11 +162,11 @@ fn errors_name_file_line_and_column() {
     let fixture = Fixture::new("[mcp_servers.docs]\ncommand = \"a\"\n");
     assert_eq!(
         fixture.error(&["mcp_servers.docs.url=\"http://h/\""]),
-        "-c mcp_servers.docs.url=\"http://h/\": mcp_servers.docs: url is not supported for stdio"
+        "-c mcp_servers.docs.url: mcp_servers.docs: url is not supported for stdio"
     );
     assert_eq!(
         fixture.error(&["mcp_servers.sentry.enabled=true"]),
-        "-c mcp_servers.sentry.enabled=true: mcp_servers.sentry: needs `command` (a stdio server) or `url` (an HTTP server)"
+        "-c mcp_servers.sentry.enabled: mcp_servers.sentry: needs `command` (a stdio server) or `url` (an HTTP server)"
     );
     let fixture = Fixture::new("[mcp_servers.docs]\ncommand = \"a\"\nargs = \"--flag\"\n");
     assert_eq!(
@@ -237,7 +237,7 @@ fn a_profile_sits_above_the_files_and_below_overrides() {
     // An unknown one names those that exist.
     assert_eq!(
         fixture.error(&["profile=\"nope\""]),
-        "-c profile=\"nope\": profile: config profile `nope` not found (defined: fast, slow)"
+        "-c profile: profile: config profile `nope` not found (defined: fast, slow)"
     );
 }
 
@@ -270,7 +270,7 @@ fn a_profile_file_is_the_profile_for_the_flag() {
     assert!(
         fixture
             .error(&["profile=\"work\""])
-            .starts_with("-c profile=\"work\": profile: config profile `work` not found")
+            .starts_with("-c profile: profile: config profile `work` not found")
     );
 
     // The same name kept the old way as well is refused, with where to move it.
@@ -360,4 +360,27 @@ fn bounded_integers_say_their_range_and_type() {
         Some(std::time::Duration::from_secs(30))
     );
     assert_eq!(config.oauth_callback_port, Some(1455));
+}
+
+/// A message about a `-c` override names its key, never its value: the
+/// value may be a token.
+#[test]
+fn an_override_is_named_by_its_key_in_messages() {
+    let fixture = Fixture::new("");
+    let error = fixture.error(&["mcp_servers.b={command=\"x\",env={TOKEN=\"SECRETC\",B=2}}"]);
+    assert!(error.starts_with("-c mcp_servers.b: "), "{error}");
+    assert!(!error.contains("SECRETC"), "{error}");
+    let snapshot = fixture
+        .load(&["mcp_servers.b={url=\"https://h/\",http_headers={A=\"HDRSEC\"},bogus=1}"])
+        .expect("loads with a warning");
+    let warnings: Vec<String> = snapshot
+        .diagnostics
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(warnings.iter().any(|w| w.contains("bogus")), "{warnings:?}");
+    assert!(
+        warnings.iter().all(|w| !w.contains("HDRSEC")),
+        "{warnings:?}"
+    );
 }

@@ -907,7 +907,8 @@ async fn profiles_images_and_notify() {
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(
         run.stderr
-            .contains("config profile `nope` not found (defined: fast)"),
+            .contains("config profile `nope` not found (defined: fast; no ")
+            && run.stderr.contains("nope.config.toml)"),
         "{}",
         run.stderr
     );

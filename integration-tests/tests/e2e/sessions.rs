@@ -400,7 +400,11 @@ async fn resume_is_a_subcommand_and_e_is_exec() {
     // `--` sends the word.
     let run = exec.run(&["review"], None).await;
     assert_eq!(run.code, 2, "{}", run.transcript());
-    assert!(run.stderr.contains("codex exec -- review"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("codex exec -- review"),
+        "{}",
+        run.stderr
+    );
     let run = exec.env.codex(&["login"]);
     assert_eq!(run.code, 2, "{}", run.transcript());
     assert!(run.stderr.contains("codex -- login"), "{}", run.stderr);
