@@ -20,19 +20,25 @@ pub(crate) enum CliError {
     #[error(transparent)]
     Edit(#[from] EditError),
     /// No server by that name.
-    #[error("No MCP server named '{name}' found.")]
+    #[error("No MCP server named '{}' found.", crate::terminal::line(name))]
     UnknownServer {
         /// The name asked for.
         name: String,
     },
     /// `logout` of an unknown name (Codex words it differently).
-    #[error("No MCP server named '{name}' found in configuration.")]
+    #[error(
+        "No MCP server named '{}' found in configuration.",
+        crate::terminal::line(name)
+    )]
     UnknownServerInConfiguration {
         /// The name asked for.
         name: String,
     },
     /// A name outside `[A-Za-z0-9_-]+`.
-    #[error("invalid server name '{name}' (use letters, numbers, '-', '_')")]
+    #[error(
+        "invalid server name '{}' (use letters, numbers, '-', '_')",
+        crate::terminal::line(name)
+    )]
     InvalidName {
         /// The name given.
         name: String,
@@ -156,13 +162,16 @@ pub(crate) enum CliError {
         source: std::io::Error,
     },
     /// `requirements pin` of an HTTP server.
-    #[error("'{name}' is not a stdio server: only executables can be pinned by hash")]
+    #[error(
+        "'{}' is not a stdio server: only executables can be pinned by hash",
+        crate::terminal::line(name)
+    )]
     PinRemote {
         /// The server.
         name: String,
     },
     /// `requirements pin` could not hash the executable.
-    #[error("cannot pin '{name}': {problem}")]
+    #[error("cannot pin '{}': {problem}", crate::terminal::line(name))]
     Pin {
         /// The server.
         name: String,

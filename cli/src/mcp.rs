@@ -292,7 +292,10 @@ fn remove(overrides: &ConfigOverrides, args: &NameArgs) -> Result<(), CliError> 
     if removed {
         terminal::out(&format!("Removed global MCP server '{}'.", args.name))?;
     } else {
-        terminal::out(&format!("No MCP server named '{}' found.", args.name))?;
+        terminal::out(&format!(
+            "No MCP server named '{}' found.",
+            terminal::line(&args.name)
+        ))?;
     }
     Ok(())
 }

@@ -41,10 +41,38 @@ pub enum EditError {
         /// The file.
         path: PathBuf,
     },
+    /// The server would not load (an empty command, say), so it is not
+    /// written: a config that every later command refuses helps no one.
+    #[error("{subject}: {message}; nothing was written")]
+    Rejected {
+        /// `mcp_servers.NAME`, or the key concerned.
+        subject: String,
+        /// What the loader says of it.
+        message: String,
+    },
 }
 
-/// Writes (or overwrites) `[mcp_servers.NAME]` in the file at `path`.
+/// Writes (or overwrites) `[mcp_servers.NAME]` in the file at `path`, once
+/// the loader accepts the server on its own.
 pub fn write_server(path: &Path, name: &str, server: &McpServerConfig) -> Result<(), EditError> {
+    let table = server_table(server);
+    let mut alone = DocumentMut::new();
+    let mut servers = Table::new();
+    servers.set_implicit(true);
+    servers.insert(name, Item::Table(table.clone()));
+    alone.insert("mcp_servers", Item::Table(servers));
+    match super::parse_config(&alone.to_string(), &[]) {
+        Ok(_) => {}
+        Err(super::ConfigError::Invalid {
+            subject, message, ..
+        }) => return Err(EditError::Rejected { subject, message }),
+        Err(other) => {
+            return Err(EditError::Rejected {
+                subject: format!("mcp_servers.{name}"),
+                message: other.to_string(),
+            });
+        }
+    }
     let mut doc = read_document(path)?;
     let servers = doc
         .entry("mcp_servers")
@@ -57,7 +85,7 @@ pub fn write_server(path: &Path, name: &str, server: &McpServerConfig) -> Result
         .ok_or_else(|| EditError::NotATable {
             path: path.to_owned(),
         })?;
-    servers.insert(name, Item::Table(server_table(server)));
+    servers.insert(name, Item::Table(table));
     write_document(path, &doc)
 }
 
@@ -182,6 +210,13 @@ fn write_document(path: &Path, doc: &DocumentMut) -> Result<(), EditError> {
         path: path.to_owned(),
         source,
     };
+    // A config.toml that is a link (dotfile managers keep the real file in
+    // a repository) is read through the link, so it is written through it
+    // too: the file it points to is replaced and the link stays.
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path).map_err(io)?,
+        _ => path.to_owned(),
+    };
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
     let file_name = path.file_name().map_or_else(
@@ -189,12 +224,26 @@ fn write_document(path: &Path, doc: &DocumentMut) -> Result<(), EditError> {
         |name| name.to_string_lossy().into_owned(),
     );
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, doc.to_string()).map_err(io)?;
-    if let Ok(meta) = std::fs::metadata(path) {
+    // A new file only: whatever sits at that name (a link left there, say)
+    // is removed, never written through.
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(io)?;
+    let written = std::io::Write::write_all(&mut file, doc.to_string().as_bytes())
+        .and_then(|()| file.sync_all());
+    drop(file);
+    if let Err(err) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(err));
+    }
+    if let Ok(meta) = std::fs::metadata(&path) {
         // Keep the original's permissions (a config may hold secrets).
         let _ = std::fs::set_permissions(&tmp, meta.permissions());
     }
-    std::fs::rename(&tmp, path).map_err(|err| {
+    std::fs::rename(&tmp, &path).map_err(|err| {
         let _ = std::fs::remove_file(&tmp);
         io(err)
     })
@@ -217,6 +266,54 @@ mod tests {
             env_vars: Vec::new(),
             cwd: None,
         }))
+    }
+
+    /// A linked config.toml is written through its link, which stays.
+    #[test]
+    fn a_linked_config_is_written_through_the_link() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let real = dir.path().join("dotfiles").join("codex.toml");
+        std::fs::create_dir_all(real.parent().expect("parent")).expect("dir");
+        std::fs::write(&real, "# kept in a repository\nmodel = \"o3\"\n").expect("write");
+        let link = dir.path().join("config.toml");
+        std::os::unix::fs::symlink(&real, &link).expect("link");
+        write_server(&link, "docs", &stdio("docs-mcp", &[], &[])).expect("add");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .expect("link")
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            std::fs::read_to_string(&real).expect("read"),
+            "# kept in a repository\nmodel = \"o3\"\n\n[mcp_servers.docs]\ncommand = \"docs-mcp\"\n"
+        );
+        assert!(remove_server(&link, "docs").expect("remove"));
+        assert_eq!(
+            std::fs::read_to_string(&real).expect("read"),
+            "# kept in a repository\nmodel = \"o3\"\n"
+        );
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .expect("link")
+                .file_type()
+                .is_symlink()
+        );
+    }
+
+    /// A server the loader would refuse is not written: every later
+    /// command would fail on it.
+    #[test]
+    fn a_server_that_would_not_load_is_not_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "# mine\n").expect("write");
+        let err = write_server(&path, "empty", &stdio("", &[], &[])).expect_err("empty command");
+        assert_eq!(
+            err.to_string(),
+            "mcp_servers.empty: command must not be empty; nothing was written"
+        );
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "# mine\n");
     }
 
     #[test]
