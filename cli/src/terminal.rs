@@ -100,11 +100,34 @@ pub(crate) fn out_raw(bytes: &[u8]) -> std::io::Result<()> {
     stdout.flush()
 }
 
-/// One JSON document (or JSON Lines line) and a newline on stdout.
+/// One JSON document (or JSON Lines line) and a newline on stdout. The
+/// encoder escapes C0 controls only; every other character a terminal
+/// could act on (DEL, C1 controls such as U+009B, bidi overrides) is
+/// escaped here as `\uXXXX`, which decodes to the same string.
 pub(crate) fn out_json(text: &str) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{text}")?;
+    writeln!(stdout, "{}", json_escaped(text))?;
     stdout.flush()
+}
+
+/// `json` with every [`is_control`] character written as a JSON escape.
+/// Outside strings JSON text is ASCII, so each one is inside a string.
+fn json_escaped(json: &str) -> Cow<'_, str> {
+    if json.bytes().all(|b| b.is_ascii() && b != 0x7f) || !json.chars().any(is_control) {
+        return Cow::Borrowed(json);
+    }
+    let mut escaped = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_control(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(escaped, "\\u{unit:04x}");
+            }
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
 }
 
 /// Writes `text` and a newline to stderr, cleaned. A closed stderr is not
@@ -172,6 +195,27 @@ pub(crate) fn control(commands: impl FnOnce(&mut std::io::Stdout) -> std::io::Re
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn json_keeps_its_meaning_and_loses_what_a_terminal_acts_on() {
+        let value = serde_json::json!({
+            "name": "a\u{9b}31m\u{202e}b\x7fc\u{2028}",
+            "plain": "ünïcode ✓",
+        });
+        let text = value.to_string();
+        let shown = json_escaped(&text);
+        assert!(!shown.chars().any(is_control), "{shown}");
+        assert!(
+            shown.contains("\\u009b") && shown.contains("\\u202e"),
+            "{shown}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&shown).expect("still JSON");
+        assert_eq!(back, value);
+        assert!(matches!(
+            json_escaped("{\"a\":\"ünïcode\"}"),
+            Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn escapes_are_shown_not_sent() {
