@@ -20,7 +20,9 @@ use codex_transports::CanonicalUrl;
 
 use super::command_rules::{Decision, PatternToken, PrefixRule};
 use super::matcher::{Pattern, UrlMatcher, ValueMatcher};
-use super::source::{REQUIREMENTS_BASE64_ENV, RequirementSource, RequirementsSources};
+use super::source::{
+    REQUIREMENTS_BASE64_ENV, REQUIREMENTS_FILE_ENV, RequirementSource, RequirementsSources,
+};
 use super::tools::ToolFilter;
 
 use crate::config::{
@@ -287,9 +289,23 @@ pub fn load_requirements(
             path: path.clone(),
             error,
         })?;
-        if let Some(text) = text {
-            let doc = TomlLayer::parse(Origin::File(path.clone()), text)?;
-            requirements.push(parse_layer(source, &doc, &mut warnings)?);
+        match text {
+            Some(text) => {
+                let doc = TomlLayer::parse(Origin::File(path.clone()), text)?;
+                requirements.push(parse_layer(source, &doc, &mut warnings)?);
+            }
+            // The system file is optional; a file someone named is not: a
+            // mistyped path would turn every requirement off unseen.
+            None if matches!(source, RequirementSource::EnvFile(_)) => {
+                return Err(RequirementsError::Read {
+                    path: path.clone(),
+                    error: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!("{REQUIREMENTS_FILE_ENV} names it, but there is no such file"),
+                    ),
+                });
+            }
+            None => {}
         }
     }
     if let Some(encoded) = &sources.env_base64 {

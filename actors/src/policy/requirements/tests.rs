@@ -259,14 +259,29 @@ fn sources_load_and_report_errors() {
         ]
     );
 
-    // Missing sources are fine.
+    // A missing system file is fine: most machines have none.
     let none = load_requirements(&RequirementsSources {
         system_file: dir.path().join("missing.toml"),
-        env_file: Some(dir.path().join("missing-too.toml")),
+        env_file: None,
         env_base64: None,
     })
     .expect("loads");
     assert!(none.requirements.layers.is_empty());
+    // A file named by CODEX_REQUIREMENTS_FILE must be there: a mistyped
+    // path would otherwise turn every requirement off unseen.
+    let err = load_requirements(&RequirementsSources {
+        system_file: dir.path().join("missing.toml"),
+        env_file: Some(dir.path().join("missing-too.toml")),
+        env_base64: None,
+    })
+    .expect_err("a named file is missing")
+    .to_string();
+    assert!(
+        err.ends_with(
+            "missing-too.toml: CODEX_REQUIREMENTS_FILE names it, but there is no such file"
+        ),
+        "{err}"
+    );
 
     let bad = |encoded: &str| {
         load_requirements(&RequirementsSources {
