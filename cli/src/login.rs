@@ -83,6 +83,12 @@ pub(crate) fn login(overrides: &ConfigOverrides, args: &LoginArgs) -> Result<(),
             server: name.clone(),
             message: err.to_string(),
         };
+        // The requests below wait for the server; say so before they start.
+        terminal::err(&format!(
+            "Asking {} how to sign in to '{name}' (each request waits up to {} s)...",
+            codex_transports::mask_url_secrets(&url),
+            codex_transports::oauth::REQUEST_TIMEOUT.as_secs()
+        ));
         let challenge = probe(&http, &url).await;
         let (mut resource, auth_server) = oauth
             .discover(&url, &challenge)
@@ -237,7 +243,7 @@ async fn probe(http: &HttpClient, url: &str) -> Challenge {
     else {
         return Challenge::default();
     };
-    match tokio::time::timeout(Duration::from_secs(30), http.send(request)).await {
+    match tokio::time::timeout(codex_transports::oauth::REQUEST_TIMEOUT, http.send(request)).await {
         Ok(Ok(response)) => response
             .headers()
             .get(http::header::WWW_AUTHENTICATE)

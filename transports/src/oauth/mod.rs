@@ -51,7 +51,9 @@ use crate::client::HttpClient;
 /// The most a metadata or token answer may weigh.
 const MAX_BODY: usize = 1024 * 1024;
 /// How long one OAuth request may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long each discovery, registration or token request may wait for
+/// an answer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why an OAuth step failed.
 #[derive(Debug, thiserror::Error)]
