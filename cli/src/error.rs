@@ -117,6 +117,14 @@ pub(crate) enum CliError {
         /// `disabled: <reason>`.
         status: String,
     },
+    /// The server `mcp call` asked for did not start.
+    #[error("MCP server '{server}' did not start: {reason}")]
+    ServerDidNotStart {
+        /// The server.
+        server: String,
+        /// Why, as its supervisor recorded it.
+        reason: String,
+    },
     /// At least one admitted server did not become ready.
     #[error("{failed} of {total} MCP servers did not start")]
     ServersFailed {
@@ -276,6 +284,7 @@ impl CliError {
             | CliError::ToolCall(_)
             | CliError::ToolReturnedError { .. }
             | CliError::ServerNotAdmitted { .. }
+            | CliError::ServerDidNotStart { .. }
             | CliError::ServersFailed { .. }
             | CliError::NotInGitRepo
             | CliError::NotATerminal

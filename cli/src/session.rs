@@ -78,7 +78,26 @@ pub(crate) fn call(overrides: &ConfigOverrides, args: CallArgs) -> Result<(), Cl
         let session = Session::start(options, Some(preloaded)).await?;
         let startup = wait_with_progress(&session).await;
         let result = match startup {
-            Ok(()) => {
+            Ok(()) => 'call: {
+                // The one server asked for did not start: say why, rather
+                // than that it is not connected.
+                let statuses = session.statuses().await.unwrap_or_default();
+                if let Some(reason) = statuses
+                    .iter()
+                    .find(|status| status.name == args.server)
+                    .and_then(|status| match &status.state {
+                        ServerState::Failed(reason)
+                        | ServerState::Restarting {
+                            last_failure: reason,
+                        } => Some(reason.clone()),
+                        _ => None,
+                    })
+                {
+                    break 'call Err(CliError::ServerDidNotStart {
+                        server: args.server.clone(),
+                        reason,
+                    });
+                }
                 let tool = tool_name(&session, &args.server, &args.tool).await;
                 match session.call(&args.server, &tool, args.args).await {
                     Err(codex_actors::mcp_server::ToolCallError::UnknownTool { .. }) => {

@@ -373,3 +373,20 @@ fn a_qualified_tool_name_is_accepted_and_a_typo_gets_a_suggestion() {
         run.stderr
     );
 }
+
+/// `mcp call` on a server that did not start says why, not only that it
+/// is not connected.
+#[test]
+fn a_call_to_a_server_that_did_not_start_gives_the_reason() {
+    let env = TestEnv::new();
+    env.write_config("[mcp_servers.gone]\ncommand = \"/nonexistent/mcp-server\"\n");
+    let run = env.codex(&["mcp", "call", "gone", "echo"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .starts_with("Error: MCP server 'gone' did not start: ")
+            && run.stderr.contains("/nonexistent/mcp-server"),
+        "{}",
+        run.stderr
+    );
+}
