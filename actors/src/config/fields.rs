@@ -15,6 +15,16 @@ use std::time::Duration;
 /// refused where they are read, so no deadline arithmetic can overflow.
 pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
+/// The known key closest to `key`, when it is close enough to be a typo
+/// (config and requirements readers both suggest it).
+pub(crate) fn closest<'a>(key: &str, known: impl Iterator<Item = &'a str>) -> Option<String> {
+    known
+        .map(|candidate| (strsim::damerau_levenshtein(key, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 4))
+        .min()
+        .map(|(_, candidate)| candidate.to_owned())
+}
+
 /// A problem with one field, before it is given a file location.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FieldProblem {

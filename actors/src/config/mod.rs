@@ -35,7 +35,7 @@ pub use sandbox_settings::WorkspaceWriteSettings;
 pub use settings::{ApprovalPolicy, SandboxMode, UnknownValue, WireApi};
 
 pub use fields::MAX_DURATION;
-pub(crate) use fields::{FieldProblem, Read, entry, get, read, type_name};
+pub(crate) use fields::{FieldProblem, Read, closest, entry, get, read, type_name};
 pub use layer::MAX_CONFIG_BYTES;
 pub(crate) use layer::{LineIndex, TomlLayer, merge_into, read_optional, read_text};
 #[cfg(test)]

@@ -425,7 +425,10 @@ fn walk_table<'t>(
                             .chain([&key.as_str()])
                             .map(|part| (*part).to_owned())
                             .collect(),
-                        suggestion: closest(key, node.keys.iter().map(|(known, _)| *known)),
+                        suggestion: super::fields::closest(
+                            key,
+                            node.keys.iter().map(|(known, _)| *known),
+                        ),
                     });
                     None
                 }
@@ -437,15 +440,6 @@ fn walk_table<'t>(
             path.pop();
         }
     }
-}
-
-/// The known key closest to `key`, when it is close enough to be a typo.
-fn closest<'a>(key: &str, known: impl Iterator<Item = &'a str>) -> Option<String> {
-    known
-        .map(|candidate| (strsim::damerau_levenshtein(key, candidate), candidate))
-        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 4))
-        .min()
-        .map(|(_, candidate)| candidate.to_owned())
 }
 
 #[cfg(test)]

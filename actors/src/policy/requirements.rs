@@ -26,8 +26,8 @@ use super::source::{
 use super::tools::ToolFilter;
 
 use crate::config::{
-    ApprovalPolicy, Diagnostic, Location, Origin, Read, SandboxMode, SyntaxError, TomlLayer, entry,
-    read, read_optional, type_name,
+    ApprovalPolicy, Diagnostic, Location, Origin, Read, SandboxMode, SyntaxError, TomlLayer,
+    closest, entry, read, read_optional, type_name,
 };
 
 impl RequirementsLayer {
@@ -343,6 +343,26 @@ pub fn parse_requirements(
     Ok((layer, warnings))
 }
 
+/// The keys a requirements document has at its top.
+const TOP_KEYS: &[&str] = &[
+    "allowed_approval_policies",
+    "allowed_sandbox_modes",
+    "audit_log",
+    "enforce_residency",
+    "mcp_server_allowlist",
+    "mcp_server_denylist",
+    "mcp_server_search_path",
+    "mcp_servers",
+    "mcp_tools_lock",
+    "rules",
+];
+
+/// The keys of a `[mcp_servers.NAME]` rule besides [`RULE_EXTRAS`].
+const SERVER_RULE_KEYS: &[&str] = &["identity", "sandbox", "description"];
+
+/// The keys that say what a rule matches.
+const IDENTITY_KEYS: &[&str] = &["command", "url", "args"];
+
 /// The keys a rule table may hold beside its identity, read by
 /// `Parser::rule_extras`.
 const RULE_EXTRAS: &[&str] = &[
@@ -393,7 +413,13 @@ fn parse_layer(
                         key == "sandbox" || RULE_EXTRAS.contains(&key)
                     })?;
                     let identity = identity.ok_or_else(|| {
-                        parser.invalid(&path, "an allowlist entry needs `command` or `url`")
+                        parser.invalid(
+                            &path,
+                            &format!(
+                                "an allowlist entry needs `command` or `url`{}",
+                                Parser::identity_hint(fields)
+                            ),
+                        )
                     })?;
                     rules.push(parser.allow_rule(
                         &path,
@@ -464,10 +490,7 @@ fn parse_layer(
                             layer.command_rules =
                                 parser.prefix_rules(&[key, inner], rules, &source)?;
                         }
-                        other => parser.warn(
-                            &[key, other],
-                            format!("unknown requirements key `rules.{other}` (ignored)"),
-                        ),
+                        other => parser.unknown(&[key, other], ["prefix_rules"].iter()),
                     }
                 }
             }
@@ -491,10 +514,7 @@ fn parse_layer(
                 }
                 layer.allowed_approval_policies = Some(policies);
             }
-            _ => parser.warn(
-                &[key],
-                format!("unknown requirements key `{key}` (ignored)"),
-            ),
+            _ => parser.unknown(&[key], TOP_KEYS.iter()),
         }
     }
     Ok(layer)
@@ -532,6 +552,35 @@ impl Parser<'_> {
             key: path.join("."),
             message: message.to_owned(),
         }
+    }
+
+    /// Warns that the last key of `path` is not one of `known`, and names
+    /// the closest of them when it looks like a typo.
+    fn unknown<'k>(&self, path: &[&str], known: impl Iterator<Item = &'k &'k str>) {
+        let key = path.last().copied().unwrap_or_default();
+        let hint = closest(key, known.copied())
+            .map(|known| format!("; did you mean `{known}`?"))
+            .unwrap_or_default();
+        self.warn(
+            path,
+            format!(
+                "unknown requirements key `{}` (ignored{hint})",
+                path.join(".")
+            ),
+        );
+    }
+
+    /// What to add to "needs `command` or `url`" when a key of `fields`
+    /// looks like a misspelling of one of them.
+    fn identity_hint(fields: &toml::Table) -> String {
+        fields
+            .keys()
+            .filter(|key| !IDENTITY_KEYS.contains(&key.as_str()))
+            .find_map(|key| {
+                closest(key, ["command", "url"].into_iter())
+                    .map(|known| format!("; `{key}` is not a known key: did you mean `{known}`?"))
+            })
+            .unwrap_or_default()
     }
 
     fn warn(&self, path: &[&str], message: String) {
@@ -703,7 +752,13 @@ impl Parser<'_> {
                     identity = Some(
                         self.rule_identity(&id_path, id_fields, |key| RULE_EXTRAS.contains(&key))?
                             .ok_or_else(|| {
-                                self.invalid(&id_path, "an identity needs `command` or `url`")
+                                self.invalid(
+                                    &id_path,
+                                    &format!(
+                                        "an identity needs `command` or `url`{}",
+                                        Self::identity_hint(id_fields)
+                                    ),
+                                )
                             })?,
                     );
                 }
@@ -713,9 +768,9 @@ impl Parser<'_> {
                 // Accepted by Codex as a human note.
                 "description" => {}
                 key if RULE_EXTRAS.contains(&key) => {}
-                other => self.warn(
+                other => self.unknown(
                     &["mcp_servers", name, other],
-                    format!("unknown requirements key `mcp_servers.{name}.{other}` (ignored)"),
+                    SERVER_RULE_KEYS.iter().chain(RULE_EXTRAS),
                 ),
             }
         }
@@ -879,12 +934,12 @@ impl Parser<'_> {
                     );
                 }
                 other if read_elsewhere(other) => {}
-                other => self.warn(
+                other => self.unknown(
                     &at(path, other),
-                    format!(
-                        "unknown requirements key `{}.{other}` (ignored)",
-                        path.join(".")
-                    ),
+                    IDENTITY_KEYS
+                        .iter()
+                        .chain(RULE_EXTRAS)
+                        .filter(|known| IDENTITY_KEYS.contains(known) || read_elsewhere(known)),
                 ),
             }
         }

@@ -160,6 +160,41 @@ checksum = "abc"
 }
 
 #[test]
+fn typos_in_requirements_name_the_key_meant() {
+    check(
+        r#"
+allowed_sandbox_mode = ["read-only"]
+
+[mcp_server_alowlist.a]
+command = "a"
+
+[mcp_server_allowlist.b]
+command = "b"
+alowed_env = ["X"]
+
+[mcp_servers.c]
+identiy = { command = "c" }
+identity = { command = "c" }
+"#,
+        expect![[r#"
+            allowlist: 2 rule(s)
+              mcp_server_allowlist.b Exact("b") Command { command: "b", args: None }
+              mcp_servers.c.identity Exact("c") Command { command: "c", args: None }
+            warning: req.toml:2:1: unknown requirements key `allowed_sandbox_mode` (ignored; did you mean `allowed_sandbox_modes`?)
+            warning: req.toml:4:2: unknown requirements key `mcp_server_alowlist` (ignored; did you mean `mcp_server_allowlist`?)
+            warning: req.toml:9:1: unknown requirements key `mcp_server_allowlist.b.alowed_env` (ignored; did you mean `allowed_env`?)
+            warning: req.toml:12:1: unknown requirements key `mcp_servers.c.identiy` (ignored; did you mean `identity`?)
+        "#]],
+    );
+    check(
+        "[mcp_server_allowlist.a]\ncomand = \"a\"\n",
+        expect![[r#"
+            error: invalid requirements: req.toml:1:23: mcp_server_allowlist.a: an allowlist entry needs `command` or `url`; `comand` is not a known key: did you mean `command`?
+        "#]],
+    );
+}
+
+#[test]
 fn malformed_rules_are_errors() {
     check(
         "[mcp_servers.docs]\ndescription = \"x\"\n",
