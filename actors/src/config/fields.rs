@@ -197,6 +197,10 @@ impl<'a> Fields<'a> {
         match entry(table, key) {
             None => Ok(None),
             Some(toml::Value::Integer(i)) if *i >= 0 => Ok(Some(*i)),
+            Some(toml::Value::Integer(i)) => Err(self.problem(
+                &[key],
+                format!("{key}: expected a non-negative integer, found {i}"),
+            )),
             Some(other) => Err(self.problem(
                 &[key],
                 format!(
@@ -214,10 +218,12 @@ impl<'a> Fields<'a> {
         table: &toml::Table,
         key: &str,
     ) -> Result<Option<Duration>, FieldProblem> {
-        let secs = match entry(table, key) {
+        // The number as written, for the message: a large integer shown
+        // as the float it rounds to would not be what the user wrote.
+        let (secs, written) = match entry(table, key) {
             None => return Ok(None),
-            Some(toml::Value::Integer(i)) => *i as f64,
-            Some(toml::Value::Float(f)) => *f,
+            Some(toml::Value::Integer(i)) => (*i as f64, i.to_string()),
+            Some(toml::Value::Float(f)) => (*f, f.to_string()),
             Some(other) => {
                 return Err(self.problem(
                     &[key],
@@ -233,7 +239,7 @@ impl<'a> Fields<'a> {
             _ => Err(self.problem(
                 &[key],
                 format!(
-                    "{key}: {secs} is out of range (0 to {} seconds)",
+                    "{key}: {written} is out of range (0 to {} seconds)",
                     MAX_DURATION.as_secs()
                 ),
             )),
@@ -349,6 +355,27 @@ mod tests {
         assert_eq!(
             read::<&toml::Table>(&table["s"]),
             Err("expected a table, found a string".to_owned())
+        );
+    }
+
+    /// A number out of range is shown as written.
+    #[test]
+    fn numbers_out_of_range_are_shown_as_written() {
+        let table: toml::Table = "n = -5\nbig = 9223372036854775807\nf = -1.5\n"
+            .parse()
+            .expect("toml");
+        let fields = Fields::new(&["mcp_servers", "a"]);
+        assert_eq!(
+            fields.integer(&table, "n").map_err(|p| p.message),
+            Err("n: expected a non-negative integer, found -5".to_owned())
+        );
+        assert_eq!(
+            fields.seconds(&table, "big").map_err(|p| p.message),
+            Err("big: 9223372036854775807 is out of range (0 to 604800 seconds)".to_owned())
+        );
+        assert_eq!(
+            fields.seconds(&table, "f").map_err(|p| p.message),
+            Err("f: -1.5 is out of range (0 to 604800 seconds)".to_owned())
         );
     }
 }
