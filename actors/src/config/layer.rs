@@ -83,16 +83,38 @@ fn snippet_suffix(snippet: &str) -> String {
 }
 
 /// `  | <line>` and `  | ^` under `column` (1-based, in characters); the
-/// line is cut to 200 characters around the column.
+/// line is cut to 200 characters around the column. A control or
+/// invisible formatting character is written escaped (`\u{1b}`) and a tab
+/// as a space, here rather than by the terminal's sanitiser, so that the
+/// caret is counted against what is shown.
 fn snippet(text: &str, line: usize, column: usize) -> String {
     let Some(source) = text.lines().nth(line.saturating_sub(1)) else {
         return String::new();
     };
-    let chars: Vec<char> = source.chars().collect();
     let start = column.saturating_sub(1).saturating_sub(100);
-    let shown: String = chars.iter().skip(start).take(200).collect();
-    let caret = column.saturating_sub(1).saturating_sub(start);
+    let before = column.saturating_sub(1).saturating_sub(start);
+    let mut shown = String::new();
+    let mut caret = 0;
+    for (index, c) in source.chars().skip(start).take(200).enumerate() {
+        let width_before = shown.chars().count();
+        match c {
+            '\t' => shown.push(' '),
+            c if c.is_control() || is_invisible_format(c) => {
+                shown.extend(c.escape_unicode());
+            }
+            c => shown.push(c),
+        }
+        if index < before {
+            caret += shown.chars().count() - width_before;
+        }
+    }
     format!("  | {shown}\n  | {}^", " ".repeat(caret))
+}
+
+/// Characters that reorder or hide text: bidi marks, overrides and
+/// isolates, zero-width characters, separators and the byte order mark.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 /// A parsed TOML document that remembers its text and origin.
@@ -299,6 +321,27 @@ mod tests {
         )
         .expect_err("invalid");
         assert_eq!(err.location.to_string(), "/h/config.toml:3:11");
+    }
+
+    /// The caret sits under the character the parser stopped at, however
+    /// the characters before it are shown.
+    #[test]
+    fn the_caret_is_counted_against_the_shown_line() {
+        assert_eq!(snippet("ab = 1", 1, 4), "  | ab = 1\n  |    ^");
+        assert_eq!(
+            snippet("m = \"\x1b\x1bab", 1, 8),
+            format!("  | m = \"\\u{{1b}}\\u{{1b}}ab\n  | {}^", " ".repeat(17))
+        );
+        assert_eq!(
+            snippet("\tx = \u{202e}y", 1, 6),
+            "  |  x = \\u{202e}y\n  |      ^"
+        );
+        // Nothing a terminal would act on is left in it.
+        let shown = snippet("a\u{9b}b\u{2066}c", 1, 3);
+        assert!(
+            !shown.chars().any(|c| c.is_control() && c != '\n'),
+            "{shown}"
+        );
     }
 
     #[test]
