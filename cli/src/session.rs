@@ -161,17 +161,32 @@ async fn unknown_tool(session: &Session, server: &str, asked: &str) -> CliError 
         .iter()
         .map(|name| (strsim::damerau_levenshtein(asked, name), name))
         .min();
+    // The names are the server's: each shown on one line, escaped and cut,
+    // and no more of them than a reader takes in.
     let hint = match closest {
-        Some((distance, name)) if distance <= 3 => format!(" Did you mean `{name}`?"),
+        Some((distance, name)) if distance <= 3 => {
+            format!(" Did you mean `{}`?", terminal::cell(name))
+        }
         _ => String::new(),
     };
+    let mut known: Vec<String> = names
+        .iter()
+        .take(MAX_LISTED_TOOLS)
+        .map(|name| terminal::cell(name).into_owned())
+        .collect();
+    if names.len() > MAX_LISTED_TOOLS {
+        known.push(format!("and {} more", names.len() - MAX_LISTED_TOOLS));
+    }
     CliError::UnknownTool {
         server: server.to_owned(),
-        tool: asked.to_owned(),
-        known: names.join(", "),
+        tool: terminal::line(asked).into_owned(),
+        known: known.join(", "),
         hint,
     }
 }
+
+/// How many of a server's tools an unknown-tool error lists.
+const MAX_LISTED_TOOLS: usize = 30;
 
 /// What `context::load` read and admitted, handed to the session so it
 /// neither reads the files again nor admits anything twice.

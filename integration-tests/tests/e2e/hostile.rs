@@ -78,6 +78,12 @@ fn escapes_from_a_server_are_shown_not_sent() {
         "{}",
         run.stdout
     );
+    // An unknown tool's error lists the server's names, each on one line.
+    let run = env.codex(&["mcp", "call", "evil", "nonexistent"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert_inert(&run);
+    assert!(run.stderr.contains("two\\nlines"), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     let run = env.codex(&[
         "mcp",
         "call",
