@@ -647,6 +647,24 @@ pub(crate) struct AddArgs {
         conflicts_with = "command"
     )]
     pub(crate) bearer_token_env_var: Option<String>,
+    /// The OAuth client id to sign in to the HTTP server with, when it does
+    /// not register clients itself.
+    #[arg(
+        long,
+        value_name = "CLIENT_ID",
+        requires = "url",
+        conflicts_with = "command"
+    )]
+    pub(crate) oauth_client_id: Option<String>,
+    /// The OAuth resource (RFC 8707) to ask tokens for, when it is not the
+    /// server's URL.
+    #[arg(
+        long,
+        value_name = "RESOURCE",
+        requires = "url",
+        conflicts_with = "command"
+    )]
+    pub(crate) oauth_resource: Option<String>,
     /// An environment variable for a stdio server (repeatable).
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_env_pair)]
     pub(crate) env: Vec<(String, String)>,
@@ -781,6 +799,27 @@ mod tests {
         assert_eq!(late.command, ["npx", "--env", "A=b"].map(String::from));
         assert!(late.env.is_empty());
         assert!(Cli::try_parse_from(["codex", "mcp", "add", "docs"]).is_err());
+        // OAuth settings go with `--url`, as in Codex.
+        let web = add(&[
+            "codex",
+            "mcp",
+            "add",
+            "w",
+            "--url",
+            "https://h/mcp",
+            "--oauth-client-id",
+            "c1",
+            "--oauth-resource",
+            "https://h/",
+        ]);
+        assert_eq!(web.oauth_client_id.as_deref(), Some("c1"));
+        assert_eq!(web.oauth_resource.as_deref(), Some("https://h/"));
+        for flag in ["--oauth-client-id", "--oauth-resource"] {
+            assert!(
+                Cli::try_parse_from(["codex", "mcp", "add", "s", flag, "x", "--", "cmd"]).is_err(),
+                "{flag}"
+            );
+        }
         assert!(
             Cli::try_parse_from(["codex", "mcp", "add", "w", "--url", "http://h/", "npx"]).is_err()
         );

@@ -267,7 +267,9 @@ fn add(overrides: &ConfigOverrides, args: AddArgs) -> Result<(), CliError> {
         }),
         (None, None) => return Err(CliError::CommandRequired),
     };
-    let server = McpServerConfig::new(transport);
+    let mut server = McpServerConfig::new(transport);
+    server.oauth.client_id = args.oauth_client_id;
+    server.oauth.resource = args.oauth_resource;
     let path = context::user_config_path(&loaded.codex_home);
     write_server(&path, &args.name, &server)?;
     terminal::out(&format!("Added global MCP server '{}'.", args.name))?;

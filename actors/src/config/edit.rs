@@ -157,6 +157,15 @@ fn server_table(server: &McpServerConfig) -> Table {
                     table.insert(key, Item::Table(sub));
                 }
             }
+            // Spelled as Codex's `mcp add` writes them.
+            if let Some(resource) = &server.oauth.resource {
+                table.insert("oauth_resource", value(resource));
+            }
+            if let Some(client_id) = &server.oauth.client_id {
+                let mut oauth = Table::new();
+                oauth.insert("client_id", value(client_id));
+                table.insert("oauth", Item::Table(oauth));
+            }
         }
     }
     if !server.enabled {
@@ -366,6 +375,20 @@ mod tests {
             std::fs::read_to_string(&path).expect("read"),
             "[mcp_servers.web]\nurl = \"https://h/mcp\"\nbearer_token_env_var = \"TOKEN\"\n"
         );
+
+        // OAuth settings are written as Codex spells them, and read back.
+        let mut oauth = server.clone();
+        oauth.oauth.client_id = Some("client-1".to_owned());
+        oauth.oauth.resource = Some("https://h/".to_owned());
+        write_server(&path, "web", &oauth).expect("add");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(
+            text,
+            "[mcp_servers.web]\nurl = \"https://h/mcp\"\nbearer_token_env_var = \"TOKEN\"\n\
+             oauth_resource = \"https://h/\"\n\n[mcp_servers.web.oauth]\nclient_id = \"client-1\"\n"
+        );
+        let loaded = super::super::parse_config(&text, &[]).expect("loads");
+        assert_eq!(loaded.mcp_servers["web"].oauth, oauth.oauth);
     }
 
     #[test]
