@@ -137,7 +137,8 @@ pub(crate) struct ChatFlags {
     pub(crate) add_dir: Vec<std::path::PathBuf>,
 }
 
-/// `codex resume`.
+/// `codex resume`: by id, the latest (`--last`), or, with neither, the
+/// chat opened on a picker of recorded sessions.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ChatResumeArgs {
     /// The session (thread) id. With `--last`, this is the first message.
@@ -149,8 +150,9 @@ pub(crate) struct ChatResumeArgs {
     /// Continue the most recent session recorded in this directory.
     #[arg(long)]
     pub(crate) last: bool,
-    /// With `--last`: in any directory.
-    #[arg(long, requires = "last")]
+    /// Sessions of any directory: with `--last`, the latest of them;
+    /// alone, the picker offers them all.
+    #[arg(long)]
     pub(crate) all: bool,
     #[command(flatten)]
     pub(crate) flags: ChatFlags,
@@ -202,8 +204,8 @@ pub(crate) enum Command {
     /// Run one agent turn non-interactively (for scripts and CI).
     #[command(visible_alias = "e")]
     Exec(ExecArgs),
-    /// Open a recorded session in the chat: by id, or the latest here
-    /// (`--last`).
+    /// Open a recorded session in the chat: by id, the latest here
+    /// (`--last`), or one picked from a list (neither).
     Resume(ChatResumeArgs),
     /// Serve the agent as an MCP server (tools `codex` and `codex-reply`)
     /// on stdio.

@@ -71,8 +71,15 @@ pub(crate) fn run(overrides: &ConfigOverrides, start: Start) -> Result<ExitCode,
     if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
         return Err(CliError::NotATerminal);
     }
+    let mut pick = None;
     let (flags, prompt, resume) = match start {
         Start::New(args) => (args.flags, args.prompt, None),
+        // Neither an id nor `--last`: the chat opens on the picker of
+        // recorded sessions, as Codex's does (`--all`: of every directory).
+        Start::Resume(args) if !args.last && args.session_id.is_none() => {
+            pick = Some(if args.all { Pick::All } else { Pick::Here });
+            (args.flags, args.prompt, None)
+        }
         Start::Resume(args) => {
             let (target, prompt) = if args.last {
                 if args.prompt.is_some() {
@@ -85,10 +92,11 @@ pub(crate) fn run(overrides: &ConfigOverrides, start: Start) -> Result<ExitCode,
                 (Target::Last { all: args.all }, args.session_id)
             } else {
                 match args.session_id {
-                    Some(id) => (Target::Id(id), args.prompt),
-                    None => {
+                    Some(id) if !args.all => (Target::Id(id), args.prompt),
+                    _ => {
                         return Err(CliError::Usage(
-                            "resume needs a session id, or --last for the latest session here"
+                            "--all goes with --last, or alone for the picker of every \
+                             directory's sessions"
                                 .to_owned(),
                         ));
                     }
@@ -105,9 +113,18 @@ pub(crate) fn run(overrides: &ConfigOverrides, start: Start) -> Result<ExitCode,
         .collect::<Result<Vec<_>, _>>()?;
     let prepared = conversation::prepare(overrides, request)?;
     let overrides = overrides.clone();
-    codex_runtime::block_on(
-        move || async move { chat(&overrides, prepared, prompt, images).await },
-    )?
+    codex_runtime::block_on(move || async move {
+        chat(&overrides, prepared, prompt, images, pick).await
+    })?
+}
+
+/// Which recorded sessions the picker `codex resume` opens on offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pick {
+    /// Those of the working directory.
+    Here,
+    /// Those of every directory (`--all`).
+    All,
 }
 
 /// The conversation the flags ask for.
@@ -167,6 +184,9 @@ struct Chat {
     images: Vec<String>,
     /// Servers already reported as failed or disabled.
     reported: Vec<String>,
+    /// The picker offers the sessions of every directory (`codex resume
+    /// --all`), not only this one's.
+    every_directory: bool,
 }
 
 async fn chat(
@@ -174,6 +194,7 @@ async fn chat(
     prepared: Prepared,
     prompt: Option<String>,
     images: Vec<String>,
+    pick: Option<Pick>,
 ) -> Result<ExitCode, CliError> {
     let Prepared {
         loaded,
@@ -214,6 +235,7 @@ async fn chat(
         replies: HashMap::new(),
         images,
         reported: Vec::new(),
+        every_directory: pick == Some(Pick::All),
     };
     let mut history = history_cells(conversation.history());
     history.extend(notes);
@@ -240,6 +262,10 @@ async fn chat(
         shell.apply(&mut app, effects).await;
     }
     shell.refresh_servers(&mut app).await;
+    if pick.is_some() {
+        let entries = shell.sessions();
+        app.update(Event::Sessions(entries), Instant::now());
+    }
     loop {
         screen.draw(&app)?;
         if app.quit {
@@ -516,14 +542,15 @@ impl Chat {
         app.update(Event::Servers(servers), Instant::now());
     }
 
-    /// The sessions of this directory, newest first.
+    /// The sessions of this directory (of every one, under `--all`) that
+    /// hold something to continue, newest first.
     fn sessions(&self) -> Vec<SessionEntry> {
         let Some(conversation) = &self.conversation else {
             return Vec::new();
         };
         let root = thread::sessions_root(&self.codex_home);
         let filter = LastFilter {
-            cwd: Some(&conversation.settings.cwd),
+            cwd: (!self.every_directory).then_some(&conversation.settings.cwd),
             model_provider: Some(&conversation.settings.provider.id),
         };
         let paths = find_recent(&root, filter, PICKER).unwrap_or_default();
@@ -532,6 +559,11 @@ impl Chat {
             .filter_map(|path| {
                 let rollout = read_rollout(&path).ok()?;
                 let (history, _) = resume_history(&rollout);
+                // A chat opened and left without a word has nothing to
+                // continue (opening the picker itself starts one).
+                if history.is_empty() {
+                    return None;
+                }
                 let preview = history
                     .iter()
                     .find_map(user_text)

@@ -174,6 +174,27 @@ async fn a_session_is_recorded_and_resume_last_shows_it() {
     let input = requests[1].body["input"].to_string();
     assert!(input.contains("remember the number 42"), "{input}");
     assert!(input.contains("first answer"), "{input}");
+    drop(resumed);
+
+    // `codex resume` with neither an id nor `--last` opens on the picker;
+    // Enter continues the session chosen.
+    let mut picked = open(&exec, &["resume"]);
+    picked.wait_for("remember the number 42");
+    picked.send(b"\r");
+    let screen = picked.wait_for("second answer");
+    assert!(screen.contains("› what was it?"), "{screen}");
+    picked.send(b"\x04");
+    assert_eq!(picked.exit_code(), 0);
+    drop(picked);
+    // `--all` alone: the picker of every directory's sessions.
+    let mut everywhere = open(&exec, &["resume", "--all"]);
+    let screen = everywhere.wait_for("remember the number 42");
+    // Chats opened and left empty (the pickers' own) are not offered.
+    assert!(!screen.contains("(no message)"), "{screen}");
+    everywhere.send(b"\x1b");
+    everywhere.wait_for("Ask Codex to do anything");
+    everywhere.send(b"\x04");
+    assert_eq!(everywhere.exit_code(), 0);
 }
 
 #[test]
