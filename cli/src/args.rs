@@ -119,6 +119,14 @@ pub(crate) struct ChatFlags {
         conflicts_with_all = ["chat_sandbox", "chat_approval"]
     )]
     pub(crate) full_auto: bool,
+    /// No sandbox and no approvals (`--yolo`); requirements still apply.
+    #[arg(
+        id = "chat_yolo",
+        long = "dangerously-bypass-approvals-and-sandbox",
+        alias = "yolo",
+        conflicts_with_all = ["chat_sandbox", "chat_approval", "chat_full_auto"]
+    )]
+    pub(crate) yolo: bool,
     /// Work in DIR.
     #[arg(id = "chat_cd", short = 'C', long = "cd", value_name = "DIR")]
     pub(crate) cd: Option<std::path::PathBuf>,
@@ -719,6 +727,7 @@ mod tests {
             sandbox: Some("read-only".into()),
             approval: Some("never".into()),
             full_auto: false,
+            yolo: false,
             cd: Some("dir".into()),
             images: vec!["a.png".into(), "b.png".into()],
             add_dir: vec!["extra".into()],
@@ -767,6 +776,12 @@ mod tests {
         }
         let auto = Cli::try_parse_from(["codex", "--full-auto"]).expect("--full-auto");
         assert!(auto.chat.flags.full_auto);
+        for yolo in ["--yolo", "--dangerously-bypass-approvals-and-sandbox"] {
+            let cli = Cli::try_parse_from(["codex", yolo]).expect(yolo);
+            assert!(cli.chat.flags.yolo, "{yolo}");
+            assert!(Cli::try_parse_from(["codex", yolo, "--full-auto"]).is_err());
+            assert!(Cli::try_parse_from(["codex", yolo, "-s", "read-only"]).is_err());
+        }
         assert!(Cli::try_parse_from(["codex", "--chat_model", "o3"]).is_err());
     }
 

@@ -63,7 +63,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     };
     if cli.chat != args::ChatArgs::default() {
         return Err(CliError::Usage(
-            "the chat's prompt and flags (-m, -s, -a, --full-auto, -C, -i, --add-dir) go \
+            "the chat's prompt and flags (-m, -s, -a, --full-auto, --yolo, -C, -i, --add-dir) go \
              without a command; a command takes its own after its name"
                 .to_owned(),
         ));

@@ -146,6 +146,11 @@ fn request(flags: ChatFlags, resume: Option<Target>) -> Result<Request, CliError
         sandbox = Some(SandboxMode::WorkspaceWrite);
         approval = Some(ApprovalPolicy::OnRequest);
     }
+    // Asked for, not granted: requirements constrain both, as any flag.
+    if flags.yolo {
+        sandbox = Some(SandboxMode::DangerFullAccess);
+        approval = Some(ApprovalPolicy::Never);
+    }
     Ok(Request {
         front: Front::Chat,
         cwd,
