@@ -110,15 +110,19 @@ pub(crate) fn out_json(text: &str) -> std::io::Result<()> {
     stdout.flush()
 }
 
-/// `json` with every [`is_control`] character written as a JSON escape.
-/// Outside strings JSON text is ASCII, so each one is inside a string.
+/// `json` with every [`is_control`] character from DEL up written as a
+/// JSON escape. Such a character can only stand inside a string (JSON's
+/// own syntax and whitespace are ASCII below DEL, and the encoder has
+/// already escaped the C0 controls in strings), where the escape means the
+/// same character.
 fn json_escaped(json: &str) -> Cow<'_, str> {
-    if json.bytes().all(|b| b.is_ascii() && b != 0x7f) || !json.chars().any(is_control) {
+    let escape = |c: char| c >= '\u{7f}' && is_control(c);
+    if json.bytes().all(|b| b < 0x7f) || !json.chars().any(escape) {
         return Cow::Borrowed(json);
     }
     let mut escaped = String::with_capacity(json.len() + 16);
     for c in json.chars() {
-        if is_control(c) {
+        if escape(c) {
             let mut units = [0u16; 2];
             for unit in c.encode_utf16(&mut units) {
                 let _ = write!(escaped, "\\u{unit:04x}");
@@ -202,15 +206,27 @@ mod tests {
             "name": "a\u{9b}31m\u{202e}b\x7fc\u{2028}",
             "plain": "ünïcode ✓",
         });
-        let text = value.to_string();
-        let shown = json_escaped(&text);
-        assert!(!shown.chars().any(is_control), "{shown}");
-        assert!(
-            shown.contains("\\u009b") && shown.contains("\\u202e"),
-            "{shown}"
-        );
-        let back: serde_json::Value = serde_json::from_str(&shown).expect("still JSON");
-        assert_eq!(back, value);
+        // Compact and pretty (whose newlines and indents stand between
+        // tokens, and must stay as they are).
+        for text in [
+            value.to_string(),
+            serde_json::to_string_pretty(&value).expect("json"),
+        ] {
+            let shown = json_escaped(&text);
+            assert!(
+                !shown.chars().any(|c| is_control(c) && c != '\n'),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("\\u009b") && shown.contains("\\u202e"),
+                "{shown}"
+            );
+            let back: serde_json::Value = serde_json::from_str(&shown).expect("still JSON");
+            assert_eq!(back, value);
+        }
+        let pretty =
+            serde_json::to_string_pretty(&serde_json::json!({"d": "Search — fast"})).expect("json");
+        assert_eq!(json_escaped(&pretty), pretty);
         assert!(matches!(
             json_escaped("{\"a\":\"ünïcode\"}"),
             Cow::Borrowed(_)
