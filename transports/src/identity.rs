@@ -88,56 +88,98 @@ pub enum UrlError {
 
 /// `text`, a URL or something meant to be one, with what may be a secret
 /// masked, for any message or listing: the user name and password (a
-/// token is often the user name alone) and every query value become
-/// `*****`. Done on the text, so a URL too broken to parse is masked too.
+/// token is often the user name alone) become one `*****`, and so does
+/// every query value (a bare one too).
+///
+/// A text the URL parser accepts is masked through it, so every spelling
+/// it reads as userinfo (`https:bot:pw@h`, `https:///bot:pw@h`, a
+/// backslash for a slash) is caught, and what is shown is the URL that
+/// would be used. Any other text is masked on its characters, erring
+/// toward masking too much: everything between the scheme and the last
+/// `@` goes.
 ///
 /// ```
 /// use codex_transports::mask_url_secrets;
 ///
-/// assert_eq!(mask_url_secrets("https://u:pw@h/p?token=t&x"), "https://*****@h/p?token=*****&x");
+/// assert_eq!(
+///     mask_url_secrets("https://u:pw@h/p?token=t&x"),
+///     "https://*****@h/p?token=*****&*****"
+/// );
 /// assert_eq!(mask_url_secrets("https://ghp_abc@exa mple/"), "https://*****@exa mple/");
 /// assert_eq!(mask_url_secrets("https://h/mcp"), "https://h/mcp");
 /// ```
 pub fn mask_url_secrets(text: &str) -> String {
-    const MASK: &str = "*****";
-    let (before_query, query) = match text.split_once('?') {
-        Some((head, query)) => (head, Some(query)),
-        None => (text, None),
-    };
-    let mut masked = String::with_capacity(text.len());
-    // The authority runs from `//` to the next `/` (or the query's `?`);
-    // its userinfo is everything before its last `@`.
-    match before_query.split_once("//") {
-        Some((scheme, rest)) => {
-            let end = rest.find('/').unwrap_or(rest.len());
-            let (authority, path) = rest.split_at(end);
-            masked.push_str(scheme);
-            masked.push_str("//");
-            match authority.rfind('@') {
-                Some(at) => {
-                    masked.push_str(MASK);
-                    masked.push_str(&authority[at..]);
-                }
-                None => masked.push_str(authority),
-            }
-            masked.push_str(path);
-        }
-        None => masked.push_str(before_query),
+    match url::Url::parse(text.trim()) {
+        Ok(url) if !url.cannot_be_a_base() => mask_parsed(url),
+        _ => mask_text(text),
     }
+}
+
+const MASK: &str = "*****";
+
+fn mask_parsed(mut url: url::Url) -> String {
+    if !url.username().is_empty() || url.password().is_some() {
+        // Cannot fail on a URL with a host, which userinfo implies.
+        let _ = url.set_password(None);
+        let _ = url.set_username(MASK);
+    }
+    if let Some(query) = url.query() {
+        let masked = mask_query(query);
+        url.set_query(Some(&masked));
+    }
+    url.to_string()
+}
+
+/// `k=v&bare` as `k=*****&*****`.
+fn mask_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) => format!("{key}={MASK}"),
+            None if pair.is_empty() => String::new(),
+            None => MASK.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn mask_text(text: &str) -> String {
+    let mut masked = String::with_capacity(text.len());
+    // The scheme, when there is one; then anything up to the last `@` may
+    // be userinfo, whatever separators a broken URL holds (a password may
+    // hold `/` or `?`).
+    let (scheme, rest) = match text.find(':') {
+        Some(colon)
+            if text[..colon]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            text.split_at(colon + 1)
+        }
+        _ => ("", text),
+    };
+    masked.push_str(scheme);
+    let rest = match rest.rfind('@') {
+        Some(at) => {
+            let slashes = rest.len() - rest.trim_start_matches(['/', '\\']).len();
+            masked.push_str(&rest[..slashes.min(at)]);
+            masked.push_str(MASK);
+            &rest[at..]
+        }
+        None => rest,
+    };
+    let (before, query) = match rest.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (rest, None),
+    };
+    masked.push_str(before);
     if let Some(query) = query {
-        masked.push('?');
         let (query, fragment) = match query.split_once('#') {
             Some((query, fragment)) => (query, Some(fragment)),
             None => (query, None),
         };
-        let pairs: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((key, _)) => format!("{key}={MASK}"),
-                None => pair.to_owned(),
-            })
-            .collect();
-        masked.push_str(&pairs.join("&"));
+        masked.push('?');
+        masked.push_str(&mask_query(query));
         if let Some(fragment) = fragment {
             masked.push('#');
             masked.push_str(fragment);
@@ -275,19 +317,30 @@ mod tests {
     #[test]
     fn secrets_are_masked_in_urls_that_do_not_parse_too() {
         for (text, shown) in [
+            // Parsed: what the URL parser reads as userinfo is masked.
+            (
+                "https://u:p@w@h/p@q?a=1&b&c=2#f",
+                "https://*****@h/p@q?a=*****&*****&c=*****#f",
+            ),
+            ("https://u:pw@h?k=v", "https://*****@h/?k=*****"),
+            ("https:///bot:pw@h/mcp", "https://*****@h/mcp"),
+            ("https:bot:pw@h/mcp", "https://*****@h/mcp"),
+            ("https:\\\\bot:pw@h/mcp", "https://*****@h/mcp"),
+            ("https://h\\@evil/?x=1", "https://h/@evil/?x=*****"),
+            ("https://h/mcp?sk-abc", "https://h/mcp?*****"),
+            ("ftp://user:pw@h/", "ftp://*****@h/"),
+            ("https://h/mcp", "https://h/mcp"),
+            // Not parsed: masked on the text, too much rather than too little.
             (
                 "https://u:pw@exa mple.com/x",
                 "https://*****@exa mple.com/x",
             ),
-            ("ftp://user:pw@h/", "ftp://*****@h/"),
             ("https://tok@h:99999/", "https://*****@h:99999/"),
-            (
-                "https://u:p@w@h/p@q?a=1&b&c=2#f",
-                "https://*****@h/p@q?a=*****&b&c=*****#f",
-            ),
-            ("https://u:pw@h?k=v", "https://*****@h?k=*****"),
-            ("not a url:pw@h", "not a url:pw@h"),
-            ("https://h/mcp", "https://h/mcp"),
+            ("https://u:pa/ss@h/", "https://*****@h/"),
+            ("https://u:p?ss@h/", "https://*****@h/"),
+            ("https://h:99999/a@b?k=v", "https://*****@b?k=*****"),
+            ("bot:secret@h/mcp", "bot:*****@h/mcp"),
+            ("not a url", "not a url"),
         ] {
             assert_eq!(mask_url_secrets(text), shown, "{text}");
         }
@@ -296,6 +349,9 @@ mod tests {
             "https://user:hunter2@h:99999/",
             "ftp://user:hunter2@h/",
             "https://hunter2@[::1/",
+            "https://u:hun/ter2@h/",
+            "https://u:hun?ter2@h/",
+            "bot:hunter2@h/mcp",
         ] {
             let err = CanonicalUrl::parse(bad).expect_err(bad).to_string();
             assert!(!err.contains("hunter2"), "{err}");
