@@ -28,10 +28,10 @@ pub enum OverrideError {
     #[error("Empty key in override: {0}")]
     EmptyKey(String),
     /// The key is not a dotted TOML key.
-    #[error("Invalid key in override: {raw}: {reason}")]
+    #[error("Invalid key in override: {key}: {reason}")]
     InvalidKey {
-        /// The argument as typed.
-        raw: String,
+        /// The key as typed; never the value, which may be a secret.
+        key: String,
         /// The TOML parser's explanation.
         reason: String,
     },
@@ -110,7 +110,7 @@ impl FromStr for ConfigOverride {
         }
         let path = toml_edit::Key::parse(key)
             .map_err(|err| OverrideError::InvalidKey {
-                raw: raw.to_owned(),
+                key: key.to_owned(),
                 reason: err.message().trim().to_owned(),
             })?
             .into_iter()
@@ -198,6 +198,16 @@ mod tests {
             "a..b=1".parse::<ConfigOverride>(),
             Err(OverrideError::InvalidKey { .. })
         ));
+        // The value is never repeated: it may be a token.
+        let err = "mcp servers.x={env={T=\"s3cret\"}}"
+            .parse::<ConfigOverride>()
+            .expect_err("a space in the key")
+            .to_string();
+        assert!(
+            err.starts_with("Invalid key in override: mcp servers.x: "),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret"), "{err}");
     }
 
     #[test]
