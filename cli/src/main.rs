@@ -59,7 +59,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         return Err(CliError::Usage(message));
     }
     let Some(command) = cli.command else {
-        return owning_processes(|| tui::run(&global, tui::Start::New(cli.chat)));
+        return owning_processes(Stops::CHAT, || tui::run(&global, tui::Start::New(cli.chat)));
     };
     if cli.chat != args::ChatArgs::default() {
         return Err(CliError::Usage(
@@ -69,21 +69,30 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         ));
     }
     let done = match command {
-        Command::Exec(args) => return owning_processes(|| exec::run(&global, args)),
+        Command::Exec(args) => return owning_processes(Stops::EXEC, || exec::run(&global, args)),
         Command::Resume(args) => {
-            return owning_processes(|| tui::run(&global, tui::Start::Resume(args)));
+            return owning_processes(Stops::CHAT, || tui::run(&global, tui::Start::Resume(args)));
         }
-        Command::McpServer(args) => return owning_processes(|| mcp_server::run(&global, args)),
+        Command::McpServer(args) => {
+            // Over HTTP it stops on SIGTERM and Ctrl-C itself.
+            let stops = if args.listen.is_some() {
+                Stops::HANGUP
+            } else {
+                Stops::ALL
+            };
+            return owning_processes(stops, || mcp_server::run(&global, args));
+        }
         Command::Mcp(
             command @ (McpCommand::Tools(_) | McpCommand::Call(_) | McpCommand::Lock(_)),
-        ) => owning_processes(|| mcp::run(&global, command)),
+        ) => owning_processes(Stops::ALL, || mcp::run(&global, command)),
         Command::Mcp(command) => mcp::run(&global, command),
         Command::Requirements(command) => requirements::run(&global, command),
         Command::Debug(command @ DebugCommand::Chaos(_)) => {
-            return owning_processes(|| debug::run(&global, command));
+            // A chaos run ends on SIGTERM and Ctrl-C with its report.
+            return owning_processes(Stops::HANGUP, || debug::run(&global, command));
         }
         Command::Debug(command) => return debug::run(&global, command),
-        Command::Demo(args) => return owning_processes(|| demo::run(&args)),
+        Command::Demo(args) => return owning_processes(Stops::ALL, || demo::run(&args)),
         Command::Completion(args) => completion(args.shell),
         // The command's own exit code is ours.
         Command::Sandbox(command) => return sandbox::run(&global, command),
@@ -105,13 +114,81 @@ fn completion(shell: clap_complete::Shell) -> Result<(), CliError> {
 /// nothing it started outlives it: this process becomes the subreaper of
 /// its descendants (orphans come back to it instead of to PID 1), and
 /// whatever is left when the command ends is killed.
-fn owning_processes<T>(command: impl FnOnce() -> T) -> T {
+///
+/// `stops` are the signals that end the command at once (a CI job's
+/// cancel, `timeout`, a closed terminal): each kills every descendant and
+/// exits with 128 + its number, so that a signal cannot leave a server or
+/// a command running either. A command that stops gracefully on a signal
+/// itself (exec on Ctrl-C) leaves that one out.
+fn owning_processes<T>(stops: Stops, command: impl FnOnce() -> T) -> T {
     if let Err(error) = codex_sandbox::become_subreaper() {
         tracing::warn!("cannot become a child subreaper: {error}");
     }
+    stop_on(stops);
     let result = command();
     codex_sandbox::kill_descendants();
     result
+}
+
+/// Which signals end a process-owning command at once, and what must be
+/// undone first.
+#[derive(Debug, Clone, Copy)]
+struct Stops {
+    signals: &'static [i32],
+    /// Run before the descendants are killed (the chat's terminal modes).
+    undo: fn(),
+}
+
+impl Stops {
+    const ALL: Stops = Stops {
+        signals: &[
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+            signal_hook::consts::SIGINT,
+        ],
+        undo: || {},
+    };
+    /// Ctrl-C is the command's own (exec cancels its turn and reports).
+    const EXEC: Stops = Stops {
+        signals: &[signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP],
+        undo: || {},
+    };
+    /// The chat reads Ctrl-C as a key; a signal gives the terminal back.
+    const CHAT: Stops = Stops {
+        signals: &[
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+            signal_hook::consts::SIGINT,
+        ],
+        undo: tui::restore_terminal,
+    };
+    /// SIGTERM and Ctrl-C are the command's own.
+    const HANGUP: Stops = Stops {
+        signals: &[signal_hook::consts::SIGHUP],
+        undo: || {},
+    };
+}
+
+fn stop_on(stops: Stops) {
+    let mut signals = match signal_hook::iterator::Signals::new(stops.signals) {
+        Ok(signals) => signals,
+        Err(error) => {
+            tracing::warn!("cannot watch for termination signals: {error}");
+            return;
+        }
+    };
+    let watcher = std::thread::Builder::new()
+        .name("codex-signals".to_owned())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                (stops.undo)();
+                codex_sandbox::kill_descendants();
+                std::process::exit(128 + signal);
+            }
+        });
+    if let Err(error) = watcher {
+        tracing::warn!("cannot watch for termination signals: {error}");
+    }
 }
 
 /// Logs (per-actor spans, admission audit events) go to stderr, and only

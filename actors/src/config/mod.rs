@@ -638,11 +638,18 @@ pub const MAX_WATCH_DEBOUNCE_MS: i64 = 1000;
 pub const MAX_APPROVAL_TIMEOUT_SEC: i64 = 86_400;
 
 /// Every file [`load_config`] may read for `options`: the user's
-/// `config.toml`, then each project layer from the project root down to the
-/// cwd, trusted or not (trust is itself config, and may change). What a
-/// session watches.
+/// `config.toml`, the `--profile` file, then each project layer from the
+/// project root down to the cwd, trusted or not (trust is itself config,
+/// and may change). What a session watches.
 pub fn config_files(options: &LoadOptions) -> Vec<PathBuf> {
+    let profile = options
+        .overrides
+        .iter()
+        .rev()
+        .find_map(ConfigOverride::profile_flag)
+        .and_then(|name| profile_path(&options.codex_home, name));
     std::iter::once(options.codex_home.join("config.toml"))
+        .chain(profile)
         .chain(
             project_config_files(&options.cwd, &options.codex_home)
                 .into_iter()

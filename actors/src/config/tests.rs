@@ -262,6 +262,14 @@ fn a_profile_file_is_the_profile_for_the_flag() {
         .load_profile(Some("work"), &["model=\"mine\""])
         .expect("loads");
     assert_eq!(snapshot.model.model.as_deref(), Some("mine"));
+    // A session watches the file it read.
+    let options = |profile: Option<&str>| LoadOptions {
+        codex_home: fixture.home.clone(),
+        cwd: fixture.project.clone(),
+        overrides: profile.map(ConfigOverride::profile).into_iter().collect(),
+    };
+    assert!(config_files(&options(Some("work"))).contains(&fixture.home.join("work.config.toml")));
+    assert!(!config_files(&options(None)).contains(&fixture.home.join("work.config.toml")));
     // Without the flag, the file is not read.
     let snapshot = fixture.load(&[]).expect("loads");
     assert_eq!(snapshot.model.model.as_deref(), Some("o3"));

@@ -782,15 +782,21 @@ impl Screen {
 
 impl Drop for Screen {
     fn drop(&mut self) {
-        crate::terminal::control(|out| {
-            crossterm::execute!(
-                out,
-                crossterm::event::PopKeyboardEnhancementFlags,
-                crossterm::event::DisableBracketedPaste
-            )
-        });
-        ratatui::restore();
+        restore_terminal();
     }
+}
+
+/// Gives the terminal back as the chat found it: its modes, the main
+/// screen, cooked input. Also what a signal that ends the chat runs.
+pub(crate) fn restore_terminal() {
+    crate::terminal::control(|out| {
+        crossterm::execute!(
+            out,
+            crossterm::event::PopKeyboardEnhancementFlags,
+            crossterm::event::DisableBracketedPaste
+        )
+    });
+    ratatui::restore();
 }
 
 #[cfg(test)]

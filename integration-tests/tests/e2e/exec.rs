@@ -715,8 +715,23 @@ async fn the_chat_completions_wire_api() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_exits_130_and_leaves_no_child() {
-    let marker = format!("98{}", std::process::id() % 1000);
-    let server_name = format!("ctrl-c-server-{}", std::process::id());
+    a_signal_ends_the_run_and_leaves_no_child(rustix::process::Signal::INT, 130, "98").await;
+}
+
+/// What a CI job's cancel and `timeout` send, and a closed terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_and_sighup_exit_and_leave_no_child() {
+    a_signal_ends_the_run_and_leaves_no_child(rustix::process::Signal::TERM, 143, "97").await;
+    a_signal_ends_the_run_and_leaves_no_child(rustix::process::Signal::HUP, 129, "96").await;
+}
+
+async fn a_signal_ends_the_run_and_leaves_no_child(
+    signal: rustix::process::Signal,
+    code: i32,
+    prefix: &str,
+) {
+    let marker = format!("{prefix}{}", std::process::id() % 1000);
+    let server_name = format!("signal-{code}-server-{}", std::process::id());
     let exec = Exec::with_config(
         vec![Sleeper::reply(&marker)],
         &format!(
@@ -743,14 +758,14 @@ async fn ctrl_c_exits_130_and_leaves_no_child() {
     sleeper.running().await;
     rustix::process::kill_process(
         rustix::process::Pid::from_raw(i32::try_from(pid).expect("pid")).expect("pid"),
-        rustix::process::Signal::INT,
+        signal,
     )
-    .expect("SIGINT");
+    .expect("signal");
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .expect("codex exits")
         .expect("wait");
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status.code(), Some(code), "{signal:?}");
     // Nothing of the turn outlives codex: no sleep, no MCP server.
     assert_eq!(processes_with(&format!("sleep {marker}")), 0);
     assert_eq!(processes_with(&server_name), 0);
