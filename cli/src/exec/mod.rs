@@ -38,6 +38,21 @@ use crate::conversation::{self, Conversation, Front, Hooks, Settings};
 use crate::error::CliError;
 use crate::terminal;
 use crate::thread::{self, Resumed};
+/// Writes `-o FILE` as Codex does: created or truncated, never through a
+/// symbolic link in its last component (a link planted where the answer
+/// goes would otherwise overwrite the file it points to).
+fn write_last_message(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)?;
+    file.write_all(text.as_bytes())
+}
+
 /// The exit code after Ctrl-C.
 const INTERRUPTED: u8 = 130;
 
@@ -364,7 +379,7 @@ fn finish(
                         path.display()
                     ));
                 }
-                std::fs::write(path, text).map_err(|source| CliError::WriteFile {
+                write_last_message(path, &text).map_err(|source| CliError::WriteFile {
                     path: path.to_owned(),
                     source,
                 })?;

@@ -611,6 +611,22 @@ async fn last_message_file_schema_and_stdin() {
         "What is the answer?"
     );
 
+    // `-o` is never written through a link (Codex opens it O_NOFOLLOW).
+    let exec = Exec::new(vec![Reply::sse(vec![
+        ev::message("m", "planted"),
+        ev::completed("r"),
+    ])])
+    .await;
+    let target = exec.env.write_file("target.txt", "SAFE");
+    let link = exec.env.root().join("link.txt");
+    std::os::unix::fs::symlink(&target, &link).expect("link");
+    let run = exec
+        .run(&["-o", link.to_str().expect("utf-8"), "hi"], None)
+        .await;
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("link.txt"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&target).expect("target"), "SAFE");
+
     // A prompt plus piped context.
     let exec = Exec::new(vec![Reply::sse(vec![
         ev::message("m", "ok"),
