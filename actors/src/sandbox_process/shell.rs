@@ -23,10 +23,21 @@ use crate::sink::EventSink;
 
 /// Who waits for the command.
 pub(crate) enum Caller {
-    /// To the end: the exit, once.
-    ToEnd(oneshot::Sender<Result<CommandExit, String>>),
-    /// A process session: each poll is answered on its own channel.
-    Session,
+    /// To the end: the exit, once. The command is killed if the caller
+    /// stops waiting first (its `waiting` sender dropped: a cancelled turn).
+    ToEnd {
+        /// Where the exit goes.
+        reply: oneshot::Sender<Result<CommandExit, String>>,
+        /// Closes when the caller is gone.
+        waiting: oneshot::Receiver<()>,
+    },
+    /// A process session: each poll is answered on its own channel. Until
+    /// `claimed` says its id reached the caller, the command is killed if
+    /// the caller stops waiting (nobody could ever poll it).
+    Session {
+        /// Sent to when the caller has the id; closed unsent if it is gone.
+        claimed: oneshot::Receiver<()>,
+    },
 }
 
 /// One sandboxed command.
@@ -42,6 +53,9 @@ pub(crate) struct SandboxProcessActor {
     /// Counts polls, so an older poll's timer does not end a newer wait.
     polls: u64,
     stdin: Option<pipe::Sender>,
+    /// Resolves when the caller is gone (to the end: it stops waiting; a
+    /// session: it never got the id), or, for a session, when it has it.
+    waiting: Option<oneshot::Receiver<()>>,
 }
 
 impl SandboxProcessActor {
@@ -53,9 +67,9 @@ impl SandboxProcessActor {
         events: EventSink<CommandEvent>,
         caller: Caller,
     ) -> Self {
-        let (mode, reply) = match caller {
-            Caller::ToEnd(reply) => (Mode::ToEnd, Some(reply)),
-            Caller::Session => (Mode::Session, None),
+        let (mode, reply, waiting) = match caller {
+            Caller::ToEnd { reply, waiting } => (Mode::ToEnd, Some(reply), Some(waiting)),
+            Caller::Session { claimed } => (Mode::Session, None, Some(claimed)),
         };
         SandboxProcessActor {
             id,
@@ -68,6 +82,7 @@ impl SandboxProcessActor {
             poll: None,
             polls: 0,
             stdin: None,
+            waiting,
         }
     }
 
@@ -111,6 +126,21 @@ impl Actor for SandboxProcessActor {
         let Some(spec) = self.spec.take() else {
             return;
         };
+        // The caller is gone before the command could reach it (the exit
+        // still owed, or a session's id never handed out): stopping drops
+        // the child, which kills its group.
+        if let Some(waiting) = self.waiting.take() {
+            // A to-the-end command starts with its reply owed; a session
+            // has none.
+            let session = self.reply.is_none();
+            ctx.spawn(async move { waiting.await.is_err() }.into_actor(self).map(
+                move |gone, act, ctx| {
+                    if gone && (session || act.reply.is_some()) {
+                        ctx.stop();
+                    }
+                },
+            ));
+        }
         let (tx, rx) = mpsc::channel::<OutputChunk>(64);
         let mut child = match SandboxedChild::spawn(&spec, &self.policy, &self.launcher, Some(tx)) {
             Ok(child) => child,

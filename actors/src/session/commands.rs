@@ -29,6 +29,32 @@ impl Processes {
     }
 }
 
+/// A process session whose id has not reached its caller yet.
+struct Unclaimed<'a> {
+    processes: &'a Processes,
+    id: u64,
+    claimed: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Unclaimed<'_> {
+    /// The caller has the id: the session runs on.
+    fn claim(mut self) {
+        if let Some(claimed) = self.claimed.take() {
+            let _ = claimed.send(());
+        }
+    }
+}
+
+impl Drop for Unclaimed<'_> {
+    fn drop(&mut self) {
+        // Dropped unclaimed: the sender closes unsent, which stops the
+        // command's actor; its entry goes too.
+        if self.claimed.is_some() {
+            self.processes.lock().remove(&self.id);
+        }
+    }
+}
+
 impl Session {
     /// Runs one command under the sandbox as a temporary child of the
     /// session, publishing its output as [`SessionEvent::Command`], and
@@ -50,8 +76,18 @@ impl Session {
         started: &mut (dyn FnMut(u64) + Send),
     ) -> Result<CommandExit, CommandError> {
         let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
+        // Held while this future waits: dropping it (a cancelled turn)
+        // kills the command.
+        let (_waiting, waiting) = tokio::sync::oneshot::channel::<()>();
         let (id, _) = self
-            .start_command(spec, policy, Caller::ToEnd(reply_tx))
+            .start_command(
+                spec,
+                policy,
+                Caller::ToEnd {
+                    reply: reply_tx,
+                    waiting,
+                },
+            )
             .await?;
         started(id);
         let result = reply_rx.await.map_err(|_| CommandError::Lost);
@@ -90,11 +126,23 @@ impl Session {
             return Err(CommandError::TooManyProcesses(running));
         }
         spec.stdin_pipe = true;
-        let (id, handle) = self.start_command(spec, policy, Caller::Session).await?;
+        let (claimed, claim) = tokio::sync::oneshot::channel();
+        let (id, handle) = self
+            .start_command(spec, policy, Caller::Session { claimed: claim })
+            .await?;
         self.processes.lock().insert(id, handle);
+        // Until the id is returned, a caller that stops waiting (a
+        // cancelled turn) leaves a session nobody can poll: it is killed
+        // and forgotten.
+        let unclaimed = Unclaimed {
+            processes: &self.processes,
+            id,
+            claimed: Some(claimed),
+        };
         started(id);
-        let chunk = self.poll_process(id, None, wait).await?;
-        Ok((id, chunk))
+        let chunk = self.poll_process(id, None, wait).await;
+        unclaimed.claim();
+        Ok((id, chunk?))
     }
 
     /// Polls process session `id`: `write` goes to its stdin first, then

@@ -718,6 +718,15 @@ async fn a_cancelled_call_gets_a_result_and_closing_stdin_leaves_nothing() {
         result["structuredContent"]["threadId"].is_string(),
         "{result}"
     );
+    // The cancelled turn's command stops with it, while the server and the
+    // session's MCP server run on. (SIGKILL lands at once; the wait only
+    // covers the kernel's delivery.)
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while processes_with(&format!("sleep {marker}")) > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(processes_with(&format!("sleep {marker}")), 0);
+    assert_eq!(processes_with(&server_name), 1);
     let (code, stderr) = server.close().await;
     assert_eq!(code, Some(0), "{stderr}");
     // Nothing the session started outlives the server.
