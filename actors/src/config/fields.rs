@@ -223,7 +223,7 @@ impl<'a> Fields<'a> {
         let (secs, written) = match entry(table, key) {
             None => return Ok(None),
             Some(toml::Value::Integer(i)) => (*i as f64, i.to_string()),
-            Some(toml::Value::Float(f)) => (*f, f.to_string()),
+            Some(toml::Value::Float(f)) => (*f, format!("{f:?}")),
             Some(other) => {
                 return Err(self.problem(
                     &[key],

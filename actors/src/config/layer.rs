@@ -114,7 +114,7 @@ fn snippet(text: &str, line: usize, column: usize) -> String {
 /// Characters that reorder or hide text: bidi marks, overrides and
 /// isolates, zero-width characters, separators and the byte order mark.
 fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}')
 }
 
 /// A parsed TOML document that remembers its text and origin.

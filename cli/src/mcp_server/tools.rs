@@ -153,7 +153,7 @@ pub(super) fn list() -> Vec<Tool> {
                     },
                     "profile": {
                         "type": "string",
-                        "description": "A `[profiles.NAME]` table of config.toml to use."
+                        "description": "A profile: `$CODEX_HOME/NAME.config.toml`, or else the `[profiles.NAME]` table of config.toml."
                     },
                     "cwd": {
                         "type": "string",

@@ -311,9 +311,8 @@ impl App {
             }
             Event::Sessions(entries) => {
                 if entries.is_empty() {
-                    self.cells.push(Cell::Info(
-                        "no recorded session for this directory".to_owned(),
-                    ));
+                    self.cells
+                        .push(Cell::Info("no recorded session to continue".to_owned()));
                 } else {
                     self.overlay = Some(Overlay::Sessions {
                         entries,

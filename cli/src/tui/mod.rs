@@ -558,7 +558,9 @@ impl Chat {
             cwd: (!self.every_directory).then_some(&conversation.settings.cwd),
             model_provider: Some(&conversation.settings.provider.id),
         };
-        let paths = find_recent(&root, filter, PICKER).unwrap_or_default();
+        // Chats left empty are passed over below; ask for more than are
+        // shown so that they cannot crowd out the sessions worth offering.
+        let paths = find_recent(&root, filter, PICKER * 4).unwrap_or_default();
         paths
             .into_iter()
             .filter_map(|path| {
@@ -589,6 +591,7 @@ impl Chat {
             .filter(|entry| {
                 Some(entry.id.as_str()) != Some(conversation.settings.thread_id.as_str())
             })
+            .take(PICKER)
             .collect()
     }
 
