@@ -286,7 +286,7 @@ fn numbers_out_of_range_are_usage_or_config_errors() {
         run.stderr.contains("config.toml:4:")
             && run
                 .stderr
-                .contains("startup_timeout_sec: 10000000000000000000 is out of range"),
+                .contains("startup_timeout_sec: 1e19 is out of range"),
         "{}",
         run.stderr
     );

@@ -106,6 +106,10 @@ fn get_unknown_server() {
     let run = env().codex(&["mcp", "get", "nope"]);
     assert_eq!(run.code, 1);
     assert_eq!(run.stderr, "Error: No MCP server named 'nope' found.\n");
+    // A name typed with a newline stays on the error's one line.
+    let run = env().codex(&["mcp", "get", "no\npe"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stderr, "Error: No MCP server named 'no\\npe' found.\n");
 }
 
 #[test]

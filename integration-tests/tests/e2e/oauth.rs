@@ -123,6 +123,13 @@ async fn login_then_tools_and_calls_with_the_stored_token_a_refresh_and_logout()
     let run = login(&env, "web").await;
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(run.stdout, "Successfully logged in to MCP server 'web'.\n");
+    // The discovery requests' wait is announced before they start.
+    assert!(
+        run.stderr
+            .contains("how to sign in to 'web' (each request waits up to 30 s)..."),
+        "{}",
+        run.stderr
+    );
     let file = env.codex_home().join(".credentials.json");
     let mode = std::fs::metadata(&file)
         .expect("credentials")
