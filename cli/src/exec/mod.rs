@@ -414,6 +414,8 @@ fn finish(
 struct Output {
     json: bool,
     human: human::Renderer,
+    /// The message of the last `error` line, when it was the last line.
+    last_error: Option<String>,
 }
 
 impl Output {
@@ -421,6 +423,7 @@ impl Output {
         Output {
             json,
             human: human::Renderer::new(color),
+            last_error: None,
         }
     }
 
@@ -447,6 +450,17 @@ impl Output {
 
     fn event(&mut self, event: &TurnEvent) {
         if self.json {
+            // As in Codex, a failed turn ends with an `error` line and then
+            // `turn.failed`, even when no error event came before it.
+            if let TurnEvent::TurnFailed { message } = event
+                && self.last_error.as_deref() != Some(message.as_str())
+            {
+                self.line(&jsonl::error(message));
+            }
+            self.last_error = match event {
+                TurnEvent::Error { message } => Some(message.clone()),
+                _ => None,
+            };
             if let Some(line) = jsonl::event(event) {
                 self.line(&line);
             }

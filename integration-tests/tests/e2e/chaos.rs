@@ -535,11 +535,14 @@ fn model_fault(when: &str, fault: &str) -> String {
     format!("seed = 1\n[[fault]]\ntarget = \"model\"\nwhen = {{ {when} }}\n{fault}\n")
 }
 
+/// The retry notices among the `error` lines (a failed turn's own error
+/// line comes last, before `turn.failed`).
 fn reconnects(events: &[Value]) -> Vec<String> {
     events
         .iter()
         .filter(|e| e["type"] == "error")
         .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+        .filter(|message| message.starts_with("Reconnecting"))
         .collect()
 }
 

@@ -385,6 +385,9 @@ async fn a_bad_request_is_not_retried() {
             "\n",
             r#"{"type":"turn.started"}"#,
             "\n",
+            // As in Codex: an `error` line, then `turn.failed`.
+            r#"{"type":"error","message":"unexpected status 400: invalid input"}"#,
+            "\n",
             r#"{"type":"turn.failed","error":{"message":"unexpected status 400: invalid input"}}"#,
             "\n",
         )
@@ -456,10 +459,14 @@ request_max_retries = 1
     let run = exec.run(&["--json", "hi"], None).await;
     assert_eq!(run.code, 1, "{}", run.transcript());
     let events = events(&run);
+    let message =
+        "exceeded retry limit after 2 attempts; last error: unexpected status 503: still down";
     assert_eq!(
-        events.last().expect("last"),
-        &json!({"type": "turn.failed", "error": {"message":
-            "exceeded retry limit after 2 attempts; last error: unexpected status 503: still down"}})
+        events[events.len() - 2..],
+        [
+            json!({"type": "error", "message": message}),
+            json!({"type": "turn.failed", "error": {"message": message}})
+        ]
     );
 }
 
