@@ -187,6 +187,11 @@ pub(super) fn list() -> Vec<Tool> {
                     "developer-instructions": {
                         "type": "string",
                         "description": "More instructions, added to the opening ones."
+                    },
+                    "compact-prompt": {
+                        "type": "string",
+                        "description": "Codex's prompt for compacting a long thread; accepted, \
+                                        but this server does not compact threads."
                     }
                 },
                 "required": ["prompt"],
@@ -269,7 +274,7 @@ pub(super) fn parse(tool: &str, arguments: Option<&JsonObject>) -> Result<Call, 
 
 fn parse_start(arguments: &JsonObject) -> Result<StartArgs, ArgsError> {
     const KNOWN: &str = "prompt, model, profile, cwd, approval-policy, sandbox, config, \
-                         base-instructions, developer-instructions";
+                         base-instructions, developer-instructions, compact-prompt";
     let mut args = StartArgs::default();
     let mut prompt = None;
     for (name, value) in arguments {
@@ -748,7 +753,8 @@ mod tests {
                 CODEX,
                 json!({"prompt": "x", "approval_policy": "never"}),
                 "unknown argument `approval_policy` (`codex` takes prompt, model, profile, cwd, \
-                 approval-policy, sandbox, config, base-instructions, developer-instructions)",
+                 approval-policy, sandbox, config, base-instructions, developer-instructions, \
+                 compact-prompt)",
             ),
             (
                 CODEX,

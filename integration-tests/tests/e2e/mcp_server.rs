@@ -295,6 +295,28 @@ async fn inspector_scenario(deps: &McpDeps, exec: &Exec, target: &Target<'_>) {
         );
     }
     assert_eq!(tools[0]["inputSchema"]["required"], json!(["prompt"]));
+    // Every argument Codex's `codex` tool takes is declared: the schema
+    // admits no others.
+    let declared: Vec<&str> = tools[0]["inputSchema"]["properties"]
+        .as_object()
+        .expect("properties")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for name in [
+        "prompt",
+        "model",
+        "profile",
+        "cwd",
+        "approval-policy",
+        "sandbox",
+        "config",
+        "base-instructions",
+        "developer-instructions",
+        "compact-prompt",
+    ] {
+        assert!(declared.contains(&name), "{name}: {declared:?}");
+    }
 
     let first = inspector(
         deps,
