@@ -192,7 +192,11 @@ async fn a_session_is_recorded_and_resume_last_shows_it() {
     // Chats opened and left empty (the pickers' own) are not offered.
     assert!(!screen.contains("(no message)"), "{screen}");
     everywhere.send(b"\x1b");
-    everywhere.wait_for("Ask Codex to do anything");
+    // Ctrl-D only once the picker is gone: sent at once, a terminal
+    // parser may read Esc and Ctrl-D together as Alt-Ctrl-D.
+    everywhere.wait_until("the picker to close", |screen| {
+        !screen.contains("Resume a session")
+    });
     everywhere.send(b"\x04");
     assert_eq!(everywhere.exit_code(), 0);
 }
