@@ -265,19 +265,50 @@ pub fn test_server_bin() -> PathBuf {
 
 /// How many live processes have `needle` in their command line.
 pub fn processes_with(needle: &str) -> usize {
+    pids_with(needle).len()
+}
+
+/// The live processes with `needle` in their command line (a zombie's
+/// is empty).
+fn pids_with(needle: &str) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
+        return Vec::new();
     };
     entries
         .flatten()
-        .filter(|entry| entry.file_name().to_string_lossy().parse::<u32>().is_ok())
-        .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
-        .filter(|cmdline| {
-            String::from_utf8_lossy(cmdline)
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_string_lossy().parse::<i32>().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            String::from_utf8_lossy(&cmdline)
                 .replace('\0', " ")
                 .contains(needle)
+                .then_some(pid)
         })
-        .count()
+        .collect()
+}
+
+/// Waits, up to `patience`, for every process with `needle` in its command
+/// line to exit, on its exit itself (a pidfd turns readable), not on a
+/// timer; then says how many are still alive.
+pub fn wait_gone(needle: &str, patience: std::time::Duration) -> usize {
+    let deadline = std::time::Instant::now() + patience;
+    for pid in pids_with(needle) {
+        let Some(pid) = rustix::process::Pid::from_raw(pid) else {
+            continue;
+        };
+        // Gone already (ESRCH), or no pidfd: the count below tells.
+        let Ok(fd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) else {
+            continue;
+        };
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let timeout = rustix::event::Timespec::try_from(left).unwrap_or_default();
+        let mut fds = [rustix::event::PollFd::new(
+            &fd,
+            rustix::event::PollFlags::IN,
+        )];
+        let _ = rustix::event::poll(&mut fds, Some(&timeout));
+    }
+    processes_with(needle)
 }
 
 /// Our test server serving streamable HTTP on 127.0.0.1, killed on drop.

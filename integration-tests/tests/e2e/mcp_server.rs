@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use codex_integration_tests::{McpDeps, codex_bin, processes_with, test_server_bin};
+use codex_integration_tests::{McpDeps, codex_bin, processes_with, test_server_bin, wait_gone};
 use codex_test_mcp_server::mock_model::{Release, Reply, ev};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -741,12 +741,12 @@ async fn a_cancelled_call_gets_a_result_and_closing_stdin_leaves_nothing() {
         "{result}"
     );
     // The cancelled turn's command stops with it, while the server and the
-    // session's MCP server run on. (SIGKILL lands at once; the wait only
-    // covers the kernel's delivery.)
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while processes_with(&format!("sleep {marker}")) > 0 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // session's MCP server run on. (The kill lands after the result; the
+    // wait is on the command's exit itself.)
+    let sleep = format!("sleep {marker}");
+    tokio::task::spawn_blocking(move || wait_gone(&sleep, WAIT))
+        .await
+        .expect("wait");
     assert_eq!(processes_with(&format!("sleep {marker}")), 0);
     assert_eq!(processes_with(&server_name), 1);
     let (code, stderr) = server.close().await;
