@@ -482,6 +482,17 @@ pub fn profile_path(codex_home: &Path, name: &str) -> Option<PathBuf> {
     plain.then(|| codex_home.join(format!("{name}.config.toml")))
 }
 
+/// `--profile NAME`'s name and the path of its file, when the flag names
+/// one.
+fn flag_profile_path(options: &LoadOptions) -> Option<(&str, PathBuf)> {
+    let name = options
+        .overrides
+        .iter()
+        .rev()
+        .find_map(ConfigOverride::profile_flag)?;
+    Some((name, profile_path(&options.codex_home, name)?))
+}
+
 /// `--profile NAME`'s file, read, when it exists. The same name kept the
 /// old way too (`profile = "NAME"` or `[profiles.NAME]` in the user's
 /// config) is an error that says where to move it, as in Codex: two
@@ -490,15 +501,7 @@ fn profile_file(
     options: &LoadOptions,
     user: &[TomlLayer],
 ) -> Result<Option<TomlLayer>, ConfigError> {
-    let Some(name) = options
-        .overrides
-        .iter()
-        .rev()
-        .find_map(|o| o.profile_flag())
-    else {
-        return Ok(None);
-    };
-    let Some(path) = profile_path(&options.codex_home, name) else {
+    let Some((name, path)) = flag_profile_path(options) else {
         return Ok(None);
     };
     let Some(layer) = read_layer(&path)? else {
@@ -642,12 +645,7 @@ pub const MAX_APPROVAL_TIMEOUT_SEC: i64 = 86_400;
 /// project root down to the cwd, trusted or not (trust is itself config,
 /// and may change). What a session watches.
 pub fn config_files(options: &LoadOptions) -> Vec<PathBuf> {
-    let profile = options
-        .overrides
-        .iter()
-        .rev()
-        .find_map(ConfigOverride::profile_flag)
-        .and_then(|name| profile_path(&options.codex_home, name));
+    let profile = flag_profile_path(options).map(|(_, path)| path);
     std::iter::once(options.codex_home.join("config.toml"))
         .chain(profile)
         .chain(
