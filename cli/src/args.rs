@@ -2,16 +2,24 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use codex_actors::config::ConfigOverride;
+use clap::builder::PossibleValuesParser;
+use codex_actors::config::{ApprovalPolicy, ConfigOverride, SandboxMode};
 
-/// What `-s/--sandbox` takes on every command, as in Codex. The config's
-/// fourth mode, `external-sandbox`, says that something outside isolates
-/// the agent; it is not a flag a user types, so a slip cannot lift the
-/// sandbox.
-const SANDBOX_MODES: [&str; 3] = ["read-only", "workspace-write", "danger-full-access"];
+/// What `-s/--sandbox` takes on every command, as in Codex: the config's
+/// spellings, but for `external-sandbox`, which says that something outside
+/// isolates the agent; it is not a flag a user types, so a slip cannot lift
+/// the sandbox.
+fn sandbox_modes() -> impl Iterator<Item = &'static str> {
+    SandboxMode::ALL
+        .iter()
+        .filter(|mode| **mode != SandboxMode::ExternalSandbox)
+        .map(|mode| mode.as_str())
+}
 
-/// What `-a/--ask-for-approval` takes.
-const APPROVAL_POLICIES: [&str; 4] = ["untrusted", "on-failure", "on-request", "never"];
+/// What `-a/--ask-for-approval` takes: the config's spellings.
+fn approval_policies() -> impl Iterator<Item = &'static str> {
+    ApprovalPolicy::ALL.iter().map(|policy| policy.as_str())
+}
 
 /// An agent-session runtime with Codex-compatible MCP administration.
 #[derive(Debug, Parser)]
@@ -99,7 +107,7 @@ pub(crate) struct ChatFlags {
         short = 's',
         long = "sandbox",
         value_name = "MODE",
-        value_parser = SANDBOX_MODES
+        value_parser = PossibleValuesParser::new(sandbox_modes())
     )]
     pub(crate) sandbox: Option<String>,
     /// When to ask before running a command: untrusted, on-failure,
@@ -109,7 +117,7 @@ pub(crate) struct ChatFlags {
         short = 'a',
         long = "ask-for-approval",
         value_name = "POLICY",
-        value_parser = APPROVAL_POLICIES
+        value_parser = PossibleValuesParser::new(approval_policies())
     )]
     pub(crate) approval: Option<String>,
     /// `--sandbox workspace-write --ask-for-approval on-request`.
@@ -262,7 +270,7 @@ pub(crate) struct ExecArgs {
     pub(crate) shared: ExecShared,
     /// The sandbox for commands: read-only, workspace-write or
     /// danger-full-access.
-    #[arg(short = 's', long = "sandbox", value_name = "MODE", value_parser = SANDBOX_MODES)]
+    #[arg(short = 's', long = "sandbox", value_name = "MODE", value_parser = PossibleValuesParser::new(sandbox_modes()))]
     pub(crate) sandbox: Option<String>,
     /// Work in DIR (it becomes the workspace root).
     #[arg(short = 'C', long = "cd", value_name = "DIR")]
@@ -374,7 +382,7 @@ pub(crate) struct SandboxLinuxArgs {
     #[arg(long, conflicts_with = "sandbox")]
     pub(crate) full_auto: bool,
     /// The sandbox mode: read-only, workspace-write or danger-full-access.
-    #[arg(short = 's', long = "sandbox", value_name = "MODE", value_parser = SANDBOX_MODES)]
+    #[arg(short = 's', long = "sandbox", value_name = "MODE", value_parser = PossibleValuesParser::new(sandbox_modes()))]
     pub(crate) sandbox: Option<String>,
     /// Run the command in this directory (and make it the workspace root).
     #[arg(short = 'C', long = "cd", value_name = "DIR")]
@@ -892,14 +900,14 @@ mod tests {
         }
         let err = Cli::try_parse_from(["codex", "-s", "bogus"]).expect_err("bogus");
         assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
-        for mode in SANDBOX_MODES {
+        for mode in sandbox_modes() {
             let cli = Cli::try_parse_from(["codex", "exec", "-s", mode, "hi"]).expect(mode);
             let Some(Command::Exec(exec)) = cli.command else {
                 panic!("exec -s {mode}");
             };
             assert_eq!(exec.sandbox.as_deref(), Some(mode));
         }
-        for policy in APPROVAL_POLICIES {
+        for policy in approval_policies() {
             let cli = Cli::try_parse_from(["codex", "-a", policy]).expect(policy);
             assert_eq!(cli.chat.flags.approval.as_deref(), Some(policy));
         }
