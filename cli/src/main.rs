@@ -155,12 +155,8 @@ impl Stops {
     };
     /// The chat reads Ctrl-C as a key; a signal gives the terminal back.
     const CHAT: Stops = Stops {
-        signals: &[
-            signal_hook::consts::SIGTERM,
-            signal_hook::consts::SIGHUP,
-            signal_hook::consts::SIGINT,
-        ],
         undo: tui::restore_terminal,
+        ..Stops::ALL
     };
     /// SIGTERM and Ctrl-C are the command's own.
     const HANGUP: Stops = Stops {
