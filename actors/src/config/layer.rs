@@ -128,22 +128,21 @@ pub(crate) struct TomlLayer {
 impl TomlLayer {
     /// Parses `text`; a syntax error names the origin, line and column.
     pub(crate) fn parse(origin: Origin, text: String) -> Result<Self, SyntaxError> {
-        match text.parse::<toml::Table>() {
+        match parse_table(&text) {
             Ok(table) => Ok(TomlLayer {
                 origin,
                 text,
                 table,
             }),
             Err(err) => {
-                let offset = err.span().map_or(0, |span| span.start);
-                let (line, column) = line_column(&text, offset);
+                let (line, column) = line_column(&text, err.offset);
                 Err(SyntaxError {
                     location: Location {
                         origin,
                         line,
                         column,
                     },
-                    message: err.message().trim().to_owned(),
+                    message: err.message,
                     snippet: snippet(&text, line, column),
                 })
             }
@@ -191,6 +190,81 @@ impl TomlLayer {
             column,
         }
     }
+}
+
+/// Why a text is not a TOML table: the parser's message and the byte
+/// offset it stopped at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TableError {
+    pub(crate) message: String,
+    pub(crate) offset: usize,
+}
+
+/// Parses a TOML document into a [`toml::Table`].
+///
+/// The same tree `text.parse::<toml::Table>()` gives, built straight from
+/// `toml`'s borrowed parse tree instead of through serde's visitors: a
+/// fifth fewer instructions for the tree, 3 % of `codex mcp list` with
+/// 100 servers (issue 18).
+pub(crate) fn parse_table(text: &str) -> Result<toml::Table, TableError> {
+    let document = toml::de::DeTable::parse(text).map_err(|err| TableError {
+        message: err.message().trim().to_owned(),
+        offset: err.span().map_or(0, |span| span.start),
+    })?;
+    owned_table(document.into_inner())
+}
+
+fn owned_table(table: toml::de::DeTable<'_>) -> Result<toml::Table, TableError> {
+    let mut owned = toml::Table::with_capacity(table.len());
+    for (key, value) in table {
+        owned.insert(key.into_inner().into_owned(), owned_value(value)?);
+    }
+    Ok(owned)
+}
+
+fn owned_value(value: toml::Spanned<toml::de::DeValue<'_>>) -> Result<toml::Value, TableError> {
+    use toml::de::DeValue;
+    let span = value.span();
+    let out_of_range = |what: &str| TableError {
+        message: format!("{what} out of range"),
+        offset: span.start,
+    };
+    Ok(match value.into_inner() {
+        DeValue::String(text) => toml::Value::String(text.into_owned()),
+        DeValue::Integer(integer) => toml::Value::Integer(
+            i64::from_str_radix(integer.as_str(), integer.radix()).map_err(|err| {
+                match err.kind() {
+                    std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                        out_of_range("integer")
+                    }
+                    _ => TableError {
+                        message: "invalid integer".to_owned(),
+                        offset: span.start,
+                    },
+                }
+            })?,
+        ),
+        DeValue::Float(float) => {
+            let parsed: f64 = float
+                .as_str()
+                .parse()
+                .map_err(|_| out_of_range("floating-point number"))?;
+            // A finite literal too large for an f64 parses as infinity.
+            if parsed.is_infinite() && !float.as_str().contains("inf") {
+                return Err(out_of_range("floating-point number"));
+            }
+            toml::Value::Float(parsed)
+        }
+        DeValue::Boolean(flag) => toml::Value::Boolean(flag),
+        DeValue::Datetime(datetime) => toml::Value::Datetime(datetime),
+        DeValue::Array(array) => toml::Value::Array(
+            array
+                .into_iter()
+                .map(owned_value)
+                .collect::<Result<_, _>>()?,
+        ),
+        DeValue::Table(table) => toml::Value::Table(owned_table(table)?),
+    })
 }
 
 /// Finds the byte offset of the deepest key along `path`.
@@ -366,6 +440,55 @@ mod tests {
                 .table
                 .to_string()
         );
+    }
+
+    /// The direct build of the table is the tree `toml`'s own `Table`
+    /// parse gives, for every kind of value and table.
+    #[test]
+    fn parse_table_builds_the_tree_toml_builds() {
+        let documents = [
+            "",
+            "a = 1\nb = 0x7f\nc = 0o17\nd = 0b101\ne = 1_000\nf = 9223372036854775807\n",
+            "g = -9223372036854775808\nh = 1.5e3\ni = -0.0\nj = inf\nk = -inf\nl = 1_0.2_5\n",
+            "m = true\nn = 1979-05-27T07:32:00-08:00\no = 07:32:00\np = 1979-05-27\n",
+            "q = 'lit'\nr = \"\\u00e9\\n\"\ns = '''\nmulti\n'''\nt = [1, [2, 'x'], { u = 3 }]\n",
+            "[x.y]\nz = 1\n[[arr]]\nk = 1\n[[arr]]\nk = 2\n[x]\nw = { a.b = 1, c = [] }\n",
+            "\"quoted key\" = 1\nsite.\"a.b\" = 2\n[mcp_servers.docs]\ncommand = \"npx\"\nenv = { K = \"v\" }\n",
+        ];
+        for text in documents {
+            let ours = parse_table(text).expect(text);
+            let theirs = text.parse::<toml::Table>().expect(text);
+            assert_eq!(ours.to_string(), theirs.to_string(), "{text}");
+            assert_eq!(
+                ours.keys().collect::<Vec<_>>(),
+                theirs.keys().collect::<Vec<_>>()
+            );
+        }
+        let nan = parse_table("n = nan").expect("nan");
+        assert!(nan["n"].as_float().is_some_and(f64::is_nan));
+    }
+
+    /// What `toml` refuses is refused, with its message and at its place;
+    /// a number too large for the tree (an integer past 64 bits, a float
+    /// past `f64`) is refused at the number.
+    #[test]
+    fn parse_table_refuses_what_toml_refuses() {
+        for text in ["a = ", "a = 1\na = 2", "[t]\n[t]", "a = 1979-13-01"] {
+            let ours = parse_table(text).expect_err(text);
+            let theirs = text.parse::<toml::Table>().expect_err(text);
+            assert_eq!(ours.message, theirs.message().trim(), "{text}");
+            assert_eq!(Some(ours.offset), theirs.span().map(|s| s.start), "{text}");
+        }
+        for (text, message, offset) in [
+            ("a = 9223372036854775808", "integer out of range", 4),
+            ("b = [1, -9223372036854775809]", "integer out of range", 8),
+            ("c = 1e999", "floating-point number out of range", 4),
+            ("d = 0x", "invalid integer", 4),
+        ] {
+            let err = parse_table(text).expect_err(text);
+            assert_eq!((err.message.as_str(), err.offset), (message, offset));
+            assert!(text.parse::<toml::Table>().is_err(), "{text}");
+        }
     }
 
     #[test]

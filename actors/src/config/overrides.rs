@@ -138,7 +138,7 @@ impl fmt::Display for ConfigOverride {
 /// A TOML value if the text is one, else the text as a string.
 fn parse_value(text: &str) -> toml::Value {
     let wrapped = format!("v = {text}");
-    if let Ok(mut table) = wrapped.parse::<toml::Table>()
+    if let Ok(mut table) = super::layer::parse_table(&wrapped)
         && table.len() == 1
         && let Some(value) = table.remove("v")
     {
