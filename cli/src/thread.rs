@@ -11,7 +11,7 @@ use codex_actors::config::{ApprovalPolicy, SandboxMode};
 use codex_actors::model_stream::ResponseItem;
 use codex_actors::rollout::{
     CallerSettings, LastFilter, Rollout, RolloutItem, SessionMeta, create_rollout, find_by_id,
-    find_last, format_timestamp, git_info, open_to_resume, read_rollout, resume_history,
+    format_timestamp, git_info, open_to_resume, read_rollout, recent, resume_history,
 };
 
 use crate::args::ResumeArgs;
@@ -49,6 +49,20 @@ pub(crate) fn target(args: ResumeArgs) -> Result<(Target, Option<String>), CliEr
     }
 }
 
+/// The most recent session `filter` matches that holds something to
+/// continue. A chat opened and left without a word is passed over, as the
+/// picker passes it over: resuming it would continue nothing. A newer
+/// session that cannot be read is reported, not skipped.
+fn last_with_history(root: &Path, filter: LastFilter<'_>) -> Result<Option<Resumed>, CliError> {
+    for path in recent(root, filter)? {
+        let rollout = read_rollout(&path)?;
+        if !resume_history(&rollout).0.is_empty() {
+            return Ok(Some(Resumed { path, rollout }));
+        }
+    }
+    Ok(None)
+}
+
 /// A recorded session, read back.
 #[derive(Debug)]
 pub(crate) struct Resumed {
@@ -68,8 +82,14 @@ impl Resumed {
     ) -> Result<Resumed, CliError> {
         let root = sessions_root(codex_home);
         let found = match target {
-            Target::Id(id) => find_by_id(&root, id)?,
-            Target::Last { all } => find_last(
+            Target::Id(id) => match find_by_id(&root, id)? {
+                Some(path) => Some(Resumed {
+                    rollout: read_rollout(&path)?,
+                    path,
+                }),
+                None => None,
+            },
+            Target::Last { all } => last_with_history(
                 &root,
                 LastFilter {
                     cwd: (!all).then_some(cwd),
@@ -77,8 +97,8 @@ impl Resumed {
                 },
             )?,
         };
-        let Some(path) = found else {
-            return Err(CliError::NoSession(match target {
+        found.ok_or_else(|| {
+            CliError::NoSession(match target {
                 Target::Id(id) => format!("no session {id} under {}", root.display()),
                 Target::Last { all: false } => format!(
                     "no recorded session for {} (provider {provider}) under {}; --all looks \
@@ -90,10 +110,8 @@ impl Resumed {
                     "no recorded session (provider {provider}) under {}",
                     root.display()
                 ),
-            }));
-        };
-        let rollout = read_rollout(&path)?;
-        Ok(Resumed { path, rollout })
+            })
+        })
     }
 
     /// The thread's id.

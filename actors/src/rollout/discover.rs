@@ -54,11 +54,7 @@ pub fn find_by_id(sessions_root: &Path, id: &str) -> Result<Option<PathBuf>, Rol
 }
 
 /// Finds the most recently modified rollout under `sessions_root` whose `session_meta`
-/// matches `filter`.
-///
-/// Candidates are sorted by modification time, newest first; only the first line of each is
-/// read (at most [`MAX_META_LINE_BYTES`]), and the search stops at the first match. A
-/// candidate whose first line is not a `session_meta` is skipped.
+/// matches `filter`: the first of [`recent`].
 ///
 /// # Errors
 ///
@@ -67,22 +63,24 @@ pub fn find_last(
     sessions_root: &Path,
     filter: LastFilter<'_>,
 ) -> Result<Option<PathBuf>, RolloutError> {
-    Ok(find_recent(sessions_root, filter, 1)?.into_iter().next())
+    Ok(recent(sessions_root, filter)?.next())
 }
 
-/// The `limit` most recently modified rollouts under `sessions_root`
-/// whose `session_meta` matches `filter`, newest first (the `/resume`
-/// picker). Reads only the first line of each candidate, as
-/// [`find_last`] does.
+/// The rollouts under `sessions_root` whose `session_meta` matches
+/// `filter`, most recently modified first (`--last`, and the picker).
+///
+/// The directory is listed at once; each candidate's first line (at most
+/// [`MAX_META_LINE_BYTES`]) is read only when the iterator reaches it, so
+/// taking the first few reads only as many files as it must. A candidate
+/// whose first line is not a `session_meta` is passed over.
 ///
 /// # Errors
 ///
 /// [`RolloutError::Io`] when the root exists but cannot be read.
-pub fn find_recent(
+pub fn recent<'a>(
     sessions_root: &Path,
-    filter: LastFilter<'_>,
-    limit: usize,
-) -> Result<Vec<PathBuf>, RolloutError> {
+    filter: LastFilter<'a>,
+) -> Result<impl Iterator<Item = PathBuf> + use<'a>, RolloutError> {
     let mut candidates: Vec<(SystemTime, PathBuf)> = Vec::new();
     for day in day_dirs(sessions_root)? {
         for (name, file_type, entry) in list_dir(&day) {
@@ -97,27 +95,20 @@ pub fn find_recent(
     }
     candidates.sort_unstable_by(|a, b| b.cmp(a));
     let wanted_cwd = filter.cwd.map(|cwd| (cwd, cwd.canonicalize().ok()));
-    let mut found = Vec::new();
-    for (_, path) in candidates {
-        if found.len() >= limit {
-            break;
-        }
-        let Some(meta) = read_first_meta(&path) else {
-            continue;
-        };
+    Ok(candidates.into_iter().filter_map(move |(_, path)| {
+        let meta = read_first_meta(&path)?;
         if let Some(provider) = filter.model_provider
             && meta.model_provider.as_deref() != Some(provider)
         {
-            continue;
+            return None;
         }
         if let Some((cwd, canonical)) = &wanted_cwd
             && !same_dir(cwd, canonical.as_deref(), &meta.cwd)
         {
-            continue;
+            return None;
         }
-        found.push(path);
-    }
-    Ok(found)
+        Some(path)
+    }))
 }
 
 /// The thread id at the end of a rollout file name, when `name` is exactly

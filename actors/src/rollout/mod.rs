@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 use crate::model_stream::{CustomToolCallOutput, FunctionCallOutput, ResponseItem};
 
 pub use discover::{
-    LastFilter, MAX_META_LINE_BYTES, find_by_id, find_last, find_recent, rollout_file_id,
+    LastFilter, MAX_META_LINE_BYTES, find_by_id, find_last, recent, rollout_file_id,
 };
 pub use format::{
     CallerSettings, GitInfo, MAX_ROLLOUT_BYTES, ParseError, Rollout, RolloutError, RolloutItem,

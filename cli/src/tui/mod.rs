@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use codex_actors::config::{ApprovalPolicy, SandboxMode};
 use codex_actors::model_stream::{ContentItem, ResponseItem};
 use codex_actors::policy::Constrained;
-use codex_actors::rollout::{LastFilter, find_recent, read_rollout, resume_history};
+use codex_actors::rollout::{LastFilter, read_rollout, recent, resume_history};
 use codex_actors::session::{ServerState, ServerStatus, Session, SessionEvent};
 use codex_actors::turn::{ApprovalDecision, ApprovalRequest, Input, TurnOutcome};
 use crossterm::event::{Event as TermEvent, EventStream};
@@ -558,11 +558,12 @@ impl Chat {
             cwd: (!self.every_directory).then_some(&conversation.settings.cwd),
             model_provider: Some(&conversation.settings.provider.id),
         };
-        // Chats left empty are passed over below; ask for more than are
-        // shown so that they cannot crowd out the sessions worth offering.
-        let paths = find_recent(&root, filter, PICKER * 4).unwrap_or_default();
+        // Files are read only until the picker is full, so chats left
+        // empty, passed over below, cannot crowd out the ones worth offering.
+        let Ok(paths) = recent(&root, filter) else {
+            return Vec::new();
+        };
         paths
-            .into_iter()
             .filter_map(|path| {
                 let rollout = read_rollout(&path).ok()?;
                 let (history, _) = resume_history(&rollout);

@@ -199,6 +199,14 @@ async fn a_session_is_recorded_and_resume_last_shows_it() {
     });
     everywhere.send(b"\x04");
     assert_eq!(everywhere.exit_code(), 0);
+    drop(everywhere);
+    // The pickers' own chats, newer and empty, are passed over by
+    // `--last` too: it reopens the session that holds the exchange.
+    let mut last = open(&exec, &["resume", "--last"]);
+    let screen = last.wait_for("second answer");
+    assert!(screen.contains("› what was it?"), "{screen}");
+    last.send(b"\x04");
+    assert_eq!(last.exit_code(), 0);
 }
 
 #[test]
