@@ -44,19 +44,18 @@ pub(crate) struct Cli {
 /// Codex commands this build does not have. Typed as `codex WORD`, each
 /// would be a one-word chat prompt, and a user who meant the command would
 /// get a model turn instead.
-const CODEX_ONLY_COMMANDS: [&str; 8] = [
+const CODEX_ONLY_COMMANDS: [&str; 7] = [
     "app-server",
     "apply",
     "cloud",
     "features",
-    "fork",
     "login",
     "logout",
     "review",
 ];
 
 /// The same for `codex exec WORD`.
-const CODEX_ONLY_EXEC_COMMANDS: [&str; 2] = ["fork", "review"];
+const CODEX_ONLY_EXEC_COMMANDS: [&str; 1] = ["review"];
 
 /// A prompt that is only the name of a Codex command this build lacks, as
 /// the error to give instead of sending it to the model. `separated`: a
@@ -153,8 +152,8 @@ pub(crate) struct ChatFlags {
     pub(crate) add_dir: Vec<std::path::PathBuf>,
 }
 
-/// `codex resume`: by id, the latest (`--last`), or, with neither, the
-/// chat opened on a picker of recorded sessions.
+/// `codex resume` and `codex fork`: by id, the latest (`--last`), or,
+/// with neither, the chat opened on a picker of recorded sessions.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ChatResumeArgs {
     /// The session (thread) id. With `--last`, this is the first message.
@@ -163,7 +162,8 @@ pub(crate) struct ChatResumeArgs {
     /// The first message to send.
     #[arg(value_name = "PROMPT")]
     pub(crate) prompt: Option<String>,
-    /// Continue the most recent session recorded in this directory.
+    /// The most recent session recorded in this directory, instead of an
+    /// id.
     #[arg(long)]
     pub(crate) last: bool,
     /// Sessions of any directory: with `--last`, the latest of them;
@@ -223,6 +223,9 @@ pub(crate) enum Command {
     /// Open a recorded session in the chat: by id, the latest here
     /// (`--last`), or one picked from a list (neither).
     Resume(ChatResumeArgs),
+    /// Start a new chat from a recorded session's history: by id, the
+    /// latest here (`--last`), or one picked from a list (neither).
+    Fork(ChatResumeArgs),
     /// Serve the agent as an MCP server (tools `codex` and `codex-reply`)
     /// on stdio.
     McpServer(McpServerArgs),
@@ -337,6 +340,21 @@ pub(crate) struct ExecShared {
 pub(crate) enum ExecAction {
     /// Continue a recorded session: by id, or the latest here (`--last`).
     Resume(ResumeArgs),
+    /// Start a new session from a recorded one's history, by id.
+    Fork(ForkArgs),
+}
+
+// `codex exec fork`. (Not a doc comment: under a deferred subcommand,
+// clap would make it the about text.)
+#[derive(Debug, Args)]
+pub(crate) struct ForkArgs {
+    /// The session (thread) id to fork, a UUID.
+    #[arg(value_name = "SESSION_ID")]
+    pub(crate) session_id: String,
+    /// The instructions; `-` (or none, with input piped) reads them from
+    /// stdin.
+    #[arg(value_name = "PROMPT")]
+    pub(crate) prompt: Option<String>,
 }
 
 // `codex exec resume`. (Not a doc comment: under a deferred

@@ -140,6 +140,8 @@ pub(crate) struct Request {
     pub(crate) add_dirs: Vec<PathBuf>,
     /// The session to continue.
     pub(crate) resume: Option<crate::thread::Target>,
+    /// Fork `resume` instead: a new thread from its history.
+    pub(crate) fork: bool,
     /// Record nothing.
     pub(crate) ephemeral: bool,
     /// What a `codex mcp-server` caller chose, recorded in a new thread
@@ -182,7 +184,11 @@ pub(crate) fn prepare(
         .map(|target| {
             crate::thread::Resumed::find(&loaded.codex_home, target, &request.cwd, &provider.id)
         })
-        .transpose()?;
+        .transpose()?
+        .map(|resumed| crate::thread::Resumed {
+            fork: request.fork,
+            ..resumed
+        });
     let (recorded_mode, recorded_approval) = resumed
         .as_ref()
         .map_or((None, None), crate::thread::Resumed::recorded_policy);
@@ -250,7 +256,7 @@ pub(crate) fn prepare(
 
 /// The thread a run continues or starts.
 pub(crate) struct Thread {
-    /// Its id: the resumed one, or a new UUID.
+    /// Its id: the resumed one, or a new UUID (a new thread, a fork).
     pub(crate) id: String,
     /// The history to continue, made valid (empty for a new thread).
     pub(crate) history: Vec<ResponseItem>,
@@ -260,7 +266,7 @@ pub(crate) struct Thread {
     pub(crate) opened: Option<Opened>,
 }
 
-/// Continues `resumed`, or starts a new thread of `front` in `cwd`,
+/// Continues or forks `resumed`, or starts a new thread of `front` in `cwd`,
 /// recorded with `caller`'s settings, or not at all when `record` is
 /// `None` (`--ephemeral`); notes on a resumed file and a rollout that
 /// cannot be written go to `warnings`.
@@ -275,14 +281,14 @@ pub(crate) fn open_thread(
 ) -> Thread {
     let id = resumed.map_or_else(
         || uuid::Uuid::now_v7().to_string(),
-        |resumed| resumed.thread_id().to_owned(),
+        crate::thread::Resumed::continued_id,
     );
     let (history, notes) =
         resumed.map_or_else(|| (Vec::new(), Vec::new()), crate::thread::Resumed::history);
     warnings.extend(notes);
     let opened = record.and_then(|caller| {
         let opened = match resumed {
-            Some(resumed) => crate::thread::reopen(resumed),
+            Some(resumed) => resumed.open(codex_home, &id, cwd, provider, front.origin(), caller),
             None => crate::thread::create(codex_home, &id, cwd, provider, front.origin(), caller),
         };
         match opened {

@@ -73,6 +73,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Resume(args) => {
             return owning_processes(Stops::CHAT, || tui::run(&global, tui::Start::Resume(args)));
         }
+        Command::Fork(args) => {
+            return owning_processes(Stops::CHAT, || tui::run(&global, tui::Start::Fork(args)));
+        }
         Command::McpServer(args) => {
             // Over HTTP it stops on SIGTERM and Ctrl-C itself.
             let stops = if args.listen.is_some() {

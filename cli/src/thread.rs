@@ -57,7 +57,11 @@ fn last_with_history(root: &Path, filter: LastFilter<'_>) -> Result<Option<Resum
     for path in recent(root, filter)? {
         let rollout = read_rollout(&path)?;
         if !resume_history(&rollout).0.is_empty() {
-            return Ok(Some(Resumed { path, rollout }));
+            return Ok(Some(Resumed {
+                path,
+                rollout,
+                fork: false,
+            }));
         }
     }
     Ok(None)
@@ -70,6 +74,10 @@ pub(crate) struct Resumed {
     pub(crate) path: PathBuf,
     /// What it holds.
     pub(crate) rollout: Rollout,
+    /// Whether it is forked (`codex fork`, `exec fork`) rather than
+    /// continued: a new thread, with a new id and file, starts from its
+    /// history and the recorded file is left as it is.
+    pub(crate) fork: bool,
 }
 
 impl Resumed {
@@ -86,6 +94,7 @@ impl Resumed {
                 Some(path) => Some(Resumed {
                     rollout: read_rollout(&path)?,
                     path,
+                    fork: false,
                 }),
                 None => None,
             },
@@ -114,9 +123,41 @@ impl Resumed {
         })
     }
 
-    /// The thread's id.
+    /// The recorded thread's id.
     pub(crate) fn thread_id(&self) -> &str {
         &self.rollout.meta.id
+    }
+
+    /// The id the run continues under: the recorded one, or a new one for
+    /// a fork.
+    pub(crate) fn continued_id(&self) -> String {
+        if self.fork {
+            uuid::Uuid::now_v7().to_string()
+        } else {
+            self.thread_id().to_owned()
+        }
+    }
+
+    /// Opens the file the continued thread `id` is written to: the
+    /// recorded one, appended to; for a fork, a new file of `id` (made as
+    /// [`create`] makes one) whose first lines after its `session_meta`
+    /// are a copy of every recorded line, so that it resumes whole on its
+    /// own.
+    pub(crate) fn open(
+        &self,
+        codex_home: &Path,
+        id: &str,
+        cwd: &Path,
+        provider: &str,
+        origin: (&str, &str),
+        caller: &CallerSettings,
+    ) -> Result<Opened, CliError> {
+        if !self.fork {
+            return reopen(self);
+        }
+        let mut opened = create(codex_home, id, cwd, provider, origin, caller)?;
+        opened.opening.extend(self.rollout.items.iter().cloned());
+        Ok(opened)
     }
 
     /// The history to continue, made valid, and notes on what was off

@@ -57,20 +57,24 @@ fn write_last_message(path: &std::path::Path, text: &str) -> std::io::Result<()>
 const INTERRUPTED: u8 = 130;
 
 pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCode, CliError> {
-    let (target, prompt_arg) = match args.action {
+    // `codex exec hello resume --last` would otherwise drop `hello`.
+    let prompt_before = |command: &str, usage: &str| match &args.prompt {
+        Some(_) => Err(CliError::Usage(format!(
+            "a prompt goes after `{command}`, not before it: {usage}"
+        ))),
+        None => Ok(()),
+    };
+    let (target, fork, prompt_arg) = match args.action {
         Some(ExecAction::Resume(resume)) => {
-            // `codex exec hello resume --last` would otherwise drop `hello`.
-            if args.prompt.is_some() {
-                return Err(CliError::Usage(
-                    "a prompt goes after `resume`, not before it: \
-                     codex exec resume [SESSION_ID | --last] [PROMPT]"
-                        .to_owned(),
-                ));
-            }
+            prompt_before("resume", "codex exec resume [SESSION_ID | --last] [PROMPT]")?;
             let (target, prompt) = thread::target(resume)?;
-            (Some(target), prompt)
+            (Some(target), false, prompt)
         }
-        None => (None, args.prompt.clone()),
+        Some(ExecAction::Fork(fork)) => {
+            prompt_before("fork", "codex exec fork SESSION_ID [PROMPT]")?;
+            (Some(thread::Target::Id(fork.session_id)), true, fork.prompt)
+        }
+        None => (None, false, args.prompt.clone()),
     };
     let shared = args.shared.clone();
     let cwd = crate::context::working_dir(args.cd.as_deref())?;
@@ -112,7 +116,8 @@ pub(crate) fn run(overrides: &ConfigOverrides, args: ExecArgs) -> Result<ExitCod
     let resumed = target
         .as_ref()
         .map(|target| Resumed::find(&loaded.codex_home, target, &cwd, &provider.id))
-        .transpose()?;
+        .transpose()?
+        .map(|resumed| Resumed { fork, ..resumed });
 
     // The sandbox: the flag, else (resuming) the session's unless `-c`
     // sets it, else config, else read-only. Requirements may refuse it,

@@ -148,6 +148,7 @@ impl Threads {
             approval: args.approval,
             add_dirs: Vec::new(),
             resume: None,
+            fork: false,
             ephemeral: false,
             caller,
         };
@@ -250,6 +251,7 @@ impl Threads {
             approval: None,
             add_dirs: Vec::new(),
             resume: Some(target),
+            fork: false,
             ephemeral: false,
             caller: caller.clone(),
         };

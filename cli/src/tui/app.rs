@@ -55,8 +55,14 @@ pub(crate) enum Event {
     Ask(ApprovalRequest),
     /// The servers, as the session reports them now.
     Servers(Vec<ServerStatus>),
-    /// Recorded sessions to pick from (`/resume`).
-    Sessions(Vec<SessionEntry>),
+    /// Recorded sessions to pick from (`/resume`, `codex resume`), or to
+    /// fork (`codex fork`).
+    Sessions {
+        /// The choices, newest first.
+        entries: Vec<SessionEntry>,
+        /// The one picked is forked, not continued.
+        fork: bool,
+    },
     /// A note for the history (a slash command's answer).
     Note(String),
     /// A problem to show.
@@ -110,6 +116,8 @@ pub(crate) enum Effect {
     ListSessions,
     /// Continue this recorded session.
     Resume(String),
+    /// Start a new thread from this recorded session's history.
+    Fork(String),
     /// Use this model from the next turn.
     SetModel(String),
     /// Use this approval policy from the next turn (requirements may
@@ -145,6 +153,8 @@ pub(crate) enum Overlay {
         entries: Vec<SessionEntry>,
         /// The highlighted one.
         selected: usize,
+        /// The one picked is forked (`codex fork`), not continued.
+        fork: bool,
     },
 }
 
@@ -309,14 +319,16 @@ impl App {
                 self.servers = servers;
                 Vec::new()
             }
-            Event::Sessions(entries) => {
+            Event::Sessions { entries, fork } => {
                 if entries.is_empty() {
+                    let what = if fork { "fork" } else { "continue" };
                     self.cells
-                        .push(Cell::Info("no recorded session to continue".to_owned()));
+                        .push(Cell::Info(format!("no recorded session to {what}")));
                 } else {
                     self.overlay = Some(Overlay::Sessions {
                         entries,
                         selected: 0,
+                        fork,
                     });
                 }
                 Vec::new()
@@ -403,17 +415,35 @@ impl App {
         }
         if let Some(overlay) = &mut self.overlay {
             match (overlay, key.code) {
-                (Overlay::Sessions { entries, selected }, KeyCode::Up) => {
+                (
+                    Overlay::Sessions {
+                        entries, selected, ..
+                    },
+                    KeyCode::Up,
+                ) => {
                     *selected = selected.saturating_sub(1);
                     let _ = entries;
                 }
-                (Overlay::Sessions { entries, selected }, KeyCode::Down) => {
+                (
+                    Overlay::Sessions {
+                        entries, selected, ..
+                    },
+                    KeyCode::Down,
+                ) => {
                     *selected = (*selected + 1).min(entries.len().saturating_sub(1));
                 }
-                (Overlay::Sessions { entries, selected }, KeyCode::Enter) => {
+                (
+                    Overlay::Sessions {
+                        entries,
+                        selected,
+                        fork,
+                    },
+                    KeyCode::Enter,
+                ) => {
+                    let open = if *fork { Effect::Fork } else { Effect::Resume };
                     let id = entries.get(*selected).map(|entry| entry.id.clone());
                     self.overlay = None;
-                    return id.map(Effect::Resume).into_iter().collect();
+                    return id.map(open).into_iter().collect();
                 }
                 (_, KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter) => self.overlay = None,
                 _ => {}
@@ -750,6 +780,60 @@ mod tests {
         let soon = late + Duration::from_millis(300);
         assert_eq!(app.update(ctrl('c'), soon), vec![Effect::Quit]);
         assert!(app.quit);
+    }
+
+    /// The picker continues the session picked, or, opened by `codex
+    /// fork`, forks it; Esc picks nothing.
+    #[test]
+    fn the_picker_resumes_or_forks_the_session_picked() {
+        let now = Instant::now();
+        let entries = vec![
+            SessionEntry {
+                id: "newest".to_owned(),
+                when: String::new(),
+                preview: String::new(),
+                path: PathBuf::new(),
+            },
+            SessionEntry {
+                id: "older".to_owned(),
+                when: String::new(),
+                preview: String::new(),
+                path: PathBuf::new(),
+            },
+        ];
+        for (fork, expected) in [
+            (false, Effect::Resume("older".to_owned())),
+            (true, Effect::Fork("older".to_owned())),
+        ] {
+            let mut app = app();
+            let entries = entries.clone();
+            app.update(Event::Sessions { entries, fork }, now);
+            app.update(key(KeyCode::Down), now);
+            assert_eq!(app.update(key(KeyCode::Enter), now), vec![expected]);
+            assert!(app.overlay.is_none());
+        }
+        let mut app = app();
+        let entries = entries.clone();
+        app.update(
+            Event::Sessions {
+                entries,
+                fork: true,
+            },
+            now,
+        );
+        assert_eq!(app.update(key(KeyCode::Esc), now), vec![]);
+        assert!(app.overlay.is_none());
+        app.update(
+            Event::Sessions {
+                entries: Vec::new(),
+                fork: true,
+            },
+            now,
+        );
+        assert!(
+            app.cells
+                .contains(&Cell::Info("no recorded session to fork".to_owned()))
+        );
     }
 
     #[test]

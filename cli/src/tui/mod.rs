@@ -64,6 +64,8 @@ pub(crate) enum Start {
     New(ChatArgs),
     /// `codex resume`.
     Resume(ChatResumeArgs),
+    /// `codex fork`.
+    Fork(ChatResumeArgs),
 }
 
 /// Runs the chat until the user quits.
@@ -72,40 +74,56 @@ pub(crate) fn run(overrides: &ConfigOverrides, start: Start) -> Result<ExitCode,
         return Err(CliError::NotATerminal);
     }
     let mut pick = None;
-    let (flags, prompt, resume) = match start {
-        Start::New(args) => (args.flags, args.prompt, None),
+    let (args, fork) = match start {
+        Start::New(args) => {
+            let request = request(args.flags.clone(), None, false)?;
+            return open_chat(overrides, request, &args.flags, args.prompt, None);
+        }
+        Start::Resume(args) => (args, false),
+        Start::Fork(args) => (args, true),
+    };
+    let (prompt, resume) = if !args.last && args.session_id.is_none() {
         // Neither an id nor `--last`: the chat opens on the picker of
         // recorded sessions, as Codex's does (`--all`: of every directory).
-        Start::Resume(args) if !args.last && args.session_id.is_none() => {
-            pick = Some(if args.all { Pick::All } else { Pick::Here });
-            (args.flags, args.prompt, None)
+        pick = Some(Pick {
+            every_directory: args.all,
+            fork,
+        });
+        (args.prompt, None)
+    } else if args.last {
+        if args.prompt.is_some() {
+            return Err(CliError::Usage(
+                "with --last, give only the first message (a session id and --last \
+                 exclude each other)"
+                    .to_owned(),
+            ));
         }
-        Start::Resume(args) => {
-            let (target, prompt) = if args.last {
-                if args.prompt.is_some() {
-                    return Err(CliError::Usage(
-                        "with --last, give only the first message (a session id and --last \
-                         exclude each other)"
-                            .to_owned(),
-                    ));
-                }
-                (Target::Last { all: args.all }, args.session_id)
-            } else {
-                match args.session_id {
-                    Some(id) if !args.all => (Target::Id(id), args.prompt),
-                    _ => {
-                        return Err(CliError::Usage(
-                            "--all goes with --last, or alone for the picker of every \
-                             directory's sessions"
-                                .to_owned(),
-                        ));
-                    }
-                }
-            };
-            (args.flags, prompt, Some(target))
+        (args.session_id, Some(Target::Last { all: args.all }))
+    } else {
+        match args.session_id {
+            Some(id) if !args.all => (args.prompt, Some(Target::Id(id))),
+            _ => {
+                return Err(CliError::Usage(
+                    "--all goes with --last, or alone for the picker of every \
+                     directory's sessions"
+                        .to_owned(),
+                ));
+            }
         }
     };
-    let request = request(flags.clone(), resume)?;
+    let request = request(args.flags.clone(), resume, fork)?;
+    open_chat(overrides, request, &args.flags, prompt, pick)
+}
+
+/// Opens the chat `request` asks for, with `flags`' images on the first
+/// message.
+fn open_chat(
+    overrides: &ConfigOverrides,
+    request: Request,
+    flags: &ChatFlags,
+    prompt: Option<String>,
+    pick: Option<Pick>,
+) -> Result<ExitCode, CliError> {
     let images = flags
         .images
         .iter()
@@ -118,17 +136,18 @@ pub(crate) fn run(overrides: &ConfigOverrides, start: Start) -> Result<ExitCode,
     })?
 }
 
-/// Which recorded sessions the picker `codex resume` opens on offers.
+/// The picker `codex resume` and `codex fork` open on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pick {
-    /// Those of the working directory.
-    Here,
-    /// Those of every directory (`--all`).
-    All,
+struct Pick {
+    /// It offers the sessions of every directory (`--all`), not only the
+    /// working directory's.
+    every_directory: bool,
+    /// The session picked is forked (`codex fork`), not continued.
+    fork: bool,
 }
 
 /// The conversation the flags ask for.
-fn request(flags: ChatFlags, resume: Option<Target>) -> Result<Request, CliError> {
+fn request(flags: ChatFlags, resume: Option<Target>, fork: bool) -> Result<Request, CliError> {
     let cwd = crate::context::working_dir(flags.cd.as_deref())?;
     let mut sandbox = flags
         .sandbox
@@ -159,6 +178,7 @@ fn request(flags: ChatFlags, resume: Option<Target>) -> Result<Request, CliError
         approval,
         add_dirs: flags.add_dir,
         resume,
+        fork,
         ephemeral: false,
         caller: Default::default(),
     })
@@ -240,7 +260,7 @@ async fn chat(
         replies: HashMap::new(),
         images,
         reported: Vec::new(),
-        every_directory: pick == Some(Pick::All),
+        every_directory: pick.is_some_and(|pick| pick.every_directory),
     };
     let mut history = history_cells(conversation.history());
     history.extend(notes);
@@ -267,9 +287,15 @@ async fn chat(
         shell.apply(&mut app, effects).await;
     }
     shell.refresh_servers(&mut app).await;
-    if pick.is_some() {
+    if let Some(pick) = pick {
         let entries = shell.sessions();
-        app.update(Event::Sessions(entries), Instant::now());
+        app.update(
+            Event::Sessions {
+                entries,
+                fork: pick.fork,
+            },
+            Instant::now(),
+        );
     }
     loop {
         screen.draw(&app)?;
@@ -417,12 +443,19 @@ impl Chat {
                     let text = diff(&cwd).await;
                     app.update(Event::Note(text), Instant::now());
                 }
-                Effect::New => self.replace(app, None).await,
+                Effect::New => self.replace(app, None, false).await,
                 Effect::ListSessions => {
                     let entries = self.sessions();
-                    app.update(Event::Sessions(entries), Instant::now());
+                    app.update(
+                        Event::Sessions {
+                            entries,
+                            fork: false,
+                        },
+                        Instant::now(),
+                    );
                 }
-                Effect::Resume(id) => self.replace(app, Some(id)).await,
+                Effect::Resume(id) => self.replace(app, Some(id), false).await,
+                Effect::Fork(id) => self.replace(app, Some(id), true).await,
                 Effect::SetModel(model) => {
                     if let Some(conversation) = &mut self.conversation {
                         conversation.settings.model.clone_from(&model);
@@ -597,8 +630,9 @@ impl Chat {
     }
 
     /// `/new` (no id) or `/resume ID`: the conversation is replaced by a
-    /// new thread or the recorded one, with the same settings.
-    async fn replace(&mut self, app: &mut App, id: Option<String>) {
+    /// new thread or the recorded one (a fork of it, with `fork`), with the
+    /// same settings.
+    async fn replace(&mut self, app: &mut App, id: Option<String>, fork: bool) {
         let Some(old) = self.conversation.take() else {
             return;
         };
@@ -627,11 +661,20 @@ impl Chat {
                 );
                 match found {
                     Ok(resumed) => {
+                        let resumed = thread::Resumed { fork, ..resumed };
                         let (history, _) = resumed.history();
                         let (mode, approval) = resumed.recorded_policy();
                         recorded = mode.map(|mode| (mode, approval));
-                        let opened = thread::reopen(&resumed);
-                        (resumed.thread_id().to_owned(), history, opened)
+                        let thread_id = resumed.continued_id();
+                        let opened = resumed.open(
+                            &self.codex_home,
+                            &thread_id,
+                            &settings.cwd,
+                            &settings.provider.id,
+                            Front::Chat.origin(),
+                            &Default::default(),
+                        );
+                        (thread_id, history, opened)
                     }
                     Err(err) => {
                         self.conversation = Some(old);

@@ -335,7 +335,11 @@ fn draw_overlay(frame: &mut Frame<'_>, app: &App, overlay: &Overlay, area: Rect)
     let (title, lines) = match overlay {
         Overlay::Servers => ("MCP servers", servers(app)),
         Overlay::Status => ("Status", status(app)),
-        Overlay::Sessions { entries, selected } => {
+        Overlay::Sessions {
+            entries,
+            selected,
+            fork,
+        } => {
             let lines = entries
                 .iter()
                 .enumerate()
@@ -349,7 +353,12 @@ fn draw_overlay(frame: &mut Frame<'_>, app: &App, overlay: &Overlay, area: Rect)
                     if at == *selected { line.bold() } else { line }
                 })
                 .collect();
-            ("Resume a session (↑/↓, Enter; Esc closes)", lines)
+            let title = if *fork {
+                "Fork a session (↑/↓, Enter; Esc closes)"
+            } else {
+                "Resume a session (↑/↓, Enter; Esc closes)"
+            };
+            (title, lines)
         }
     };
     frame.render_widget(Clear, area);

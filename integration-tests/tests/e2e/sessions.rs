@@ -418,3 +418,96 @@ async fn resume_is_a_subcommand_and_e_is_exec() {
     );
     assert_eq!(exec.model.requests().len(), 1);
 }
+
+/// `exec fork ID`: a new thread, in a new file, starts from the recorded
+/// history; the recorded file is left as it was, and the fork resumes
+/// whole on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_fork_starts_a_new_thread_from_a_recorded_one() {
+    let exec = Exec::with_config(
+        vec![
+            answer("r1", "first answer"),
+            answer("r2", "forked answer"),
+            answer("r3", "fork resumed"),
+        ],
+        "",
+    )
+    .await;
+    let run = exec.run(&["--json", "first question"], None).await;
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let original = thread_id(&run);
+    let files = rollouts(&exec.env.codex_home());
+    assert_eq!(files.len(), 1, "{files:?}");
+    let recorded = std::fs::read(&files[0]).expect("read");
+
+    let run = exec
+        .run(&["fork", &original, "--json", "a different turn"], None)
+        .await;
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let forked = thread_id(&run);
+    assert_ne!(forked, original, "a new thread");
+    assert_eq!(
+        std::fs::read(&files[0]).expect("read"),
+        recorded,
+        "the recorded file is untouched"
+    );
+    let now = rollouts(&exec.env.codex_home());
+    assert_eq!(now.len(), 2, "{now:?}");
+    let fork_file = now
+        .iter()
+        .find(|path| {
+            path.to_string_lossy()
+                .ends_with(&format!("-{forked}.jsonl"))
+        })
+        .expect("the fork's file");
+    let fork_lines = lines(fork_file);
+    assert_eq!(fork_lines[0]["payload"]["id"], forked.as_str());
+    let metas = fork_lines
+        .iter()
+        .filter(|l| l["type"] == "session_meta")
+        .count();
+    assert_eq!(metas, 1, "one session_meta, the fork's");
+    let asked = |request: &codex_test_mcp_server::mock_model::RecordedRequest| {
+        texts(request)
+            .into_iter()
+            .filter(|t| !t.starts_with("You are") && !t.starts_with('<'))
+            .collect::<Vec<_>>()
+    };
+    let requests = exec.model.requests();
+    assert_eq!(
+        asked(&requests[1]),
+        ["first question", "first answer", "a different turn"]
+    );
+
+    // The fork resumes on its own: its file holds the copied history.
+    let run = exec
+        .run(&["resume", &forked, "--json", "and then"], None)
+        .await;
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(thread_id(&run), forked);
+    let requests = exec.model.requests();
+    assert_eq!(
+        asked(&requests[2]),
+        [
+            "first question",
+            "first answer",
+            "a different turn",
+            "forked answer",
+            "and then"
+        ]
+    );
+
+    // A malformed id is refused before anything runs; a prompt before
+    // `fork` is a usage error.
+    let run = exec.run(&["fork", "not-a-uuid", "x"], None).await;
+    assert_ne!(run.code, 0, "{}", run.transcript());
+    assert!(run.stderr.contains("not-a-uuid"), "{}", run.stderr);
+    let run = exec.run(&["hello", "fork", &original], None).await;
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("a prompt goes after `fork`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(exec.model.requests().len(), 3);
+}

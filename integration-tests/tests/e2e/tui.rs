@@ -209,6 +209,98 @@ async fn a_session_is_recorded_and_resume_last_shows_it() {
     assert_eq!(last.exit_code(), 0);
 }
 
+/// The text of every session file under `CODEX_HOME/sessions`.
+fn session_texts(exec: &Exec) -> Vec<String> {
+    fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if let Ok(text) = std::fs::read_to_string(&path) {
+                found.push(text);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&exec.env.codex_home().join("sessions"), &mut found);
+    found
+}
+
+/// `codex fork --last` and `codex fork` (the picker) open a new thread on
+/// a recorded session's history and leave that session as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fork_opens_a_new_thread_on_a_recorded_history() {
+    let exec = Exec::with_config(
+        vec![
+            answer("r1", "first answer"),
+            answer("r2", "forked answer"),
+            answer("r3", "picked fork answer"),
+        ],
+        "",
+    )
+    .await;
+    let mut chat = open(&exec, &[]);
+    chat.wait_for("Ask Codex to do anything");
+    chat.typed("remember the number 42");
+    chat.send(b"\r");
+    chat.wait_for("first answer");
+    chat.send(b"\x04");
+    assert_eq!(chat.exit_code(), 0);
+    drop(chat);
+
+    let mut fork = open(&exec, &["fork", "--last"]);
+    let screen = fork.wait_for("first answer");
+    assert!(screen.contains("› remember the number 42"), "{screen}");
+    fork.typed("fork turn");
+    fork.send(b"\r");
+    fork.wait_for("forked answer");
+    fork.send(b"\x04");
+    assert_eq!(fork.exit_code(), 0);
+    drop(fork);
+    let input = exec.model.requests()[1].body["input"].to_string();
+    assert!(input.contains("remember the number 42"), "{input}");
+    let texts = session_texts(&exec);
+    let with_history = texts
+        .iter()
+        .filter(|text| text.contains("remember the number 42"))
+        .count();
+    assert_eq!(with_history, 2, "the original and the fork");
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|text| text.contains("fork turn"))
+            .count(),
+        1,
+        "the original does not get the fork's turn"
+    );
+
+    // Neither an id nor --last: the picker, and the session picked (the
+    // newest, the fork) is forked again.
+    let mut picked = open(&exec, &["fork"]);
+    picked.wait_for("Fork a session");
+    picked.send(b"\r");
+    let screen = picked.wait_for("forked answer");
+    assert!(screen.contains("› fork turn"), "{screen}");
+    picked.typed("third");
+    picked.send(b"\r");
+    picked.wait_for("picked fork answer");
+    picked.send(b"\x04");
+    assert_eq!(picked.exit_code(), 0);
+    let texts = session_texts(&exec);
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|text| text.contains("fork turn"))
+            .count(),
+        2,
+        "the fork and its fork"
+    );
+    assert_eq!(
+        texts.iter().filter(|text| text.contains("third")).count(),
+        1
+    );
+}
+
 #[test]
 fn without_a_terminal_it_points_to_exec() {
     let env = codex_integration_tests::TestEnv::new();
