@@ -306,6 +306,21 @@ pub(crate) fn open_thread(
     }
 }
 
+impl Drop for Conversation {
+    /// A new file no turn wrote to is removed: it was created empty, and
+    /// only this conversation would have written to it.
+    fn drop(&mut self) {
+        if self.unwritten.is_empty() {
+            return;
+        }
+        if let Some(path) = &self.record_path
+            && std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_file() && meta.len() == 0)
+        {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// A front end's side of one turn.
 pub(crate) struct Hooks<'a> {
     /// Answers approval requests.
@@ -326,6 +341,10 @@ pub(crate) struct Conversation {
     approvals: BTreeSet<String>,
     record: Option<ThreadRecord>,
     record_path: Option<PathBuf>,
+    /// A new file's first lines (its `session_meta`, and for a fork the
+    /// recorded lines), held back until the first turn: a chat opened and
+    /// left without a word leaves no session behind.
+    unwritten: Vec<RolloutItem>,
     /// Whether the resumed session has been told it runs under other rules.
     told_rules: bool,
 }
@@ -346,11 +365,13 @@ impl Conversation {
             approvals: BTreeSet::new(),
             record: None,
             record_path: None,
+            unwritten: Vec::new(),
             told_rules: false,
         }
     }
 
-    /// Starts recording into `opened`: the writer, then its opening lines.
+    /// Starts recording into `opened`: the writer now, its opening lines
+    /// when the first turn starts.
     pub(crate) async fn record_into(
         &mut self,
         session: &Session,
@@ -364,7 +385,7 @@ impl Conversation {
         let recorder = session
             .record(file, path.clone(), self.settings.thread_id.clone())
             .await?;
-        recorder.record_all(opening);
+        self.unwritten = opening;
         self.record = Some(ThreadRecord {
             recorder,
             usage: TokenUsage::default(),
@@ -397,6 +418,11 @@ impl Conversation {
         session: &Session,
         servers: &[ServerStatus],
     ) -> Result<turn::Machine, CliError> {
+        if let Some(record) = &self.record {
+            record
+                .recorder
+                .record_all(std::mem::take(&mut self.unwritten));
+        }
         let mcp_tools = session.mcp_tools().await?;
         let policy = turn_policy(&session.policy(), &self.runtime);
         let settings = &self.settings;

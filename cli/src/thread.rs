@@ -50,21 +50,30 @@ pub(crate) fn target(args: ResumeArgs) -> Result<(Target, Option<String>), CliEr
 }
 
 /// The most recent session `filter` matches that holds something to
-/// continue. A chat opened and left without a word is passed over, as the
-/// picker passes it over: resuming it would continue nothing. A newer
-/// session that cannot be read is reported, not skipped.
+/// continue. A chat with nothing in it is passed over, as the picker
+/// passes it over: resuming it would continue nothing. A newer session
+/// that cannot be read is passed over too, and the one found says so
+/// (its notes); when none is found, the first such error is the answer.
 fn last_with_history(root: &Path, filter: LastFilter<'_>) -> Result<Option<Resumed>, CliError> {
+    let mut unreadable = Vec::new();
     for path in recent(root, filter)? {
-        let rollout = read_rollout(&path)?;
-        if !resume_history(&rollout).0.is_empty() {
-            return Ok(Some(Resumed {
-                path,
-                rollout,
-                fork: false,
-            }));
+        match read_rollout(&path) {
+            Ok(rollout) if resume_history(&rollout).0.is_empty() => {}
+            Ok(rollout) => {
+                return Ok(Some(Resumed {
+                    path,
+                    rollout,
+                    fork: false,
+                    passed_over: unreadable.iter().map(ToString::to_string).collect(),
+                }));
+            }
+            Err(err) => unreadable.push(err),
         }
     }
-    Ok(None)
+    match unreadable.into_iter().next() {
+        Some(err) => Err(err.into()),
+        None => Ok(None),
+    }
 }
 
 /// A recorded session, read back.
@@ -78,6 +87,9 @@ pub(crate) struct Resumed {
     /// continued: a new thread, with a new id and file, starts from its
     /// history and the recorded file is left as it is.
     pub(crate) fork: bool,
+    /// Why newer sessions were passed over on the way to this one
+    /// (`--last`: they could not be read).
+    pub(crate) passed_over: Vec<String>,
 }
 
 impl Resumed {
@@ -95,6 +107,7 @@ impl Resumed {
                     rollout: read_rollout(&path)?,
                     path,
                     fork: false,
+                    passed_over: Vec::new(),
                 }),
                 None => None,
             },
@@ -141,8 +154,8 @@ impl Resumed {
     /// Opens the file the continued thread `id` is written to: the
     /// recorded one, appended to; for a fork, a new file of `id` (made as
     /// [`create`] makes one) whose first lines after its `session_meta`
-    /// are a copy of every recorded line, so that it resumes whole on its
-    /// own.
+    /// are the recorded lines (written anew, with the time of the fork),
+    /// so that it resumes whole on its own.
     pub(crate) fn open(
         &self,
         codex_home: &Path,
@@ -156,7 +169,15 @@ impl Resumed {
             return reopen(self);
         }
         let mut opened = create(codex_home, id, cwd, provider, origin, caller)?;
-        opened.opening.extend(self.rollout.items.iter().cloned());
+        // A file may hold more than one `session_meta` (older Codex wrote
+        // one per resume); the fork's own is its only one.
+        opened.opening.extend(
+            self.rollout
+                .items
+                .iter()
+                .filter(|item| !matches!(item, RolloutItem::SessionMeta(_)))
+                .cloned(),
+        );
         Ok(opened)
     }
 
@@ -164,7 +185,11 @@ impl Resumed {
     /// (skipped lines, a torn tail, calls that never finished).
     pub(crate) fn history(&self) -> (Vec<ResponseItem>, Vec<String>) {
         let (history, repaired) = resume_history(&self.rollout);
-        let mut notes = Vec::new();
+        let mut notes: Vec<String> = self
+            .passed_over
+            .iter()
+            .map(|why| format!("a newer session was passed over: {why}"))
+            .collect();
         if self.rollout.skipped > 0 {
             notes.push(format!(
                 "{} line(s) of {} could not be read and were skipped",

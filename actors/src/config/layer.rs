@@ -202,8 +202,10 @@ pub(crate) struct TableError {
 
 /// Parses a TOML document into a [`toml::Table`].
 ///
-/// The same tree `text.parse::<toml::Table>()` gives, built straight from
-/// `toml`'s borrowed parse tree instead of through serde's visitors: a
+/// The tree `text.parse::<toml::Table>()` gives, built straight from
+/// `toml`'s borrowed parse tree instead of through serde's visitors (and
+/// so without their one quirk: a table whose key is toml's private
+/// `$__toml_private_datetime` stays a table, not a datetime): a
 /// fifth fewer instructions for the tree, 3 % of `codex mcp list` with
 /// 100 servers (issue 18).
 pub(crate) fn parse_table(text: &str) -> Result<toml::Table, TableError> {
@@ -466,6 +468,10 @@ mod tests {
         }
         let nan = parse_table("n = nan").expect("nan");
         assert!(nan["n"].as_float().is_some_and(f64::is_nan));
+        // Text is never read as toml's private datetime marker.
+        let marker =
+            parse_table("d = { \"$__toml_private_datetime\" = \"1979-05-27\" }").expect("a table");
+        assert!(marker["d"].is_table(), "{marker}");
     }
 
     /// What `toml` refuses is refused, with its message and at its place;

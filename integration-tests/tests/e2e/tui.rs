@@ -248,6 +248,20 @@ async fn fork_opens_a_new_thread_on_a_recorded_history() {
     assert_eq!(chat.exit_code(), 0);
     drop(chat);
 
+    // A fork opened and left without a word leaves nothing behind, and no
+    // file at all: its lines wait for its first turn.
+    let files = session_texts(&exec).len();
+    let mut idle = open(&exec, &["fork", "--last"]);
+    idle.wait_for("first answer");
+    idle.send(b"\x04");
+    assert_eq!(idle.exit_code(), 0);
+    drop(idle);
+    assert_eq!(
+        session_texts(&exec).len(),
+        files,
+        "no file for an idle fork"
+    );
+
     let mut fork = open(&exec, &["fork", "--last"]);
     let screen = fork.wait_for("first answer");
     assert!(screen.contains("› remember the number 42"), "{screen}");
