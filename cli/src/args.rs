@@ -91,7 +91,8 @@ pub(crate) struct ChatArgs {
     pub(crate) flags: ChatFlags,
 }
 
-/// The chat's flags.
+// The chat's flags. (Not a doc comment: flattened under a deferred
+// subcommand, clap would make it the about text.)
 #[derive(Debug, Clone, Default, PartialEq, Args)]
 pub(crate) struct ChatFlags {
     /// The model to use.
@@ -152,8 +153,10 @@ pub(crate) struct ChatFlags {
     pub(crate) add_dir: Vec<std::path::PathBuf>,
 }
 
-/// `codex resume` and `codex fork`: by id, the latest (`--last`), or,
-/// with neither, the chat opened on a picker of recorded sessions.
+// `codex resume` and `codex fork`: by id, the latest (`--last`), or,
+// with neither, the chat opened on a picker of recorded sessions. (Not a
+// doc comment: under a deferred subcommand, clap would make it the about
+// text.)
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ChatResumeArgs {
     /// The session (thread) id. With `--last`, this is the first message.
@@ -195,6 +198,10 @@ pub(crate) struct ConfigOverrides {
     /// or else its `[profiles.NAME]` table.
     #[arg(short = 'p', long = "profile", value_name = "NAME", global = true)]
     pub(crate) profile: Option<String>,
+    /// Refuse to run when the config has keys this version does not know
+    /// (without it, each is a warning and ignored).
+    #[arg(long, global = true)]
+    pub(crate) strict_config: bool,
 }
 
 impl ConfigOverrides {
@@ -220,12 +227,8 @@ pub(crate) enum Command {
     /// Run one agent turn non-interactively (for scripts and CI).
     #[command(visible_alias = "e")]
     Exec(ExecArgs),
-    /// Open a recorded session in the chat: by id, the latest here
-    /// (`--last`), or one picked from a list (neither).
-    Resume(ChatResumeArgs),
-    /// Start a new chat from a recorded session's history: by id, the
-    /// latest here (`--last`), or one picked from a list (neither).
-    Fork(ChatResumeArgs),
+    #[command(flatten)]
+    Session(SessionCommand),
     /// Serve the agent as an MCP server (tools `codex` and `codex-reply`)
     /// on stdio.
     McpServer(McpServerArgs),
@@ -247,6 +250,20 @@ pub(crate) enum Command {
     /// Print a shell completion script (bash, zsh, fish, powershell,
     /// elvish).
     Completion(CompletionArgs),
+}
+
+/// `codex resume` and `codex fork`, listed among the top-level commands
+/// but, having no subcommands of their own, deferred: each brings the
+/// chat's flags, built only when it runs.
+#[derive(Debug, Subcommand)]
+#[command(defer = true)]
+pub(crate) enum SessionCommand {
+    /// Open a recorded session in the chat: by id, the latest here
+    /// (`--last`), or one picked from a list (neither).
+    Resume(ChatResumeArgs),
+    /// Start a new chat from a recorded session's history: by id, the
+    /// latest here (`--last`), or one picked from a list (neither).
+    Fork(ChatResumeArgs),
 }
 
 /// `codex completion`.
@@ -743,6 +760,33 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// Deferred subcommands keep their own about text: a doc comment on an
+    /// `Args` struct under them would replace it.
+    #[test]
+    fn deferred_commands_say_what_they_do() {
+        for (args, about) in [
+            (
+                &["codex", "resume", "--help"][..],
+                "Open a recorded session in the chat",
+            ),
+            (
+                &["codex", "fork", "--help"],
+                "Start a new chat from a recorded session's",
+            ),
+            (
+                &["codex", "exec", "resume", "--help"],
+                "Continue a recorded session",
+            ),
+            (
+                &["codex", "exec", "fork", "--help"],
+                "Start a new session from a recorded",
+            ),
+        ] {
+            let help = Cli::try_parse_from(args).expect_err("help").to_string();
+            assert!(help.starts_with(about), "{args:?}: {help}");
+        }
+    }
+
     /// The chat's flags are spelled as Codex spells them, before a prompt
     /// and after `resume`. Each flag's `id` differs from its long name, and
     /// clap derives a bare `long` from the `id`: `--chat_model` once.
@@ -795,7 +839,7 @@ mod tests {
             assert_eq!(top.chat.prompt.as_deref(), Some("hi"));
             let resume = Cli::try_parse_from(["codex", "resume", "--last"].iter().chain(args))
                 .unwrap_or_else(|err| panic!("resume {args:?}: {err}"));
-            let Some(Command::Resume(resume)) = resume.command else {
+            let Some(Command::Session(SessionCommand::Resume(resume))) = resume.command else {
                 panic!("resume {args:?} parsed as another command");
             };
             assert_eq!(resume.flags, flags, "resume {args:?}");

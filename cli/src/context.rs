@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use codex_actors::config::{ConfigSnapshot, LoadOptions, load_config, resolve_codex_home};
+use codex_actors::config::{
+    ConfigSnapshot, DiagnosticKind, LoadOptions, load_config, resolve_codex_home,
+};
 use codex_actors::policy::{
     EffectiveConfig, LaunchContext, Purpose, Requirements, RequirementsSources, apply_requirements,
     load_requirements,
@@ -63,6 +65,7 @@ pub(crate) fn load_at(overrides: &ConfigOverrides, cwd: &Path) -> Result<Loaded,
 }
 
 fn load_for(overrides: &ConfigOverrides, cwd: &Path, purpose: Purpose) -> Result<Loaded, CliError> {
+    let strict = overrides.strict_config;
     let overrides = overrides.parse()?;
     let cwd = cwd.to_owned();
     let codex_home = codex_home()?;
@@ -75,6 +78,17 @@ fn load_for(overrides: &ConfigOverrides, cwd: &Path, purpose: Purpose) -> Result
         cwd,
         overrides,
     })?;
+    if strict {
+        let unknown: Vec<String> = config
+            .diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.kind == DiagnosticKind::UnknownKey)
+            .map(ToString::to_string)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(CliError::StrictConfig(unknown));
+        }
+    }
     let effective = apply_requirements(
         &mut config,
         &loaded_requirements.requirements,

@@ -226,6 +226,13 @@ pub(crate) enum CliError {
     /// `exec resume` found no session to continue.
     #[error("{0}")]
     NoSession(String),
+    /// `--strict-config`: the config holds keys this version does not
+    /// know, each with its place.
+    #[error(
+        "--strict-config: the config has keys this version does not know:\n  {}",
+        .0.join("\n  ")
+    )]
+    StrictConfig(Vec<String>),
     /// Arguments that clap accepts but that do not go together.
     #[error("{0}")]
     Usage(String),
@@ -305,6 +312,7 @@ impl CliError {
             | CliError::Demo(_)
             | CliError::Rollout(_)
             | CliError::NoSession(_)
+            | CliError::StrictConfig(_)
             | CliError::Image { .. }
             | CliError::UnknownTool { .. }
             | CliError::Output(_)

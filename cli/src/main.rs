@@ -28,7 +28,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::args::{Cli, Command, DebugCommand, McpCommand};
+use crate::args::{Cli, Command, DebugCommand, McpCommand, SessionCommand};
 use crate::error::CliError;
 
 fn main() -> ExitCode {
@@ -70,11 +70,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     }
     let done = match command {
         Command::Exec(args) => return owning_processes(Stops::EXEC, || exec::run(&global, args)),
-        Command::Resume(args) => {
-            return owning_processes(Stops::CHAT, || tui::run(&global, tui::Start::Resume(args)));
-        }
-        Command::Fork(args) => {
-            return owning_processes(Stops::CHAT, || tui::run(&global, tui::Start::Fork(args)));
+        Command::Session(command) => {
+            let start = match command {
+                SessionCommand::Resume(args) => tui::Start::Resume(args),
+                SessionCommand::Fork(args) => tui::Start::Fork(args),
+            };
+            return owning_processes(Stops::CHAT, || tui::run(&global, start));
         }
         Command::McpServer(args) => {
             // Over HTTP it stops on SIGTERM and Ctrl-C itself.

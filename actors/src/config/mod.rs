@@ -102,6 +102,22 @@ pub struct Diagnostic {
     pub location: Location,
     /// What was found.
     pub message: String,
+    /// What kind of finding it is.
+    pub kind: DiagnosticKind,
+}
+
+/// What a [`Diagnostic`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DiagnosticKind {
+    /// A key this version does not know, ignored (`--strict-config`
+    /// refuses it).
+    UnknownKey,
+    /// A project's config, not loaded because the project is not trusted.
+    UntrustedProject,
+    /// A finding in a requirements file: never fatal, so that an admin's
+    /// slip cannot stop every user.
+    Requirements,
 }
 
 impl fmt::Display for Diagnostic {
@@ -216,6 +232,7 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
                     "is not marked as trusted"
                 };
                 diagnostics.push(Diagnostic {
+                    kind: DiagnosticKind::UntrustedProject,
                     location: Location {
                         origin: Origin::File(path.clone()),
                         line: 0,
@@ -436,6 +453,7 @@ fn build(
             .map(|known| format!("; did you mean `{known}`?"))
             .unwrap_or_default();
         diagnostics.push(Diagnostic {
+            kind: DiagnosticKind::UnknownKey,
             location: locate(&layers, path),
             message: format!("unknown key `{key}`{place} (ignored{hint})"),
         });

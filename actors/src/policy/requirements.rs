@@ -26,8 +26,8 @@ use super::source::{
 use super::tools::ToolFilter;
 
 use crate::config::{
-    ApprovalPolicy, Diagnostic, Location, Origin, Read, SandboxMode, SyntaxError, TomlLayer,
-    closest, entry, read, read_optional, type_name,
+    ApprovalPolicy, Diagnostic, DiagnosticKind, Location, Origin, Read, SandboxMode, SyntaxError,
+    TomlLayer, closest, entry, read, read_optional, type_name,
 };
 
 impl RequirementsLayer {
@@ -587,6 +587,7 @@ impl Parser<'_> {
         self.warnings.borrow_mut().push(Diagnostic {
             location: self.doc.locate(path),
             message,
+            kind: DiagnosticKind::Requirements,
         });
     }
 

@@ -271,6 +271,7 @@ impl Threads {
                 .profile
                 .clone()
                 .or_else(|| self.overrides.profile.clone()),
+            strict_config: self.overrides.strict_config,
         }
     }
 

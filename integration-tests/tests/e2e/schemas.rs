@@ -110,6 +110,30 @@ fn a_typo_is_not_valid_and_is_named_by_the_loader() {
         "{}",
         run.stderr
     );
+    // `--strict-config` (anywhere on the line, as Codex's) refuses both,
+    // each with its place, and runs nothing.
+    for args in [
+        &["--strict-config", "mcp", "list"][..],
+        &["mcp", "list", "--strict-config"],
+        &["exec", "--strict-config", "--skip-git-repo-check", "hi"],
+    ] {
+        let run = env.codex(args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.transcript());
+        assert!(
+            run.stderr
+                .contains("--strict-config: the config has keys this version does not know:\n  ")
+                && run.stderr.contains("config.toml:1:1: unknown key `modle`")
+                && run
+                    .stderr
+                    .contains("unknown key `enabeld` in mcp_servers.a"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+    }
+    env.write_config("model = \"gpt-5\"\n");
+    let run = env.codex(&["--strict-config", "mcp", "list"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
     env.write_config("[mcp_servers.a]\ncomand = \"a\"\n");
     let run = env.codex(&["mcp", "list"]);
     assert_eq!(run.code, 1, "{}", run.transcript());
