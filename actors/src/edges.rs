@@ -55,6 +55,7 @@ fn load(text: &str) -> Result<crate::config::ConfigSnapshot, crate::config::Conf
         codex_home: dir.path().to_owned(),
         cwd: dir.path().to_owned(),
         overrides: Vec::new(),
+        user_config: true,
     })
 }
 

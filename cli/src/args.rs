@@ -202,6 +202,10 @@ pub(crate) struct ConfigOverrides {
     /// (without it, each is a warning and ignored).
     #[arg(long, global = true)]
     pub(crate) strict_config: bool,
+    /// Do not read `$CODEX_HOME/config.toml` (a CI job's run then does not
+    /// depend on the machine's config; requirements still apply).
+    #[arg(long, global = true)]
+    pub(crate) ignore_user_config: bool,
 }
 
 impl ConfigOverrides {

@@ -66,6 +66,7 @@ pub(crate) fn load_at(overrides: &ConfigOverrides, cwd: &Path) -> Result<Loaded,
 
 fn load_for(overrides: &ConfigOverrides, cwd: &Path, purpose: Purpose) -> Result<Loaded, CliError> {
     let strict = overrides.strict_config;
+    let user_config = !overrides.ignore_user_config;
     let overrides = overrides.parse()?;
     let cwd = cwd.to_owned();
     let codex_home = codex_home()?;
@@ -77,6 +78,7 @@ fn load_for(overrides: &ConfigOverrides, cwd: &Path, purpose: Purpose) -> Result
         codex_home: codex_home.clone(),
         cwd,
         overrides,
+        user_config,
     })?;
     if strict {
         let unknown: Vec<String> = config

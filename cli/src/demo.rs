@@ -148,6 +148,7 @@ async fn demo(exe: &Path, root: &Path, json: bool) -> Result<Value, CliError> {
         codex_home: codex_home.clone(),
         cwd: work.clone(),
         overrides: Vec::new(),
+        user_config: true,
         requirements: RequirementsSources {
             system_file: PathBuf::from(SYSTEM_REQUIREMENTS_FILE),
             env_file: Some(requirements.clone()),

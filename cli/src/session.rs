@@ -218,6 +218,7 @@ pub(crate) fn session_options_at(
         requirements: context::requirement_sources(),
         cwd,
         overrides: overrides.parse()?,
+        user_config: !overrides.ignore_user_config,
         env: context::process_env(),
         timing: Timing::default(),
         only,

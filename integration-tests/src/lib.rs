@@ -78,6 +78,7 @@ impl TestEnv {
             codex_home: self.codex_home(),
             cwd: self.work_dir(),
             overrides: Vec::new(),
+            user_config: true,
             requirements: codex_actors::policy::RequirementsSources {
                 system_file: self.root().join("no-system-requirements.toml"),
                 env_file: None,

@@ -53,6 +53,9 @@ pub struct LoadOptions {
     pub cwd: PathBuf,
     /// `-c` overrides, in command-line order.
     pub overrides: Vec<ConfigOverride>,
+    /// Whether `$CODEX_HOME/config.toml` is read (`--ignore-user-config`
+    /// turns it off; projects are then trusted by `-c` alone).
+    pub user_config: bool,
 }
 
 /// The merged, validated configuration.
@@ -191,7 +194,9 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
     let user_config_path = options.codex_home.join("config.toml");
     let mut layers = Vec::new();
     let mut diagnostics = Vec::new();
-    if let Some(layer) = read_layer(&user_config_path)? {
+    if options.user_config
+        && let Some(layer) = read_layer(&user_config_path)?
+    {
         layers.push(layer);
     }
     // `--profile NAME` with a profile file: that file is the profile, a
@@ -664,7 +669,10 @@ pub const MAX_APPROVAL_TIMEOUT_SEC: i64 = 86_400;
 /// and may change). What a session watches.
 pub fn config_files(options: &LoadOptions) -> Vec<PathBuf> {
     let profile = flag_profile_path(options).map(|(_, path)| path);
-    std::iter::once(options.codex_home.join("config.toml"))
+    let user = options
+        .user_config
+        .then(|| options.codex_home.join("config.toml"));
+    user.into_iter()
         .chain(profile)
         .chain(
             project_config_files(&options.cwd, &options.codex_home)

@@ -45,6 +45,7 @@ impl Fixture {
         load_config(&LoadOptions {
             codex_home: self.home.clone(),
             cwd: self.project.clone(),
+            user_config: true,
             overrides: profile
                 .map(ConfigOverride::profile)
                 .into_iter()
@@ -78,6 +79,7 @@ fn missing_files_mean_empty_config() {
         codex_home: dir.path().join("nope"),
         cwd: dir.path().to_owned(),
         overrides: Vec::new(),
+        user_config: true,
     })
     .expect("loads");
     assert!(snapshot.mcp_servers.is_empty());
@@ -267,6 +269,7 @@ fn a_profile_file_is_the_profile_for_the_flag() {
         codex_home: fixture.home.clone(),
         cwd: fixture.project.clone(),
         overrides: profile.map(ConfigOverride::profile).into_iter().collect(),
+        user_config: true,
     };
     assert!(config_files(&options(Some("work"))).contains(&fixture.home.join("work.config.toml")));
     assert!(!config_files(&options(None)).contains(&fixture.home.join("work.config.toml")));

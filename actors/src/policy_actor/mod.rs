@@ -177,6 +177,8 @@ pub struct PolicySources {
     pub cwd: PathBuf,
     /// `-c` overrides.
     pub overrides: Vec<ConfigOverride>,
+    /// Whether `$CODEX_HOME/config.toml` is read.
+    pub user_config: bool,
     /// Where requirements come from.
     pub requirements: RequirementsSources,
     /// Only these servers (all when empty).

@@ -387,6 +387,7 @@ fn load_options(sources: &PolicySources) -> LoadOptions {
         codex_home: sources.codex_home.clone(),
         cwd: sources.cwd.clone(),
         overrides: sources.overrides.clone(),
+        user_config: sources.user_config,
     }
 }
 

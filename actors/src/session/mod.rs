@@ -166,6 +166,9 @@ pub struct SessionOptions {
     pub cwd: PathBuf,
     /// `-c` overrides.
     pub overrides: Vec<crate::config::ConfigOverride>,
+    /// Whether `$CODEX_HOME/config.toml` is read (`--ignore-user-config`
+    /// turns it off).
+    pub user_config: bool,
     /// Where requirements come from.
     pub requirements: RequirementsSources,
     /// The parent environment, for stdio servers and header variables.
@@ -363,6 +366,7 @@ impl Session {
                 codex_home: options.codex_home.clone(),
                 cwd: options.cwd.clone(),
                 overrides: options.overrides.clone(),
+                user_config: options.user_config,
                 requirements: options.requirements.clone(),
                 only: options.only.clone(),
                 tool_locks: options.tool_locks,

@@ -272,6 +272,7 @@ impl Threads {
                 .clone()
                 .or_else(|| self.overrides.profile.clone()),
             strict_config: self.overrides.strict_config,
+            ignore_user_config: self.overrides.ignore_user_config,
         }
     }
 

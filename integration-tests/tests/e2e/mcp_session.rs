@@ -390,3 +390,44 @@ fn a_call_to_a_server_that_did_not_start_gives_the_reason() {
         run.stderr
     );
 }
+
+/// `--ignore-user-config`: config.toml is not read, by the loader nor by a
+/// running session's policy actor; `-c` still is, and the admin's
+/// requirements still judge what `-c` asks for.
+#[test]
+fn ignore_user_config_reads_only_the_command_line() {
+    let env = tools_env();
+    let bin = test_server_bin().display().to_string();
+    let list = env.codex(&["mcp", "list", "--json", "--ignore-user-config"]);
+    assert_eq!(list.code, 0, "{}", list.transcript());
+    assert_eq!(list.stdout.trim(), "[]", "{}", list.transcript());
+    let tools = env.codex(&[
+        "mcp",
+        "tools",
+        "--json",
+        "--ignore-user-config",
+        "-c",
+        &format!("mcp_servers.only.command={bin:?}"),
+        "-c",
+        &format!("mcp_servers.blocked.command={bin:?}"),
+    ]);
+    assert_eq!(tools.code, 0, "{}", tools.transcript());
+    let json: serde_json::Value = serde_json::from_str(&tools.stdout).expect("json");
+    let statuses: Vec<(&str, &str)> = json
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|server| {
+            (
+                server["name"].as_str().expect("name"),
+                server["status"].as_str().expect("status"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [("blocked", "disabled"), ("only", "ready")],
+        "{}",
+        tools.transcript()
+    );
+}
