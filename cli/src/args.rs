@@ -173,6 +173,10 @@ pub(crate) struct ChatResumeArgs {
     /// alone, the picker offers them all.
     #[arg(long)]
     pub(crate) all: bool,
+    /// Sessions of `codex exec` and of MCP clients too, in the picker and
+    /// for `--last` (by default only chats are offered).
+    #[arg(long)]
+    pub(crate) include_non_interactive: bool,
     #[command(flatten)]
     pub(crate) flags: ChatFlags,
 }

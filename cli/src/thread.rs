@@ -26,6 +26,9 @@ pub(crate) enum Target {
     Last {
         /// Any directory.
         all: bool,
+        /// Only a session a person had, not one of `codex exec` or an MCP
+        /// client (the chat's `--last`, unless `--include-non-interactive`).
+        interactive_only: bool,
     },
 }
 
@@ -39,7 +42,11 @@ pub(crate) fn target(args: ResumeArgs) -> Result<(Target, Option<String>), CliEr
                     .to_owned(),
             ));
         }
-        return Ok((Target::Last { all: args.all }, args.session_id));
+        let last = Target::Last {
+            all: args.all,
+            interactive_only: false,
+        };
+        return Ok((last, args.session_id));
     }
     match args.session_id {
         Some(id) => Ok((Target::Id(id), args.prompt)),
@@ -111,27 +118,51 @@ impl Resumed {
                 }),
                 None => None,
             },
-            Target::Last { all } => last_with_history(
+            Target::Last {
+                all,
+                interactive_only,
+            } => last_with_history(
                 &root,
                 LastFilter {
                     cwd: (!all).then_some(cwd),
                     model_provider: Some(provider),
+                    interactive_only: *interactive_only,
                 },
             )?,
         };
         found.ok_or_else(|| {
             CliError::NoSession(match target {
                 Target::Id(id) => format!("no session {id} under {}", root.display()),
-                Target::Last { all: false } => format!(
-                    "no recorded session for {} (provider {provider}) under {}; --all looks \
-                     in every directory",
-                    cwd.display(),
-                    root.display()
-                ),
-                Target::Last { all: true } => format!(
-                    "no recorded session (provider {provider}) under {}",
-                    root.display()
-                ),
+                Target::Last {
+                    all,
+                    interactive_only,
+                } => {
+                    let kind = if *interactive_only { "chat " } else { "" };
+                    let mut message = if *all {
+                        format!("no recorded {kind}session (provider {provider})")
+                    } else {
+                        format!(
+                            "no recorded {kind}session for {} (provider {provider})",
+                            cwd.display()
+                        )
+                    };
+                    message.push_str(&format!(" under {}", root.display()));
+                    let hints: Vec<&str> = [
+                        (!all).then_some("--all looks in every directory"),
+                        interactive_only.then_some(
+                            "--include-non-interactive takes sessions of codex exec and MCP \
+                             clients too",
+                        ),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                    if !hints.is_empty() {
+                        message.push_str("; ");
+                        message.push_str(&hints.join("; "));
+                    }
+                    message
+                }
             })
         })
     }

@@ -25,7 +25,14 @@ pub struct LastFilter<'a> {
     /// When set, the session's `model_provider` must be this; a session without one does not
     /// match.
     pub model_provider: Option<&'a str>,
+    /// Only sessions a person had (`source` `cli` or `vscode`), not those of `codex exec` or an
+    /// MCP client: what the chat's `--last` and picker offer unless told
+    /// `--include-non-interactive`.
+    pub interactive_only: bool,
 }
+
+/// The `source` values of sessions a person had.
+const INTERACTIVE_SOURCES: [&str; 2] = ["cli", "vscode"];
 
 /// Finds the rollout of thread `id` under `sessions_root`.
 ///
@@ -100,6 +107,9 @@ pub fn recent<'a>(
         if let Some(provider) = filter.model_provider
             && meta.model_provider.as_deref() != Some(provider)
         {
+            return None;
+        }
+        if filter.interactive_only && !INTERACTIVE_SOURCES.contains(&meta.source.as_str()) {
             return None;
         }
         if let Some((cwd, canonical)) = &wanted_cwd
@@ -255,6 +265,45 @@ mod tests {
         path
     }
 
+    /// The chat's `--last` and picker pass over sessions nobody had
+    /// (`exec`, `mcp`), unless told otherwise.
+    #[test]
+    fn interactive_only_passes_over_exec_and_mcp_sessions() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("sessions");
+        let cwd = tmp.path();
+        let chat = write(&root, 1, 1, cwd, "openai");
+        let text = std::fs::read_to_string(&chat).unwrap();
+        std::fs::write(
+            &chat,
+            text.replace(r#""source":"exec""#, r#""source":"cli""#),
+        )
+        .unwrap();
+        File::options()
+            .write(true)
+            .open(&chat)
+            .unwrap()
+            .set_modified(started(1))
+            .unwrap();
+        let exec = write(&root, 2, 2, cwd, "openai");
+        let mcp = write(&root, 3, 3, cwd, "openai");
+        let text = std::fs::read_to_string(&mcp).unwrap();
+        std::fs::write(
+            &mcp,
+            text.replace(r#""source":"exec""#, r#""source":"mcp""#),
+        )
+        .unwrap();
+        let filter = |interactive_only| LastFilter {
+            cwd: Some(cwd),
+            model_provider: None,
+            interactive_only,
+        };
+        let all: Vec<PathBuf> = recent(&root, filter(false)).unwrap().collect();
+        assert_eq!(all, [mcp, exec, chat.clone()]);
+        let people: Vec<PathBuf> = recent(&root, filter(true)).unwrap().collect();
+        assert_eq!(people, [chat]);
+    }
+
     fn shown(root: &Path, found: Result<Option<PathBuf>, RolloutError>) -> String {
         match found {
             Ok(Some(path)) => path.strip_prefix(root).unwrap().display().to_string(),
@@ -382,6 +431,7 @@ mod tests {
             let filter = LastFilter {
                 cwd,
                 model_provider,
+                interactive_only: false,
             };
             expected.assert_eq(&shown(&root, find_last(&root, filter)));
         };
@@ -481,6 +531,7 @@ mod tests {
         let filter = LastFilter {
             cwd: Some(cwd),
             model_provider: Some("openai"),
+            interactive_only: false,
         };
         let start = std::time::Instant::now();
         let read_before = bytes_read_by_this_thread();

@@ -77,7 +77,13 @@ pub(crate) fn run(overrides: &ConfigOverrides, start: Start) -> Result<ExitCode,
     let (args, fork) = match start {
         Start::New(args) => {
             let request = request(args.flags.clone(), None, false)?;
-            return open_chat(overrides, request, &args.flags, args.prompt, None);
+            return open_chat(
+                overrides,
+                request,
+                &args.flags,
+                args.prompt,
+                (None, Listing::default()),
+            );
         }
         Start::Resume(args) => (args, false),
         Start::Fork(args) => (args, true),
@@ -85,10 +91,7 @@ pub(crate) fn run(overrides: &ConfigOverrides, start: Start) -> Result<ExitCode,
     let (prompt, resume) = if !args.last && args.session_id.is_none() {
         // Neither an id nor `--last`: the chat opens on the picker of
         // recorded sessions, as Codex's does (`--all`: of every directory).
-        pick = Some(Pick {
-            every_directory: args.all,
-            fork,
-        });
+        pick = Some(Pick { fork });
         (args.prompt, None)
     } else if args.last {
         if args.prompt.is_some() {
@@ -98,7 +101,11 @@ pub(crate) fn run(overrides: &ConfigOverrides, start: Start) -> Result<ExitCode,
                     .to_owned(),
             ));
         }
-        (args.session_id, Some(Target::Last { all: args.all }))
+        let last = Target::Last {
+            all: args.all,
+            interactive_only: !args.include_non_interactive,
+        };
+        (args.session_id, Some(last))
     } else {
         match args.session_id {
             Some(id) if !args.all => (args.prompt, Some(Target::Id(id))),
@@ -111,8 +118,12 @@ pub(crate) fn run(overrides: &ConfigOverrides, start: Start) -> Result<ExitCode,
             }
         }
     };
+    let listing = Listing {
+        every_directory: args.all,
+        include_non_interactive: args.include_non_interactive,
+    };
     let request = request(args.flags.clone(), resume, fork)?;
-    open_chat(overrides, request, &args.flags, prompt, pick)
+    open_chat(overrides, request, &args.flags, prompt, (pick, listing))
 }
 
 /// Opens the chat `request` asks for, with `flags`' images on the first
@@ -122,7 +133,7 @@ fn open_chat(
     request: Request,
     flags: &ChatFlags,
     prompt: Option<String>,
-    pick: Option<Pick>,
+    offer: (Option<Pick>, Listing),
 ) -> Result<ExitCode, CliError> {
     let images = flags
         .images
@@ -132,18 +143,26 @@ fn open_chat(
     let prepared = conversation::prepare(overrides, request)?;
     let overrides = overrides.clone();
     codex_runtime::block_on(move || async move {
-        chat(&overrides, prepared, prompt, images, pick).await
+        chat(&overrides, prepared, prompt, images, offer).await
     })?
 }
 
 /// The picker `codex resume` and `codex fork` open on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Pick {
-    /// It offers the sessions of every directory (`--all`), not only the
-    /// working directory's.
-    every_directory: bool,
     /// The session picked is forked (`codex fork`), not continued.
     fork: bool,
+}
+
+/// Which recorded sessions the chat offers, in that picker and `/resume`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Listing {
+    /// Those of every directory (`--all`), not only the working
+    /// directory's.
+    every_directory: bool,
+    /// Those of `codex exec` and MCP clients too
+    /// (`--include-non-interactive`), not only chats.
+    include_non_interactive: bool,
 }
 
 /// The conversation the flags ask for.
@@ -209,9 +228,8 @@ struct Chat {
     images: Vec<String>,
     /// Servers already reported as failed or disabled.
     reported: Vec<String>,
-    /// The picker offers the sessions of every directory (`codex resume
-    /// --all`), not only this one's.
-    every_directory: bool,
+    /// Which sessions the picker offers.
+    listing: Listing,
 }
 
 async fn chat(
@@ -219,7 +237,7 @@ async fn chat(
     prepared: Prepared,
     prompt: Option<String>,
     images: Vec<String>,
-    pick: Option<Pick>,
+    (pick, listing): (Option<Pick>, Listing),
 ) -> Result<ExitCode, CliError> {
     let Prepared {
         loaded,
@@ -260,7 +278,7 @@ async fn chat(
         replies: HashMap::new(),
         images,
         reported: Vec::new(),
-        every_directory: pick.is_some_and(|pick| pick.every_directory),
+        listing,
     };
     let mut history = history_cells(conversation.history());
     history.extend(notes);
@@ -588,8 +606,9 @@ impl Chat {
         };
         let root = thread::sessions_root(&self.codex_home);
         let filter = LastFilter {
-            cwd: (!self.every_directory).then_some(&conversation.settings.cwd),
+            cwd: (!self.listing.every_directory).then_some(&conversation.settings.cwd),
             model_provider: Some(&conversation.settings.provider.id),
+            interactive_only: !self.listing.include_non_interactive,
         };
         // Files are read only until the picker is full, so chats left
         // empty, passed over below, cannot crowd out the ones worth offering.

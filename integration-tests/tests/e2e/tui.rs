@@ -315,6 +315,41 @@ async fn fork_opens_a_new_thread_on_a_recorded_history() {
     );
 }
 
+/// The chat offers chats: a `codex exec` run is left out of `--last`
+/// (and the picker) unless `--include-non-interactive` says otherwise, as
+/// in Codex.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chat_offers_exec_sessions_only_when_asked() {
+    let exec = Exec::with_config(
+        vec![
+            answer("r1", "answered headless"),
+            answer("r2", "and now here"),
+        ],
+        "",
+    )
+    .await;
+    let run = exec.run(&["a headless question"], None).await;
+    assert_eq!(run.code, 0, "{}", run.transcript());
+
+    let mut chat = open(&exec, &["resume", "--last"]);
+    assert_eq!(chat.exit_code(), 1, "{}", chat.raw());
+    let shown = chat.raw();
+    assert!(
+        shown.contains("no recorded chat session") && shown.contains("--include-non-interactive"),
+        "{shown}"
+    );
+    drop(chat);
+
+    let mut chat = open(&exec, &["resume", "--last", "--include-non-interactive"]);
+    let screen = chat.wait_for("answered headless");
+    assert!(screen.contains("a headless question"), "{screen}");
+    chat.typed("go on");
+    chat.send(b"\r");
+    chat.wait_for("and now here");
+    chat.send(b"\x04");
+    assert_eq!(chat.exit_code(), 0);
+}
+
 #[test]
 fn without_a_terminal_it_points_to_exec() {
     let env = codex_integration_tests::TestEnv::new();
