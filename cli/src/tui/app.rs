@@ -90,6 +90,9 @@ pub(crate) struct SessionEntry {
     pub(crate) when: String,
     /// Its first message, shortened.
     pub(crate) preview: String,
+    /// Its working directory, shown when the picker covers every
+    /// directory (`--all`).
+    pub(crate) cwd: Option<String>,
 }
 
 /// What the shell must do.
@@ -792,12 +795,14 @@ mod tests {
                 id: "newest".to_owned(),
                 when: String::new(),
                 preview: String::new(),
+                cwd: None,
                 path: PathBuf::new(),
             },
             SessionEntry {
                 id: "older".to_owned(),
                 when: String::new(),
                 preview: String::new(),
+                cwd: None,
                 path: PathBuf::new(),
             },
         ];

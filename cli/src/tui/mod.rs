@@ -638,6 +638,10 @@ impl Chat {
                         .collect::<String>()
                         .replace('T', " "),
                     preview: preview.lines().next().unwrap_or_default().to_owned(),
+                    cwd: self
+                        .listing
+                        .every_directory
+                        .then(|| rollout.meta.cwd.display().to_string()),
                     path,
                 })
             })

@@ -290,3 +290,33 @@ fn tiny_terminals_draw_without_panicking() {
         let _ = frame(&app, width, height);
     }
 }
+
+/// `codex fork --all`: the picker names each session's directory (its end,
+/// when long), escaped, before the first message.
+#[test]
+fn the_fork_picker_of_every_directory() {
+    let mut app = App::new(status(), Vec::new());
+    let entry = |id: &str, cwd: &str, preview: &str| super::app::SessionEntry {
+        id: id.to_owned(),
+        path: std::path::PathBuf::new(),
+        when: "2026-12-07 03:10".to_owned(),
+        preview: preview.to_owned(),
+        cwd: Some(cwd.to_owned()),
+    };
+    app.update(
+        Event::Sessions {
+            entries: vec![
+                entry("a", "/home/dev/api", "add a --verbose flag"),
+                entry(
+                    "b",
+                    "/home/dev/src/github.com/example/a-very-long-repository-name",
+                    "why does CI fail?",
+                ),
+                entry("c", "/tmp/\u{1b}[31mred", "an escape in the path"),
+            ],
+            fork: true,
+        },
+        Instant::now(),
+    );
+    insta::assert_snapshot!(frame(&app, 100, 10));
+}

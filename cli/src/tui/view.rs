@@ -345,11 +345,26 @@ fn draw_overlay(frame: &mut Frame<'_>, app: &App, overlay: &Overlay, area: Rect)
                 .enumerate()
                 .map(|(at, entry)| {
                     let mark = if at == *selected { "› " } else { "  " };
-                    let line = Line::from(vec![
+                    let mut spans = vec![
                         Span::raw(mark),
                         Span::raw(format!("{}  ", entry.when)).dim(),
-                        Span::raw(terminal::cut(&terminal::line(&entry.preview), 80)),
-                    ]);
+                    ];
+                    if let Some(cwd) = &entry.cwd {
+                        // The directory's end says most: cut from the left.
+                        let cwd = terminal::line(cwd);
+                        let shown = if cwd.chars().count() > 30 {
+                            let tail: String = cwd.chars().rev().take(29).collect();
+                            format!("…{}", tail.chars().rev().collect::<String>())
+                        } else {
+                            cwd.into_owned()
+                        };
+                        spans.push(Span::raw(format!("{shown:<30}  ")).dim());
+                    }
+                    spans.push(Span::raw(terminal::cut(
+                        &terminal::line(&entry.preview),
+                        80,
+                    )));
+                    let line = Line::from(spans);
                     if at == *selected { line.bold() } else { line }
                 })
                 .collect();
