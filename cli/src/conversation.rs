@@ -287,9 +287,11 @@ pub(crate) fn open_thread(
         resumed.map_or_else(|| (Vec::new(), Vec::new()), crate::thread::Resumed::history);
     warnings.extend(notes);
     let opened = record.and_then(|caller| {
+        let create =
+            || crate::thread::create(codex_home, &id, cwd, provider, front.origin(), caller);
         let opened = match resumed {
-            Some(resumed) => resumed.open(codex_home, &id, cwd, provider, front.origin(), caller),
-            None => crate::thread::create(codex_home, &id, cwd, provider, front.origin(), caller),
+            Some(resumed) => resumed.open(create),
+            None => create(),
         };
         match opened {
             Ok(opened) => Some(opened),

@@ -182,24 +182,19 @@ impl Resumed {
         }
     }
 
-    /// Opens the file the continued thread `id` is written to: the
-    /// recorded one, appended to; for a fork, a new file of `id` (made as
-    /// [`create`] makes one) whose first lines after its `session_meta`
-    /// are the recorded lines (written anew, with the time of the fork),
-    /// so that it resumes whole on its own.
+    /// Opens the file the continued thread is written to: the recorded
+    /// one, appended to; for a fork, the new file `create` makes, whose
+    /// first lines after its `session_meta` are the recorded lines
+    /// (written anew, with the time of the fork), so that it resumes whole
+    /// on its own.
     pub(crate) fn open(
         &self,
-        codex_home: &Path,
-        id: &str,
-        cwd: &Path,
-        provider: &str,
-        origin: (&str, &str),
-        caller: &CallerSettings,
+        create: impl FnOnce() -> Result<Opened, CliError>,
     ) -> Result<Opened, CliError> {
         if !self.fork {
             return reopen(self);
         }
-        let mut opened = create(codex_home, id, cwd, provider, origin, caller)?;
+        let mut opened = create()?;
         // A file may hold more than one `session_meta` (older Codex wrote
         // one per resume); the fork's own is its only one.
         opened.opening.extend(

@@ -272,27 +272,24 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("sessions");
         let cwd = tmp.path();
+        // The fixtures are `exec` sessions; give two others a source of
+        // their own, keeping their times.
+        let with_source = |path: &Path, source: &str, modified: u64| {
+            let text = std::fs::read_to_string(path).unwrap();
+            let text = text.replace(r#""source":"exec""#, &format!(r#""source":"{source}""#));
+            std::fs::write(path, text).unwrap();
+            File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(started(modified))
+                .unwrap();
+        };
         let chat = write(&root, 1, 1, cwd, "openai");
-        let text = std::fs::read_to_string(&chat).unwrap();
-        std::fs::write(
-            &chat,
-            text.replace(r#""source":"exec""#, r#""source":"cli""#),
-        )
-        .unwrap();
-        File::options()
-            .write(true)
-            .open(&chat)
-            .unwrap()
-            .set_modified(started(1))
-            .unwrap();
+        with_source(&chat, "cli", 1);
         let exec = write(&root, 2, 2, cwd, "openai");
         let mcp = write(&root, 3, 3, cwd, "openai");
-        let text = std::fs::read_to_string(&mcp).unwrap();
-        std::fs::write(
-            &mcp,
-            text.replace(r#""source":"exec""#, r#""source":"mcp""#),
-        )
-        .unwrap();
+        with_source(&mcp, "mcp", 3);
         let filter = |interactive_only| LastFilter {
             cwd: Some(cwd),
             model_provider: None,

@@ -662,17 +662,20 @@ impl Chat {
         let settings = old.settings.clone();
         let runtime = old.runtime.clone();
         let mut recorded = None;
+        let create = |thread_id: &str| {
+            thread::create(
+                &self.codex_home,
+                thread_id,
+                &settings.cwd,
+                &settings.provider.id,
+                Front::Chat.origin(),
+                &Default::default(),
+            )
+        };
         let (thread_id, history, opened) = match &id {
             None => {
                 let thread_id = uuid::Uuid::now_v7().to_string();
-                let opened = thread::create(
-                    &self.codex_home,
-                    &thread_id,
-                    &settings.cwd,
-                    &settings.provider.id,
-                    Front::Chat.origin(),
-                    &Default::default(),
-                );
+                let opened = create(&thread_id);
                 (thread_id, Vec::new(), opened)
             }
             Some(id) => {
@@ -689,14 +692,7 @@ impl Chat {
                         let (mode, approval) = resumed.recorded_policy();
                         recorded = mode.map(|mode| (mode, approval));
                         let thread_id = resumed.continued_id();
-                        let opened = resumed.open(
-                            &self.codex_home,
-                            &thread_id,
-                            &settings.cwd,
-                            &settings.provider.id,
-                            Front::Chat.origin(),
-                            &Default::default(),
-                        );
+                        let opened = resumed.open(|| create(&thread_id));
                         (thread_id, history, opened)
                     }
                     Err(err) => {
