@@ -15,6 +15,15 @@ use crate::output;
 use crate::terminal;
 
 pub(crate) fn run(overrides: &ConfigOverrides, command: McpCommand) -> Result<(), CliError> {
+    if overrides.ignore_user_config
+        && let McpCommand::Add(_) | McpCommand::Remove(_) = command
+    {
+        return Err(CliError::Usage(
+            "mcp add and mcp remove edit $CODEX_HOME/config.toml, which \
+             --ignore-user-config leaves unread; drop the flag"
+                .to_owned(),
+        ));
+    }
     match command {
         McpCommand::List(args) => list(overrides, &args),
         McpCommand::Get(args) => get(overrides, &args),

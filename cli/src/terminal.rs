@@ -59,6 +59,32 @@ pub(crate) fn cut(text: &str, max: usize) -> String {
     }
 }
 
+/// `text` in exactly `columns` terminal columns: padded with spaces, or,
+/// when wider, its end kept after a `…` (a path's end says most). Wide
+/// characters count two columns.
+pub(crate) fn fit_end(text: &str, columns: usize) -> String {
+    use unicode_width::UnicodeWidthChar as _;
+    let width = |c: char| c.width().unwrap_or(0);
+    let total: usize = text.chars().map(width).sum();
+    let mut shown = if total <= columns {
+        text.to_owned()
+    } else {
+        let mut kept = Vec::new();
+        let mut used = 1; // the `…`
+        for c in text.chars().rev() {
+            if used + width(c) > columns {
+                break;
+            }
+            used += width(c);
+            kept.push(c);
+        }
+        std::iter::once('…').chain(kept.into_iter().rev()).collect()
+    };
+    let now: usize = shown.chars().map(width).sum();
+    shown.extend(std::iter::repeat_n(' ', columns.saturating_sub(now)));
+    shown
+}
+
 /// The width of the terminal stdout is, when it is one.
 pub(crate) fn width() -> Option<usize> {
     let stdout = std::io::stdout();
@@ -197,6 +223,17 @@ pub(crate) fn control(commands: impl FnOnce(&mut std::io::Stdout) -> std::io::Re
 
 #[cfg(test)]
 mod tests {
+    /// A column of paths stays a column: padded, or cut from the left, by
+    /// terminal columns, wide characters counting two.
+    #[test]
+    fn fit_end_pads_or_keeps_the_end_by_columns() {
+        assert_eq!(fit_end("/a/b", 6), "/a/b  ");
+        assert_eq!(fit_end("/home/dev/project", 8), "…project");
+        assert_eq!(fit_end("/data/日本語", 7), "…日本語");
+        assert_eq!(fit_end("/data/日本語", 6), "…本語 ");
+        assert_eq!(fit_end("", 3), "   ");
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -111,6 +111,27 @@ fn snippet(text: &str, line: usize, column: usize) -> String {
     format!("  | {shown}\n  | {}^", " ".repeat(caret))
 }
 
+/// `text` with each control or invisible formatting character (a newline,
+/// an escape, a bidi override) written escaped, `\u{1b}`: a file's text
+/// placed in a one-line message stays one line and shows what it holds.
+pub(crate) fn escape_invisible(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() || is_invisible_format(c))
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() || is_invisible_format(c) {
+            shown.extend(c.escape_unicode());
+        } else {
+            shown.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(shown)
+}
+
 /// Characters that reorder or hide text: bidi marks, overrides and
 /// isolates, zero-width characters, separators and the byte order mark.
 fn is_invisible_format(c: char) -> bool {

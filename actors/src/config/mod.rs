@@ -243,13 +243,24 @@ pub fn load_config(options: &LoadOptions) -> Result<ConfigSnapshot, ConfigError>
                         line: 0,
                         column: 0,
                     },
-                    message: format!(
-                        "project config ignored: {} {why} in {}. To load it, add \
-                         [projects.\"{}\"] trust_level = \"trusted\" to that file.",
-                        dir.display(),
-                        user_config_path.display(),
-                        dir.display()
-                    ),
+                    message: if options.user_config {
+                        format!(
+                            "project config ignored: {} {why} in {}. To load it, add \
+                             [projects.\"{}\"] trust_level = \"trusted\" to that file.",
+                            dir.display(),
+                            user_config_path.display(),
+                            dir.display()
+                        )
+                    } else {
+                        format!(
+                            "project config ignored: {} is not trusted, {} being unread \
+                             (--ignore-user-config). To load it, add -c 'projects.\"{}\".\
+                             trust_level=\"trusted\"'.",
+                            dir.display(),
+                            user_config_path.display(),
+                            dir.display()
+                        )
+                    },
                 });
             }
         }
@@ -446,8 +457,11 @@ fn build(
     // Every key the schema does not know, with the closest it does.
     for unknown in schema::unknown_keys(&merged) {
         let path = &unknown.path;
-        let key = path.last().map_or("", String::as_str);
+        // Keys are the file's text: a newline or an escape in one must not
+        // make a line of its own where the message is shown.
+        let key = layer::escape_invisible(path.last().map_or("", String::as_str));
         let table = path[..path.len().saturating_sub(1)].join(".");
+        let table = layer::escape_invisible(&table);
         let place = if table.is_empty() {
             String::new()
         } else {

@@ -395,3 +395,65 @@ fn an_override_is_named_by_its_key_in_messages() {
         "{warnings:?}"
     );
 }
+
+/// Without the user's config.toml (`--ignore-user-config`) nothing of it
+/// is read or watched, its trust included; `-c` still applies, and the
+/// hint for an untrusted project names `-c`, not the unread file.
+#[test]
+fn without_the_user_config_only_the_command_line_counts() {
+    let fixture = Fixture::new(
+        "model = \"o3\"\n[mcp_servers.a]\ncommand = \"a\"\n\
+         [projects.\"$PROJECT\"]\ntrust_level = \"trusted\"\n",
+    );
+    fixture.project_config("[mcp_servers.p]\ncommand = \"p\"\n");
+    let options = |user_config, overrides: &[&str]| LoadOptions {
+        codex_home: fixture.home.clone(),
+        cwd: fixture.project.clone(),
+        overrides: overrides
+            .iter()
+            .map(|o| o.parse().expect("valid override"))
+            .collect(),
+        user_config,
+    };
+    let with = load_config(&options(true, &[])).expect("loads");
+    assert_eq!(names(&with), ["a", "p"]);
+    assert!(config_files(&options(true, &[])).contains(&fixture.home.join("config.toml")));
+
+    let without = load_config(&options(false, &["mcp_servers.c.command=\"c\""])).expect("loads");
+    assert_eq!(names(&without), ["c"]);
+    assert_eq!(without.model.model, None);
+    assert!(!config_files(&options(false, &[])).contains(&fixture.home.join("config.toml")));
+    let hint = &without.diagnostics[0];
+    assert_eq!(hint.kind, DiagnosticKind::UntrustedProject);
+    assert!(
+        hint.message.contains("--ignore-user-config") && hint.message.contains("add -c"),
+        "{}",
+        hint.message
+    );
+}
+
+/// An unknown key's text is the file's: its newlines and escapes are shown
+/// escaped, so the warning stays one line.
+#[test]
+fn an_unknown_key_is_named_on_one_line() {
+    let fixture = Fixture::new("\"a\\nwarning: fake\\u001b[2J\" = 1\n[\"t\\u202e\"]\nx = 1\n");
+    let snapshot = fixture.load(&[]).expect("loads");
+    let messages: Vec<&str> = snapshot
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "unknown key `a\\u{a}warning: fake\\u{1b}[2J` (ignored)",
+            "unknown key `t\\u{202e}` (ignored)",
+        ]
+    );
+    assert!(
+        snapshot
+            .diagnostics
+            .iter()
+            .all(|d| d.kind == DiagnosticKind::UnknownKey)
+    );
+}

@@ -25,14 +25,15 @@ pub struct LastFilter<'a> {
     /// When set, the session's `model_provider` must be this; a session without one does not
     /// match.
     pub model_provider: Option<&'a str>,
-    /// Only sessions a person had (`source` `cli` or `vscode`), not those of `codex exec` or an
-    /// MCP client: what the chat's `--last` and picker offer unless told
-    /// `--include-non-interactive`.
+    /// Only sessions a person had, not those of `codex exec`, an MCP client or a subagent:
+    /// what the chat's `--last` and picker offer unless told `--include-non-interactive`.
     pub interactive_only: bool,
 }
 
-/// The `source` values of sessions a person had.
-const INTERACTIVE_SOURCES: [&str; 2] = ["cli", "vscode"];
+/// The `source` values of sessions a person had, as Codex counts them: its terminal and
+/// editor front ends, its other apps, and none at all (Codex's older files, read as its
+/// default, `vscode`).
+const INTERACTIVE_SOURCES: [&str; 5] = ["cli", "vscode", "atlas", "chatgpt", ""];
 
 /// Finds the rollout of thread `id` under `sessions_root`.
 ///
@@ -290,15 +291,25 @@ mod tests {
         let exec = write(&root, 2, 2, cwd, "openai");
         let mcp = write(&root, 3, 3, cwd, "openai");
         with_source(&mcp, "mcp", 3);
+        // An older file with no source at all was a person's.
+        let old = write(&root, 4, 0, cwd, "openai");
+        let text = std::fs::read_to_string(&old).unwrap();
+        std::fs::write(&old, text.replace(r#""source":"exec","#, "")).unwrap();
+        File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(started(0))
+            .unwrap();
         let filter = |interactive_only| LastFilter {
             cwd: Some(cwd),
             model_provider: None,
             interactive_only,
         };
         let all: Vec<PathBuf> = recent(&root, filter(false)).unwrap().collect();
-        assert_eq!(all, [mcp, exec, chat.clone()]);
+        assert_eq!(all, [mcp, exec, chat.clone(), old.clone()]);
         let people: Vec<PathBuf> = recent(&root, filter(true)).unwrap().collect();
-        assert_eq!(people, [chat]);
+        assert_eq!(people, [chat, old]);
     }
 
     fn shown(root: &Path, found: Result<Option<PathBuf>, RolloutError>) -> String {

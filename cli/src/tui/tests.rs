@@ -313,6 +313,7 @@ fn the_fork_picker_of_every_directory() {
                     "why does CI fail?",
                 ),
                 entry("c", "/tmp/\u{1b}[31mred", "an escape in the path"),
+                entry("d", "/home/dev/資料/日本語のリポジトリ", "wide characters"),
             ],
             fork: true,
         },

@@ -347,18 +347,11 @@ fn draw_overlay(frame: &mut Frame<'_>, app: &App, overlay: &Overlay, area: Rect)
                     let mark = if at == *selected { "› " } else { "  " };
                     let mut spans = vec![
                         Span::raw(mark),
-                        Span::raw(format!("{}  ", entry.when)).dim(),
+                        Span::raw(format!("{}  ", terminal::line(&entry.when))).dim(),
                     ];
                     if let Some(cwd) = &entry.cwd {
-                        // The directory's end says most: cut from the left.
-                        let cwd = terminal::line(cwd);
-                        let shown = if cwd.chars().count() > 30 {
-                            let tail: String = cwd.chars().rev().take(29).collect();
-                            format!("…{}", tail.chars().rev().collect::<String>())
-                        } else {
-                            cwd.into_owned()
-                        };
-                        spans.push(Span::raw(format!("{shown:<30}  ")).dim());
+                        let shown = terminal::fit_end(&terminal::line(cwd), 30);
+                        spans.push(Span::raw(format!("{shown}  ")).dim());
                     }
                     spans.push(Span::raw(terminal::cut(
                         &terminal::line(&entry.preview),

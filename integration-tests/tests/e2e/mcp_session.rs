@@ -430,4 +430,20 @@ fn ignore_user_config_reads_only_the_command_line() {
         "{}",
         tools.transcript()
     );
+    // What edits config.toml does not go with a flag that leaves it unread.
+    let before = std::fs::read_to_string(env.codex_home().join("config.toml")).expect("config");
+    for args in [
+        &["mcp", "add", "--ignore-user-config", "x", "--", "true"][..],
+        &["mcp", "remove", "test", "--ignore-user-config"],
+    ] {
+        let run = env.codex(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.transcript());
+        assert!(
+            run.stderr.contains("--ignore-user-config"),
+            "{}",
+            run.stderr
+        );
+    }
+    let after = std::fs::read_to_string(env.codex_home().join("config.toml")).expect("config");
+    assert_eq!(before, after);
 }
