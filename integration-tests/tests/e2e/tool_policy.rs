@@ -732,3 +732,43 @@ fn an_unwritable_audit_log_warns_and_counts_what_it_dropped() {
         "warning: audit log [TMP]/not-a-file could not be written (Is a directory (os error 21)); 3 lines were dropped\n"
     );
 }
+
+/// A session started without the user's config.toml (`--ignore-user-config`)
+/// does not read it on a reload either: a requirements change reloads the
+/// policy, and the server only config.toml names stays out.
+#[test]
+fn a_reload_leaves_an_ignored_user_config_unread() {
+    let mut env = TestEnv::new();
+    env.write_config(&stdio_server("fromfile", ""));
+    let requirements = env.requirements_file("");
+    let mut options = env.session_options();
+    options.user_config = false;
+    options.overrides = vec![
+        format!("mcp_servers.only.command={:?}", bin())
+            .parse()
+            .expect("override"),
+    ];
+    options.requirements.env_file = Some(requirements.clone());
+    codex_runtime::block_on(move || async move {
+        let session = Session::start(options, None).await.expect("start");
+        session.wait_startup().await.expect("startup");
+        let names = |statuses: Vec<codex_actors::session::ServerStatus>| {
+            statuses.into_iter().map(|s| s.name).collect::<Vec<_>>()
+        };
+        assert_eq!(names(session.statuses().await.expect("statuses")), ["only"]);
+        let mut events = session.subscribe();
+        std::fs::write(
+            &requirements,
+            format!("[mcp_server_allowlist.\"*\"]\ncommand = {:?}\n", bin()),
+        )
+        .expect("write requirements");
+        wait_for_event(&mut events, DEADLINE, "the reloaded policy", |e| match e {
+            SessionEvent::PolicyApplied { version, .. } if *version > 1 => Some(()),
+            _ => None,
+        })
+        .await;
+        assert_eq!(names(session.statuses().await.expect("statuses")), ["only"]);
+        session.shutdown().await;
+    })
+    .expect("runtime");
+}
