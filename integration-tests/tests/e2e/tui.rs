@@ -21,6 +21,18 @@ fn answer(id: &str, text: &str) -> Reply {
     Reply::sse(vec![ev::message(id, text), ev::completed(id)])
 }
 
+/// A whole chat: `message` sent, `answer` seen, Ctrl-D; the session it
+/// leaves is what the resume and fork tests start from.
+fn chat_once(exec: &Exec, message: &str, answer: &str) {
+    let mut chat = open(exec, &[]);
+    chat.wait_for("Ask Codex to do anything");
+    chat.typed(message);
+    chat.send(b"\r");
+    chat.wait_for(answer);
+    chat.send(b"\x04");
+    assert_eq!(chat.exit_code(), 0);
+}
+
 /// The model asks to run `cmd` outside the sandbox, then answers `text`.
 fn escalation(cmd: &str, text: &str) -> Vec<Reply> {
     vec![
@@ -152,14 +164,7 @@ async fn a_session_is_recorded_and_resume_last_shows_it() {
         "",
     )
     .await;
-    let mut chat = open(&exec, &[]);
-    chat.wait_for("Ask Codex to do anything");
-    chat.typed("remember the number 42");
-    chat.send(b"\r");
-    chat.wait_for("first answer");
-    chat.send(b"\x04");
-    assert_eq!(chat.exit_code(), 0);
-    drop(chat);
+    chat_once(&exec, "remember the number 42", "first answer");
 
     let mut resumed = open(&exec, &["resume", "--last"]);
     let screen = resumed.wait_for("first answer");
@@ -239,14 +244,7 @@ async fn fork_opens_a_new_thread_on_a_recorded_history() {
         "",
     )
     .await;
-    let mut chat = open(&exec, &[]);
-    chat.wait_for("Ask Codex to do anything");
-    chat.typed("remember the number 42");
-    chat.send(b"\r");
-    chat.wait_for("first answer");
-    chat.send(b"\x04");
-    assert_eq!(chat.exit_code(), 0);
-    drop(chat);
+    chat_once(&exec, "remember the number 42", "first answer");
 
     // A fork opened and left without a word leaves nothing behind, and no
     // file at all: its lines wait for its first turn.
