@@ -223,6 +223,9 @@ pub(crate) fn control(commands: impl FnOnce(&mut std::io::Stdout) -> std::io::Re
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
     /// A column of paths stays a column: padded, or cut from the left, by
     /// terminal columns, wide characters counting two.
     #[test]
@@ -233,9 +236,6 @@ mod tests {
         assert_eq!(fit_end("/data/日本語", 6), "…本語 ");
         assert_eq!(fit_end("", 3), "   ");
     }
-
-    use super::*;
-    use proptest::prelude::*;
 
     #[test]
     fn json_keeps_its_meaning_and_loses_what_a_terminal_acts_on() {

@@ -273,11 +273,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("sessions");
         let cwd = tmp.path();
-        // The fixtures are `exec` sessions; give two others a source of
-        // their own, keeping their times.
-        let with_source = |path: &Path, source: &str, modified: u64| {
+        // The fixtures are `exec` sessions; rewrite others' source, keeping
+        // their times.
+        let rewrite = |path: &Path, source: &str, modified: u64| {
             let text = std::fs::read_to_string(path).unwrap();
-            let text = text.replace(r#""source":"exec""#, &format!(r#""source":"{source}""#));
+            let text = text.replace(r#""source":"exec","#, source);
             std::fs::write(path, text).unwrap();
             File::options()
                 .write(true)
@@ -287,20 +287,13 @@ mod tests {
                 .unwrap();
         };
         let chat = write(&root, 1, 1, cwd, "openai");
-        with_source(&chat, "cli", 1);
+        rewrite(&chat, r#""source":"cli","#, 1);
         let exec = write(&root, 2, 2, cwd, "openai");
         let mcp = write(&root, 3, 3, cwd, "openai");
-        with_source(&mcp, "mcp", 3);
+        rewrite(&mcp, r#""source":"mcp","#, 3);
         // An older file with no source at all was a person's.
         let old = write(&root, 4, 0, cwd, "openai");
-        let text = std::fs::read_to_string(&old).unwrap();
-        std::fs::write(&old, text.replace(r#""source":"exec","#, "")).unwrap();
-        File::options()
-            .write(true)
-            .open(&old)
-            .unwrap()
-            .set_modified(started(0))
-            .unwrap();
+        rewrite(&old, "", 0);
         let filter = |interactive_only| LastFilter {
             cwd: Some(cwd),
             model_provider: None,

@@ -38,6 +38,7 @@ use crate::conversation::{self, Conversation, Front, Hooks, Settings};
 use crate::error::CliError;
 use crate::terminal;
 use crate::thread::{self, Resumed};
+
 /// Writes `-o FILE` as Codex does: created or truncated, never through a
 /// symbolic link in its last component (a link planted where the answer
 /// goes would otherwise overwrite the file it points to).

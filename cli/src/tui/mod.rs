@@ -73,7 +73,6 @@ pub(crate) fn run(overrides: &ConfigOverrides, start: Start) -> Result<ExitCode,
     if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
         return Err(CliError::NotATerminal);
     }
-    let mut pick = None;
     let (args, fork) = match start {
         Start::New(args) => {
             let request = request(args.flags.clone(), None, false)?;
@@ -88,10 +87,10 @@ pub(crate) fn run(overrides: &ConfigOverrides, start: Start) -> Result<ExitCode,
         Start::Resume(args) => (args, false),
         Start::Fork(args) => (args, true),
     };
-    let (prompt, resume) = if !args.last && args.session_id.is_none() {
-        // Neither an id nor `--last`: the chat opens on the picker of
-        // recorded sessions, as Codex's does (`--all`: of every directory).
-        pick = Some(Pick { fork });
+    // Neither an id nor `--last`: the chat opens on the picker of recorded
+    // sessions, as Codex's does (`--all`: of every directory).
+    let pick = (!args.last && args.session_id.is_none()).then_some(Pick { fork });
+    let (prompt, resume) = if pick.is_some() {
         (args.prompt, None)
     } else if args.last {
         if args.prompt.is_some() {
