@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 use super::engine::{Applied, Engine, Event, Fired};
 use super::plan::{FaultPlan, WorkItem};
 use crate::mcp_server::ServerEvent;
-use crate::session::{ServerState, Session, SessionEvent};
+use crate::session::{ServerState, ServerStatus, Session, SessionEvent};
 use crate::sink::EventSink;
 
 /// How long past its own timeouts a call may take before it counts as
@@ -30,6 +30,10 @@ use crate::sink::EventSink;
 const SLACK: Duration = Duration::from_secs(30);
 /// How often timed faults are checked.
 const TICK: Duration = Duration::from_millis(10);
+
+/// How often a call waiting for its server's next incarnation looks again
+/// without having seen it become ready.
+const READY_TICK: Duration = Duration::from_millis(50);
 
 /// How much to run, and how.
 #[derive(Debug, Clone)]
@@ -309,9 +313,13 @@ pub async fn run_chaos(
     // The incarnations process faults ended (server, pid): the report
     // waits until each was followed by another, or the server failed.
     let ended: Arc<Mutex<Vec<(String, u32)>>> = Arc::default();
+    // The servers whose incarnation a fault has just ended, with its pid:
+    // calls to them wait for the next one.
+    let down: Down = Arc::default();
     let apply = {
         let injector = injector.clone();
         let ended = Arc::clone(&ended);
+        let down = Arc::clone(&down);
         let fired = Arc::clone(&fired);
         let skipped = Arc::clone(&skipped);
         let progress = progress.clone();
@@ -330,6 +338,9 @@ pub async fn run_chaos(
                                     .lock()
                                     .unwrap_or_else(PoisonError::into_inner)
                                     .push((fault.target.clone(), pid));
+                                down.lock()
+                                    .unwrap_or_else(PoisonError::into_inner)
+                                    .insert(fault.target.clone(), pid);
                             }
                         })
                         .map_err(|err| err.to_string()),
@@ -436,8 +447,23 @@ pub async fn run_chaos(
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .on(n, event);
+        // A call whose own fault ends its server's incarnation meets the
+        // dead server, as a client would; the calls after it wait for the
+        // next incarnation, so the next fault finds a live one.
+        let target = match &item {
+            Work::Tool { server, .. } => Some(server.clone()),
+            Work::Command { .. } => None,
+        };
+        let down_pid = |server: &Option<String>| {
+            let down = down.lock().unwrap_or_else(PoisonError::into_inner);
+            server.as_ref().and_then(|server| down.get(server).copied())
+        };
+        let before = down_pid(&target);
         let (hang, armed) = apply(faults);
+        let waits = down_pid(&target) == before;
         let deadline = options.call_deadline + SLACK;
+        let call_deadline = options.call_deadline;
+        let down = Arc::clone(&down);
         let commands = options.commands.clone();
         let session = Arc::clone(session);
         let unclaimed = Unclaimed {
@@ -454,10 +480,16 @@ pub async fn run_chaos(
                 match item {
                     Work::Tool {
                         server, tool, args, ..
-                    } => match session.call(&server, &tool, args).await {
-                        Ok(result) if result.is_error != Some(true) => Outcome::Ok,
-                        Ok(_) | Err(_) => Outcome::Error,
-                    },
+                    } => {
+                        if waits {
+                            let until = Instant::now() + call_deadline;
+                            await_next_incarnation(&session, &server, &down, until).await;
+                        }
+                        match session.call(&server, &tool, args).await {
+                            Ok(result) if result.is_error != Some(true) => Outcome::Ok,
+                            Ok(_) | Err(_) => Outcome::Error,
+                        }
+                    }
                     Work::Command { argv, timeout } => {
                         let Some(setup) = commands else {
                             return Outcome::Error;
@@ -505,16 +537,9 @@ pub async fn run_chaos(
     let deadline = Instant::now() + options.call_deadline + options.settle + SLACK;
     let statuses = loop {
         let statuses = session.statuses().await.map_err(|_| ChaosError::Stopped)?;
-        let settled = ended.iter().all(|(server, pid)| {
-            statuses
-                .iter()
-                .find(|s| &s.name == server)
-                .is_none_or(|s| match s.state {
-                    ServerState::Ready { .. } => s.pid != Some(*pid),
-                    ServerState::Failed(_) | ServerState::Disabled(_) => true,
-                    _ => false,
-                })
-        });
+        let settled = ended
+            .iter()
+            .all(|(server, pid)| replaced(&statuses, server, *pid));
         if settled || Instant::now() >= deadline {
             break statuses;
         }
@@ -586,6 +611,74 @@ pub async fn run_chaos(
             .clone(),
         wall,
     })
+}
+
+/// Servers whose incarnation a fault ended, by name, with its pid.
+type Down = Arc<Mutex<BTreeMap<String, u32>>>;
+
+/// Waits, until `until`, while a fault has ended `server`'s incarnation and
+/// no other has replaced it: a call issued in between would only find the
+/// server down, and count towards the next fault all the same.
+async fn await_next_incarnation(session: &Session, server: &str, down: &Down, until: Instant) {
+    let lock = || down.lock().unwrap_or_else(PoisonError::into_inner);
+    let Some(pid) = lock().get(server).copied() else {
+        return;
+    };
+    let mut events = session.subscribe();
+    loop {
+        let Ok(statuses) = session.statuses().await else {
+            return;
+        };
+        if replaced(&statuses, server, pid) {
+            let mut down = lock();
+            if down.get(server) == Some(&pid) {
+                down.remove(server);
+            }
+            return;
+        }
+        if Instant::now() >= until {
+            return;
+        }
+        next_ready(&mut events, server, until).await;
+    }
+}
+
+/// Whether the incarnation `pid` of `server` is over for good: another one
+/// is ready, or the server failed or was disabled (or is gone).
+fn replaced(statuses: &[ServerStatus], server: &str, pid: u32) -> bool {
+    statuses
+        .iter()
+        .find(|s| s.name == server)
+        .is_none_or(|s| match s.state {
+            ServerState::Ready { .. } => s.pid != Some(pid),
+            ServerState::Failed(_) | ServerState::Disabled(_) => true,
+            _ => false,
+        })
+}
+
+/// Until `server`'s next ready event, or a tick (the channel can lag),
+/// and never past `until`.
+async fn next_ready(
+    events: &mut tokio::sync::broadcast::Receiver<SessionEvent>,
+    server: &str,
+    until: Instant,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    let tick = (Instant::now() + READY_TICK).min(until);
+    let _ = tokio::time::timeout_at(tick.into(), async {
+        loop {
+            match events.recv().await {
+                Ok(SessionEvent::Server(ServerEvent::Ready { server: ready, .. }))
+                    if ready == server =>
+                {
+                    return;
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
+    })
+    .await;
 }
 
 /// Whether a process fault ends the server's incarnation (a restart must
