@@ -10,7 +10,8 @@
 //! only where the linker takes `--symbol-ordering-file` (LLD and mold do;
 //! GNU ld does not): a one-line program is linked with the same rustc,
 //! target, flags and linker first, and the list is passed only if that link
-//! succeeds.
+//! succeeds. Where it does not (the musl target links with GNU ld), the
+//! link is tried again with the LLD that rustup ships beside rustc.
 //! `CODEX_LINK_ORDER=0` turns it off.
 
 use std::path::Path;
@@ -33,16 +34,42 @@ fn main() {
         "-Xlinker".to_owned(),
         "--no-warn-symbol-ordering".to_owned(),
     ];
-    if !links_with(&ordering) {
-        println!(
-            "cargo:warning=the linker does not take --symbol-ordering-file: \
-             the release binary keeps the default code layout"
-        );
-        return;
+    // The musl target links through GNU ld, which takes no ordering; the
+    // toolchain ships LLD for exactly this, so that one is tried next.
+    let mut link_args = ordering.to_vec();
+    if !links_with(&link_args) {
+        let lld = toolchain_lld();
+        let found = !lld.is_empty();
+        link_args = lld.into_iter().chain(ordering).collect();
+        if !found || !links_with(&link_args) {
+            println!(
+                "cargo:warning=the linker does not take --symbol-ordering-file: \
+                 the release binary keeps the default code layout"
+            );
+            return;
+        }
     }
-    for arg in ordering {
+    for arg in link_args {
         println!("cargo:rustc-link-arg-bin=codex={arg}");
     }
+}
+
+/// The C compiler driver's arguments that link with the LLD rustup ships
+/// (`lib/rustlib/HOST/bin/gcc-ld/ld.lld` in the sysroot), when it is there.
+fn toolchain_lld() -> Vec<String> {
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    let Ok(output) = Command::new(var("RUSTC")).arg("--print=sysroot").output() else {
+        return Vec::new();
+    };
+    let sysroot = String::from_utf8_lossy(&output.stdout);
+    let dir = Path::new(sysroot.trim())
+        .join("lib/rustlib")
+        .join(var("HOST"))
+        .join("bin/gcc-ld");
+    if !output.status.success() || !dir.join("ld.lld").is_file() {
+        return Vec::new();
+    }
+    vec!["-fuse-ld=lld".to_owned(), format!("-B{}", dir.display())]
 }
 
 /// Whether a one-line program links with `link_args`, built as this

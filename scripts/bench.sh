@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks that compare against real Codex: installs @openai/codex@0.169.0
-# (pinned) under target/codex-peer, builds `codex` as shipped (`cargo
-# build-codex`) and our test server, then runs the named benches (default:
+# (pinned) under target/codex-peer, builds `codex` as shipped
+# (scripts/build-codex.sh) and our test server, then runs the named benches (default:
 # exec) against the shipped binary. Figures go to BENCHMARKS.md by hand.
 #
 #   scripts/bench.sh            # cargo bench -p codex-integration-tests --bench exec
@@ -43,22 +43,22 @@ startup() {
     trap 'rm -rf "$bins"' EXIT
     peer_bin="$(find "$peer/node_modules/@openai" -path '*/vendor/*/bin/codex' -type f | head -n 1)"
     [[ -n "$peer_bin" ]] || { echo "bench: no native codex binary under $peer" >&2; exit 1; }
-    cp "$repo/target/dist/codex" "$bins/ours"
+    cp "$shipped" "$bins/ours"
     cp "$peer_bin" "$bins/codex"
     export CODEX_HOME="$fixture/home" CODEX_REQUIREMENTS_FILE="$fixture/requirements.toml"
     "$bins/ours" mcp list >/dev/null  # the fixture must list cleanly
-    echo "bench: target/dist/codex is $(stat -c %s "$bins/ours") bytes"
+    echo "bench: the shipped codex is $(stat -c %s "$bins/ours") bytes"
     python3 "$repo/scripts/pairs.py" -n 200 --vs "$bins/codex mcp list" -- "$bins/ours" mcp list
     python3 "$repo/scripts/pairs.py" -n 200 --vs "$bins/codex --version" -- "$bins/ours" --version
 }
 
 cd "$repo"
-cargo build-codex  # the shipped binary, target/dist/codex (.cargo/config.toml)
+shipped="$(bash scripts/build-codex.sh)"  # the shipped binary (.cargo/config.toml)
 if [[ "${1:-}" == startup ]]; then
     startup
     exit 0
 fi
 cargo build --release -p codex-test-mcp-server
 for bench in "${@:-exec}"; do
-    CODEX_BIN="$repo/target/dist/codex" cargo bench -p codex-integration-tests --bench "$bench"
+    CODEX_BIN="$shipped" cargo bench -p codex-integration-tests --bench "$bench"
 done

@@ -5,7 +5,7 @@
 #
 #   scripts/startup-order.sh
 #
-# Runs the shipped binary (`cargo build-codex`) under callgrind for
+# Runs the shipped binary (scripts/build-codex.sh) under callgrind for
 # `--version`, `mcp list` (text and JSON) and `mcp get`, with 20 servers
 # under an allowlist (scripts/mcp-fixture.sh) and one it does not list, and
 # keeps every executed function the binary's symbol table names. Run it
@@ -18,8 +18,7 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 command -v valgrind >/dev/null || { echo "startup-order: valgrind is needed" >&2; exit 1; }
 
-cargo build-codex  # the shipped, static-pie binary (.cargo/config.toml)
-bin="$repo/target/dist/codex"
+bin="$(bash "$repo/scripts/build-codex.sh")"  # the shipped, static-pie binary
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

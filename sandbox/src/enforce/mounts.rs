@@ -127,6 +127,11 @@ impl MountPlan {
     }
 }
 
+/// The kernel's `ST_RELATIME` (`linux/statfs.h`). The `libc` crate defines
+/// it for glibc only, but musl's `statvfs` hands the kernel's flags through
+/// as they are, so the shipped (musl) binary reads the same bit.
+const ST_RELATIME: libc::c_ulong = 0x1000;
+
 /// The flags of the mount under `path` that a remount must keep: inside a
 /// user namespace the kernel refuses to clear them (they are "locked").
 fn locked_flags(c_path: &CStr, path: &Path) -> Result<libc::c_ulong, SandboxError> {
@@ -143,7 +148,7 @@ fn locked_flags(c_path: &CStr, path: &Path) -> Result<libc::c_ulong, SandboxErro
         (libc::ST_NOEXEC, libc::MS_NOEXEC),
         (libc::ST_NOATIME, libc::MS_NOATIME),
         (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
-        (libc::ST_RELATIME, libc::MS_RELATIME),
+        (ST_RELATIME, libc::MS_RELATIME),
     ];
     Ok(pairs
         .into_iter()
