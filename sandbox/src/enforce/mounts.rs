@@ -213,3 +213,13 @@ fn setup(step: &'static str, path: Option<&Path>, source: io::Error) -> SandboxE
         source,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Our constant is the kernel's, which `libc` names on glibc.
+    #[cfg(target_env = "gnu")]
+    #[test]
+    fn st_relatime_is_the_kernels() {
+        assert_eq!(super::ST_RELATIME, libc::ST_RELATIME);
+    }
+}
