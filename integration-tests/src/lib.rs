@@ -207,7 +207,7 @@ impl Default for TestEnv {
 }
 
 /// The `codex` executable under test: `$CODEX_BIN` when it is set (the
-/// benches set it to the shipped build, `target/dist/codex`), else the one
+/// benches set it to the shipped build, `scripts/build-codex.sh`), else the one
 /// built by this workspace next to the test binary.
 pub fn codex_bin() -> PathBuf {
     if let Some(bin) = std::env::var_os("CODEX_BIN") {
