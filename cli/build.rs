@@ -36,19 +36,22 @@ fn main() {
     ];
     // The musl target links through GNU ld, which takes no ordering; the
     // toolchain ships LLD for exactly this, so that one is tried next.
-    let mut link_args = ordering.to_vec();
-    if !links_with(&link_args) {
-        let lld = toolchain_lld();
-        let found = !lld.is_empty();
-        link_args = lld.into_iter().chain(ordering).collect();
-        if !found || !links_with(&link_args) {
-            println!(
-                "cargo:warning=the linker does not take --symbol-ordering-file: \
-                 the release binary keeps the default code layout"
-            );
-            return;
+    let link_args = if links_with(&ordering) {
+        ordering.to_vec()
+    } else {
+        let with_lld: Option<Vec<String>> =
+            toolchain_lld().map(|lld| lld.into_iter().chain(ordering).collect());
+        match with_lld {
+            Some(args) if links_with(&args) => args,
+            _ => {
+                println!(
+                    "cargo:warning=the linker does not take --symbol-ordering-file: \
+                     the release binary keeps the default code layout"
+                );
+                return;
+            }
         }
-    }
+    };
     for arg in link_args {
         println!("cargo:rustc-link-arg-bin=codex={arg}");
     }
@@ -56,20 +59,21 @@ fn main() {
 
 /// The C compiler driver's arguments that link with the LLD rustup ships
 /// (`lib/rustlib/HOST/bin/gcc-ld/ld.lld` in the sysroot), when it is there.
-fn toolchain_lld() -> Vec<String> {
+fn toolchain_lld() -> Option<[String; 2]> {
     let var = |name: &str| std::env::var(name).unwrap_or_default();
-    let Ok(output) = Command::new(var("RUSTC")).arg("--print=sysroot").output() else {
-        return Vec::new();
-    };
+    let output = Command::new(var("RUSTC"))
+        .arg("--print=sysroot")
+        .output()
+        .ok()
+        .filter(|output| output.status.success())?;
     let sysroot = String::from_utf8_lossy(&output.stdout);
     let dir = Path::new(sysroot.trim())
         .join("lib/rustlib")
         .join(var("HOST"))
         .join("bin/gcc-ld");
-    if !output.status.success() || !dir.join("ld.lld").is_file() {
-        return Vec::new();
-    }
-    vec!["-fuse-ld=lld".to_owned(), format!("-B{}", dir.display())]
+    dir.join("ld.lld")
+        .is_file()
+        .then(|| ["-fuse-ld=lld".to_owned(), format!("-B{}", dir.display())])
 }
 
 /// Whether a one-line program links with `link_args`, built as this

@@ -34,7 +34,7 @@ use crate::error::CliError;
 // The shipped binary links musl (see `.cargo/config.toml`), whose allocator
 // asks the kernel for memory a few pages at a time and hands it back as
 // soon as it is free: `mcp list` made 350 `mmap` and `munmap` calls and
-// took twice the page faults of glibc's. mimalloc keeps its pages.
+// took twice the page faults of glibc's. dlmalloc keeps a compact heap.
 #[cfg(target_env = "musl")]
 #[global_allocator]
 static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;

@@ -66,8 +66,8 @@ pub(crate) fn fit_end(text: &str, columns: usize) -> String {
     use unicode_width::UnicodeWidthChar as _;
     let width = |c: char| c.width().unwrap_or(0);
     let total: usize = text.chars().map(width).sum();
-    let mut shown = if total <= columns {
-        text.to_owned()
+    let (mut shown, used) = if total <= columns {
+        (text.to_owned(), total)
     } else {
         let mut kept = Vec::new();
         let mut used = 1; // the `…`
@@ -78,10 +78,10 @@ pub(crate) fn fit_end(text: &str, columns: usize) -> String {
             used += width(c);
             kept.push(c);
         }
-        std::iter::once('…').chain(kept.into_iter().rev()).collect()
+        let shown = std::iter::once('…').chain(kept.into_iter().rev()).collect();
+        (shown, used)
     };
-    let now: usize = shown.chars().map(width).sum();
-    shown.extend(std::iter::repeat_n(' ', columns.saturating_sub(now)));
+    shown.extend(std::iter::repeat_n(' ', columns.saturating_sub(used)));
     shown
 }
 

@@ -99,7 +99,7 @@ fn snippet(text: &str, line: usize, column: usize) -> String {
         let width_before = shown.chars().count();
         match c {
             '\t' => shown.push(' '),
-            c if c.is_control() || is_invisible_format(c) => {
+            c if escaped(c) => {
                 shown.extend(c.escape_unicode());
             }
             c => shown.push(c),
@@ -115,21 +115,23 @@ fn snippet(text: &str, line: usize, column: usize) -> String {
 /// an escape, a bidi override) written escaped, `\u{1b}`: a file's text
 /// placed in a one-line message stays one line and shows what it holds.
 pub(crate) fn escape_invisible(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| c.is_control() || is_invisible_format(c))
-    {
+    if !text.chars().any(escaped) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut shown = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if c.is_control() || is_invisible_format(c) {
+        if escaped(c) {
             shown.extend(c.escape_unicode());
         } else {
             shown.push(c);
         }
     }
     std::borrow::Cow::Owned(shown)
+}
+
+/// Characters shown escaped: controls, and those of [`is_invisible_format`].
+fn escaped(c: char) -> bool {
+    c.is_control() || is_invisible_format(c)
 }
 
 /// Characters that reorder or hide text: bidi marks, overrides and
