@@ -14,7 +14,7 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     echo "fuzz: installing cargo-fuzz"
     cargo install cargo-fuzz --locked
 fi
-targets=(config requirements fault_plan model_stream apply_patch rollout oauth_discovery)
+targets=(config requirements toml_tree fault_plan model_stream apply_patch rollout oauth_discovery)
 if [[ $# -ge 1 ]]; then targets=("$1"); fi
 seconds="${2:-600}"
 for target in "${targets[@]}"; do

@@ -36,6 +36,11 @@ fn no_regression_input_panics() {
             let _ = crate::config::parse_config(file, &overrides);
         }
     }
+    for (_, bytes) in inputs("toml_tree") {
+        if let Some(text) = text(&bytes) {
+            crate::config::tree_law(text);
+        }
+    }
     for (_, bytes) in inputs("requirements") {
         if let Some(text) = text(&bytes) {
             let _ = crate::policy::parse_requirements(

@@ -225,13 +225,17 @@ pub(crate) struct TableError {
 
 /// Parses a TOML document into a [`toml::Table`].
 ///
-/// The tree `text.parse::<toml::Table>()` gives, built straight from
-/// `toml`'s borrowed parse tree instead of through serde's visitors (and
-/// so without their one quirk: a table whose key is toml's private
-/// `$__toml_private_datetime` stays a table, not a datetime): a
-/// fifth fewer instructions for the tree, 3 % of `codex mcp list` with
-/// 100 servers (issue 18).
+/// The tree `text.parse::<toml::Table>()` gives. Most documents are built
+/// straight from the parser's events (`tree`); the rest, and every error,
+/// from `toml`'s borrowed parse tree instead of through serde's visitors
+/// (and so without their one quirk: a table whose key is toml's private
+/// `$__toml_private_datetime` stays a table, not a datetime).
 pub(crate) fn parse_table(text: &str) -> Result<toml::Table, TableError> {
+    super::tree::table(text).map_or_else(|| toml_table(text), Ok)
+}
+
+/// [`parse_table`] by `toml`'s own tree, for what `tree` leaves to it.
+pub(super) fn toml_table(text: &str) -> Result<toml::Table, TableError> {
     let document = toml::de::DeTable::parse(text).map_err(|err| TableError {
         message: err.message().trim().to_owned(),
         offset: err.span().map_or(0, |span| span.start),
@@ -257,7 +261,7 @@ fn owned_value(value: toml::Spanned<toml::de::DeValue<'_>>) -> Result<toml::Valu
     Ok(match value.into_inner() {
         DeValue::String(text) => toml::Value::String(text.into_owned()),
         DeValue::Integer(integer) => toml::Value::Integer(
-            i64::from_str_radix(integer.as_str(), integer.radix()).map_err(|err| {
+            super::tree::integer(integer.as_str(), integer.radix()).map_err(|err| {
                 match err.kind() {
                     std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
                         out_of_range("integer")
@@ -269,17 +273,10 @@ fn owned_value(value: toml::Spanned<toml::de::DeValue<'_>>) -> Result<toml::Valu
                 }
             })?,
         ),
-        DeValue::Float(float) => {
-            let parsed: f64 = float
-                .as_str()
-                .parse()
-                .map_err(|_| out_of_range("floating-point number"))?;
-            // A finite literal too large for an f64 parses as infinity.
-            if parsed.is_infinite() && !float.as_str().contains("inf") {
-                return Err(out_of_range("floating-point number"));
-            }
-            toml::Value::Float(parsed)
-        }
+        DeValue::Float(float) => toml::Value::Float(
+            super::tree::float(float.as_str())
+                .ok_or_else(|| out_of_range("floating-point number"))?,
+        ),
         DeValue::Boolean(flag) => toml::Value::Boolean(flag),
         DeValue::Datetime(datetime) => toml::Value::Datetime(datetime),
         DeValue::Array(array) => toml::Value::Array(

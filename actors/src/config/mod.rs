@@ -18,6 +18,7 @@ mod overrides;
 mod sandbox_settings;
 mod schema;
 mod settings;
+mod tree;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -39,9 +40,21 @@ pub(crate) use fields::{FieldProblem, Read, closest, entry, get, read, type_name
 pub use layer::MAX_CONFIG_BYTES;
 pub(crate) use layer::{LineIndex, TomlLayer, merge_into, read_optional, read_text};
 #[cfg(test)]
-#[cfg(test)]
 pub(crate) use mcp::resolve_server;
 pub use schema::config_schema;
+
+/// The fuzzer's check of the TOML tree (`fuzz/fuzz_targets/toml_tree.rs`):
+/// panics unless `text` is read as `toml` itself reads it.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn check_toml_tree(text: &str) {
+    tree::law::same_as_toml(text);
+}
+
+#[cfg(test)]
+pub(crate) fn tree_law(text: &str) {
+    tree::law::same_as_toml(text);
+}
 
 /// What [`load_config`] needs to know. There is deliberately no `Default`:
 /// every caller decides where config lives.
