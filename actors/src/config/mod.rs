@@ -19,6 +19,8 @@ mod sandbox_settings;
 mod schema;
 mod settings;
 mod tree;
+#[cfg(any(test, feature = "fuzzing"))]
+mod tree_law;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -48,12 +50,12 @@ pub use schema::config_schema;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub fn check_toml_tree(text: &str) {
-    tree::law::same_as_toml(text);
+    tree_law::same_as_toml(text);
 }
 
 #[cfg(test)]
 pub(crate) fn tree_law(text: &str) {
-    tree::law::same_as_toml(text);
+    tree_law::same_as_toml(text);
 }
 
 /// What [`load_config`] needs to know. There is deliberately no `Default`:
