@@ -120,8 +120,11 @@ impl<'s> Builder<'s> {
         (!self.unsupported).then_some(self.root)
     }
 
-    fn raw(&self, span: Span, encoding: Option<Encoding>) -> Raw<'s> {
-        Raw::new_unchecked(&self.text[span.start()..span.end()], encoding, span)
+    /// The text of a token; `None` (never seen) if its span is not on
+    /// character boundaries of the text.
+    fn raw(&self, span: Span, encoding: Option<Encoding>) -> Option<Raw<'s>> {
+        let text = self.text.get(span.start()..span.end())?;
+        Some(Raw::new_unchecked(text, encoding, span))
     }
 
     /// A value is complete: into the open array or inline table, or the
@@ -280,8 +283,12 @@ impl<'s> EventReceiver for Builder<'s> {
         if self.unsupported {
             return;
         }
+        let Some(raw) = self.raw(span, encoding) else {
+            self.unsupported = true;
+            return;
+        };
         let mut key = Cow::Borrowed("");
-        self.raw(span, encoding).decode_key(&mut key, error);
+        raw.decode_key(&mut key, error);
         match self.open.last_mut() {
             Some(Open::Table(_, slot @ None)) => *slot = Some(key.into_owned()),
             Some(_) => self.unsupported = true,
@@ -302,8 +309,12 @@ impl<'s> EventReceiver for Builder<'s> {
         if self.unsupported {
             return;
         }
+        let Some(raw) = self.raw(span, encoding) else {
+            self.unsupported = true;
+            return;
+        };
         let mut decoded = Cow::Borrowed("");
-        let kind = self.raw(span, encoding).decode_scalar(&mut decoded, error);
+        let kind = raw.decode_scalar(&mut decoded, error);
         let value = match kind {
             ScalarKind::String => Some(toml::Value::String(decoded.into_owned())),
             ScalarKind::Boolean(flag) => Some(toml::Value::Boolean(flag)),
