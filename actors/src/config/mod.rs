@@ -20,7 +20,7 @@ mod schema;
 mod settings;
 mod tree;
 #[cfg(any(test, feature = "fuzzing"))]
-mod tree_law;
+pub(crate) mod tree_law;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -50,11 +50,6 @@ pub use schema::config_schema;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub fn check_toml_tree(text: &str) {
-    tree_law::same_as_toml(text);
-}
-
-#[cfg(test)]
-pub(crate) fn tree_law(text: &str) {
     tree_law::same_as_toml(text);
 }
 
