@@ -120,10 +120,17 @@ impl<'s> Builder<'s> {
         (!self.unsupported).then_some(self.root)
     }
 
-    /// The text of a token; `None` (never seen) if its span is not on
-    /// character boundaries of the text.
-    fn raw(&self, span: Span, encoding: Option<Encoding>) -> Option<Raw<'s>> {
-        let text = self.text.get(span.start()..span.end())?;
+    /// The text of a key or value token to decode; `None` once the
+    /// document is left to `toml`, which a span off the text's character
+    /// boundaries (never seen) also does.
+    fn token(&mut self, span: Span, encoding: Option<Encoding>) -> Option<Raw<'s>> {
+        if self.unsupported {
+            return None;
+        }
+        let Some(text) = self.text.get(span.start()..span.end()) else {
+            self.unsupported = true;
+            return None;
+        };
         Some(Raw::new_unchecked(text, encoding, span))
     }
 
@@ -280,11 +287,7 @@ impl<'s> EventReceiver for Builder<'s> {
     }
 
     fn simple_key(&mut self, span: Span, encoding: Option<Encoding>, error: &mut dyn ErrorSink) {
-        if self.unsupported {
-            return;
-        }
-        let Some(raw) = self.raw(span, encoding) else {
-            self.unsupported = true;
+        let Some(raw) = self.token(span, encoding) else {
             return;
         };
         let mut key = Cow::Borrowed("");
@@ -306,11 +309,7 @@ impl<'s> EventReceiver for Builder<'s> {
     }
 
     fn scalar(&mut self, span: Span, encoding: Option<Encoding>, error: &mut dyn ErrorSink) {
-        if self.unsupported {
-            return;
-        }
-        let Some(raw) = self.raw(span, encoding) else {
-            self.unsupported = true;
+        let Some(raw) = self.token(span, encoding) else {
             return;
         };
         let mut decoded = Cow::Borrowed("");
