@@ -261,7 +261,7 @@ fn owned_value(value: toml::Spanned<toml::de::DeValue<'_>>) -> Result<toml::Valu
     Ok(match value.into_inner() {
         DeValue::String(text) => toml::Value::String(text.into_owned()),
         DeValue::Integer(integer) => toml::Value::Integer(
-            super::tree::integer(integer.as_str(), integer.radix()).map_err(|err| {
+            i64::from_str_radix(integer.as_str(), integer.radix()).map_err(|err| {
                 match err.kind() {
                     std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
                         out_of_range("integer")

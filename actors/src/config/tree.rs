@@ -50,11 +50,6 @@ pub(super) fn table(text: &str) -> Option<toml::Table> {
     builder.finish()
 }
 
-/// Converts a decoded integer as `toml` does: `Err` when it does not fit.
-pub(super) fn integer(digits: &str, radix: u32) -> Result<i64, std::num::ParseIntError> {
-    i64::from_str_radix(digits, radix)
-}
-
 /// Converts a decoded float; `None` when it is out of range (a finite
 /// literal too large for an `f64` parses as infinity).
 pub(super) fn float(text: &str) -> Option<f64> {
@@ -317,7 +312,7 @@ impl<'s> EventReceiver for Builder<'s> {
         let value = match kind {
             ScalarKind::String => Some(toml::Value::String(decoded.into_owned())),
             ScalarKind::Boolean(flag) => Some(toml::Value::Boolean(flag)),
-            ScalarKind::Integer(radix) => integer(&decoded, radix.value())
+            ScalarKind::Integer(radix) => i64::from_str_radix(&decoded, radix.value())
                 .ok()
                 .map(toml::Value::Integer),
             ScalarKind::Float => float(&decoded).map(toml::Value::Float),
