@@ -16,6 +16,8 @@ mod lock;
 mod login;
 mod mcp;
 mod mcp_server;
+#[cfg(any(target_env = "musl", test))]
+mod musl;
 mod output;
 mod requirements;
 mod sandbox;
@@ -31,13 +33,9 @@ use clap::Parser as _;
 use crate::args::{Cli, Command, DebugCommand, McpCommand, SessionCommand};
 use crate::error::CliError;
 
-// The shipped binary links musl (see `.cargo/config.toml`), whose allocator
-// asks the kernel for memory a few pages at a time and hands it back as
-// soon as it is free: `mcp list` made 350 `mmap` and `munmap` calls and
-// took twice the page faults of glibc's. dlmalloc keeps a compact heap.
 #[cfg(target_env = "musl")]
 #[global_allocator]
-static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+static ALLOCATOR: musl::heap::Heap = musl::heap::Heap::new();
 
 fn main() -> ExitCode {
     // Panics (never expected) get color-eyre's report; errors do not go
