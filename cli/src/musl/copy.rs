@@ -7,7 +7,7 @@
 //! on `rep movsq` (BENCHMARKS.md, eleventh pass; a Rust-on-musl problem
 //! others report too). Here, a copy of up to 64 bytes is a few unaligned
 //! loads and stores that overlap, and a longer one one `rep movsb`, which
-//! processors since 2012 run at full speed (ERMS).
+//! most x86_64 processors of the last decade run at full speed (ERMS).
 //!
 //! Both symbols are defined together: musl's `memmove` jumps into its
 //! `memcpy`'s object file, which would then be linked beside this one.
