@@ -4,9 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use codex_actors::config::{
-    ConfigSnapshot, DiagnosticKind, LoadOptions, load_config, resolve_codex_home,
-};
+use codex_actors::config::{ConfigSnapshot, LoadOptions, load_config, resolve_codex_home};
 use codex_actors::policy::{
     EffectiveConfig, LaunchContext, Purpose, Requirements, RequirementsSources, apply_requirements,
     load_requirements,
@@ -81,15 +79,7 @@ fn load_for(overrides: &ConfigOverrides, cwd: &Path, purpose: Purpose) -> Result
         user_config,
     })?;
     if strict {
-        let unknown: Vec<String> = config
-            .diagnostics
-            .iter()
-            .filter(|diagnostic| diagnostic.kind == DiagnosticKind::UnknownKey)
-            .map(ToString::to_string)
-            .collect();
-        if !unknown.is_empty() {
-            return Err(CliError::StrictConfig(unknown));
-        }
+        config.refuse_unknown_keys()?;
     }
     let effective = apply_requirements(
         &mut config,

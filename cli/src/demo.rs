@@ -149,6 +149,7 @@ async fn demo(exe: &Path, root: &Path, json: bool) -> Result<Value, CliError> {
         cwd: work.clone(),
         overrides: Vec::new(),
         user_config: true,
+        strict_config: false,
         requirements: RequirementsSources {
             system_file: PathBuf::from(SYSTEM_REQUIREMENTS_FILE),
             env_file: Some(requirements.clone()),

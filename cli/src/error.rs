@@ -228,11 +228,8 @@ pub(crate) enum CliError {
     NoSession(String),
     /// `--strict-config`: the config holds keys this version does not
     /// know, each with its place.
-    #[error(
-        "--strict-config: the config has keys this version does not know:\n  {}",
-        .0.join("\n  ")
-    )]
-    StrictConfig(Vec<String>),
+    #[error(transparent)]
+    StrictConfig(#[from] codex_actors::config::UnknownKeys),
     /// Arguments that clap accepts but that do not go together.
     #[error("{0}")]
     Usage(String),

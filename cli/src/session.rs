@@ -219,6 +219,7 @@ pub(crate) fn session_options_at(
         cwd,
         overrides: overrides.parse()?,
         user_config: !overrides.ignore_user_config,
+        strict_config: overrides.strict_config,
         env: context::process_env(),
         timing: Timing::default(),
         only,

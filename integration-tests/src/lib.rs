@@ -79,6 +79,7 @@ impl TestEnv {
             cwd: self.work_dir(),
             overrides: Vec::new(),
             user_config: true,
+            strict_config: false,
             requirements: codex_actors::policy::RequirementsSources {
                 system_file: self.root().join("no-system-requirements.toml"),
                 env_file: None,

@@ -139,6 +139,37 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+impl ConfigSnapshot {
+    /// `--strict-config`: fails when the config has keys this version
+    /// does not know, naming each with its place.
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownKeys`], when there is at least one.
+    pub fn refuse_unknown_keys(&self) -> Result<(), UnknownKeys> {
+        let unknown: Vec<String> = self
+            .diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.kind == DiagnosticKind::UnknownKey)
+            .map(ToString::to_string)
+            .collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(UnknownKeys(unknown))
+        }
+    }
+}
+
+/// Keys this version does not know, each with its place: an error only
+/// under `--strict-config`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "--strict-config: the config has keys this version does not know:\n  {}",
+    .0.join("\n  ")
+)]
+pub struct UnknownKeys(pub Vec<String>);
+
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

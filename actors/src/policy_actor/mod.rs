@@ -46,7 +46,7 @@ use tokio::sync::watch;
 pub use shell::Preloaded;
 pub(crate) use shell::{Orders, PolicyActor, PolicyInit, Reload, Restarted};
 
-use crate::config::{ConfigError, ConfigOverride, McpServerConfig};
+use crate::config::{ConfigError, ConfigOverride, McpServerConfig, UnknownKeys};
 use crate::policy::{
     Admission, DisabledReason, LaunchContext, LockError, McpServer, McpServers, Requirements,
     RequirementsError, RequirementsSources, StopReason, ToolLock, ToolRules, admit,
@@ -179,6 +179,9 @@ pub struct PolicySources {
     pub overrides: Vec<ConfigOverride>,
     /// Whether `$CODEX_HOME/config.toml` is read.
     pub user_config: bool,
+    /// `--strict-config`: a config with keys this version does not know
+    /// fails to load.
+    pub strict_config: bool,
     /// Where requirements come from.
     pub requirements: RequirementsSources,
     /// Only these servers (all when empty).
@@ -223,6 +226,10 @@ pub enum PolicyError {
     /// A tool lock cannot be read.
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// `--strict-config`, and the config has keys this version does not
+    /// know.
+    #[error(transparent)]
+    StrictConfig(#[from] UnknownKeys),
     /// The loading task died (a panic in a parser would land here; none is
     /// expected).
     #[error("loading the policy failed: {0}")]

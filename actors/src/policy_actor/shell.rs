@@ -330,6 +330,9 @@ impl Handler<Restarted> for PolicyActor {
 fn load(sources: &PolicySources) -> Result<Evaluation, PolicyError> {
     let requirements = load_requirements(&sources.requirements)?.requirements;
     let config = load_config(&load_options(sources))?;
+    if sources.strict_config {
+        config.refuse_unknown_keys()?;
+    }
     let servers = only(sources, config.mcp_servers);
     let admitted =
         constrain_servers(servers, &requirements, &sources.context, Purpose::Launch).into_inner();

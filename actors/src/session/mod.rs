@@ -169,6 +169,10 @@ pub struct SessionOptions {
     /// Whether `$CODEX_HOME/config.toml` is read (`--ignore-user-config`
     /// turns it off).
     pub user_config: bool,
+    /// `--strict-config`: a config read again with keys this version does
+    /// not know is refused like any config that fails to load, and the last
+    /// good policy stays in force.
+    pub strict_config: bool,
     /// Where requirements come from.
     pub requirements: RequirementsSources,
     /// The parent environment, for stdio servers and header variables.
@@ -367,6 +371,7 @@ impl Session {
                 cwd: options.cwd.clone(),
                 overrides: options.overrides.clone(),
                 user_config: options.user_config,
+                strict_config: options.strict_config,
                 requirements: options.requirements.clone(),
                 only: options.only.clone(),
                 tool_locks: options.tool_locks,

@@ -450,3 +450,44 @@ fn shutdown_kills_running_commands() {
     })
     .expect("runtime");
 }
+
+#[test]
+fn strict_config_refuses_a_reload_with_an_unknown_key_and_keeps_the_policy() {
+    let env = TestEnv::new();
+    env.write_config(&server_toml("a", ""));
+    let with_b = [server_toml("a", ""), server_toml("b", "")].concat();
+    codex_runtime::block_on(move || async move {
+        let options = SessionOptions {
+            strict_config: true,
+            ..options(&env, None, Timing::default())
+        };
+        let session = Session::start(options, None).await.expect("start");
+        session.wait_startup().await.expect("startup");
+        let mut events = session.subscribe();
+
+        // A typo arrives with a new server: the whole file is refused, as
+        // at start, and `b` does not start.
+        env.write_config(&format!("modle = \"o3\"\n{with_b}"));
+        let refused = session.reload().await.expect_err("a strict reload refuses");
+        let message = refused.to_string();
+        assert!(
+            message.contains("--strict-config") && message.contains("modle"),
+            "{message}"
+        );
+        let names: Vec<String> = session
+            .statuses()
+            .await
+            .expect("statuses")
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["a"], "the last good policy stays in force");
+
+        // Fixed: the same servers load and `b` starts.
+        env.write_config(&with_b);
+        session.reload().await.expect("reload");
+        wait_for(&mut events, "b ready", |e| ready_pid(e, "b")).await;
+        session.shutdown().await;
+    })
+    .expect("runtime");
+}
