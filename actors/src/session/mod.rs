@@ -27,6 +27,8 @@ mod commands;
 #[cfg(test)]
 mod laws;
 mod machine;
+#[cfg(test)]
+mod panic_tests;
 mod registry;
 mod shell;
 mod turn;

@@ -439,3 +439,18 @@ where
         }
     })
 }
+
+/// Panics the session actor, as a bug in it would (tests only).
+#[cfg(test)]
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(super) struct InjectPanic;
+
+#[cfg(test)]
+impl Handler<InjectPanic> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: InjectPanic, _: &mut Context<Self>) {
+        panic!("injected into the session actor");
+    }
+}
