@@ -54,12 +54,12 @@ CARGO_TARGET_DIR="$repo/target/pgo-generate" RUSTFLAGS="-Cprofile-generate=$prof
     CODEX_LINK_ORDER=0 cargo build-codex >&2
 instrumented="$repo/target/pgo-generate/$target/dist/codex"
 
-# The profile is kept with the hash of the binary it came from: an
-# unchanged instrumented build is not trained again, so the shipped build
-# is not rebuilt either.
-trained="$(sha256sum <"$instrumented")"
+# The profile is kept with the hash of what made it (the instrumented
+# binary, this script's training runs, the fixture): when none changed it is
+# not trained again, so the shipped build is not rebuilt either.
+trained="$(cat "$instrumented" "$0" "$repo/scripts/mcp-fixture.sh" | sha256sum)"
 if [[ -s "$profiles/codex.profdata" && "$(cat "$profiles/trained-on" 2>/dev/null)" == "$trained" ]]; then
-    echo "build-codex: 2/3 training skipped: the instrumented build did not change" >&2
+    echo "build-codex: 2/3 training skipped: neither the instrumented build nor the training changed" >&2
 else
     echo "build-codex: 2/3 training runs" >&2
     rm -f "$profiles"/*.profraw "$profiles/trained-on"
