@@ -57,6 +57,15 @@ pub(super) fn float(text: &str) -> Option<f64> {
     (!parsed.is_infinite() || text.contains("inf")).then_some(parsed)
 }
 
+/// The table under `key` in `parent`; `None` when it is missing or not a
+/// table.
+fn child_table<'t>(parent: &'t mut toml::Table, key: &str) -> Option<&'t mut toml::Table> {
+    match parent.get_mut(key) {
+        Some(toml::Value::Table(child)) => Some(child),
+        _ => None,
+    }
+}
+
 /// An array or inline table being read.
 enum Open {
     Array(Vec<toml::Value>),
@@ -167,13 +176,11 @@ impl<'s> Builder<'s> {
         };
         let mut parent = &mut self.root;
         for step in parents {
-            parent = match parent.get_mut(step.as_ref()) {
-                Some(toml::Value::Table(child)) => child,
-                _ => {
-                    self.unsupported = true;
-                    return;
-                }
+            let Some(child) = child_table(parent, step) else {
+                self.unsupported = true;
+                return;
             };
+            parent = child;
         }
         parent.insert(key.to_string(), toml::Value::Table(table));
         self.known = path;
@@ -208,13 +215,11 @@ impl<'s> Builder<'s> {
                 self.unsupported = true;
                 return;
             }
-            parent = match parent.get_mut(step.as_ref()) {
-                Some(toml::Value::Table(child)) => child,
-                _ => {
-                    self.unsupported = true;
-                    return;
-                }
+            let Some(child) = child_table(parent, step) else {
+                self.unsupported = true;
+                return;
             };
+            parent = child;
         }
         match parent.remove_entry(key.as_ref()) {
             None => {}
